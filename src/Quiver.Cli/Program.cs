@@ -1,0 +1,55 @@
+using Quiver.Server.Hosting;
+
+namespace Quiver.Cli;
+
+internal static class Program
+{
+    private const string Usage = """
+        Usage: quiver <command> [options]
+
+        Commands:
+          serve      Run the server (REST on 6333, storage in ./storage by default)
+          version    Print the version
+
+        serve options (each overrides config/config.yaml and QUIVER__SECTION__KEY variables):
+          --config FILE               configuration file (default: config/config.yaml if present)
+          --host ADDRESS              service.host (default 0.0.0.0)
+          --http-port PORT            service.http_port (default 6333)
+          --max-request-size-mb N     service.max_request_size_mb (default 32)
+          --storage-path DIR          storage.storage_path (default ./storage)
+          --fsync true|false          storage.fsync (default true)
+          --flush-interval-sec N      storage.flush_interval_sec (default 5)
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        switch (args[0])
+        {
+            case "version" or "--version":
+                Console.WriteLine(typeof(QuiverServer).Assembly.GetName().Version?.ToString(3));
+                return 0;
+            case "serve":
+                QuiverOptions options;
+                try
+                {
+                    options = QuiverOptions.Bind(ConfigurationLoader.Build(args[1..]));
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
+                {
+                    await Console.Error.WriteLineAsync($"quiver serve: {ex.Message}").ConfigureAwait(false);
+                    return 2;
+                }
+
+                return await QuiverServer.RunAsync(options).ConfigureAwait(false);
+            default:
+                await Console.Error.WriteLineAsync($"quiver: unknown command '{args[0]}'\n\n{Usage}").ConfigureAwait(false);
+                return 2;
+        }
+    }
+}

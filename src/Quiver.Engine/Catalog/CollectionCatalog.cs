@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Collections;
+using Quiver.Engine.Internal;
+using Quiver.Segment.Errors;
+using Quiver.Storage.Files;
+
+namespace Quiver.Engine.Catalog;
+
+/// <summary>
+/// The node's collections and aliases. Layout: <c>{storage}/collections/{name}/config.qcf</c> and
+/// <c>shards/{i}/</c>; <c>{storage}/aliases.qal</c>. Structural changes are serialised by one gate; reads are lock-free.
+/// </summary>
+public sealed class CollectionCatalog : IAsyncDisposable
+{
+    private const string ConfigKind = "QCFG";
+    private const string AliasKind = "QALS";
+    private readonly CatalogOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Collection> _collections = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
+
+    private CollectionCatalog(CatalogOptions options, ILogger logger)
+    {
+        _options = options;
+        _logger = logger;
+    }
+
+    private string CollectionsDir => Path.Combine(_options.StoragePath, "collections");
+
+    private string AliasesPath => Path.Combine(_options.StoragePath, "aliases.qal");
+
+    /// <summary>Loads every collection under the storage path, recovering each shard from its log.</summary>
+    public static CollectionCatalog Open(CatalogOptions options, ILogger logger)
+    {
+        var catalog = new CollectionCatalog(options, logger);
+        Directory.CreateDirectory(catalog.CollectionsDir);
+        foreach (var dir in Directory.EnumerateDirectories(catalog.CollectionsDir))
+        {
+            var name = Path.GetFileName(dir);
+            if (name.StartsWith('.'))
+            {
+                // A collection whose deletion was interrupted.
+                Directory.Delete(dir, recursive: true);
+                continue;
+            }
+
+            var configPath = Path.Combine(dir, "config.qcf");
+            if (!File.Exists(configPath))
+            {
+                // A creation that never finished: nothing was acknowledged in it.
+                Directory.Delete(dir, recursive: true);
+                continue;
+            }
+
+            var config = CollectionConfig.FromPersisted((JsonObject)JsonNode.Parse(ChecksummedFile.Read(configPath, ConfigKind, 1).Body)!);
+            var collection = Collection.Open(name, dir, config, options.Shards, logger);
+            catalog._collections[name] = collection;
+            EngineLog.CollectionLoaded(logger, name, config.ShardNumber);
+        }
+
+        if (File.Exists(catalog.AliasesPath))
+        {
+            var body = ChecksummedFile.Read(catalog.AliasesPath, AliasKind, 1).Body;
+            catalog._aliases = JsonSerializer.Deserialize(body, EngineJsonContext.Default.DictionaryStringString)
+                ?? new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+
+        return catalog;
+    }
+
+    public IReadOnlyList<string> CollectionNames => [.. _collections.Keys.Order(StringComparer.Ordinal)];
+
+    public IReadOnlyDictionary<string, string> Aliases => Volatile.Read(ref _aliases);
+
+    /// <summary>Finds a collection by name or alias.</summary>
+    public Collection Get(string nameOrAlias) =>
+        TryGet(nameOrAlias) ?? throw QuiverException.NotFound($"Not found: Collection `{nameOrAlias}` doesn't exist!");
+
+    public Collection? TryGet(string nameOrAlias)
+    {
+        if (_collections.TryGetValue(nameOrAlias, out var c))
+            return c;
+        return Aliases.TryGetValue(nameOrAlias, out var target) && _collections.TryGetValue(target, out c) ? c : null;
+    }
+
+    public bool Exists(string nameOrAlias) => TryGet(nameOrAlias) is not null;
+
+    public async ValueTask CreateAsync(string name, CollectionConfig config, CancellationToken cancellationToken)
+    {
+        ValidateName(name);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_collections.ContainsKey(name))
+                throw QuiverException.BadInput($"Wrong input: Collection `{name}` already exists!");
+            if (Aliases.ContainsKey(name))
+                throw QuiverException.BadInput($"Wrong input: Alias `{name}` already exists!");
+            var dir = Path.Combine(CollectionsDir, name);
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+            Directory.CreateDirectory(dir);
+            var collection = Collection.Open(name, dir, config, _options.Shards, _logger);
+            // The config file is the commit point: a folder without it is discarded at start-up.
+            WriteConfig(dir, config);
+            _collections[name] = collection;
+            EngineLog.CollectionCreated(_logger, name);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask UpdateAsync(string nameOrAlias, JsonElement patch, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var collection = Get(nameOrAlias);
+            var updated = collection.Config.ApplyUpdate(patch);
+            WriteConfig(collection.Directory, updated);
+            collection.ReplaceConfig(updated);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Deletes a collection and the aliases pointing at it. Returns false when it did not exist.</summary>
+    public async ValueTask<bool> DeleteAsync(string nameOrAlias, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var collection = TryGet(nameOrAlias);
+            if (collection is null)
+                return false;
+            _collections.TryRemove(collection.Name, out _);
+            var aliases = new Dictionary<string, string>(Aliases, StringComparer.Ordinal);
+            foreach (var (alias, target) in Aliases)
+            {
+                if (target == collection.Name)
+                    aliases.Remove(alias);
+            }
+
+            if (aliases.Count != Aliases.Count)
+                SaveAliases(aliases);
+            await collection.DisposeAsync().ConfigureAwait(false);
+            // Rename first so a crash mid-delete leaves a folder start-up knows to discard.
+            var trash = Path.Combine(CollectionsDir, "." + collection.Name + "." + Guid.NewGuid().ToString("N"));
+            Directory.Move(collection.Directory, trash);
+            Directory.Delete(trash, recursive: true);
+            EngineLog.CollectionDeleted(_logger, collection.Name);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Applies alias actions atomically: all of them or none.</summary>
+    public async ValueTask ChangeAliasesAsync(IReadOnlyList<AliasAction> actions, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var aliases = new Dictionary<string, string>(Aliases, StringComparer.Ordinal);
+            foreach (var action in actions)
+            {
+                switch (action)
+                {
+                    case AliasAction.Create create:
+                        if (!_collections.ContainsKey(create.CollectionName))
+                            throw QuiverException.NotFound($"Not found: Collection `{create.CollectionName}` doesn't exist!");
+                        if (_collections.ContainsKey(create.AliasName))
+                            throw QuiverException.BadInput($"Wrong input: Collection `{create.AliasName}` already exists!");
+                        aliases[create.AliasName] = create.CollectionName;
+                        break;
+                    case AliasAction.Delete delete:
+                        if (!aliases.Remove(delete.AliasName))
+                            throw QuiverException.NotFound($"Not found: Alias {delete.AliasName} does not exists!");
+                        break;
+                    case AliasAction.Rename rename:
+                        if (!aliases.Remove(rename.OldAliasName, out var target))
+                            throw QuiverException.NotFound($"Not found: Alias {rename.OldAliasName} does not exists!");
+                        aliases[rename.NewAliasName] = target;
+                        break;
+                }
+            }
+
+            SaveAliases(aliases);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void FlushAll()
+    {
+        foreach (var collection in _collections.Values)
+            collection.Flush();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        foreach (var collection in _collections.Values)
+            await collection.DisposeAsync().ConfigureAwait(false);
+        _collections.Clear();
+        _gate.Release();
+        _gate.Dispose();
+    }
+
+    private void SaveAliases(Dictionary<string, string> aliases)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(aliases, EngineJsonContext.Default.DictionaryStringString);
+        ChecksummedFile.WriteAtomic(AliasesPath, AliasKind, 1, s => s.Write(body));
+        Volatile.Write(ref _aliases, aliases);
+    }
+
+    private static void WriteConfig(string dir, CollectionConfig config)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(config.Json, EngineJsonContext.Default.JsonObject);
+        ChecksummedFile.WriteAtomic(Path.Combine(dir, "config.qcf"), ConfigKind, 1, s => s.Write(body));
+    }
+
+    private static void ValidateName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 255 || name.StartsWith('.')
+            || name.IndexOfAny(['/', '\\', '\0', ':', '*', '?', '"', '<', '>', '|']) >= 0)
+        {
+            throw QuiverException.BadInput($"Wrong input: collection name `{name}` is invalid: use 1 to 255 characters, none of / \\ : * ? \" < > | and not starting with a dot");
+        }
+    }
+}

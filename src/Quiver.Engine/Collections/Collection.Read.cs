@@ -1,0 +1,209 @@
+using Quiver.Engine.Query;
+using Quiver.Segment.Errors;
+using Quiver.Segment.Points;
+using Quiver.Segment.Segments;
+
+namespace Quiver.Engine.Collections;
+
+public sealed partial class Collection
+{
+    public const int MaxLimit = 100_000;
+
+    public IReadOnlyList<PointRecord> Get(IReadOnlyList<PointId> ids, WithPayload withPayload, WithVector withVector)
+    {
+        var result = new List<PointRecord>(ids.Count);
+        var seen = new HashSet<PointId>();
+        foreach (var id in ids)
+        {
+            // Qdrant returns each requested point once, in request order, skipping missing ones.
+            if (!seen.Add(id))
+                continue;
+            var record = _shards[ShardOf(id)].Read(segment =>
+                segment.TryGetOffset(id, out var offset) ? Materialize(segment, offset, withPayload, withVector) : null);
+            if (record is not null)
+                result.Add(record);
+        }
+
+        return result;
+    }
+
+    public long Count(Segment.Filtering.Filter? filter)
+    {
+        long total = 0;
+        foreach (var shard in _shards)
+            total += shard.Read(segment => segment.Count(filter));
+        return total;
+    }
+
+    public ScrollResult Scroll(ScrollRequest request)
+    {
+        if (request.Limit < 1 || request.Limit > MaxLimit)
+            throw QuiverException.BadInput($"limit: expected an integer from 1 to {MaxLimit}");
+        if (request.OrderBy is { } orderBy)
+            return ScrollOrdered(request, orderBy);
+
+        // Each shard returns its first limit+1 ids from the offset in id order; the merge keeps the global first.
+        var candidates = new List<(PointId Id, int Shard)>();
+        for (var s = 0; s < _shards.Length; s++)
+        {
+            var shardIndex = s;
+            foreach (var id in _shards[s].Read(segment => segment.ScrollIds(request.Filter, request.Offset, request.Limit + 1)))
+                candidates.Add((id, shardIndex));
+        }
+
+        candidates.Sort((a, b) => a.Id.CompareTo(b.Id));
+        var take = Math.Min(request.Limit, candidates.Count);
+        var points = new List<PointRecord>(take);
+        for (var i = 0; i < take; i++)
+        {
+            var (id, shard) = candidates[i];
+            var record = _shards[shard].Read(segment =>
+                segment.TryGetOffset(id, out var offset) ? Materialize(segment, offset, request.WithPayload, request.WithVector) : null);
+            if (record is not null)
+                points.Add(record);
+        }
+
+        PointId? next = candidates.Count > request.Limit ? candidates[request.Limit].Id : null;
+        return new ScrollResult(points, next);
+    }
+
+    private ScrollResult ScrollOrdered(ScrollRequest request, OrderBy orderBy)
+    {
+        var merged = new List<PointRecord>();
+        foreach (var shard in _shards)
+        {
+            merged.AddRange(shard.Read(segment =>
+            {
+                var rows = segment.ScrollOrdered(request.Filter, orderBy.Key, orderBy.Descending, orderBy.StartFrom, request.Limit)
+                    ?? throw QuiverException.BadInput(
+                        $"Bad request: No range index for `order_by` key: `{orderBy.Key}`. Please create one to use `order_by`. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload schemas support Range conditions");
+                return rows.Select(r => Materialize(segment, r.Offset, request.WithPayload, request.WithVector) with { OrderValue = r.Value }).ToList();
+            }));
+        }
+
+        var ordered = orderBy.Descending
+            ? merged.OrderByDescending(r => r.OrderValue).ThenBy(r => r.Id)
+            : merged.OrderBy(r => r.OrderValue).ThenBy(r => r.Id);
+
+        // Qdrant does not paginate order_by scrolls by offset: next_page_offset is always null.
+        return new ScrollResult(ordered.Take(request.Limit).ToList(), null);
+    }
+
+    public IReadOnlyList<ScoredRecord> Search(SearchRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Limit < 0 || request.Limit > MaxLimit)
+            throw QuiverException.BadInput($"limit: expected an integer from 0 to {MaxLimit}");
+        if (request.Offset < 0 || request.Offset > MaxLimit)
+            throw QuiverException.BadInput($"offset: expected an integer from 0 to {MaxLimit}");
+        var space = Config.FindSpace(request.Using) ?? throw MissingVectorName(request.Using);
+
+        float[] query;
+        PointId? exclude = null;
+        if (request.Query.PointId is { } pointId)
+        {
+            query = _shards[ShardOf(pointId)].Read(segment =>
+            {
+                if (!segment.TryGetOffset(pointId, out var offset))
+                    throw QuiverException.NotFound($"Not found: No point with id {pointId} found");
+                var s = segment.SpaceIndex(space.Name);
+                if (!segment.HasVector(offset, s))
+                    throw QuiverException.BadInput($"Wrong input: point {pointId} has no vector named {(space.Name.Length == 0 ? "\"\"" : space.Name)}");
+                return segment.VectorAt(offset, s).ToArray();
+            });
+
+            // Like Qdrant's recommend-by-id, the point a query is built from is not returned as its own neighbour.
+            exclude = pointId;
+        }
+        else
+        {
+            query = Prepare(new Segment.Points.NamedVector(space.Name, request.Query.Vector!), "query").Values;
+        }
+
+        var k = request.Limit + request.Offset;
+        if (k == 0)
+            return [];
+        float? threshold = request.ScoreThreshold is { } t ? space.Distance.ThresholdToInternal(t) : null;
+        var hits = new List<(float Score, PointId Id, int Shard, int Offset)>();
+        for (var s = 0; s < _shards.Length; s++)
+        {
+            var shardIndex = s;
+            cancellationToken.ThrowIfCancellationRequested();
+            _shards[s].Read(segment =>
+            {
+                foreach (var hit in segment.Search(segment.SpaceIndex(space.Name), query, request.Filter, k + (exclude is null ? 0 : 1), threshold, cancellationToken))
+                {
+                    var id = segment.IdAt(hit.Id);
+                    if (exclude is { } ex && ex == id)
+                        continue;
+                    hits.Add((hit.Score, id, shardIndex, hit.Id));
+                }
+
+                return 0;
+            });
+        }
+
+        hits.Sort((a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
+        var result = new List<ScoredRecord>();
+        for (var i = request.Offset; i < Math.Min(k, hits.Count); i++)
+        {
+            var (score, id, shard, offset) = hits[i];
+            var record = _shards[shard].Read(segment =>
+            {
+                // The point may have changed since the scan; report what it is now, or drop it if gone.
+                if (!segment.TryGetOffset(id, out var now) || now != offset)
+                    return null;
+                var r = Materialize(segment, offset, request.WithPayload, request.WithVector);
+                return new ScoredRecord(id, segment.VersionAt(offset), space.Distance.ToExternal(score), r.Payload, r.Vectors);
+            });
+            if (record is not null)
+                result.Add(record);
+        }
+
+        return result;
+    }
+
+    public CollectionStats Stats()
+    {
+        long points = 0;
+        long walBytes = 0;
+        foreach (var shard in _shards)
+        {
+            points += shard.Read(segment => segment.LiveCount);
+            walBytes += shard.WalBytes;
+        }
+
+        var schema = _shards[0].Read(segment => segment.Indexes.Describe());
+        if (_shards.Length > 1)
+        {
+            // Index point counts add up across shards; the definitions are the same in each.
+            for (var s = 1; s < _shards.Length; s++)
+            {
+                var other = _shards[s].Read(segment => segment.Indexes.Describe());
+                schema = schema.Select(f => f with { Points = f.Points + (other.FirstOrDefault(o => o.Field == f.Field)?.Points ?? 0) }).ToList();
+            }
+        }
+
+        return new CollectionStats(points, _shards.Length, walBytes, schema);
+    }
+
+    private static PointRecord Materialize(AppendableSegment segment, int offset, WithPayload withPayload, WithVector withVector)
+    {
+        var payload = withPayload.Enabled ? PayloadProjection.Apply(segment.PayloadAt(offset), withPayload) : null;
+        List<NamedVector>? vectors = null;
+        if (withVector.Enabled)
+        {
+            vectors = [];
+            for (var s = 0; s < segment.Spaces.Count; s++)
+            {
+                var name = segment.Spaces[s].Name;
+                if (withVector.Includes(name) && segment.HasVector(offset, s))
+                    vectors.Add(new NamedVector(name, segment.VectorAt(offset, s).ToArray()));
+            }
+        }
+
+        return new PointRecord(segment.IdAt(offset), payload, vectors);
+    }
+}
+
+/// <summary>Counts reported in collection info.</summary>
+public sealed record CollectionStats(long PointsCount, int SegmentsCount, long WalBytes, IReadOnlyList<PayloadFieldInfo> PayloadSchema);

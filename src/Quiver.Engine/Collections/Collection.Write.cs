@@ -1,0 +1,185 @@
+using System.Text.Json;
+using Quiver.Engine.Operations;
+using Quiver.Engine.Query;
+using Quiver.Segment.Errors;
+using Quiver.Segment.Filtering;
+using Quiver.Segment.PayloadIndex;
+using Quiver.Segment.Points;
+
+namespace Quiver.Engine.Collections;
+
+public sealed partial class Collection
+{
+    /// <summary>Validates, logs and applies one operation.</summary>
+    public async ValueTask<UpdateResult> ApplyAsync(PointOperation operation, bool wait, CancellationToken cancellationToken)
+    {
+        var routed = Route(Validate(operation));
+        return await SubmitAsync(routed, wait, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Validates every operation first, then logs and applies them in order. Nothing is logged when any
+    /// operation is invalid.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<UpdateResult>> ApplyBatchAsync(IReadOnlyList<PointOperation> operations, bool wait, CancellationToken cancellationToken)
+    {
+        var routed = operations.Select(op => Route(Validate(op))).ToArray();
+        var results = new UpdateResult[routed.Length];
+        for (var i = 0; i < routed.Length; i++)
+            results[i] = await SubmitAsync(routed[i], wait, cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
+    private async ValueTask<UpdateResult> SubmitAsync((int Shard, PointOperation Operation)[] routed, bool wait, CancellationToken cancellationToken)
+    {
+        // The log sequence of the last shard touched; with one shard (the default) it is exact.
+        ulong last = 0;
+        if (routed.Length == 1)
+        {
+            last = await _shards[routed[0].Shard].SubmitAsync(routed[0].Operation, wait, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var tasks = routed.Select(r => _shards[r.Shard].SubmitAsync(r.Operation, wait, cancellationToken).AsTask()).ToArray();
+            foreach (var seq in await Task.WhenAll(tasks).ConfigureAwait(false))
+                last = Math.Max(last, seq);
+        }
+
+        return new UpdateResult(last, wait);
+    }
+
+    private PointOperation Validate(PointOperation operation)
+    {
+        switch (operation)
+        {
+            case UpsertPoints upsert:
+            {
+                var points = new PointWrite[upsert.Points.Count];
+                for (var i = 0; i < points.Length; i++)
+                {
+                    var p = upsert.Points[i];
+                    if (Config.HasUnnamedVector && !p.Vectors.Any(v => v.Name.Length == 0))
+                        throw QuiverException.BadInput($"points[{i}].vector: missing; the collection's vector has {Config.VectorSpaces[0].Dimension} dimensions");
+                    points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
+                }
+
+                return new UpsertPoints(points);
+            }
+
+            case UpdateVectors update:
+            {
+                var points = new PointVectors[update.Points.Count];
+                for (var i = 0; i < points.Length; i++)
+                {
+                    var p = update.Points[i];
+                    if (p.Vectors.Count == 0)
+                        throw QuiverException.BadInput($"points[{i}].vector: at least one vector is required");
+                    points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
+                }
+
+                // Qdrant answers 404 for a point that does not exist rather than creating it.
+                foreach (var p in points)
+                {
+                    if (!Exists(p.Id))
+                        throw QuiverException.NotFound($"No point with id {p.Id} found");
+                }
+
+                return new UpdateVectors(points);
+            }
+
+            case DeleteVectors deleteVectors:
+                foreach (var name in deleteVectors.VectorNames)
+                {
+                    if (Config.FindSpace(name) is null)
+                        throw MissingVectorName(name);
+                }
+
+                ValidateSelector(deleteVectors.Selector);
+                return operation;
+            case DeletePoints d:
+                ValidateSelector(d.Selector);
+                return operation;
+            case SetPayload s:
+                if (s.Key is not null)
+                    JsonPath.Parse(s.Key);
+                ValidateSelector(s.Selector);
+                return operation;
+            case OverwritePayload o:
+                ValidateSelector(o.Selector);
+                return operation;
+            case DeletePayloadKeys k:
+                foreach (var key in k.Keys)
+                    JsonPath.Parse(key);
+                ValidateSelector(k.Selector);
+                return operation;
+            case ClearPayload c:
+                ValidateSelector(c.Selector);
+                return operation;
+            case CreateFieldIndex ci:
+            {
+                JsonPath.Parse(ci.FieldName);
+                using var doc = JsonDocument.Parse(ci.SchemaJson);
+                PayloadSchemaParser.Parse(doc.RootElement);
+                return operation;
+            }
+
+            case DeleteFieldIndex:
+                return operation;
+            default:
+                throw new ArgumentException($"unknown operation {operation.GetType().Name}", nameof(operation));
+        }
+    }
+
+    private NamedVector[] PrepareAll(IReadOnlyList<NamedVector> vectors, string field)
+    {
+        var result = new NamedVector[vectors.Count];
+        for (var i = 0; i < result.Length; i++)
+            result[i] = Prepare(vectors[i], vectors[i].Name.Length == 0 ? field : $"{field}.{vectors[i].Name}");
+        return result;
+    }
+
+    private static void ValidateSelector(PointSelector selector)
+    {
+        if (selector.Filter is { } filter)
+        {
+            using var doc = JsonDocument.Parse(filter.Json);
+            FilterParser.Parse(doc.RootElement);
+        }
+    }
+
+    private bool Exists(PointId id) => _shards[ShardOf(id)].Read(segment => segment.TryGetOffset(id, out _));
+
+    /// <summary>Splits an operation into per-shard parts; filter-selected and index operations go to every shard.</summary>
+    private (int Shard, PointOperation Operation)[] Route(PointOperation operation)
+    {
+        if (_shards.Length == 1)
+            return [(0, operation)];
+        return operation switch
+        {
+            UpsertPoints u => Split(u.Points, p => p.Id, part => new UpsertPoints(part)),
+            UpdateVectors v => Split(v.Points, p => p.Id, part => new UpdateVectors(part)),
+            DeletePoints { Selector.Ids: { } ids } d => Split(ids, id => id, part => d with { Selector = PointSelector.ByIds(part) }),
+            SetPayload { Selector.Ids: { } ids } s => Split(ids, id => id, part => s with { Selector = PointSelector.ByIds(part) }),
+            OverwritePayload { Selector.Ids: { } ids } o => Split(ids, id => id, part => o with { Selector = PointSelector.ByIds(part) }),
+            DeletePayloadKeys { Selector.Ids: { } ids } k => Split(ids, id => id, part => k with { Selector = PointSelector.ByIds(part) }),
+            ClearPayload { Selector.Ids: { } ids } c => Split(ids, id => id, part => c with { Selector = PointSelector.ByIds(part) }),
+            DeleteVectors { Selector.Ids: { } ids } dv => Split(ids, id => id, part => dv with { Selector = PointSelector.ByIds(part) }),
+            _ => Enumerable.Range(0, _shards.Length).Select(i => (i, operation)).ToArray(),
+        };
+    }
+
+    private (int, PointOperation)[] Split<T>(IReadOnlyList<T> items, Func<T, PointId> idOf, Func<T[], PointOperation> make)
+    {
+        var parts = new List<T>?[_shards.Length];
+        foreach (var item in items)
+            (parts[ShardOf(idOf(item))] ??= []).Add(item);
+        var result = new List<(int, PointOperation)>();
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (parts[i] is { } part)
+                result.Add((i, make([.. part])));
+        }
+
+        return [.. result];
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Operations;
+using Quiver.Engine.Shards;
+using Quiver.Segment.Errors;
+using Quiver.Segment.Points;
+using Quiver.Segment.Segments;
+
+namespace Quiver.Engine.Collections;
+
+/// <summary>
+/// A collection: its configuration and its shards. Validates every write completely before any of it is
+/// logged (so bad input never half-applies), routes points to shards by id, and merges per-shard reads.
+/// </summary>
+public sealed partial class Collection : IAsyncDisposable
+{
+    private readonly Shard[] _shards;
+    private readonly string _directory;
+    private CollectionConfig _config;
+
+    private Collection(string name, string directory, CollectionConfig config, Shard[] shards)
+    {
+        Name = name;
+        _directory = directory;
+        _config = config;
+        _shards = shards;
+    }
+
+    public string Name { get; }
+
+    public CollectionConfig Config => Volatile.Read(ref _config);
+
+    internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger)
+    {
+        var spaces = config.VectorSpaces
+            .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance switch
+            {
+                Distance.Euclid => VectorMetric.NegSquaredL2,
+                Distance.Manhattan => VectorMetric.NegL1,
+                _ => VectorMetric.Dot,
+            }))
+            .ToArray();
+        var shards = new Shard[config.ShardNumber];
+        try
+        {
+            for (var i = 0; i < shards.Length; i++)
+                shards[i] = Shard.Open(Path.Combine(directory, "shards", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), spaces, options, logger);
+        }
+        catch
+        {
+            foreach (var shard in shards)
+                shard?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
+        return new Collection(name, directory, config, shards);
+    }
+
+    internal void ReplaceConfig(CollectionConfig config) => Volatile.Write(ref _config, config);
+
+    internal string Directory => _directory;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var shard in _shards)
+            await shard.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Writes every shard's applied state to disk.</summary>
+    public void Flush()
+    {
+        foreach (var shard in _shards)
+            shard.Flush();
+    }
+
+    private int ShardOf(PointId id)
+    {
+        if (_shards.Length == 1)
+            return 0;
+        // A fixed mix, stable across processes and versions: routing must never change for a stored point.
+        ulong h;
+        if (id.IsUuid)
+        {
+            Span<byte> b = stackalloc byte[16];
+            id.Uuid.TryWriteBytes(b, bigEndian: true, out _);
+            h = BitConverter.ToUInt64(b) ^ (BitConverter.ToUInt64(b[8..]) * 0x9E3779B97F4A7C15UL);
+        }
+        else
+        {
+            h = id.Number;
+        }
+
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdUL;
+        h ^= h >> 33;
+        return (int)(h % (ulong)_shards.Length);
+    }
+
+    private static QuiverException DimensionError(int expected, int got) =>
+        QuiverException.BadInput($"Wrong input: Vector dimension error: expected dim: {expected}, got {got}");
+
+    private static QuiverException MissingVectorName(string name) =>
+        QuiverException.BadInput($"Wrong input: Not existing vector name error: {(name.Length == 0 ? "\"\" (the unnamed vector)" : name)}");
+
+    /// <summary>Checks a vector against its space and returns the form to store (normalised for Cosine).</summary>
+    private NamedVector Prepare(NamedVector vector, string field)
+    {
+        var space = Config.FindSpace(vector.Name) ?? throw MissingVectorName(vector.Name);
+        if (vector.Values.Length != space.Dimension)
+            throw DimensionError(space.Dimension, vector.Values.Length);
+        if (!Quiver.Kernels.VectorMath.AllFinite(vector.Values))
+            throw QuiverException.BadInput($"{field}: vector contains NaN or Infinity");
+        if (space.Distance != Distance.Cosine)
+            return vector;
+        var copy = (float[])vector.Values.Clone();
+        Quiver.Kernels.VectorMath.Normalize(copy);
+        return vector with { Values = copy };
+    }
+
+    internal static JsonElement ParseJson(byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+}

@@ -1,0 +1,287 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Quiver.Segment.Errors;
+
+namespace Quiver.Engine.Collections;
+
+/// <summary>
+/// A collection's configuration. Its canonical form is the JSON tree of Qdrant's <c>CollectionConfig</c>
+/// (params, hnsw_config, optimizer_config, wal_config, quantization_config): that is what is persisted and
+/// reported, so settings this engine does not act on yet survive round trips unchanged. The typed members are
+/// the parts the engine uses, derived once when the config is built.
+/// </summary>
+public sealed class CollectionConfig
+{
+    public const int MaxDimension = 65_536;
+    public const int MaxShards = 64;
+
+    private CollectionConfig(JsonObject json)
+    {
+        Json = json;
+        var parameters = (JsonObject)json["params"]!;
+        ShardNumber = parameters["shard_number"]!.GetValue<int>();
+        var spaces = new List<VectorSpace>();
+        if (parameters["vectors"] is JsonObject vectors)
+        {
+            if (IsSingleVectorParams(vectors))
+            {
+                HasUnnamedVector = true;
+                spaces.Add(ReadSpace(string.Empty, vectors));
+            }
+            else
+            {
+                foreach (var (name, value) in vectors)
+                    spaces.Add(ReadSpace(name, (JsonObject)value!));
+            }
+        }
+
+        VectorSpaces = spaces;
+    }
+
+    public JsonObject Json { get; }
+
+    public int ShardNumber { get; }
+
+    /// <summary>True when the collection has the single unnamed vector (addressed by the name "").</summary>
+    public bool HasUnnamedVector { get; }
+
+    public IReadOnlyList<VectorSpace> VectorSpaces { get; }
+
+    public VectorSpace? FindSpace(string name)
+    {
+        foreach (var space in VectorSpaces)
+        {
+            if (space.Name == name)
+                return space;
+        }
+
+        return null;
+    }
+
+    /// <summary>Builds a config from a create-collection request body, applying Qdrant's defaults.</summary>
+    public static CollectionConfig FromCreateRequest(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput("Format error in JSON body: expected an object");
+
+        var parameters = new JsonObject
+        {
+            ["vectors"] = body.TryGetProperty("vectors", out var v) && v.ValueKind != JsonValueKind.Null
+                ? ValidateVectors(v)
+                : new JsonObject(),
+            ["shard_number"] = ReadPositiveInt(body, "shard_number", 1, MaxShards),
+            ["replication_factor"] = ReadPositiveInt(body, "replication_factor", 1, 16),
+            ["write_consistency_factor"] = ReadPositiveInt(body, "write_consistency_factor", 1, 16),
+            ["on_disk_payload"] = ReadBool(body, "on_disk_payload", true),
+        };
+        if (body.TryGetProperty("sparse_vectors", out var sparse) && sparse.ValueKind == JsonValueKind.Object
+            && sparse.EnumerateObject().Any())
+        {
+            throw QuiverException.BadInput("sparse_vectors: sparse vectors are not supported yet");
+        }
+
+        var json = new JsonObject
+        {
+            ["params"] = parameters,
+            ["hnsw_config"] = Merge(DefaultHnsw(), body, "hnsw_config"),
+            ["optimizer_config"] = Merge(DefaultOptimizers(), body, "optimizers_config"),
+            ["wal_config"] = Merge(DefaultWal(), body, "wal_config"),
+            ["quantization_config"] = body.TryGetProperty("quantization_config", out var q) ? JsonNode.Parse(q.GetRawText()) : null,
+        };
+        if (body.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
+            json["metadata"] = JsonNode.Parse(metadata.GetRawText());
+        return new CollectionConfig(json);
+    }
+
+    /// <summary>Loads a persisted config (already validated when it was created).</summary>
+    public static CollectionConfig FromPersisted(JsonObject json) => new(json);
+
+    /// <summary>Applies an update-collection (PATCH) body: diffs merge into the current settings.</summary>
+    public CollectionConfig ApplyUpdate(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput("Format error in JSON body: expected an object");
+        var json = (JsonObject)Json.DeepClone();
+        var parameters = (JsonObject)json["params"]!;
+        if (body.TryGetProperty("vectors", out var vectorsDiff) && vectorsDiff.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var entry in vectorsDiff.EnumerateObject())
+            {
+                var target = FindVectorParams(parameters, entry.Name)
+                    ?? throw QuiverException.BadInput($"Wrong input: Not existing vector name error: {entry.Name}");
+                if (entry.Value.ValueKind != JsonValueKind.Object)
+                    throw QuiverException.BadInput($"vectors.{entry.Name}: expected an object");
+                foreach (var field in entry.Value.EnumerateObject())
+                {
+                    if (field.Name is "size" or "distance")
+                        throw QuiverException.BadInput($"vectors.{entry.Name}.{field.Name}: cannot be changed on an existing collection");
+                    target[field.Name] = JsonNode.Parse(field.Value.GetRawText());
+                }
+            }
+        }
+
+        if (body.TryGetProperty("params", out var paramsDiff) && paramsDiff.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var field in paramsDiff.EnumerateObject())
+            {
+                switch (field.Name)
+                {
+                    case "replication_factor" or "write_consistency_factor":
+                        parameters[field.Name] = ReadPositiveInt(paramsDiff, field.Name, 1, 16);
+                        break;
+                    case "on_disk_payload":
+                        parameters[field.Name] = ReadBool(paramsDiff, field.Name, true);
+                        break;
+                    default:
+                        parameters[field.Name] = JsonNode.Parse(field.Value.GetRawText());
+                        break;
+                }
+            }
+        }
+
+        json["hnsw_config"] = Merge((JsonObject)json["hnsw_config"]!.DeepClone(), body, "hnsw_config");
+        json["optimizer_config"] = Merge((JsonObject)json["optimizer_config"]!.DeepClone(), body, "optimizers_config");
+        if (body.TryGetProperty("quantization_config", out var q))
+            json["quantization_config"] = q.ValueKind == JsonValueKind.Null ? null : JsonNode.Parse(q.GetRawText());
+        if (body.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
+        {
+            if (json["metadata"] is not JsonObject merged)
+                json["metadata"] = merged = [];
+            foreach (var field in metadata.EnumerateObject())
+                merged[field.Name] = JsonNode.Parse(field.Value.GetRawText());
+        }
+
+        return new CollectionConfig(json);
+    }
+
+    private static JsonObject? FindVectorParams(JsonObject parameters, string name)
+    {
+        if (parameters["vectors"] is not JsonObject vectors)
+            return null;
+        if (IsSingleVectorParams(vectors))
+            return name.Length == 0 ? vectors : null;
+        return vectors[name] as JsonObject;
+    }
+
+    private static bool IsSingleVectorParams(JsonObject vectors) =>
+        vectors.ContainsKey("size") || vectors.ContainsKey("distance");
+
+    private static VectorSpace ReadSpace(string name, JsonObject json)
+    {
+        DistanceNames.TryParse(json["distance"]!.GetValue<string>(), out var distance);
+        return new VectorSpace(name, json["size"]!.GetValue<int>(), distance);
+    }
+
+    private static JsonObject ValidateVectors(JsonElement vectors)
+    {
+        if (vectors.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput("vectors: expected an object with size and distance, or a map of named vector parameters");
+        if (vectors.TryGetProperty("size", out _) || vectors.TryGetProperty("distance", out _))
+            return ValidateVectorParams(vectors, "vectors");
+
+        var named = new JsonObject();
+        foreach (var entry in vectors.EnumerateObject())
+        {
+            if (entry.Name.Length == 0 || entry.Name.Length > 255)
+                throw QuiverException.BadInput("vectors: vector names must be 1 to 255 characters long");
+            named[entry.Name] = ValidateVectorParams(entry.Value, $"vectors.{entry.Name}");
+        }
+
+        return named;
+    }
+
+    private static JsonObject ValidateVectorParams(JsonElement p, string path)
+    {
+        if (p.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"{path}: expected an object with size and distance");
+        if (!p.TryGetProperty("size", out var size) || size.ValueKind != JsonValueKind.Number
+            || !size.TryGetInt64(out var dim) || dim < 1 || dim > MaxDimension)
+        {
+            throw QuiverException.BadInput($"{path}.size: expected an integer from 1 to {MaxDimension}");
+        }
+
+        if (!p.TryGetProperty("distance", out var distance) || distance.ValueKind != JsonValueKind.String
+            || !DistanceNames.TryParse(distance.GetString(), out _))
+        {
+            throw QuiverException.BadInput($"{path}.distance: expected one of Cosine, Dot, Euclid, Manhattan");
+        }
+
+        if (p.TryGetProperty("datatype", out var datatype) && datatype.ValueKind != JsonValueKind.Null
+            && datatype.GetString() != "float32")
+        {
+            throw QuiverException.BadInput($"{path}.datatype: only float32 is supported yet");
+        }
+
+        if (p.TryGetProperty("multivector_config", out var multi) && multi.ValueKind != JsonValueKind.Null)
+            throw QuiverException.BadInput($"{path}.multivector_config: multivectors are not supported yet");
+
+        var result = (JsonObject)JsonNode.Parse(p.GetRawText())!;
+        result["size"] = (int)dim;
+        return result;
+    }
+
+    private static int ReadPositiveInt(JsonElement body, string name, int fallback, int max)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            return fallback;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var n) || n < 1 || n > max)
+            throw QuiverException.BadInput($"{name}: expected an integer from 1 to {max}");
+        return n;
+    }
+
+    private static bool ReadBool(JsonElement body, string name, bool fallback)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            return fallback;
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw QuiverException.BadInput($"{name}: expected a boolean"),
+        };
+    }
+
+    private static JsonObject Merge(JsonObject defaults, JsonElement body, string name)
+    {
+        if (!body.TryGetProperty(name, out var diff) || diff.ValueKind == JsonValueKind.Null)
+            return defaults;
+        if (diff.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"{name}: expected an object");
+        foreach (var field in diff.EnumerateObject())
+        {
+            if (field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetDouble(out var d) && d < 0)
+                throw QuiverException.BadInput($"{name}.{field.Name}: must not be negative");
+            defaults[field.Name] = JsonNode.Parse(field.Value.GetRawText());
+        }
+
+        return defaults;
+    }
+
+    // Qdrant 1.19's defaults, so clients reading the config see familiar values.
+    private static JsonObject DefaultHnsw() => new()
+    {
+        ["m"] = 16,
+        ["ef_construct"] = 100,
+        ["full_scan_threshold"] = 10000,
+        ["max_indexing_threads"] = 0,
+        ["on_disk"] = false,
+    };
+
+    private static JsonObject DefaultOptimizers() => new()
+    {
+        ["deleted_threshold"] = 0.2,
+        ["vacuum_min_vector_number"] = 1000,
+        ["default_segment_number"] = 0,
+        ["max_segment_size"] = null,
+        ["memmap_threshold"] = null,
+        ["indexing_threshold"] = 10000,
+        ["flush_interval_sec"] = 5,
+        ["max_optimization_threads"] = null,
+    };
+
+    private static JsonObject DefaultWal() => new()
+    {
+        ["wal_capacity_mb"] = 32,
+        ["wal_segments_ahead"] = 0,
+    };
+}

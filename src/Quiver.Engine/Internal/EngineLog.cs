@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Quiver.Engine.Internal;
+
+/// <summary>Engine log messages, with stable event ids.</summary>
+internal static partial class EngineLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Shard {Directory}: replayed {Count} log records up to sequence {Sequence}")]
+    public static partial void ShardReplayed(ILogger logger, string directory, int count, ulong sequence);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Shard {Directory}: flushed up to sequence {Sequence}")]
+    public static partial void ShardFlushed(ILogger logger, string directory, ulong sequence);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Shard {Directory}: applying sequence {Sequence} failed; the operation is skipped")]
+    public static partial void ApplyFailed(ILogger logger, Exception exception, string directory, ulong sequence);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Shard {Directory}: background flush failed; will retry")]
+    public static partial void FlushFailed(ILogger logger, Exception exception, string directory);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Loaded collection {Name} ({Shards} shards)")]
+    public static partial void CollectionLoaded(ILogger logger, string name, int shards);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Created collection {Name}")]
+    public static partial void CollectionCreated(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Deleted collection {Name}")]
+    public static partial void CollectionDeleted(ILogger logger, string name);
+}

@@ -1,0 +1,28 @@
+using Quiver.Segment.Filtering;
+using Quiver.Segment.Points;
+
+namespace Quiver.Engine.Query;
+
+/// <summary>What a nearest-neighbour query searches with: a vector, or the stored vector of a point.</summary>
+public sealed record NearestQuery(float[]? Vector, PointId? PointId);
+
+public sealed record SearchRequest(
+    NearestQuery Query,
+    string Using,
+    Filter? Filter,
+    int Limit,
+    int Offset,
+    float? ScoreThreshold,
+    WithPayload WithPayload,
+    WithVector WithVector,
+    bool Exact);
+
+public sealed record OrderBy(string Key, bool Descending, double? StartFrom);
+
+public sealed record ScrollRequest(
+    Filter? Filter,
+    PointId? Offset,
+    int Limit,
+    OrderBy? OrderBy,
+    WithPayload WithPayload,
+    WithVector WithVector);

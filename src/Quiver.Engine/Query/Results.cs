@@ -1,0 +1,15 @@
+using Quiver.Segment.Payloads;
+using Quiver.Segment.Points;
+
+namespace Quiver.Engine.Query;
+
+/// <summary>A point returned by a lookup or scroll. Null members were not requested.</summary>
+public sealed record PointRecord(PointId Id, Payload? Payload, IReadOnlyList<NamedVector>? Vectors, double? OrderValue = null);
+
+/// <summary>A point returned by a search, with its score on the API's scale.</summary>
+public sealed record ScoredRecord(PointId Id, ulong Version, float Score, Payload? Payload, IReadOnlyList<NamedVector>? Vectors);
+
+public sealed record ScrollResult(IReadOnlyList<PointRecord> Points, PointId? NextPageOffset);
+
+/// <summary>The outcome of a write: its log sequence, and whether it was applied before returning.</summary>
+public sealed record UpdateResult(ulong OperationId, bool Completed);

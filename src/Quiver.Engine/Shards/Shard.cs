@@ -1,0 +1,212 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Internal;
+using Quiver.Engine.Operations;
+using Quiver.Segment.Segments;
+using Quiver.Storage.Wal;
+
+namespace Quiver.Engine.Shards;
+
+/// <summary>
+/// A shard: a deterministic state machine over its ordered log. Writes are appended to the write-ahead log
+/// (acknowledged once durable), then applied in log order by one apply loop. Readers share a lock that the
+/// apply loop takes exclusively for each operation.
+/// </summary>
+internal sealed partial class Shard : IAsyncDisposable
+{
+    private readonly string _directory;
+    private readonly ShardOptions _options;
+    private readonly ILogger _logger;
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly AppendableSegment _segment;
+    private readonly WriteAheadLog _wal;
+    private readonly Channel<(ulong Sequence, PointOperation Operation)> _applyQueue =
+        Channel.CreateUnbounded<(ulong, PointOperation)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly AppliedWaiters _waiters = new();
+    private readonly Task _applyLoop;
+    private readonly Task _flushLoop;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _flushGate = new();
+    private long _appliedSequence;
+    private long _flushedSequence;
+    private int _disposed;
+
+    private Shard(string directory, ShardOptions options, ILogger logger, AppendableSegment segment, ulong flushedSequence)
+    {
+        _directory = directory;
+        _options = options;
+        _logger = logger;
+        _segment = segment;
+        _appliedSequence = (long)flushedSequence;
+        _flushedSequence = (long)flushedSequence;
+        _wal = WriteAheadLog.Open(new WalOptions
+        {
+            Directory = Path.Combine(directory, "wal"),
+            SegmentBytes = options.WalSegmentBytes,
+            Fsync = options.Fsync,
+        });
+        ReplayLogTail();
+        _wal.OnDurable = OnDurable;
+        _applyLoop = Task.Run(ApplyLoopAsync);
+        _flushLoop = Task.Run(FlushLoopAsync);
+    }
+
+    public ulong AppliedSequence => (ulong)Volatile.Read(ref _appliedSequence);
+
+    public long WalBytes => _wal.SizeBytes;
+
+    public static Shard Open(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ILogger logger)
+    {
+        Directory.CreateDirectory(directory);
+        var (segment, flushed) = ShardSnapshot.Load(SnapshotPath(directory), spaces);
+        return new Shard(directory, options, logger, segment, flushed);
+    }
+
+    /// <summary>
+    /// Appends an operation to the log. Returns its sequence number once it is durable, and with
+    /// <paramref name="wait"/> once it is also applied and visible to readers.
+    /// </summary>
+    public async ValueTask<ulong> SubmitAsync(PointOperation operation, bool wait, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var sequence = await _wal.AppendAsync(OperationCodec.Encode(operation), cancellationToken).ConfigureAwait(false);
+        if (wait)
+            await WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
+        return sequence;
+    }
+
+    public ValueTask WaitAppliedAsync(ulong sequence, CancellationToken cancellationToken) =>
+        AppliedSequence >= sequence ? ValueTask.CompletedTask : _waiters.WaitAsync(sequence, cancellationToken);
+
+    /// <summary>Runs <paramref name="reader"/> against a consistent view of the shard.</summary>
+    public T Read<T>(Func<AppendableSegment, T> reader)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return reader(_segment);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Writes applied state to disk and drops log files it covers.</summary>
+    public void Flush()
+    {
+        lock (_flushGate)
+        {
+            ulong applied;
+            _lock.EnterReadLock();
+            try
+            {
+                applied = AppliedSequence;
+                if ((long)applied == Volatile.Read(ref _flushedSequence))
+                    return;
+                ShardSnapshot.Write(SnapshotPath(_directory), _segment, applied);
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+
+            Volatile.Write(ref _flushedSequence, (long)applied);
+            _wal.TruncateBefore(applied + 1);
+            EngineLog.ShardFlushed(_logger, _directory, applied);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        await _wal.DisposeAsync().ConfigureAwait(false);
+        _applyQueue.Writer.TryComplete();
+        await _applyLoop.ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _flushLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        Flush();
+        _stopping.Dispose();
+        _lock.Dispose();
+    }
+
+    private static string SnapshotPath(string directory) => Path.Combine(directory, "segment.qsn");
+
+    private void ReplayLogTail()
+    {
+        var from = AppliedSequence + 1;
+        var replayed = 0;
+        foreach (var record in _wal.ReadFrom(from))
+        {
+            ApplyLocked(record.Sequence, OperationCodec.Decode(record.Data.Span));
+            replayed++;
+        }
+
+        if (replayed > 0)
+            EngineLog.ShardReplayed(_logger, _directory, replayed, AppliedSequence);
+    }
+
+    // Runs on the log's writer thread, in sequence order, right after each fsync.
+    private void OnDurable(ulong firstSequence, IReadOnlyList<ReadOnlyMemory<byte>> records)
+    {
+        for (var i = 0; i < records.Count; i++)
+            _applyQueue.Writer.TryWrite((firstSequence + (ulong)i, OperationCodec.Decode(records[i].Span)));
+    }
+
+    private async Task ApplyLoopAsync()
+    {
+        var reader = _applyQueue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var item))
+                ApplyLocked(item.Sequence, item.Operation);
+            _waiters.Release(AppliedSequence);
+        }
+    }
+
+    private void ApplyLocked(ulong sequence, PointOperation operation)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            Apply(sequence, operation);
+        }
+#pragma warning disable CA1031 // A failed apply is a bug; the shard keeps following its log rather than stopping.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            EngineLog.ApplyFailed(_logger, ex, _directory, sequence);
+        }
+        finally
+        {
+            Volatile.Write(ref _appliedSequence, (long)sequence);
+            _lock.ExitWriteLock();
+        }
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.FlushInterval);
+        while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+        {
+            try
+            {
+                Flush();
+            }
+#pragma warning disable CA1031 // A failed background flush is retried next tick; the log still holds the data.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                EngineLog.FlushFailed(_logger, ex, _directory);
+            }
+        }
+    }
+}

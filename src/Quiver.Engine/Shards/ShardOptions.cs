@@ -1,0 +1,14 @@
+namespace Quiver.Engine.Shards;
+
+/// <summary>How a local shard persists itself.</summary>
+public sealed record ShardOptions
+{
+    /// <summary>Size of one write-ahead-log file before it rolls over.</summary>
+    public long WalSegmentBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>fsync every acknowledged write. Turning it off trades durability for speed (tests, benchmarks).</summary>
+    public bool Fsync { get; init; } = true;
+
+    /// <summary>How often applied state is written out so the log tail to replay stays short.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(5);
+}

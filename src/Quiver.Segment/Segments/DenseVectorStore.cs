@@ -1,0 +1,66 @@
+namespace Quiver.Segment.Segments;
+
+/// <summary>
+/// Growable row-major float32 storage for one vector space of a segment, with a presence flag per row
+/// (a point may lack a named vector, or have had it deleted).
+/// </summary>
+internal sealed class DenseVectorStore
+{
+    private float[] _data;
+    private bool[] _present;
+
+    public DenseVectorStore(string name, int dimension, int capacity)
+    {
+        Name = name;
+        Dimension = dimension;
+        _data = new float[(long)dimension * Math.Max(capacity, 1) is var n && n <= Array.MaxLength ? (int)n : throw new OutOfMemoryException()];
+        _present = new bool[Math.Max(capacity, 1)];
+    }
+
+    public string Name { get; }
+
+    public int Dimension { get; }
+
+    public int PresentCount { get; private set; }
+
+    /// <summary>The rows as one span: row i is [i*Dimension, (i+1)*Dimension).</summary>
+    public ReadOnlySpan<float> Data => _data;
+
+    public bool IsPresent(int offset) => offset < _present.Length && _present[offset];
+
+    public ReadOnlySpan<float> Get(int offset) => _data.AsSpan(offset * Dimension, Dimension);
+
+    public void Set(int offset, ReadOnlySpan<float> values)
+    {
+        EnsureCapacity(offset + 1);
+        values.CopyTo(_data.AsSpan(offset * Dimension, Dimension));
+        if (!_present[offset])
+        {
+            _present[offset] = true;
+            PresentCount++;
+        }
+    }
+
+    public void Remove(int offset)
+    {
+        if (offset < _present.Length && _present[offset])
+        {
+            _present[offset] = false;
+            PresentCount--;
+        }
+    }
+
+    private void EnsureCapacity(int rows)
+    {
+        if (rows <= _present.Length)
+            return;
+        var newRows = Math.Max(rows, _present.Length * 2);
+        var newLength = (long)newRows * Dimension;
+        if (newLength > Array.MaxLength)
+            newRows = (int)(Array.MaxLength / Dimension);
+        if (newRows < rows)
+            throw new InvalidOperationException($"vector storage '{Name}' is full");
+        Array.Resize(ref _data, newRows * Dimension);
+        Array.Resize(ref _present, newRows);
+    }
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace Quiver.Server.Hosting;
+
+/// <summary>The <c>service</c> section: how the server listens.</summary>
+public sealed record ServiceOptions
+{
+    public string Host { get; init; } = "0.0.0.0";
+
+    public int HttpPort { get; init; } = 6333;
+
+    /// <summary>Largest accepted request body, in megabytes (Qdrant's default is 32).</summary>
+    public int MaxRequestSizeMb { get; init; } = 32;
+
+    /// <summary>How long a graceful shutdown waits for in-flight requests.</summary>
+    public int ShutdownTimeoutSec { get; init; } = 30;
+}
+
+/// <summary>The <c>storage</c> section: where and how data is kept.</summary>
+public sealed record StorageOptions
+{
+    public string StoragePath { get; init; } = "./storage";
+
+    /// <summary>fsync acknowledged writes. Only turn off for throwaway data.</summary>
+    public bool Fsync { get; init; } = true;
+
+    /// <summary>How often shards write their state so the log to replay stays short.</summary>
+    public int FlushIntervalSec { get; init; } = 5;
+
+    public int WalSegmentMb { get; init; } = 32;
+}
+
+/// <summary>All server settings, bound from config file, then QUIVER__ environment variables, then flags.</summary>
+public sealed record QuiverOptions
+{
+    public ServiceOptions Service { get; init; } = new();
+
+    public StorageOptions Storage { get; init; } = new();
+
+    public static QuiverOptions Bind(IConfiguration configuration)
+    {
+        var service = configuration.GetSection("service");
+        var storage = configuration.GetSection("storage");
+        var d = new QuiverOptions();
+        var options = new QuiverOptions
+        {
+            Service = new ServiceOptions
+            {
+                Host = service["host"] ?? d.Service.Host,
+                HttpPort = Int(service, "http_port", d.Service.HttpPort),
+                MaxRequestSizeMb = Int(service, "max_request_size_mb", d.Service.MaxRequestSizeMb),
+                ShutdownTimeoutSec = Int(service, "shutdown_timeout_sec", d.Service.ShutdownTimeoutSec),
+            },
+            Storage = new StorageOptions
+            {
+                StoragePath = storage["storage_path"] ?? d.Storage.StoragePath,
+                Fsync = Bool(storage, "fsync", d.Storage.Fsync),
+                FlushIntervalSec = Int(storage, "flush_interval_sec", d.Storage.FlushIntervalSec),
+                WalSegmentMb = Int(storage, "wal_segment_mb", d.Storage.WalSegmentMb),
+            },
+        };
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Rejects settings the server cannot run with, naming the key.</summary>
+    public void Validate()
+    {
+        Require(Service.HttpPort is >= 0 and <= 65535, "service.http_port must be 0..65535");
+        Require(!string.IsNullOrWhiteSpace(Service.Host), "service.host must not be empty");
+        Require(Service.MaxRequestSizeMb is >= 1 and <= 4096, "service.max_request_size_mb must be 1..4096");
+        Require(Service.ShutdownTimeoutSec is >= 1 and <= 3600, "service.shutdown_timeout_sec must be 1..3600");
+        Require(!string.IsNullOrWhiteSpace(Storage.StoragePath), "storage.storage_path must not be empty");
+        Require(Storage.FlushIntervalSec is >= 1 and <= 3600, "storage.flush_interval_sec must be 1..3600");
+        Require(Storage.WalSegmentMb is >= 1 and <= 1024, "storage.wal_segment_mb must be 1..1024");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+            throw new InvalidOperationException($"Invalid configuration: {message}");
+    }
+
+    private static int Int(IConfigurationSection section, string key, int fallback)
+    {
+        var text = section[key];
+        if (text is null)
+            return fallback;
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new InvalidOperationException($"Invalid configuration: {section.Path}.{key} = '{text}' is not an integer");
+    }
+
+    private static bool Bool(IConfigurationSection section, string key, bool fallback)
+    {
+        var text = section[key];
+        if (text is null)
+            return fallback;
+        return bool.TryParse(text, out var value)
+            ? value
+            : throw new InvalidOperationException($"Invalid configuration: {section.Path}.{key} = '{text}' is not true or false");
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Catalog;
+using Quiver.Engine.Shards;
+using Quiver.Server.Internal;
+using Quiver.Server.Rest;
+
+namespace Quiver.Server.Hosting;
+
+/// <summary>The Quiver server process: recovers storage, then serves the REST API until SIGTERM/SIGINT.</summary>
+public static class QuiverServer
+{
+    public static async Task<int> RunAsync(QuiverOptions options, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Service.ShutdownTimeoutSec));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.Service.MaxRequestSizeMb * 1024L * 1024L;
+            k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.HttpPort);
+        });
+
+        await using var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Quiver");
+        var storagePath = Path.GetFullPath(options.Storage.StoragePath);
+        ServerLog.Recovering(logger, storagePath);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var catalog = CollectionCatalog.Open(new CatalogOptions
+        {
+            StoragePath = storagePath,
+            Shards = new ShardOptions
+            {
+                Fsync = options.Storage.Fsync,
+                FlushInterval = TimeSpan.FromSeconds(options.Storage.FlushIntervalSec),
+                WalSegmentBytes = options.Storage.WalSegmentMb * 1024L * 1024L,
+            },
+        }, logger);
+        ServerLog.Recovered(logger, catalog.CollectionNames.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+
+        try
+        {
+            app.MapServiceEndpoints();
+            app.MapCollectionEndpoints(catalog);
+            app.MapPointEndpoints(catalog);
+            app.MapQueryEndpoints(catalog);
+            app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(
+                http, StatusCodes.Status404NotFound, $"Not found: no endpoint {http.Request.Method} {http.Request.Path}", System.Diagnostics.Stopwatch.GetTimestamp()));
+
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var address in app.Urls)
+                ServerLog.Listening(logger, address);
+            await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // In-flight requests have finished (or timed out) by now: make the applied state durable and close.
+            ServerLog.ShuttingDown(logger);
+            await catalog.DisposeAsync().ConfigureAwait(false);
+            ServerLog.Stopped(logger);
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,30 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Quiver.Server.Internal;
+
+internal static partial class ServerLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Recovering storage at {Path}")]
+    public static partial void Recovering(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Recovered {Count} collections in {Milliseconds:F0} ms")]
+    public static partial void Recovered(ILogger logger, int count, double milliseconds);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Quiver REST API listening on {Address}")]
+    public static partial void Listening(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Shutting down: flushing collections")]
+    public static partial void ShuttingDown(ILogger logger);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Stopped cleanly")]
+    public static partial void Stopped(ILogger logger);
+
+    public static IPAddress ParseAddress(string host) => host switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "0.0.0.0" or "*" => IPAddress.Any,
+        "::" => IPAddress.IPv6Any,
+        _ => IPAddress.TryParse(host, out var ip) ? ip : throw new InvalidOperationException($"Invalid configuration: service.host '{host}' is not an IP address"),
+    };
+}

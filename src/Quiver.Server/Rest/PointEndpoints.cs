@@ -1,0 +1,239 @@
+using System.Text;
+using System.Text.Json;
+using Quiver.Engine.Catalog;
+using Quiver.Engine.Collections;
+using Quiver.Engine.Operations;
+using Quiver.Engine.Query;
+using Quiver.Segment.Errors;
+using Quiver.Segment.Points;
+
+namespace Quiver.Server.Rest;
+
+internal static class PointEndpoints
+{
+    public static void MapPointEndpoints(this IEndpointRouteBuilder app, CollectionCatalog catalog)
+    {
+        MapWrite(app, catalog, "PUT", "/points", body => new UpsertPoints(RestReader.Upsert(body)));
+        MapWrite(app, catalog, "POST", "/points/delete", body => new DeletePoints(RestReader.Selector(body)));
+        MapWrite(app, catalog, "POST", "/points/payload", ReadSetPayload);
+        MapWrite(app, catalog, "PUT", "/points/payload", ReadOverwritePayload);
+        MapWrite(app, catalog, "POST", "/points/payload/delete", ReadDeletePayload);
+        MapWrite(app, catalog, "POST", "/points/payload/clear", body => new ClearPayload(RestReader.Selector(body)));
+        MapWrite(app, catalog, "PUT", "/points/vectors", ReadUpdateVectors);
+        MapWrite(app, catalog, "POST", "/points/vectors/delete", ReadDeleteVectors);
+        MapWrite(app, catalog, "PUT", "/index", ReadCreateIndex);
+
+        app.MapDelete("/collections/{name}/index/{field}", (HttpContext http, string name, string field) => RestHandler.RunAsync(http, false, async req =>
+        {
+            req.ValidateOrdering();
+            var result = await catalog.Get(name).ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Aborted).ConfigureAwait(false);
+            return RestWriter.Update(result);
+        }));
+
+        app.MapPost("/collections/{name}/points/batch", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
+        {
+            req.ValidateOrdering();
+            var collection = catalog.Get(name);
+            var operations = ReadBatch(req.Body);
+            var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Aborted).ConfigureAwait(false);
+            return w =>
+            {
+                w.WriteStartArray();
+                foreach (var r in results)
+                    RestWriter.WriteUpdate(w, r);
+                w.WriteEndArray();
+            };
+        }));
+
+        app.MapGet("/collections/{name}/points/{id}", (HttpContext http, string name, string id) => RestHandler.RunAsync(http, false, _ =>
+        {
+            var collection = catalog.Get(name);
+            if (!PointId.TryParse(id, out var pointId))
+                throw QuiverException.BadInput($"Wrong input: `{id}` is not a valid point ID, valid values are either an unsigned integer or a UUID");
+            var record = collection.Get([pointId], WithPayload.All, WithVector.All).FirstOrDefault()
+                ?? throw QuiverException.NotFound($"Not found: Point with id {pointId} does not exists!");
+            var unnamed = collection.Config.HasUnnamedVector;
+            return Done(w => RestWriter.Record(w, record, unnamed));
+        }));
+
+        app.MapPost("/collections/{name}/points", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        {
+            var collection = catalog.Get(name);
+            var ids = RestReader.Ids(RestReader.Required(req.Body, "ids", string.Empty), "ids");
+            var records = collection.Get(ids, RestReader.WithPayload(req.Body, true), RestReader.WithVector(req.Body, false));
+            var unnamed = collection.Config.HasUnnamedVector;
+            return Done(w =>
+            {
+                w.WriteStartArray();
+                foreach (var r in records)
+                    RestWriter.Record(w, r, unnamed);
+                w.WriteEndArray();
+            });
+        }));
+
+        app.MapPost("/collections/{name}/points/scroll", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        {
+            var collection = catalog.Get(name);
+            var body = req.Body;
+            var request = new ScrollRequest(
+                RestReader.OptionalFilter(body)?.Parsed,
+                RestReader.TryGet(body, "offset", out var offset) ? PointId.FromJson(offset, "offset") : null,
+                RestReader.Int(body, "limit", 10, 1, Collection.MaxLimit),
+                ReadOrderBy(body),
+                RestReader.WithPayload(body, true),
+                RestReader.WithVector(body, false));
+            var result = collection.Scroll(request);
+            var unnamed = collection.Config.HasUnnamedVector;
+            return Done(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("points");
+                foreach (var r in result.Points)
+                    RestWriter.Record(w, r, unnamed);
+                w.WriteEndArray();
+                w.WritePropertyName("next_page_offset");
+                if (result.NextPageOffset is { } next)
+                    next.WriteTo(w);
+                else
+                    w.WriteNullValue();
+                w.WriteEndObject();
+            });
+        }));
+
+        app.MapPost("/collections/{name}/points/count", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        {
+            var collection = catalog.Get(name);
+            RestReader.Bool(req.Body, "exact", true);
+            var count = collection.Count(RestReader.OptionalFilter(req.Body)?.Parsed);
+            return Done(w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("count", count);
+                w.WriteEndObject();
+            });
+        }));
+    }
+
+    private static ValueTask<Action<Utf8JsonWriter>> Done(Action<Utf8JsonWriter> write) => ValueTask.FromResult(write);
+
+    private static void MapWrite(IEndpointRouteBuilder app, CollectionCatalog catalog, string method, string suffix, Func<JsonElement, PointOperation> read) =>
+        app.MapMethods("/collections/{name}" + suffix, [method], (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
+        {
+            req.ValidateOrdering();
+            req.QueryInt("timeout", 1);
+            var collection = catalog.Get(name);
+            var result = await collection.ApplyAsync(read(req.Body), req.Wait, req.Aborted).ConfigureAwait(false);
+            return RestWriter.Update(result);
+        }));
+
+    private static SetPayload ReadSetPayload(JsonElement body) => new(
+        RestReader.PayloadObject(RestReader.Required(body, "payload", string.Empty), "payload"),
+        RestReader.Selector(body),
+        RestReader.TryGet(body, "key", out var key) ? RestReader.String(key, "key") : null);
+
+    private static PointOperation ReadOverwritePayload(JsonElement body) => new OverwritePayload(
+        RestReader.PayloadObject(RestReader.Required(body, "payload", string.Empty), "payload"), RestReader.Selector(body));
+
+    private static PointOperation ReadDeletePayload(JsonElement body) => new DeletePayloadKeys(
+        RestReader.Strings(RestReader.Required(body, "keys", string.Empty), "keys"), RestReader.Selector(body));
+
+    private static PointOperation ReadDeleteVectors(JsonElement body) => new DeleteVectors(
+        RestReader.Selector(body), RestReader.Strings(RestReader.Required(body, "vector", string.Empty), "vector"));
+
+    private static UpdateVectors ReadUpdateVectors(JsonElement body)
+    {
+        var points = RestReader.Required(body, "points", string.Empty);
+        if (points.ValueKind != JsonValueKind.Array)
+            throw QuiverException.BadInput("Format error in JSON body: points: expected an array");
+        var result = new List<PointVectors>();
+        var i = 0;
+        foreach (var p in points.EnumerateArray())
+        {
+            var path = $"points[{i++}]";
+            result.Add(new PointVectors(
+                PointId.FromJson(RestReader.Required(p, "id", path), $"{path}.id"),
+                RestReader.VectorStruct(RestReader.Required(p, "vector", path), $"{path}.vector")));
+        }
+
+        return new UpdateVectors(result);
+    }
+
+    private static CreateFieldIndex ReadCreateIndex(JsonElement body)
+    {
+        var field = RestReader.String(RestReader.Required(body, "field_name", string.Empty), "field_name");
+        if (!RestReader.TryGet(body, "field_schema", out var schema))
+            throw QuiverException.BadInput("Format error in JSON body: field_schema: required (Quiver does not infer index types)");
+        return new CreateFieldIndex(field, Encoding.UTF8.GetBytes(schema.GetRawText()));
+    }
+
+    private static OrderBy? ReadOrderBy(JsonElement body)
+    {
+        if (!RestReader.TryGet(body, "order_by", out var v))
+            return null;
+        if (v.ValueKind == JsonValueKind.String)
+            return new OrderBy(v.GetString()!, false, null);
+        var key = RestReader.String(RestReader.Required(v, "key", "order_by"), "order_by.key");
+        var descending = false;
+        if (RestReader.TryGet(v, "direction", out var direction))
+        {
+            descending = direction.ValueKind == JsonValueKind.String ? direction.GetString() switch
+            {
+                "asc" => false,
+                "desc" => true,
+                _ => throw QuiverException.BadInput("Format error in JSON body: order_by.direction: expected asc or desc"),
+            } : throw QuiverException.BadInput("Format error in JSON body: order_by.direction: expected asc or desc");
+        }
+
+        double? startFrom = null;
+        if (RestReader.TryGet(v, "start_from", out var start))
+        {
+            startFrom = start.ValueKind switch
+            {
+                JsonValueKind.Number => start.GetDouble(),
+                JsonValueKind.String when DateTimeOffset.TryParse(start.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var dt)
+                    => dt.ToUnixTimeMilliseconds() / 1000.0,
+                _ => throw QuiverException.BadInput("Format error in JSON body: order_by.start_from: expected a number or a datetime"),
+            };
+        }
+
+        return new OrderBy(key, descending, startFrom);
+    }
+
+    private static List<PointOperation> ReadBatch(JsonElement body)
+    {
+        var operations = RestReader.Required(body, "operations", string.Empty);
+        if (operations.ValueKind != JsonValueKind.Array)
+            throw QuiverException.BadInput("Format error in JSON body: operations: expected an array");
+        var result = new List<PointOperation>();
+        var i = 0;
+        foreach (var op in operations.EnumerateArray())
+        {
+            var path = $"operations[{i++}]";
+            if (op.ValueKind != JsonValueKind.Object || op.GetPropertyCount() != 1)
+                throw QuiverException.BadInput($"Format error in JSON body: {path}: expected an object with exactly one operation");
+            var entry = op.EnumerateObject().First();
+            var b = entry.Value;
+            try
+            {
+                result.Add(entry.Name switch
+                {
+                    "upsert" => new UpsertPoints(RestReader.Upsert(b)),
+                    "delete" => new DeletePoints(RestReader.Selector(b)),
+                    "set_payload" => ReadSetPayload(b),
+                    "overwrite_payload" => ReadOverwritePayload(b),
+                    "delete_payload" => ReadDeletePayload(b),
+                    "clear_payload" => new ClearPayload(RestReader.Selector(b)),
+                    "update_vectors" => ReadUpdateVectors(b),
+                    "delete_vectors" => ReadDeleteVectors(b),
+                    _ => throw QuiverException.BadInput($"Format error in JSON body: {path}: unknown operation `{entry.Name}`"),
+                });
+            }
+            catch (QuiverException ex) when (!ex.Message.Contains(path, StringComparison.Ordinal))
+            {
+                throw new QuiverException(ex.Error with { Message = $"{path}.{entry.Name}: {ex.Message}" });
+            }
+        }
+
+        return result;
+    }
+}

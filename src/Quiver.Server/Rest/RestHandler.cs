@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Quiver.Segment.Errors;
+
+namespace Quiver.Server.Rest;
+
+/// <summary>A request as handlers see it: its parsed body (if any) and typed query parameters.</summary>
+internal sealed class RestRequest(HttpContext http, JsonElement body)
+{
+    public HttpContext Http { get; } = http;
+
+    public JsonElement Body { get; } = body;
+
+    public CancellationToken Aborted => Http.RequestAborted;
+
+    public bool Wait => QueryBool("wait") ?? false;
+
+    public bool? QueryBool(string name)
+    {
+        if (!Http.Request.Query.TryGetValue(name, out var values))
+            return null;
+        return values.ToString() switch
+        {
+            "true" => true,
+            "false" => false,
+            var other => throw QuiverException.BadInput($"Query deserialize error: {name}: expected true or false, got `{other}`"),
+        };
+    }
+
+    public int? QueryInt(string name, int min)
+    {
+        if (!Http.Request.Query.TryGetValue(name, out var values))
+            return null;
+        if (!int.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < min)
+            throw QuiverException.BadInput($"Query deserialize error: {name}: expected an integer >= {min}, got `{values}`");
+        return n;
+    }
+
+    /// <summary>Checks <c>ordering</c>; on a single node every ordering is already strong.</summary>
+    public void ValidateOrdering()
+    {
+        if (Http.Request.Query.TryGetValue("ordering", out var values) && values.ToString() is not ("weak" or "medium" or "strong"))
+            throw QuiverException.BadInput($"Query deserialize error: ordering: expected weak, medium or strong, got `{values}`");
+    }
+}
+
+/// <summary>
+/// Runs a REST handler inside Qdrant's envelope: reads and parses the body (bounded size and depth), times the
+/// call, writes <c>{"result":...,"status":"ok","time":...}</c>, and turns every expected failure into the error
+/// envelope with the right status code. A handler returns a writer for its <c>result</c> value.
+/// </summary>
+internal static class RestHandler
+{
+    private const int MaxJsonDepth = 64;
+
+    public delegate ValueTask<Action<Utf8JsonWriter>> Handler(RestRequest request);
+
+    public static async Task RunAsync(HttpContext http, bool hasBody, Handler handler)
+    {
+        var started = Stopwatch.GetTimestamp();
+        JsonDocument? doc = null;
+        try
+        {
+            JsonElement body = default;
+            if (hasBody)
+            {
+                doc = await ReadBodyAsync(http).ConfigureAwait(false);
+                body = doc.RootElement;
+            }
+
+            var writeResult = await handler(new RestRequest(http, body)).ConfigureAwait(false);
+            await WriteAsync(http, StatusCodes.Status200OK, started, w =>
+            {
+                w.WritePropertyName("result");
+                writeResult(w);
+                w.WriteString("status", "ok");
+            }).ConfigureAwait(false);
+        }
+        catch (QuiverException ex)
+        {
+            await WriteErrorAsync(http, ErrorMapping.HttpStatus(ex.Error.Kind), ex.Error.Message, started).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, $"Format error in JSON body: {Describe(ex)}", started).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            var message = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"Payload too large: request body exceeds the limit of {http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes (service.max_request_size_mb)"
+                : ex.Message;
+            await WriteErrorAsync(http, ex.StatusCode, message, started).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        finally
+        {
+            doc?.Dispose();
+        }
+    }
+
+    private static async Task<JsonDocument> ReadBodyAsync(HttpContext http)
+    {
+        var request = http.Request;
+        if (request.ContentLength == 0)
+            throw QuiverException.BadInput("Format error in JSON body: the request body is empty; expected a JSON object");
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
+        if (buffer.Length == 0)
+            throw QuiverException.BadInput("Format error in JSON body: the request body is empty; expected a JSON object");
+        var doc = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            doc.Dispose();
+            throw QuiverException.BadInput("Format error in JSON body: expected a JSON object");
+        }
+
+        return doc;
+    }
+
+    private static string Describe(JsonException ex) =>
+        ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
+            ? $"nesting is deeper than the maximum of {MaxJsonDepth} levels"
+            : ex.Message;
+
+    public static Task WriteErrorAsync(HttpContext http, int status, string message, long started) =>
+        WriteAsync(http, status, started, w =>
+        {
+            w.WriteStartObject("status");
+            w.WriteString("error", message);
+            w.WriteEndObject();
+        });
+
+    private static async Task WriteAsync(HttpContext http, int status, long started, Action<Utf8JsonWriter> body)
+    {
+        if (http.Response.HasStarted)
+            return;
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        await using (var w = new Utf8JsonWriter(http.Response.BodyWriter))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteNumber("time", Stopwatch.GetElapsedTime(started).TotalSeconds);
+            w.WriteEndObject();
+        }
+
+        await http.Response.BodyWriter.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+    }
+}

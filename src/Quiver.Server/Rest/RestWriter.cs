@@ -1,0 +1,136 @@
+using System.Text.Json;
+using Quiver.Engine.Collections;
+using Quiver.Engine.Query;
+using Quiver.Segment.Points;
+
+namespace Quiver.Server.Rest;
+
+/// <summary>Writes engine results in Qdrant's REST response shapes.</summary>
+internal static class RestWriter
+{
+    public static Action<Utf8JsonWriter> True { get; } = w => w.WriteBooleanValue(true);
+
+    public static void Id(Utf8JsonWriter w, PointId id) => id.WriteTo(w);
+
+    public static Action<Utf8JsonWriter> Update(UpdateResult r) => w => WriteUpdate(w, r);
+
+    public static void WriteUpdate(Utf8JsonWriter w, UpdateResult r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("operation_id", r.OperationId);
+        w.WriteString("status", r.Completed ? "completed" : "acknowledged");
+        w.WriteEndObject();
+    }
+
+    public static void Vectors(Utf8JsonWriter w, IReadOnlyList<NamedVector>? vectors, bool unnamed)
+    {
+        if (vectors is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        if (unnamed)
+        {
+            if (vectors.Count == 0)
+            {
+                w.WriteNullValue();
+                return;
+            }
+
+            Dense(w, vectors[0].Values);
+            return;
+        }
+
+        w.WriteStartObject();
+        foreach (var v in vectors)
+        {
+            w.WritePropertyName(v.Name);
+            Dense(w, v.Values);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void Dense(Utf8JsonWriter w, float[] values)
+    {
+        w.WriteStartArray();
+        foreach (var f in values)
+            w.WriteNumberValue(f);
+        w.WriteEndArray();
+    }
+
+    public static void Record(Utf8JsonWriter w, PointRecord r, bool unnamed)
+    {
+        w.WriteStartObject();
+        w.WritePropertyName("id");
+        r.Id.WriteTo(w);
+        w.WritePropertyName("payload");
+        if (r.Payload is null)
+            w.WriteNullValue();
+        else
+            r.Payload.Root.WriteTo(w);
+        w.WritePropertyName("vector");
+        Vectors(w, r.Vectors, unnamed);
+        if (r.OrderValue is { } order)
+        {
+            w.WritePropertyName("order_value");
+            if (order == Math.Floor(order) && Math.Abs(order) < 9e15)
+                w.WriteNumberValue((long)order);
+            else
+                w.WriteNumberValue(order);
+        }
+
+        w.WriteEndObject();
+    }
+
+    public static void Scored(Utf8JsonWriter w, ScoredRecord r, bool unnamed)
+    {
+        w.WriteStartObject();
+        w.WritePropertyName("id");
+        r.Id.WriteTo(w);
+        w.WriteNumber("version", r.Version);
+        w.WriteNumber("score", r.Score);
+        w.WritePropertyName("payload");
+        if (r.Payload is null)
+            w.WriteNullValue();
+        else
+            r.Payload.Root.WriteTo(w);
+        w.WritePropertyName("vector");
+        Vectors(w, r.Vectors, unnamed);
+        w.WriteEndObject();
+    }
+
+    public static void ScoredList(Utf8JsonWriter w, IReadOnlyList<ScoredRecord> points, bool unnamed)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("points");
+        foreach (var p in points)
+            Scored(w, p, unnamed);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    public static void CollectionInfo(Utf8JsonWriter w, Collection collection)
+    {
+        var stats = collection.Stats();
+        w.WriteStartObject();
+        // Every write is searchable at once and nothing is being optimised yet, so the collection is green.
+        w.WriteString("status", "green");
+        w.WriteString("optimizer_status", "ok");
+        w.WriteNumber("indexed_vectors_count", 0);
+        w.WriteNumber("points_count", stats.PointsCount);
+        w.WriteNumber("segments_count", stats.SegmentsCount);
+        w.WritePropertyName("config");
+        collection.Config.Json.WriteTo(w);
+        w.WriteStartObject("payload_schema");
+        foreach (var field in stats.PayloadSchema)
+        {
+            w.WritePropertyName(field.Field);
+            field.WriteInfo(w);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Quiver.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A real Quiver server child process on a free loopback port, with its own storage folder.
+/// Stopped gracefully (SIGTERM) or killed (SIGKILL) by PID.
+/// </summary>
+public sealed partial class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServerProcess(Process process, int port, string storagePath)
+    {
+        _process = process;
+        Port = port;
+        StoragePath = storagePath;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+    }
+
+    public int Port { get; }
+
+    public string StoragePath { get; }
+
+    public Uri BaseAddress { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+                return _output.ToString();
+        }
+    }
+
+    /// <summary>Starts the server and waits until it answers /readyz.</summary>
+    public static async Task<ServerProcess> StartAsync(string storagePath, IEnumerable<string>? extraArgs = null, TimeSpan? readyTimeout = null)
+    {
+        var port = FreePort();
+        var dll = Path.Combine(AppContext.BaseDirectory, "quiver.dll");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var a in new[] { dll, "serve", "--host", "127.0.0.1", "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--storage-path", storagePath })
+            psi.ArgumentList.Add(a);
+        foreach (var a in extraArgs ?? [])
+            psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_gcServer"] = "0";
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start quiver");
+        var server = new ServerProcess(process, port, storagePath);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await server.WaitReadyAsync(readyTimeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        return server;
+    }
+
+    public async Task WaitReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"quiver exited with {_process.ExitCode} before it was ready:\n{Output}");
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative)).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(25).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException($"quiver was not ready within {timeout}:\n{Output}");
+    }
+
+    /// <summary>SIGTERM, then waits for a clean exit. Returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, 15);
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to flush anything.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited)
+            return;
+        _ = Kill(_process.Id, 9);
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                await StopAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await KillAsync().ConfigureAwait(false);
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_output)
+            _output.AppendLine(line);
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

@@ -1,0 +1,128 @@
+// Drives a real Quiver server (QUIVER_URL) with the official Qdrant JS client and checks every answer
+// against a brute-force model kept in this file. Run by Quiver.Server.Tests, which starts the server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { QdrantClient } from '@qdrant/js-client-rest';
+
+const url = process.env.QUIVER_URL;
+assert.ok(url, 'QUIVER_URL must point at a running Quiver server');
+
+const dim = 8;
+const count = 1000;
+
+// A fixed-seed generator (mulberry32), so a failure reproduces exactly.
+function rng(seed) {
+  return () => {
+    seed |= 0; seed = (seed + 0x6D2B79F5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const random = rng(42);
+const points = Array.from({ length: count }, (_, i) => ({
+  id: i + 1,
+  vector: Array.from({ length: dim }, () => Math.fround(random() * 2 - 1)),
+  payload: { group: i % 10, name: `p${i + 1}`, price: (i % 50) * 1.5, tags: i % 3 === 0 ? ['red', 'big'] : ['blue'] },
+}));
+
+const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+
+function bruteForce(query, predicate, limit) {
+  return points
+    .filter(predicate)
+    .map(p => ({ id: p.id, score: dot(query, p.vector) }))
+    .sort((a, b) => b.score - a.score || a.id - b.id)
+    .slice(0, limit);
+}
+
+test('official JS client against Quiver', async (t) => {
+  const client = new QdrantClient({ url, checkCompatibility: true });
+  const name = `js_client_${process.pid}_${Date.now()}`;
+
+  await t.test('create collection', async () => {
+    assert.equal(await client.createCollection(name, { vectors: { size: dim, distance: 'Dot' } }), true);
+    const info = await client.getCollection(name);
+    assert.equal(info.config.params.vectors.size, dim);
+    assert.equal(info.config.params.vectors.distance, 'Dot');
+    assert.equal(info.points_count, 0);
+    assert.deepEqual((await client.collectionExists(name)), { exists: true });
+  });
+
+  await t.test('upsert 1000 points with payloads', async () => {
+    for (let i = 0; i < count; i += 100) {
+      const r = await client.upsert(name, { wait: true, points: points.slice(i, i + 100) });
+      assert.equal(r.status, 'completed');
+    }
+    assert.equal((await client.getCollection(name)).points_count, count);
+  });
+
+  await t.test('query without filter returns the exact top 10', async () => {
+    const query = points[17].vector.map(x => -x);
+    const res = await client.query(name, { query, limit: 10, with_payload: true });
+    const expected = bruteForce(query, () => true, 10);
+    assert.deepEqual(res.points.map(p => p.id), expected.map(e => e.id));
+    res.points.forEach((p, i) => assert.ok(Math.abs(p.score - expected[i].score) < 1e-4));
+    assert.equal(res.points[0].payload.name, `p${expected[0].id}`);
+  });
+
+  await t.test('query with a filter returns the exact filtered top 5', async () => {
+    const query = points[3].vector;
+    const filter = {
+      must: [{ key: 'group', match: { value: 3 } }, { key: 'price', range: { gte: 10, lt: 60 } }],
+      must_not: [{ key: 'tags', match: { value: 'red' } }],
+    };
+    const res = await client.query(name, { query, filter, limit: 5 });
+    const expected = bruteForce(query, p => p.payload.group === 3 && p.payload.price >= 10 && p.payload.price < 60 && !p.payload.tags.includes('red'), 5);
+    assert.deepEqual(res.points.map(p => p.id), expected.map(e => e.id));
+  });
+
+  await t.test('scroll pages through every point in id order', async () => {
+    const seen = [];
+    let offset = undefined;
+    do {
+      const page = await client.scroll(name, { limit: 128, offset, with_payload: false });
+      seen.push(...page.points.map(p => p.id));
+      offset = page.next_page_offset ?? undefined;
+    } while (offset !== undefined);
+    assert.deepEqual(seen, points.map(p => p.id));
+  });
+
+  await t.test('count with and without a filter', async () => {
+    assert.deepEqual(await client.count(name, { exact: true }), { count: count });
+    const red = await client.count(name, { filter: { must: [{ key: 'tags', match: { any: ['red'] } }] }, exact: true });
+    assert.equal(red.count, points.filter(p => p.payload.tags.includes('red')).length);
+  });
+
+  await t.test('set payload merges keys', async () => {
+    const r = await client.setPayload(name, { payload: { flag: true, group: 99 }, points: [1, 2, 3], wait: true });
+    assert.equal(r.status, 'completed');
+    const got = await client.retrieve(name, { ids: [1, 2, 3, 4], with_payload: true });
+    assert.deepEqual(got.map(p => p.id), [1, 2, 3, 4]);
+    assert.deepEqual(got[0].payload, { ...points[0].payload, flag: true, group: 99 });
+    assert.deepEqual(got[3].payload, points[3].payload);
+  });
+
+  await t.test('delete by filter and by ids', async () => {
+    await client.delete(name, { wait: true, filter: { must: [{ key: 'group', match: { value: 0 } }] } });
+    const left = count - points.filter(p => p.payload.group === 0).length;
+    assert.deepEqual(await client.count(name, { exact: true }), { count: left });
+    await client.delete(name, { wait: true, points: [2, 5] }); // 2 had group 99 now, 5 has group 4
+    assert.deepEqual(await client.count(name, { exact: true }), { count: left - 2 });
+    assert.deepEqual(await client.retrieve(name, { ids: [2, 5] }), []);
+  });
+
+  await t.test('errors surface as client errors with the server message', async () => {
+    await assert.rejects(
+      client.upsert(name, { wait: true, points: [{ id: 1, vector: [1, 2, 3] }] }),
+      (err) => err.status === 400 && /dimension/i.test(JSON.stringify(err.data ?? err.message)),
+    );
+    await assert.rejects(client.getCollection(`${name}_missing`), (err) => err.status === 404);
+  });
+
+  await t.test('delete collection', async () => {
+    assert.equal(await client.deleteCollection(name), true);
+    assert.deepEqual(await client.collectionExists(name), { exists: false });
+  });
+});
