@@ -56,7 +56,7 @@ public sealed class CollectionCatalog : IAsyncDisposable
                 continue;
             }
 
-            var config = CollectionConfig.FromPersisted((JsonObject)JsonNode.Parse(ChecksummedFile.Read(configPath, ConfigKind, 1).Body)!);
+            var config = CollectionConfig.FromPersisted((JsonObject)JsonNode.Parse(ChecksummedFile.Read(configPath, ConfigKind, 1).Body.Span)!);
             var collection = Collection.Open(name, dir, config, options.Shards, logger);
             catalog._collections[name] = collection;
             EngineLog.CollectionLoaded(logger, name, config.ShardNumber);
@@ -65,7 +65,7 @@ public sealed class CollectionCatalog : IAsyncDisposable
         if (File.Exists(catalog.AliasesPath))
         {
             var body = ChecksummedFile.Read(catalog.AliasesPath, AliasKind, 1).Body;
-            catalog._aliases = JsonSerializer.Deserialize(body, EngineJsonContext.Default.DictionaryStringString)
+            catalog._aliases = JsonSerializer.Deserialize(body.Span, EngineJsonContext.Default.DictionaryStringString)
                 ?? new Dictionary<string, string>(StringComparer.Ordinal);
         }
 

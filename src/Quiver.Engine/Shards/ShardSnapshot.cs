@@ -66,7 +66,9 @@ internal static class ShardSnapshot
             return (new AppendableSegment(spaces), 0);
 
         var content = ChecksummedFile.Read(path, Kind, Version);
-        using var r = new BinaryReader(new MemoryStream(content.Body, writable: false), Encoding.UTF8);
+        if (!MemoryMarshal.TryGetArray(content.Body, out var body))
+            body = new ArraySegment<byte>(content.Body.ToArray());
+        using var r = new BinaryReader(new MemoryStream(body.Array!, body.Offset, body.Count, writable: false), Encoding.UTF8);
         var applied = r.ReadUInt64();
         var spaceCount = r.ReadInt32();
         if (spaceCount != spaces.Count)
