@@ -1,0 +1,22 @@
+using System.Runtime.CompilerServices;
+using Quiver.Kernels.Internal;
+
+namespace Quiver.Kernels;
+
+/// <summary>Negated squared Euclidean distance <c>-sum (a[i] - b[i])^2</c>. The API edge converts back with <c>sqrt(-score)</c>.</summary>
+public readonly struct NegSquaredL2Kernel : IScoreKernel
+{
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => -PairReduce.Reduce<SquaredDiffOp>(a, b);
+
+    // Fixed-width entry points, so tests and benchmarks can reach every path of the cascade
+    // whatever the machine picks.
+    internal static float ScoreScalar(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => -PairReduce.ReduceScalar<SquaredDiffOp>(a, b);
+
+    internal static float ScoreVector128(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => -PairReduce.Reduce128<SquaredDiffOp>(a, b);
+
+    internal static float ScoreVector256(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => -PairReduce.Reduce256<SquaredDiffOp>(a, b);
+
+    internal static float ScoreVector512(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => -PairReduce.Reduce512<SquaredDiffOp>(a, b);
+}
