@@ -1,0 +1,192 @@
+using System.Runtime.CompilerServices;
+using Quiver.Kernels;
+using Quiver.Segment.Filtering;
+using Quiver.Segment.Payloads;
+using Quiver.Segment.Points;
+
+namespace Quiver.Segment.Segments;
+
+public sealed partial class AppendableSegment
+{
+    private const int CancellationCheckInterval = 4096;
+
+    [ThreadStatic]
+    private static TopK? t_topK;
+
+    /// <summary>Ids of live points matching <paramref name="filter"/>, in internal order.</summary>
+    public List<PointId> Select(Filter filter)
+    {
+        var result = new List<PointId>();
+        foreach (var offset in Matching(filter))
+            result.Add(_ids[offset]);
+        return result;
+    }
+
+    public long Count(Filter? filter)
+    {
+        if (filter is null)
+            return LiveCount;
+        long n = 0;
+        foreach (var _ in Matching(filter))
+            n++;
+        return n;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> matching ids from <paramref name="from"/> (inclusive), ascending.</summary>
+    public List<PointId> ScrollIds(Filter? filter, PointId? from, int limit)
+    {
+        var sorted = SortedIds();
+        var start = 0;
+        if (from is { } f)
+        {
+            start = Array.BinarySearch(sorted, f);
+            if (start < 0)
+                start = ~start;
+        }
+
+        var compiled = filter is null ? null : Indexes.Set.Plan(filter).Filter;
+        var cursor = new Cursor(this);
+        var result = new List<PointId>(Math.Min(limit, 1024));
+        for (var i = start; i < sorted.Length && result.Count < limit; i++)
+        {
+            if (compiled is not null)
+            {
+                cursor.Offset = _offsets[sorted[i]];
+                if (!compiled.Matches(cursor))
+                    continue;
+            }
+
+            result.Add(sorted[i]);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> matching points ordered by a numeric payload key, or null when the key has
+    /// no index that supports ordering. A point with several values appears once per value, as in Qdrant.
+    /// </summary>
+    public List<(int Offset, double Value)>? ScrollOrdered(Filter? filter, string key, bool descending, double? startFrom, int limit)
+    {
+        if (Indexes.Set.Get(JsonPath.Parse(key, "order_by.key")) is not { SupportsOrdering: true } index)
+            return null;
+        var compiled = filter is null ? null : Indexes.Set.Plan(filter).Filter;
+        var cursor = new Cursor(this);
+        var result = new List<(int, double)>();
+        foreach (var (value, offset) in index.Ordered(descending, startFrom))
+        {
+            if (result.Count >= limit)
+                break;
+            if (!_live[offset])
+                continue;
+            cursor.Offset = offset;
+            if (compiled is null || compiled.Matches(cursor))
+                result.Add((offset, value));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Exact top-<paramref name="k"/> by internal score (higher is closer) over points that have a vector in
+    /// <paramref name="space"/> and match <paramref name="filter"/>; scores below <paramref name="threshold"/> are dropped.
+    /// </summary>
+    public ScoredId[] Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, CancellationToken cancellationToken)
+    {
+        var topK = t_topK ??= new TopK(k);
+        topK.Reset(k);
+        var store = _stores[space];
+        switch (Spaces[space].Metric)
+        {
+            case VectorMetric.Dot:
+                Scan<DotKernel>(store, query, filter, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                break;
+            case VectorMetric.NegSquaredL2:
+                Scan<NegSquaredL2Kernel>(store, query, filter, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                break;
+            default:
+                Scan<NegL1Kernel>(store, query, filter, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                break;
+        }
+
+        var result = new ScoredId[topK.Count];
+        topK.DrainSortedDescending(result);
+        return result;
+    }
+
+    private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, Filter? filter, TopK topK, float threshold, CancellationToken cancellationToken)
+        where TKernel : struct, IScoreKernel
+    {
+        var dim = store.Dimension;
+        var data = store.Data;
+        if (filter is null)
+        {
+            // Every slot in use holds a live vector: one contiguous kernel sweep.
+            if (store.PresentCount == _used && float.IsNegativeInfinity(threshold))
+            {
+                ExactScan.Scan<TKernel>(query, data[..(_used * dim)], dim, topK);
+                return;
+            }
+
+            for (var offset = 0; offset < _used; offset++)
+            {
+                if ((offset & (CancellationCheckInterval - 1)) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                if (store.IsPresent(offset))
+                    Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
+            }
+
+            return;
+        }
+
+        var plan = Indexes.Set.Plan(filter);
+        var cursor = new Cursor(this);
+        var checkedCount = 0;
+        foreach (var offset in plan.Candidates ?? (IEnumerable<int>)Enumerable.Range(0, _used))
+        {
+            if ((++checkedCount & (CancellationCheckInterval - 1)) == 0)
+                cancellationToken.ThrowIfCancellationRequested();
+            if (!_live[offset] || !store.IsPresent(offset))
+                continue;
+            cursor.Offset = offset;
+            if (plan.Filter.Matches(cursor))
+                Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Offer<TKernel>(ReadOnlySpan<float> query, ReadOnlySpan<float> row, int offset, TopK topK, float threshold)
+        where TKernel : struct, IScoreKernel
+    {
+        var score = TKernel.Score(query, row);
+        if (score >= threshold)
+            topK.TryAdd(score, offset);
+    }
+
+    private IEnumerable<int> Matching(Filter filter)
+    {
+        var plan = Indexes.Set.Plan(filter);
+        var cursor = new Cursor(this);
+        foreach (var offset in plan.Candidates ?? (IEnumerable<int>)Enumerable.Range(0, _used))
+        {
+            if (!_live[offset])
+                continue;
+            cursor.Offset = offset;
+            if (plan.Filter.Matches(cursor))
+                yield return offset;
+        }
+    }
+
+    /// <summary>The segment's point at <see cref="Offset"/>, as filters see it.</summary>
+    private sealed class Cursor(AppendableSegment segment) : IFilterTarget
+    {
+        public int Offset { get; set; }
+
+        public PointId Id => segment._ids[Offset];
+
+        public Payload Payload => segment._payloads[Offset];
+
+        public bool HasVector(string name) =>
+            segment._storeByName.TryGetValue(name, out var s) && segment._stores[s].IsPresent(Offset);
+    }
+}

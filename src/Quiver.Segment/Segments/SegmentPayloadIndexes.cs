@@ -1,0 +1,48 @@
+using System.Text;
+using System.Text.Json;
+using Quiver.Segment.PayloadIndex;
+using Quiver.Segment.Payloads;
+
+namespace Quiver.Segment.Segments;
+
+/// <summary>A payload index as collection info reports it.</summary>
+public sealed record PayloadFieldInfo(string Field, PayloadFieldSchema Schema, long Points)
+{
+    public void WriteInfo(Utf8JsonWriter writer) => Schema.WriteInfo(writer, Points);
+}
+
+/// <summary>
+/// A segment's payload indexes plus their definitions as the API gave them (what gets persisted; the index
+/// contents are rebuilt from the points on load).
+/// </summary>
+public sealed class SegmentPayloadIndexes
+{
+    private readonly Dictionary<string, (PayloadFieldSchema Schema, byte[] Json)> _definitions = new(StringComparer.Ordinal);
+
+    public PayloadIndexSet Set { get; } = new();
+
+    public IReadOnlyList<(string Field, byte[] Schema)> Definitions =>
+        [.. _definitions.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => (d.Key, d.Value.Json))];
+
+    public void Create(string field, JsonElement schemaJson, AppendableSegment segment)
+    {
+        var path = JsonPath.Parse(field, "field_name");
+        var schema = PayloadSchemaParser.Parse(schemaJson);
+        Set.Create(path, schema, segment.LiveOffsets().Select(o => (o, segment.PayloadAt(o))));
+        _definitions[field] = (schema, Encoding.UTF8.GetBytes(schemaJson.GetRawText()));
+    }
+
+    public void Drop(string field)
+    {
+        if (_definitions.Remove(field))
+            Set.Drop(JsonPath.Parse(field, "field_name"));
+    }
+
+    public void Add(int offset, Payload payload) => Set.OnPointAdded(offset, payload);
+
+    public void Remove(int offset, Payload payload) => Set.OnPointRemoved(offset, payload);
+
+    public IReadOnlyList<PayloadFieldInfo> Describe() =>
+        [.. _definitions.OrderBy(d => d.Key, StringComparer.Ordinal)
+            .Select(d => new PayloadFieldInfo(d.Key, d.Value.Schema, Set.Get(JsonPath.Parse(d.Key))?.PointsCount ?? 0))];
+}
