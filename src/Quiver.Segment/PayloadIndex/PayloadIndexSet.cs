@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Quiver.Segment.Filtering;
+using Quiver.Segment.PayloadIndex.Internal;
+using Quiver.Segment.Payloads;
+
+namespace Quiver.Segment.PayloadIndex;
+
+/// <summary>
+/// The payload indexes of one segment, one per field path. The segment calls the point hooks on every change
+/// and compiles filters against this set (it is the <see cref="IFilterContext"/>). Not thread-safe: the segment
+/// serialises writers and gives readers a consistent view.
+/// </summary>
+public sealed class PayloadIndexSet : IFilterContext
+{
+    private readonly Dictionary<JsonPath, PayloadFieldIndex> _indexes = [];
+
+    public IReadOnlyCollection<PayloadFieldIndex> Indexes => _indexes.Values;
+
+    public PayloadFieldIndex? Get(JsonPath path) => _indexes.GetValueOrDefault(path);
+
+    /// <summary>
+    /// Creates (or replaces, when the schema differs) the index on <paramref name="path"/> and fills it from the
+    /// segment's current points.
+    /// </summary>
+    public PayloadFieldIndex Create(
+        JsonPath path, PayloadFieldSchema schema, IEnumerable<(int Offset, Payload Payload)>? existing = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var index = PayloadFieldIndex.Create(path, schema);
+        foreach (var (offset, payload) in existing ?? [])
+            index.Add(offset, payload);
+        _indexes[path] = index;
+        return index;
+    }
+
+    public bool Drop(JsonPath path) => _indexes.Remove(path);
+
+    public void OnPointAdded(int offset, Payload payload)
+    {
+        foreach (var index in _indexes.Values)
+            index.Add(offset, payload);
+    }
+
+    public void OnPointRemoved(int offset, Payload payload)
+    {
+        foreach (var index in _indexes.Values)
+            index.Remove(offset, payload);
+    }
+
+    public void OnPayloadChanged(int offset, Payload previous, Payload current)
+    {
+        OnPointRemoved(offset, previous);
+        OnPointAdded(offset, current);
+    }
+
+    public TextTokenizer? GetTextTokenizer(JsonPath key) =>
+        _indexes.GetValueOrDefault(key) is TextFieldIndex text ? text.Tokenizer : null;
+
+    /// <summary>
+    /// Compiles <paramref name="filter"/> against these indexes and picks the indexed top-level <c>must</c> field
+    /// condition with the smallest estimate to produce candidates; no such condition means a full scan.
+    /// </summary>
+    public FilterPlan Plan(Filter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var compiled = filter.Compile(this);
+        PayloadFieldIndex? best = null;
+        FieldCondition? bestCondition = null;
+        var bestEstimate = long.MaxValue;
+        foreach (var condition in filter.Must ?? [])
+        {
+            if (condition is not FieldCondition f || Get(f.Key) is not { } index)
+                continue;
+            var estimate = index.EstimateCardinality(f);
+            if (estimate >= 0 && estimate < bestEstimate)
+            {
+                (best, bestCondition, bestEstimate) = (index, f, estimate);
+            }
+        }
+
+        if (best is null || !best.TryGetCandidates(bestCondition!, out var candidates))
+            return new FilterPlan(compiled, null, null, -1);
+        return new FilterPlan(compiled, candidates, best.Path, bestEstimate);
+    }
+
+    /// <summary>Writes the collection-info <c>payload_schema</c> map: path -> <c>PayloadIndexInfo</c>.</summary>
+    public void WriteSchema(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        foreach (var (path, index) in _indexes.OrderBy(p => p.Key.ToString(), StringComparer.Ordinal))
+        {
+            writer.WritePropertyName(path.ToString());
+            index.WriteInfo(writer);
+        }
+
+        writer.WriteEndObject();
+    }
+}
