@@ -4,6 +4,7 @@ using Quiver.Engine.Query;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Filtering;
 using Quiver.Segment.PayloadIndex;
+using Quiver.Segment.Payloads;
 using Quiver.Segment.Points;
 
 namespace Quiver.Engine.Collections;

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Quiver.Engine.Operations;
 using Quiver.Engine.Shards;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
@@ -115,11 +113,5 @@ public sealed partial class Collection : IAsyncDisposable
         var copy = (float[])vector.Values.Clone();
         Quiver.Kernels.VectorMath.Normalize(copy);
         return vector with { Values = copy };
-    }
-
-    internal static JsonElement ParseJson(byte[] json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        return doc.RootElement.Clone();
     }
 }

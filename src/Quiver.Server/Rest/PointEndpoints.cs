@@ -191,7 +191,7 @@ internal static class PointEndpoints
             {
                 JsonValueKind.Number => start.GetDouble(),
                 JsonValueKind.String when DateTimeOffset.TryParse(start.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var dt)
-                    => dt.ToUnixTimeMilliseconds() / 1000.0,
+                    => (dt.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10.0, // datetime indexes order by UTC microseconds
                 _ => throw QuiverException.BadInput("Format error in JSON body: order_by.start_from: expected a number or a datetime"),
             };
         }

@@ -55,6 +55,13 @@ internal static class RestHandler
 {
     private const int MaxJsonDepth = 64;
 
+    // Relaxed escaping keeps messages readable (backticks, quotes); responses are JSON, never embedded in HTML.
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = 256,
+    };
+
     public delegate ValueTask<Action<Utf8JsonWriter>> Handler(RestRequest request);
 
     public static async Task RunAsync(HttpContext http, bool hasBody, Handler handler)
@@ -123,7 +130,7 @@ internal static class RestHandler
     }
 
     private static string Describe(JsonException ex) =>
-        ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
+        ex.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase)
             ? $"nesting is deeper than the maximum of {MaxJsonDepth} levels"
             : ex.Message;
 
@@ -141,7 +148,7 @@ internal static class RestHandler
             return;
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
-        await using (var w = new Utf8JsonWriter(http.Response.BodyWriter))
+        await using (var w = new Utf8JsonWriter(http.Response.BodyWriter, WriterOptions))
         {
             w.WriteStartObject();
             body(w);
