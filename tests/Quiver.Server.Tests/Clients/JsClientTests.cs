@@ -14,7 +14,7 @@ public sealed class JsClientTests(ServerFixture fixture, ITestOutputHelper outpu
         var dir = Path.Combine(RepoPaths.Root, "tests", "js-client");
         Assert.True(Directory.Exists(Path.Combine(dir, "node_modules", "@qdrant", "js-client-rest")),
             "tests/js-client/node_modules is missing: run scripts/setup.sh");
-        var psi = new ProcessStartInfo("node", ["--test", "--test-reporter=spec", "client.test.mjs"])
+        var psi = new ProcessStartInfo("node", ["--test", "--test-reporter=tap", "client.test.mjs"])
         {
             WorkingDirectory = dir,
             RedirectStandardOutput = true,
