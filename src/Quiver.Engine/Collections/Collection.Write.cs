@@ -54,39 +54,39 @@ public sealed partial class Collection
         switch (operation)
         {
             case UpsertPoints upsert:
-            {
-                var points = new PointWrite[upsert.Points.Count];
-                for (var i = 0; i < points.Length; i++)
                 {
-                    var p = upsert.Points[i];
-                    if (Config.HasUnnamedVector && !p.Vectors.Any(v => v.Name.Length == 0))
-                        throw QuiverException.BadInput($"points[{i}].vector: missing; the collection's vector has {Config.VectorSpaces[0].Dimension} dimensions");
-                    points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
-                }
+                    var points = new PointWrite[upsert.Points.Count];
+                    for (var i = 0; i < points.Length; i++)
+                    {
+                        var p = upsert.Points[i];
+                        if (Config.HasUnnamedVector && !p.Vectors.Any(v => v.Name.Length == 0))
+                            throw QuiverException.BadInput($"points[{i}].vector: missing; the collection's vector has {Config.VectorSpaces[0].Dimension} dimensions");
+                        points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
+                    }
 
-                return new UpsertPoints(points);
-            }
+                    return new UpsertPoints(points);
+                }
 
             case UpdateVectors update:
-            {
-                var points = new PointVectors[update.Points.Count];
-                for (var i = 0; i < points.Length; i++)
                 {
-                    var p = update.Points[i];
-                    if (p.Vectors.Count == 0)
-                        throw QuiverException.BadInput($"points[{i}].vector: at least one vector is required");
-                    points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
-                }
+                    var points = new PointVectors[update.Points.Count];
+                    for (var i = 0; i < points.Length; i++)
+                    {
+                        var p = update.Points[i];
+                        if (p.Vectors.Count == 0)
+                            throw QuiverException.BadInput($"points[{i}].vector: at least one vector is required");
+                        points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
+                    }
 
-                // Qdrant answers 404 for a point that does not exist rather than creating it.
-                foreach (var p in points)
-                {
-                    if (!Exists(p.Id))
-                        throw QuiverException.NotFound($"No point with id {p.Id} found");
-                }
+                    // Qdrant answers 404 for a point that does not exist rather than creating it.
+                    foreach (var p in points)
+                    {
+                        if (!Exists(p.Id))
+                            throw QuiverException.NotFound($"No point with id {p.Id} found");
+                    }
 
-                return new UpdateVectors(points);
-            }
+                    return new UpdateVectors(points);
+                }
 
             case DeleteVectors deleteVectors:
                 foreach (var name in deleteVectors.VectorNames)
@@ -117,12 +117,12 @@ public sealed partial class Collection
                 ValidateSelector(c.Selector);
                 return operation;
             case CreateFieldIndex ci:
-            {
-                JsonPath.Parse(ci.FieldName);
-                using var doc = JsonDocument.Parse(ci.SchemaJson);
-                PayloadSchemaParser.Parse(doc.RootElement);
-                return operation;
-            }
+                {
+                    JsonPath.Parse(ci.FieldName);
+                    using var doc = JsonDocument.Parse(ci.SchemaJson);
+                    PayloadSchemaParser.Parse(doc.RootElement);
+                    return operation;
+                }
 
             case DeleteFieldIndex:
                 return operation;

@@ -11,7 +11,7 @@ public sealed partial class AppendableSegment
     private const int CancellationCheckInterval = 4096;
 
     [ThreadStatic]
-    private static TopK? t_topK;
+    private static TopK? _threadTopK;
 
     /// <summary>Ids of live points matching <paramref name="filter"/>, in internal order.</summary>
     public List<PointId> Select(Filter filter)
@@ -93,7 +93,7 @@ public sealed partial class AppendableSegment
     /// </summary>
     public ScoredId[] Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, CancellationToken cancellationToken)
     {
-        var topK = t_topK ??= new TopK(k);
+        var topK = _threadTopK ??= new TopK(k);
         topK.Reset(k);
         var store = _stores[space];
         switch (Spaces[space].Metric)
