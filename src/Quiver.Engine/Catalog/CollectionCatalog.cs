@@ -37,8 +37,24 @@ public sealed class CollectionCatalog : IAsyncDisposable
     public static CollectionCatalog Open(CatalogOptions options, ILogger logger)
     {
         var catalog = new CollectionCatalog(options, logger);
-        Directory.CreateDirectory(catalog.CollectionsDir);
-        foreach (var dir in Directory.EnumerateDirectories(catalog.CollectionsDir))
+        try
+        {
+            catalog.LoadAll();
+        }
+        catch
+        {
+            // Release what was opened (log files and their writer threads) before reporting the failure.
+            catalog.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
+        return catalog;
+    }
+
+    private void LoadAll()
+    {
+        Directory.CreateDirectory(CollectionsDir);
+        foreach (var dir in Directory.EnumerateDirectories(CollectionsDir))
         {
             var name = Path.GetFileName(dir);
             if (name.StartsWith('.'))
@@ -57,19 +73,16 @@ public sealed class CollectionCatalog : IAsyncDisposable
             }
 
             var config = CollectionConfig.FromPersisted((JsonObject)JsonNode.Parse(ChecksummedFile.Read(configPath, ConfigKind, 1).Body.Span)!);
-            var collection = Collection.Open(name, dir, config, options.Shards, logger);
-            catalog._collections[name] = collection;
-            EngineLog.CollectionLoaded(logger, name, config.ShardNumber);
+            _collections[name] = Collection.Open(name, dir, config, _options.Shards, _logger);
+            EngineLog.CollectionLoaded(_logger, name, config.ShardNumber);
         }
 
-        if (File.Exists(catalog.AliasesPath))
+        if (File.Exists(AliasesPath))
         {
-            var body = ChecksummedFile.Read(catalog.AliasesPath, AliasKind, 1).Body;
-            catalog._aliases = JsonSerializer.Deserialize(body.Span, EngineJsonContext.Default.DictionaryStringString)
+            var body = ChecksummedFile.Read(AliasesPath, AliasKind, 1).Body;
+            _aliases = JsonSerializer.Deserialize(body.Span, EngineJsonContext.Default.DictionaryStringString)
                 ?? new Dictionary<string, string>(StringComparer.Ordinal);
         }
-
-        return catalog;
     }
 
     public IReadOnlyList<string> CollectionNames => [.. _collections.Keys.Order(StringComparer.Ordinal)];

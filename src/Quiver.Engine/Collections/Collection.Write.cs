@@ -14,7 +14,7 @@ public sealed partial class Collection
     /// <summary>Validates, logs and applies one operation.</summary>
     public async ValueTask<UpdateResult> ApplyAsync(PointOperation operation, bool wait, CancellationToken cancellationToken)
     {
-        var routed = Route(Validate(operation));
+        var routed = Route(Validate(operation, []));
         return await SubmitAsync(routed, wait, cancellationToken).ConfigureAwait(false);
     }
 
@@ -24,7 +24,9 @@ public sealed partial class Collection
     /// </summary>
     public async ValueTask<IReadOnlyList<UpdateResult>> ApplyBatchAsync(IReadOnlyList<PointOperation> operations, bool wait, CancellationToken cancellationToken)
     {
-        var routed = operations.Select(op => Route(Validate(op))).ToArray();
+        // Points upserted earlier in the batch count as existing for the operations after them.
+        var upserted = new HashSet<PointId>();
+        var routed = operations.Select(op => Route(Validate(op, upserted))).ToArray();
         var results = new UpdateResult[routed.Length];
         for (var i = 0; i < routed.Length; i++)
             results[i] = await SubmitAsync(routed[i], wait, cancellationToken).ConfigureAwait(false);
@@ -49,44 +51,40 @@ public sealed partial class Collection
         return new UpdateResult(last, wait);
     }
 
-    private PointOperation Validate(PointOperation operation)
+    private PointOperation Validate(PointOperation operation, HashSet<PointId> upsertedInBatch)
     {
         switch (operation)
         {
             case UpsertPoints upsert:
+            {
+                foreach (var p in upsert.Points)
+                    upsertedInBatch.Add(p.Id);
+                var points = new PointWrite[upsert.Points.Count];
+                for (var i = 0; i < points.Length; i++)
                 {
-                    var points = new PointWrite[upsert.Points.Count];
-                    for (var i = 0; i < points.Length; i++)
-                    {
-                        var p = upsert.Points[i];
-                        if (Config.HasUnnamedVector && !p.Vectors.Any(v => v.Name.Length == 0))
-                            throw QuiverException.BadInput($"points[{i}].vector: missing; the collection's vector has {Config.VectorSpaces[0].Dimension} dimensions");
-                        points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
-                    }
-
-                    return new UpsertPoints(points);
+                    var p = upsert.Points[i];
+                    if (Config.HasUnnamedVector && !p.Vectors.Any(v => v.Name.Length == 0))
+                        throw QuiverException.BadInput($"points[{i}].vector: missing; the collection's vector has {Config.VectorSpaces[0].Dimension} dimensions");
+                    points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
                 }
+
+                return new UpsertPoints(points);
+            }
 
             case UpdateVectors update:
+            {
+                var points = new PointVectors[update.Points.Count];
+                for (var i = 0; i < points.Length; i++)
                 {
-                    var points = new PointVectors[update.Points.Count];
-                    for (var i = 0; i < points.Length; i++)
-                    {
-                        var p = update.Points[i];
-                        if (p.Vectors.Count == 0)
-                            throw QuiverException.BadInput($"points[{i}].vector: at least one vector is required");
-                        points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
-                    }
-
-                    // Qdrant answers 404 for a point that does not exist rather than creating it.
-                    foreach (var p in points)
-                    {
-                        if (!Exists(p.Id))
-                            throw QuiverException.NotFound($"No point with id {p.Id} found");
-                    }
-
-                    return new UpdateVectors(points);
+                    var p = update.Points[i];
+                    if (p.Vectors.Count == 0)
+                        throw QuiverException.BadInput($"points[{i}].vector: at least one vector is required");
+                    points[i] = p with { Vectors = PrepareAll(p.Vectors, $"points[{i}].vector") };
                 }
+
+                RequireExisting(points.Select(p => p.Id), upsertedInBatch);
+                return new UpdateVectors(points);
+            }
 
             case DeleteVectors deleteVectors:
                 foreach (var name in deleteVectors.VectorNames)
@@ -95,34 +93,35 @@ public sealed partial class Collection
                         throw MissingVectorName(name);
                 }
 
-                ValidateSelector(deleteVectors.Selector);
+                ValidateSelector(deleteVectors.Selector, upsertedInBatch);
                 return operation;
             case DeletePoints d:
-                ValidateSelector(d.Selector);
+                // Deleting ids that do not exist is not an error (as in Qdrant).
+                ValidateSelector(d.Selector, null);
                 return operation;
             case SetPayload s:
                 if (s.Key is not null)
                     JsonPath.Parse(s.Key);
-                ValidateSelector(s.Selector);
+                ValidateSelector(s.Selector, upsertedInBatch);
                 return operation;
             case OverwritePayload o:
-                ValidateSelector(o.Selector);
+                ValidateSelector(o.Selector, upsertedInBatch);
                 return operation;
             case DeletePayloadKeys k:
                 foreach (var key in k.Keys)
                     JsonPath.Parse(key);
-                ValidateSelector(k.Selector);
+                ValidateSelector(k.Selector, upsertedInBatch);
                 return operation;
             case ClearPayload c:
-                ValidateSelector(c.Selector);
+                ValidateSelector(c.Selector, upsertedInBatch);
                 return operation;
             case CreateFieldIndex ci:
-                {
-                    JsonPath.Parse(ci.FieldName);
-                    using var doc = JsonDocument.Parse(ci.SchemaJson);
-                    PayloadSchemaParser.Parse(doc.RootElement);
-                    return operation;
-                }
+            {
+                JsonPath.Parse(ci.FieldName);
+                using var doc = JsonDocument.Parse(ci.SchemaJson);
+                PayloadSchemaParser.Parse(doc.RootElement);
+                return operation;
+            }
 
             case DeleteFieldIndex:
                 return operation;
@@ -139,12 +138,29 @@ public sealed partial class Collection
         return result;
     }
 
-    private static void ValidateSelector(PointSelector selector)
+    /// <summary>
+    /// Parses a selector's filter; with <paramref name="mustExist"/>, every listed id must exist (or be upserted
+    /// earlier in the same batch), as Qdrant answers 404 rather than half-applying an update.
+    /// </summary>
+    private void ValidateSelector(PointSelector selector, HashSet<PointId>? mustExist)
     {
         if (selector.Filter is { } filter)
         {
             using var doc = JsonDocument.Parse(filter.Json);
             FilterParser.Parse(doc.RootElement);
+        }
+        else if (mustExist is not null)
+        {
+            RequireExisting(selector.Ids!, mustExist);
+        }
+    }
+
+    private void RequireExisting(IEnumerable<PointId> ids, HashSet<PointId> upsertedInBatch)
+    {
+        foreach (var id in ids)
+        {
+            if (!upsertedInBatch.Contains(id) && !Exists(id))
+                throw QuiverException.NotFound($"No point with id {id} found");
         }
     }
 

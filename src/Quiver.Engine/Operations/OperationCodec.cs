@@ -112,57 +112,57 @@ public static class OperationCodec
         switch (kind)
         {
             case Kind.Upsert:
-                {
-                    var count = r.Int();
-                    var points = new PointWrite[count];
-                    for (var i = 0; i < count; i++)
-                        points[i] = new PointWrite(r.Id(), r.Vectors(), Payload.FromUtf8(r.Blob()));
-                    return new UpsertPoints(points);
-                }
+            {
+                var count = r.Int();
+                var points = new PointWrite[count];
+                for (var i = 0; i < count; i++)
+                    points[i] = new PointWrite(r.Id(), r.Vectors(), Payload.FromUtf8(r.Blob()));
+                return new UpsertPoints(points);
+            }
 
             case Kind.Delete:
                 return new DeletePoints(r.Selector());
             case Kind.SetPayload:
-                {
-                    var values = Payload.FromUtf8(r.Blob());
-                    var selector = r.Selector();
-                    return new SetPayload(values, selector, r.NullableString());
-                }
+            {
+                var values = Payload.FromUtf8(r.Blob());
+                var selector = r.Selector();
+                return new SetPayload(values, selector, r.NullableString());
+            }
 
             case Kind.OverwritePayload:
-                {
-                    var values = Payload.FromUtf8(r.Blob());
-                    return new OverwritePayload(values, r.Selector());
-                }
+            {
+                var values = Payload.FromUtf8(r.Blob());
+                return new OverwritePayload(values, r.Selector());
+            }
 
             case Kind.DeletePayloadKeys:
-                {
-                    var keys = r.Strings();
-                    return new DeletePayloadKeys(keys, r.Selector());
-                }
+            {
+                var keys = r.Strings();
+                return new DeletePayloadKeys(keys, r.Selector());
+            }
 
             case Kind.ClearPayload:
                 return new ClearPayload(r.Selector());
             case Kind.UpdateVectors:
-                {
-                    var count = r.Int();
-                    var points = new PointVectors[count];
-                    for (var i = 0; i < count; i++)
-                        points[i] = new PointVectors(r.Id(), r.Vectors());
-                    return new UpdateVectors(points);
-                }
+            {
+                var count = r.Int();
+                var points = new PointVectors[count];
+                for (var i = 0; i < count; i++)
+                    points[i] = new PointVectors(r.Id(), r.Vectors());
+                return new UpdateVectors(points);
+            }
 
             case Kind.DeleteVectors:
-                {
-                    var selector = r.Selector();
-                    return new DeleteVectors(selector, r.Strings());
-                }
+            {
+                var selector = r.Selector();
+                return new DeleteVectors(selector, r.Strings());
+            }
 
             case Kind.CreateFieldIndex:
-                {
-                    var name = r.String();
-                    return new CreateFieldIndex(name, r.Blob());
-                }
+            {
+                var name = r.String();
+                return new CreateFieldIndex(name, r.Blob());
+            }
 
             case Kind.DeleteFieldIndex:
                 return new DeleteFieldIndex(r.String());

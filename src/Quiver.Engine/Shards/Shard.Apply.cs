@@ -22,21 +22,21 @@ internal sealed partial class Shard
                     _segment.Delete(id, sequence);
                 break;
             case SetPayload set:
-                {
-                    var key = set.Key is null ? null : JsonPath.Parse(set.Key);
-                    ChangePayload(set.Selector, sequence, current => PayloadOps.Set(current, set.Values, key));
-                    break;
-                }
+            {
+                var key = set.Key is null ? null : JsonPath.Parse(set.Key);
+                ChangePayload(set.Selector, sequence, current => PayloadOps.Set(current, set.Values, key));
+                break;
+            }
 
             case OverwritePayload overwrite:
                 ChangePayload(overwrite.Selector, sequence, _ => overwrite.Values);
                 break;
             case DeletePayloadKeys deleteKeys:
-                {
-                    var keys = deleteKeys.Keys.Select(k => JsonPath.Parse(k)).ToArray();
-                    ChangePayload(deleteKeys.Selector, sequence, current => PayloadOps.DeleteKeys(current, keys));
-                    break;
-                }
+            {
+                var keys = deleteKeys.Keys.Select(k => JsonPath.Parse(k)).ToArray();
+                ChangePayload(deleteKeys.Selector, sequence, current => PayloadOps.DeleteKeys(current, keys));
+                break;
+            }
 
             case ClearPayload clear:
                 ChangePayload(clear.Selector, sequence, _ => Payload.Empty);
@@ -50,11 +50,11 @@ internal sealed partial class Shard
                     _segment.DeleteVectors(id, sequence, deleteVectors.VectorNames);
                 break;
             case CreateFieldIndex create:
-                {
-                    using var doc = JsonDocument.Parse(create.SchemaJson);
-                    _segment.Indexes.Create(create.FieldName, doc.RootElement, _segment);
-                    break;
-                }
+            {
+                using var doc = JsonDocument.Parse(create.SchemaJson);
+                _segment.Indexes.Create(create.FieldName, doc.RootElement, _segment);
+                break;
+            }
 
             case DeleteFieldIndex drop:
                 _segment.Indexes.Drop(drop.FieldName);

@@ -96,32 +96,32 @@ public static class PayloadOps
         switch (step.Kind)
         {
             case JsonPathStepKind.Key:
-                {
-                    var obj = dest as JsonObject ?? [];
-                    Detach(obj);
-                    SetInMap(obj, step.Key, steps, next + 1, src);
-                    return obj;
-                }
+            {
+                var obj = dest as JsonObject ?? [];
+                Detach(obj);
+                SetInMap(obj, step.Key, steps, next + 1, src);
+                return obj;
+            }
 
             case JsonPathStepKind.Index:
-                {
-                    var array = dest as JsonArray ?? [];
-                    Detach(array);
-                    while (array.Count <= step.Index)
-                        array.Add(null);
-                    array[step.Index] = SetIn(array[step.Index], steps, next + 1, src);
-                    return array;
-                }
+            {
+                var array = dest as JsonArray ?? [];
+                Detach(array);
+                while (array.Count <= step.Index)
+                    array.Add(null);
+                array[step.Index] = SetIn(array[step.Index], steps, next + 1, src);
+                return array;
+            }
 
             default:
-                {
-                    if (dest is not JsonArray array)
-                        return new JsonArray();
-                    Detach(array);
-                    for (var i = 0; i < array.Count; i++)
-                        array[i] = SetIn(array[i], steps, next + 1, src);
-                    return array;
-                }
+            {
+                if (dest is not JsonArray array)
+                    return new JsonArray();
+                Detach(array);
+                for (var i = 0; i < array.Count; i++)
+                    array[i] = SetIn(array[i], steps, next + 1, src);
+                return array;
+            }
         }
     }
 

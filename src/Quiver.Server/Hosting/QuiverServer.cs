@@ -6,6 +6,8 @@ using Quiver.Engine.Catalog;
 using Quiver.Engine.Shards;
 using Quiver.Server.Internal;
 using Quiver.Server.Rest;
+using Quiver.Storage.Files;
+using Quiver.Storage.Wal;
 
 namespace Quiver.Server.Hosting;
 
@@ -36,16 +38,27 @@ public static class QuiverServer
         var storagePath = Path.GetFullPath(options.Storage.StoragePath);
         ServerLog.Recovering(logger, storagePath);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var catalog = CollectionCatalog.Open(new CatalogOptions
+        CollectionCatalog catalog;
+        try
         {
-            StoragePath = storagePath,
-            Shards = new ShardOptions
+            catalog = CollectionCatalog.Open(new CatalogOptions
             {
-                Fsync = options.Storage.Fsync,
-                FlushInterval = TimeSpan.FromSeconds(options.Storage.FlushIntervalSec),
-                WalSegmentBytes = options.Storage.WalSegmentMb * 1024L * 1024L,
-            },
-        }, logger);
+                StoragePath = storagePath,
+                Shards = new ShardOptions
+                {
+                    Fsync = options.Storage.Fsync,
+                    FlushInterval = TimeSpan.FromSeconds(options.Storage.FlushIntervalSec),
+                    WalSegmentBytes = options.Storage.WalSegmentMb * 1024L * 1024L,
+                },
+            }, logger);
+        }
+        catch (Exception ex) when (ex is WalCorruptionException or StorageCorruptionException or InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            // Damaged or unreadable storage is for an operator to look at; never guess and serve partial data.
+            ServerLog.RecoveryFailed(logger, storagePath, ex.Message);
+            return 1;
+        }
+
         ServerLog.Recovered(logger, catalog.CollectionNames.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
         try

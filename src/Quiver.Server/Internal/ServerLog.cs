@@ -20,6 +20,9 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Stopped cleanly")]
     public static partial void Stopped(ILogger logger);
 
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Critical, Message = "Cannot start: storage at {Path} could not be recovered: {Reason}")]
+    public static partial void RecoveryFailed(ILogger logger, string path, string reason);
+
     public static IPAddress ParseAddress(string host) => host switch
     {
         "localhost" => IPAddress.Loopback,

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Quiver.Server.Tests.Infrastructure;
+
+namespace Quiver.Server.Tests.Rest;
+
+[Collection(ServerCollection.Name)]
+public sealed class QueryTests(ServerFixture fixture)
+{
+    private const int Dim = 8;
+    private const int Count = 60;
+
+    private readonly RestClient _client = fixture.Client;
+
+    private static readonly double[][] Vectors = Api.RandomVectors(4242, Count, Dim);
+    private static readonly double[] QueryVector = Api.RandomVectors(777, 1, Dim)[0];
+
+    /// <summary>Creates a collection with points 1..Count (payload {"i":id,"even":bool}).</summary>
+    private async Task<string> SeedAsync(string distance)
+    {
+        var name = await Api.CreateAsync(_client, "q_" + distance.ToLowerInvariant(), Dim, distance);
+        var points = Enumerable.Range(0, Count).Select(i =>
+            $$$"""{"id":{{{i + 1}}},"vector":{{{Api.VectorJson(Vectors[i])}}},"payload":{"i":{{{i + 1}}},"even":{{{((i + 1) % 2 == 0 ? "true" : "false")}}} } }""");
+        await Api.UpsertAsync(_client, name, "[" + string.Join(",", points) + "]");
+        return name;
+    }
+
+    /// <summary>Brute-force ranking: (id, score) best first, optionally excluding an id or restricting to a predicate.</summary>
+    private static List<(string Id, double Score)> BruteForce(string distance, double[] query, Func<int, bool>? keep = null)
+    {
+        var scored = Enumerable.Range(1, Count)
+            .Where(id => keep?.Invoke(id) ?? true)
+            .Select(id => (Id: id.ToString(CultureInfo.InvariantCulture), Score: Api.Score(distance, Vectors[id - 1], query)));
+        return (Api.HigherIsBetter(distance) ? scored.OrderByDescending(s => s.Score) : scored.OrderBy(s => s.Score)).ToList();
+    }
+
+    private static void AssertRanking(IEnumerable<(string Id, double Score)> expected, JsonNode? points)
+    {
+        var actual = points!.AsArray();
+        var exp = expected.ToList();
+        Assert.Equal(exp.Select(e => e.Id).ToArray(), Api.Ids(actual));
+        for (var i = 0; i < exp.Count; i++)
+        {
+            var score = actual[i]!["score"]!.GetValue<double>();
+            Assert.True(Math.Abs(exp[i].Score - score) <= 1e-4, $"rank {i} id {exp[i].Id}: expected score {exp[i].Score}, got {score}");
+        }
+    }
+
+    private async Task<JsonNode> QueryAsync(string name, string body)
+        => Api.Ok(await _client.PostAsync($"/collections/{name}/points/query", body)).Result;
+
+    public static TheoryData<string> Distances => new() { "Cosine", "Dot", "Euclid", "Manhattan" };
+
+    [Theory]
+    [MemberData(nameof(Distances))]
+    public async Task Exact_query_matches_brute_force(string distance)
+    {
+        var name = await SeedAsync(distance);
+        var result = await QueryAsync(name, $$$"""{"query":{{{Api.VectorJson(QueryVector)}}},"limit":7,"params":{"exact":true}}""");
+        AssertRanking(BruteForce(distance, QueryVector).Take(7), result["points"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Distances))]
+    public async Task Default_query_matches_brute_force_on_a_small_collection(string distance)
+    {
+        var name = await SeedAsync(distance);
+        var result = await QueryAsync(name, $$$"""{"query":{"nearest":{{{Api.VectorJson(QueryVector)}}} },"limit":5}""");
+        AssertRanking(BruteForce(distance, QueryVector).Take(5), result["points"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Distances))]
+    public async Task Offset_skips_best_results(string distance)
+    {
+        var name = await SeedAsync(distance);
+        var result = await QueryAsync(name, $$$"""{"query":{{{Api.VectorJson(QueryVector)}}},"limit":4,"offset":3,"params":{"exact":true}}""");
+        AssertRanking(BruteForce(distance, QueryVector).Skip(3).Take(4), result["points"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Distances))]
+    public async Task Score_threshold_keeps_only_close_enough(string distance)
+    {
+        var name = await SeedAsync(distance);
+        var ranking = BruteForce(distance, QueryVector);
+        // Between the 5th and 6th best: similarity >= t keeps 5, distance <= t keeps 5.
+        var threshold = (ranking[4].Score + ranking[5].Score) / 2;
+        var result = await QueryAsync(name, $$$"""{"query":{{{Api.VectorJson(QueryVector)}}},"limit":20,"score_threshold":{{{threshold.ToString("R", CultureInfo.InvariantCulture)}}},"params":{"exact":true}}""");
+        AssertRanking(ranking.Take(5), result["points"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Distances))]
+    public async Task Query_by_point_id_uses_its_vector_and_excludes_it(string distance)
+    {
+        var name = await SeedAsync(distance);
+        const int id = 17;
+        var result = await QueryAsync(name, $$$"""{"query":{{{id}}},"limit":6}""");
+        var expected = BruteForce(distance, Vectors[id - 1], other => other != id).Take(6);
+        AssertRanking(expected, result["points"]);
+    }
+
+    [Fact]
+    public async Task Default_limit_is_10_and_payload_vector_are_off()
+    {
+        var name = await SeedAsync("Dot");
+        var result = await QueryAsync(name, $$$"""{"query":{{{Api.VectorJson(QueryVector)}}} }""");
+        var points = result["points"]!.AsArray();
+        AssertRanking(BruteForce("Dot", QueryVector).Take(10), points);
+        Assert.All(points, p =>
+        {
+            Assert.Null(p!["payload"]);
+            Assert.Null(p["vector"]);
+            Assert.True(p["version"]!.GetValue<long>() >= 0);
+        });
+    }
+
+    [Fact]
+    public async Task With_payload_and_vector_return_them()
+    {
+        var name = await SeedAsync("Cosine");
+        var result = await QueryAsync(name, $$$"""{"query":{{{Api.VectorJson(QueryVector)}}},"limit":3,"with_payload":true,"with_vector":true}""");
+        var ranking = BruteForce("Cosine", QueryVector).Take(3).ToList();
+        var points = result["points"]!.AsArray();
+        AssertRanking(ranking, points);
+        for (var i = 0; i < 3; i++)
+        {
+            var id = int.Parse(ranking[i].Id, CultureInfo.InvariantCulture);
+            Api.JsonEqual($$$"""{"i":{{{id}}},"even":{{{(id % 2 == 0 ? "true" : "false")}}} }""", points[i]!["payload"]);
+            Api.VectorEqual(Api.Normalize(Vectors[id - 1]), points[i]!["vector"]);
+        }
+
+        var selected = await QueryAsync(name, $$$"""{"query":{{{Api.VectorJson(QueryVector)}}},"limit":1,"with_payload":["even"]}""");
+        var top = int.Parse(ranking[0].Id, CultureInfo.InvariantCulture);
+        Api.JsonEqual($$$"""{"even":{{{(top % 2 == 0 ? "true" : "false")}}} }""", selected["points"]![0]!["payload"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Distances))]
+    public async Task Filtered_query_ranks_only_matching_points(string distance)
+    {
+        var name = await SeedAsync(distance);
+        var result = await QueryAsync(name, $$$"""
+            {"query":{{{Api.VectorJson(QueryVector)}}},"limit":8,"filter":{"must":[{"key":"even","match":{"value":true}},{"key":"i","range":{"lte":40}}]}}
+            """);
+        AssertRanking(BruteForce(distance, QueryVector, id => id % 2 == 0 && id <= 40).Take(8), result["points"]);
+    }
+
+    [Fact]
+    public async Task Query_batch_answers_each_search()
+    {
+        var name = await SeedAsync("Euclid");
+        var second = Vectors[3];
+        var response = Api.Ok(await _client.PostAsync($"/collections/{name}/points/query/batch", $$$"""
+            {"searches":[
+              {"query":{{{Api.VectorJson(QueryVector)}}},"limit":3},
+              {"query":{{{Api.VectorJson(second)}}},"limit":2,"filter":{"must_not":[{"has_id":[4]}]}},
+              {"query":5,"limit":4,"offset":1}
+            ]}
+            """)).Result.AsArray();
+        Assert.Equal(3, response.Count);
+        AssertRanking(BruteForce("Euclid", QueryVector).Take(3), response[0]!["points"]);
+        AssertRanking(BruteForce("Euclid", second, id => id != 4).Take(2), response[1]!["points"]);
+        AssertRanking(BruteForce("Euclid", Vectors[4], id => id != 5).Skip(1).Take(4), response[2]!["points"]);
+    }
+
+    [Fact]
+    public async Task Named_vector_query_uses_the_requested_space()
+    {
+        var name = await Api.CreateRawAsync(_client, "q_named", """{"vectors":{"a":{"size":2,"distance":"Dot"},"b":{"size":3,"distance":"Euclid"}}}""");
+        await Api.UpsertAsync(_client, name, """
+            [{"id":1,"vector":{"a":[1,0],"b":[0,0,0]}},
+             {"id":2,"vector":{"a":[0,2],"b":[1,1,1]}},
+             {"id":3,"vector":{"a":[3,3],"b":[5,5,5]}},
+             {"id":4,"vector":{"b":[0,0,1]}}]
+            """);
+        var byA = await QueryAsync(name, """{"query":[1,1],"using":"a"}""");
+        AssertRanking([("3", 6.0), ("2", 2.0), ("1", 1.0)], byA["points"]);
+
+        var byB = await QueryAsync(name, """{"query":[0,0,0],"using":"b","limit":3}""");
+        AssertRanking([("1", 0.0), ("4", 1.0), ("2", Math.Sqrt(3))], byB["points"]);
+
+        var byId = await QueryAsync(name, """{"query":2,"using":"b","limit":2}""");
+        AssertRanking([("4", Math.Sqrt(2)), ("1", Math.Sqrt(3))], byId["points"]);
+    }
+
+    [Fact]
+    public async Task Query_by_missing_point_id_is_404()
+    {
+        var name = await Api.CreateAsync(_client, "q_missing_id", 2, "Dot");
+        await Api.UpsertAsync(_client, name, """[{"id":1,"vector":[1,0]}]""");
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":999}"""), HttpStatusCode.NotFound, "999");
+    }
+
+    [Fact]
+    public async Task Query_with_wrong_dimension_is_400()
+    {
+        var name = await Api.CreateAsync(_client, "q_dim", 4, "Dot");
+        await Api.UpsertAsync(_client, name, """[{"id":1,"vector":[1,0,0,0]}]""");
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":[1,0,0]}"""), HttpStatusCode.BadRequest, "dimension");
+    }
+
+    [Fact]
+    public async Task Query_with_unknown_vector_name_is_400()
+    {
+        var name = await Api.CreateRawAsync(_client, "q_badname", """{"vectors":{"a":{"size":2,"distance":"Dot"}}}""");
+        await Api.UpsertAsync(_client, name, """[{"id":1,"vector":{"a":[1,0]}}]""");
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":[1,0],"using":"nonexistent_vec"}"""), HttpStatusCode.BadRequest, "nonexistent_vec");
+    }
+
+    [Fact]
+    public async Task Empty_collection_query_returns_no_points()
+    {
+        var name = await Api.CreateAsync(_client, "q_empty", 2, "Cosine");
+        var result = await QueryAsync(name, """{"query":[1,0]}""");
+        Assert.Empty(result["points"]!.AsArray());
+    }
+}
