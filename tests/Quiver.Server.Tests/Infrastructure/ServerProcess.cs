@@ -45,6 +45,24 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server and waits until it answers /readyz.</summary>
     public static async Task<ServerProcess> StartAsync(string storagePath, IEnumerable<string>? extraArgs = null, TimeSpan? readyTimeout = null)
     {
+        var server = Launch(storagePath, extraArgs);
+        await server.WaitReadyAsync(readyTimeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        return server;
+    }
+
+    /// <summary>Starts the server expecting it to stop by itself (e.g. refusing damaged storage).</summary>
+    public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(string storagePath, TimeSpan timeout)
+    {
+        await using var server = Launch(storagePath, null);
+        using var cts = new CancellationTokenSource(timeout);
+        await server._process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        // Let the asynchronous output readers drain.
+        server._process.WaitForExit();
+        return (server._process.ExitCode, server.Output);
+    }
+
+    private static ServerProcess Launch(string storagePath, IEnumerable<string>? extraArgs)
+    {
         var port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "quiver.dll");
         var psi = new ProcessStartInfo("dotnet")
@@ -65,7 +83,6 @@ public sealed partial class ServerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await server.WaitReadyAsync(readyTimeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         return server;
     }
 
