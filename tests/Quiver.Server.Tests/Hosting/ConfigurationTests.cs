@@ -1,0 +1,73 @@
+using Quiver.Server.Hosting;
+
+namespace Quiver.Server.Tests.Hosting;
+
+/// <summary>config file, then QUIVER__SECTION__KEY variables, then flags; later sources win.</summary>
+public sealed class ConfigurationTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "quiver-config-" + Guid.NewGuid().ToString("N"));
+
+    public ConfigurationTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string WriteYaml(string text)
+    {
+        var path = Path.Combine(_dir, "config.yaml");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void Defaults_when_nothing_is_set()
+    {
+        var options = QuiverOptions.Bind(ConfigurationLoader.Build(["--config", WriteYaml("service: {}\n")]));
+        Assert.Equal("0.0.0.0", options.Service.Host);
+        Assert.Equal(6333, options.Service.HttpPort);
+        Assert.Equal("./storage", options.Storage.StoragePath);
+        Assert.True(options.Storage.Fsync);
+    }
+
+    [Fact]
+    public void File_then_environment_then_flags()
+    {
+        var yaml = WriteYaml("service:\n  http_port: 7001\n  host: 127.0.0.1\nstorage:\n  storage_path: /from/file\n  wal_segment_mb: 8\n  flush_interval_sec: 9\n");
+        // Only keys no concurrently started test server reads from the environment without a flag overriding it.
+        Environment.SetEnvironmentVariable("QUIVER__STORAGE__WAL_SEGMENT_MB", "16");
+        Environment.SetEnvironmentVariable("QUIVER__STORAGE__FLUSH_INTERVAL_SEC", "11");
+        try
+        {
+            var options = QuiverOptions.Bind(ConfigurationLoader.Build(["--config", yaml, "--flush-interval-sec", "13", "--http-port=7002"]));
+            Assert.Equal("127.0.0.1", options.Service.Host);     // file
+            Assert.Equal("/from/file", options.Storage.StoragePath);
+            Assert.Equal(16, options.Storage.WalSegmentMb);       // environment over file
+            Assert.Equal(13, options.Storage.FlushIntervalSec);   // flag over environment
+            Assert.Equal(7002, options.Service.HttpPort);         // flag over file
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("QUIVER__STORAGE__WAL_SEGMENT_MB", null);
+            Environment.SetEnvironmentVariable("QUIVER__STORAGE__FLUSH_INTERVAL_SEC", null);
+        }
+    }
+
+    [Theory]
+    [InlineData("--http-port", "70000", "service.http_port")]
+    [InlineData("--http-port", "abc", "http_port")]
+    [InlineData("--fsync", "maybe", "fsync")]
+    [InlineData("--flush-interval-sec", "0", "storage.flush_interval_sec")]
+    public void Invalid_values_name_the_key(string flag, string value, string key)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            QuiverOptions.Bind(ConfigurationLoader.Build(["--config", WriteYaml("service: {}\n"), flag, value])));
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_flags_and_missing_config_files_are_rejected()
+    {
+        Assert.Contains("--bogus", Assert.Throws<ArgumentException>(() => ConfigurationLoader.Build(["--bogus", "1"])).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => ConfigurationLoader.Build(["--config", Path.Combine(_dir, "missing.yaml")]));
+        Assert.Throws<ArgumentException>(() => ConfigurationLoader.Build(["--http-port"]));
+    }
+}
