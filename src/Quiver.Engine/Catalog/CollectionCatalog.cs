@@ -224,11 +224,26 @@ public sealed class CollectionCatalog : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _gate.WaitAsync().ConfigureAwait(false);
+        List<Exception>? errors = null;
         foreach (var collection in _collections.Values)
-            await collection.DisposeAsync().ConfigureAwait(false);
+        {
+            try
+            {
+                await collection.DisposeAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // collected and rethrown below, after every collection had its chance to flush
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (errors ??= []).Add(ex);
+            }
+        }
+
         _collections.Clear();
         _gate.Release();
         _gate.Dispose();
+        if (errors is not null)
+            throw new AggregateException("closing collections failed", errors);
     }
 
     private void SaveAliases(Dictionary<string, string> aliases)

@@ -58,10 +58,26 @@ public sealed partial class Collection : IAsyncDisposable
 
     internal string Directory => _directory;
 
+    /// <summary>Closes every shard; one failing does not stop the others from flushing.</summary>
     public async ValueTask DisposeAsync()
     {
+        List<Exception>? errors = null;
         foreach (var shard in _shards)
-            await shard.DisposeAsync().ConfigureAwait(false);
+        {
+            try
+            {
+                await shard.DisposeAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // collected and rethrown below
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (errors ??= []).Add(ex);
+            }
+        }
+
+        if (errors is not null)
+            throw new AggregateException($"closing collection {Name} failed", errors);
     }
 
     /// <summary>Writes every shard's applied state to disk.</summary>

@@ -103,8 +103,10 @@ public sealed class CollectionConfig
             throw QuiverException.BadInput("Format error in JSON body: expected an object");
         var json = (JsonObject)Json.DeepClone();
         var parameters = (JsonObject)json["params"]!;
-        if (body.TryGetProperty("vectors", out var vectorsDiff) && vectorsDiff.ValueKind == JsonValueKind.Object)
+        if (body.TryGetProperty("vectors", out var vectorsDiff) && vectorsDiff.ValueKind != JsonValueKind.Null)
         {
+            if (vectorsDiff.ValueKind != JsonValueKind.Object)
+                throw QuiverException.BadInput("vectors: expected an object of vector names");
             foreach (var entry in vectorsDiff.EnumerateObject())
             {
                 var target = FindVectorParams(parameters, entry.Name)
@@ -113,15 +115,18 @@ public sealed class CollectionConfig
                     throw QuiverException.BadInput($"vectors.{entry.Name}: expected an object");
                 foreach (var field in entry.Value.EnumerateObject())
                 {
-                    if (field.Name is "size" or "distance")
-                        throw QuiverException.BadInput($"vectors.{entry.Name}.{field.Name}: cannot be changed on an existing collection");
+                    // VectorParamsDiff: the storage-shaping fields (size, distance, datatype) are fixed at creation.
+                    if (field.Name is not ("hnsw_config" or "quantization_config" or "on_disk" or "memory"))
+                        throw QuiverException.BadInput($"vectors.{entry.Name}.{field.Name}: cannot be changed on an existing collection; updatable: hnsw_config, quantization_config, on_disk, memory");
                     target[field.Name] = JsonNode.Parse(field.Value.GetRawText());
                 }
             }
         }
 
-        if (body.TryGetProperty("params", out var paramsDiff) && paramsDiff.ValueKind == JsonValueKind.Object)
+        if (body.TryGetProperty("params", out var paramsDiff) && paramsDiff.ValueKind != JsonValueKind.Null)
         {
+            if (paramsDiff.ValueKind != JsonValueKind.Object)
+                throw QuiverException.BadInput("params: expected an object");
             foreach (var field in paramsDiff.EnumerateObject())
             {
                 switch (field.Name)
@@ -132,9 +137,12 @@ public sealed class CollectionConfig
                     case "on_disk_payload":
                         parameters[field.Name] = ReadBool(paramsDiff, field.Name, true);
                         break;
-                    default:
+                    case "read_fan_out_factor" or "read_fan_out_delay_ms":
                         parameters[field.Name] = JsonNode.Parse(field.Value.GetRawText());
                         break;
+                    default:
+                        // CollectionParamsDiff has no way to change vectors or shard_number in place.
+                        throw QuiverException.BadInput($"params.{field.Name}: cannot be changed on an existing collection; updatable: replication_factor, write_consistency_factor, on_disk_payload, read_fan_out_factor, read_fan_out_delay_ms");
                 }
             }
         }

@@ -46,8 +46,9 @@ public static class DistanceNames
     /// <summary>Converts an API score threshold to the internal scale so "passes" is always internal >= threshold.</summary>
     public static float ThresholdToInternal(this Distance distance, float external) => distance switch
     {
-        Distance.Euclid => -(external * external),
-        Distance.Manhattan => -external,
+        // A distance is never negative: a negative maximum distance admits nothing.
+        Distance.Euclid => external < 0 ? float.PositiveInfinity : -(external * external),
+        Distance.Manhattan => external < 0 ? float.PositiveInfinity : -external,
         _ => external,
     };
 }

@@ -45,7 +45,16 @@ internal sealed partial class Shard : IAsyncDisposable
             SegmentBytes = options.WalSegmentBytes,
             Fsync = options.Fsync,
         });
-        ReplayLogTail();
+        try
+        {
+            ReplayLogTail();
+        }
+        catch
+        {
+            _wal.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
         _wal.OnDurable = OnDurable;
         _applyLoop = Task.Run(ApplyLoopAsync);
         _flushLoop = Task.Run(FlushLoopAsync);
@@ -69,7 +78,9 @@ internal sealed partial class Shard : IAsyncDisposable
     public async ValueTask<ulong> SubmitAsync(PointOperation operation, bool wait, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var sequence = await _wal.AppendAsync(OperationCodec.Encode(operation), cancellationToken).ConfigureAwait(false);
+        // The append itself is not cancellable: once a request reached the log it is written in full (a client
+        // going away must not drop some shards' parts of a write); only the wait for visibility is.
+        var sequence = await _wal.AppendAsync(OperationCodec.Encode(operation), CancellationToken.None).ConfigureAwait(false);
         if (wait)
             await WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
         return sequence;

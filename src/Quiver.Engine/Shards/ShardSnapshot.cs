@@ -21,7 +21,9 @@ internal static class ShardSnapshot
     {
         ChecksummedFile.WriteAtomic(path, Kind, Version, stream =>
         {
-            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            // Buffered, and flushed rather than disposed: the checksumming stream underneath belongs to the caller.
+            var buffered = new BufferedStream(stream, 1 << 20);
+            using var w = new BinaryWriter(buffered, Encoding.UTF8, leaveOpen: true);
             w.Write(appliedSequence);
             w.Write(segment.Spaces.Count);
             foreach (var space in segment.Spaces)
@@ -57,6 +59,8 @@ internal static class ShardSnapshot
                         w.Write(MemoryMarshal.AsBytes(segment.VectorAt(offset, s)));
                 }
             }
+            w.Flush();
+            buffered.Flush();
         });
     }
 

@@ -88,6 +88,8 @@ public sealed partial class AppendableSegment
     /// <summary>Inserts or replaces a point. Returns false when <paramref name="version"/> is not newer than the point's.</summary>
     public bool Upsert(PointId id, ulong version, IReadOnlyList<NamedVector> vectors, Payload payload)
     {
+        ArgumentNullException.ThrowIfNull(payload);
+        CheckVectors(vectors);
         if (_offsets.TryGetValue(id, out var offset))
         {
             if (_versions[offset] >= version)
@@ -126,6 +128,7 @@ public sealed partial class AppendableSegment
 
     public bool SetPayload(PointId id, ulong version, Payload payload)
     {
+        ArgumentNullException.ThrowIfNull(payload);
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
         Indexes.Remove(offset, _payloads[offset]);
@@ -137,6 +140,7 @@ public sealed partial class AppendableSegment
 
     public bool UpdateVectors(PointId id, ulong version, IReadOnlyList<NamedVector> vectors)
     {
+        CheckVectors(vectors);
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
         foreach (var v in vectors)
@@ -157,6 +161,18 @@ public sealed partial class AppendableSegment
 
         _versions[offset] = version;
         return true;
+    }
+
+    // Checked before any mutation, so a bad operation changes nothing rather than leaving half a point.
+    private void CheckVectors(IReadOnlyList<NamedVector> vectors)
+    {
+        foreach (var v in vectors)
+        {
+            if (!_storeByName.TryGetValue(v.Name, out var s))
+                throw new ArgumentException($"segment has no vector space '{v.Name}'", nameof(vectors));
+            if (v.Values.Length != _stores[s].Dimension)
+                throw new ArgumentException($"vector '{v.Name}' has {v.Values.Length} dimensions, the space has {_stores[s].Dimension}", nameof(vectors));
+        }
     }
 
     private int Allocate(PointId id)

@@ -52,7 +52,8 @@ public static class QuiverServer
                 },
             }, logger);
         }
-        catch (Exception ex) when (ex is WalCorruptionException or StorageCorruptionException or InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is WalCorruptionException or StorageCorruptionException or InvalidDataException or IOException
+            or UnauthorizedAccessException or System.Text.Json.JsonException or ArgumentException or InvalidCastException)
         {
             // Damaged or unreadable storage is for an operator to look at; never guess and serve partial data.
             ServerLog.RecoveryFailed(logger, storagePath, ex.Message);

@@ -106,18 +106,18 @@ internal static class CollectionEndpoints
         foreach (var action in actions.EnumerateArray())
         {
             var path = $"actions[{i++}]";
-            if (RestReader.TryGet(action, "create_alias", out var create))
+            if (RestReader.TryGet(action, "create_alias", path: path, value: out var create))
             {
                 result.Add(new AliasAction.Create(
                     RestReader.String(RestReader.Required(create, "alias_name", $"{path}.create_alias"), $"{path}.create_alias.alias_name"),
                     RestReader.String(RestReader.Required(create, "collection_name", $"{path}.create_alias"), $"{path}.create_alias.collection_name")));
             }
-            else if (RestReader.TryGet(action, "delete_alias", out var delete))
+            else if (RestReader.TryGet(action, "delete_alias", path: path, value: out var delete))
             {
                 result.Add(new AliasAction.Delete(
                     RestReader.String(RestReader.Required(delete, "alias_name", $"{path}.delete_alias"), $"{path}.delete_alias.alias_name")));
             }
-            else if (RestReader.TryGet(action, "rename_alias", out var rename))
+            else if (RestReader.TryGet(action, "rename_alias", path: path, value: out var rename))
             {
                 result.Add(new AliasAction.Rename(
                     RestReader.String(RestReader.Required(rename, "old_alias_name", $"{path}.rename_alias"), $"{path}.rename_alias.old_alias_name"),

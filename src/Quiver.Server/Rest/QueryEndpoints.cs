@@ -110,8 +110,10 @@ internal static class QueryEndpoints
                     throw QuiverException.BadInput("query: sparse vectors are not supported yet");
                 if (query.TryGetProperty("text", out _))
                     throw QuiverException.BadInput("query: server-side inference (Document) is not supported yet");
-                var kind = query.EnumerateObject().FirstOrDefault().Name ?? "{}";
-                throw QuiverException.BadInput($"query.{kind}: this query type is not supported yet; supported: a vector, a point id, or nearest");
+                var kind = query.EnumerateObject().Select(p => p.Name).FirstOrDefault();
+                throw QuiverException.BadInput(kind is null
+                    ? "Format error in JSON body: query: empty query object"
+                    : $"query.{kind}: this query type is not supported yet; supported: a vector, a point id, or nearest");
             default:
                 throw QuiverException.BadInput("Format error in JSON body: query: expected a vector, a point id or a query object");
         }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Segment.Errors;
 
 namespace Quiver.Server.Rest;
@@ -104,6 +106,16 @@ internal static class RestHandler
         {
             // The client went away; nothing to answer.
         }
+#pragma warning disable CA1031 // The last line of defence: a bug still gets the error envelope, and is logged.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            var logger = http.RequestServices.GetService(typeof(ILoggerFactory)) is ILoggerFactory factory
+                ? factory.CreateLogger("Quiver.Rest")
+                : NullLogger.Instance;
+            RestLog.UnhandledError(logger, ex, http.Request.Method, http.Request.Path.Value ?? string.Empty);
+            await WriteErrorAsync(http, StatusCodes.Status500InternalServerError, $"Service internal error: {ex.Message}", started).ConfigureAwait(false);
+        }
         finally
         {
             doc?.Dispose();
@@ -158,4 +170,10 @@ internal static class RestHandler
 
         await http.Response.BodyWriter.FlushAsync(http.RequestAborted).ConfigureAwait(false);
     }
+}
+
+internal static partial class RestLog
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Unhandled error in {Method} {Path}")]
+    public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
 }

@@ -12,19 +12,34 @@ namespace Quiver.Server.Rest;
 /// <summary>Translates Qdrant's REST request shapes into engine requests, naming the field on every error.</summary>
 internal static class RestReader
 {
-    public static bool TryGet(JsonElement obj, string name, out JsonElement value) =>
-        obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+    /// <summary>Reads an optional field; <paramref name="obj"/> must be an object (BadInput otherwise).</summary>
+    public static bool TryGet(JsonElement obj, string name, out JsonElement value, string path = "")
+    {
+        if (obj.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"Format error in JSON body: {(path.Length == 0 ? "body" : path)}: expected an object, got {Kind(obj)}");
+        return obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+    }
+
+    private static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
 
     public static JsonElement Required(JsonElement obj, string name, string path)
     {
-        if (!TryGet(obj, name, out var value))
+        if (!TryGet(obj, name, out var value, path))
             throw QuiverException.BadInput($"Format error in JSON body: {Join(path, name)}: missing field `{name}`");
         return value;
     }
 
     public static int Int(JsonElement obj, string name, int fallback, int min, int max, string path = "")
     {
-        if (!TryGet(obj, name, out var v))
+        if (!TryGet(obj, name, out var v, path))
             return fallback;
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var n) || n < min || n > max)
             throw QuiverException.BadInput($"Format error in JSON body: {Join(path, name)}: expected an integer from {min} to {max}");
@@ -33,7 +48,7 @@ internal static class RestReader
 
     public static bool Bool(JsonElement obj, string name, bool fallback, string path = "")
     {
-        if (!TryGet(obj, name, out var v))
+        if (!TryGet(obj, name, out var v, path))
             return fallback;
         return v.ValueKind switch
         {
