@@ -18,8 +18,8 @@ public sealed partial class Collection
             // Qdrant returns each requested point once, in request order, skipping missing ones.
             if (!seen.Add(id))
                 continue;
-            var record = _shards[ShardOf(id)].Read(segment =>
-                segment.TryGetOffset(id, out var offset) ? Materialize(segment, offset, withPayload, withVector) : null);
+            var record = _shards[ShardOf(id)].Read(set =>
+                set.TryLocate(id, out var segment, out var offset) ? Materialize(segment, offset, withPayload, withVector) : null);
             if (record is not null)
                 result.Add(record);
         }
@@ -31,7 +31,7 @@ public sealed partial class Collection
     {
         long total = 0;
         foreach (var shard in _shards)
-            total += shard.Read(segment => segment.Count(filter));
+            total += shard.Read(set => set.Count(filter));
         return total;
     }
 
@@ -47,7 +47,7 @@ public sealed partial class Collection
         for (var s = 0; s < _shards.Length; s++)
         {
             var shardIndex = s;
-            foreach (var id in _shards[s].Read(segment => segment.ScrollIds(request.Filter, request.Offset, request.Limit + 1)))
+            foreach (var id in _shards[s].Read(set => set.ScrollIds(request.Filter, request.Offset, request.Limit + 1)))
                 candidates.Add((id, shardIndex));
         }
 
@@ -57,8 +57,8 @@ public sealed partial class Collection
         for (var i = 0; i < take; i++)
         {
             var (id, shard) = candidates[i];
-            var record = _shards[shard].Read(segment =>
-                segment.TryGetOffset(id, out var offset) ? Materialize(segment, offset, request.WithPayload, request.WithVector) : null);
+            var record = _shards[shard].Read(set =>
+                set.TryLocate(id, out var segment, out var offset) ? Materialize(segment, offset, request.WithPayload, request.WithVector) : null);
             if (record is not null)
                 points.Add(record);
         }
@@ -72,12 +72,12 @@ public sealed partial class Collection
         var merged = new List<PointRecord>();
         foreach (var shard in _shards)
         {
-            merged.AddRange(shard.Read(segment =>
+            merged.AddRange(shard.Read(set =>
             {
-                var rows = segment.ScrollOrdered(request.Filter, orderBy.Key, orderBy.Descending, orderBy.StartFrom, request.Limit)
+                var rows = set.ScrollOrdered(request.Filter, orderBy.Key, orderBy.Descending, orderBy.StartFrom, request.Limit)
                     ?? throw QuiverException.BadInput(
                         $"Bad request: No range index for `order_by` key: `{orderBy.Key}`. Please create one to use `order_by`. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload schemas support Range conditions");
-                return rows.Select(r => Materialize(segment, r.Offset, request.WithPayload, request.WithVector) with { OrderValue = r.Value }).ToList();
+                return rows.Select(r => Materialize(r.Segment, r.Offset, request.WithPayload, request.WithVector) with { OrderValue = r.Value }).ToList();
             }));
         }
 
@@ -101,9 +101,9 @@ public sealed partial class Collection
         PointId? exclude = null;
         if (request.Query.PointId is { } pointId)
         {
-            query = _shards[ShardOf(pointId)].Read(segment =>
+            query = _shards[ShardOf(pointId)].Read(set =>
             {
-                if (!segment.TryGetOffset(pointId, out var offset))
+                if (!set.TryLocate(pointId, out var segment, out var offset))
                     throw QuiverException.NotFound($"Not found: No point with id {pointId} found");
                 var s = segment.SpaceIndex(space.Name);
                 if (!segment.HasVector(offset, s))
@@ -123,19 +123,21 @@ public sealed partial class Collection
         if (k == 0)
             return [];
         float? threshold = request.ScoreThreshold is { } t ? space.Distance.ThresholdToInternal(t) : null;
-        var hits = new List<(float Score, PointId Id, int Shard, int Offset)>();
+        var parameters = SearchParamsFor(space, request);
+        var hits = new List<(float Score, PointId Id, int Shard, PointSegment Segment, int Offset)>();
         for (var s = 0; s < _shards.Length; s++)
         {
             var shardIndex = s;
             cancellationToken.ThrowIfCancellationRequested();
-            _shards[s].Read(segment =>
+            _shards[s].Read(set =>
             {
-                foreach (var hit in segment.Search(segment.SpaceIndex(space.Name), query, request.Filter, k + (exclude is null ? 0 : 1), threshold, cancellationToken))
+                var found = set.Search(space.Name, query, request.Filter, k + (exclude is null ? 0 : 1), threshold, parameters, request.IndexedOnly, cancellationToken);
+                foreach (var hit in found)
                 {
-                    var id = segment.IdAt(hit.Id);
+                    var id = hit.Segment.IdAt(hit.Offset);
                     if (exclude is { } ex && ex == id)
                         continue;
-                    hits.Add((hit.Score, id, shardIndex, hit.Id));
+                    hits.Add((hit.Score, id, shardIndex, hit.Segment, hit.Offset));
                 }
 
                 return 0;
@@ -146,11 +148,11 @@ public sealed partial class Collection
         var result = new List<ScoredRecord>();
         for (var i = request.Offset; i < Math.Min(k, hits.Count); i++)
         {
-            var (score, id, shard, offset) = hits[i];
-            var record = _shards[shard].Read(segment =>
+            var (score, id, shard, segment, offset) = hits[i];
+            var record = _shards[shard].Read(set =>
             {
                 // The point may have changed since the scan; report what it is now, or drop it if gone.
-                if (!segment.TryGetOffset(id, out var now) || now != offset)
+                if (!set.TryLocate(id, out var now, out var nowOffset) || now != segment || nowOffset != offset)
                     return null;
                 var r = Materialize(segment, offset, request.WithPayload, request.WithVector);
                 return new ScoredRecord(id, segment.VersionAt(offset), space.Distance.ToExternal(score), r.Payload, r.Vectors);
@@ -162,31 +164,45 @@ public sealed partial class Collection
         return result;
     }
 
-    public CollectionStats Stats()
+    private SegmentSearchParams SearchParamsFor(VectorSpace space, SearchRequest request)
     {
-        long points = 0;
-        long walBytes = 0;
-        foreach (var shard in _shards)
-        {
-            points += shard.Read(segment => segment.LiveCount);
-            walBytes += shard.WalBytes;
-        }
-
-        var schema = _shards[0].Read(segment => segment.Indexes.Describe());
-        if (_shards.Length > 1)
-        {
-            // Index point counts add up across shards; the definitions are the same in each.
-            for (var s = 1; s < _shards.Length; s++)
-            {
-                var other = _shards[s].Read(segment => segment.Indexes.Describe());
-                schema = schema.Select(f => f with { Points = f.Points + (other.FirstOrDefault(o => o.Field == f.Field)?.Points ?? 0) }).ToList();
-            }
-        }
-
-        return new CollectionStats(points, _shards.Length, walBytes, schema);
+        var hnsw = Config.HnswFor(space.Name);
+        // full_scan_threshold is in KB of vectors: below it an exact scan is cheaper than the graph.
+        var fullScanPoints = (int)Math.Min(int.MaxValue, (long)hnsw.FullScanThresholdKb * 1024 / ((long)space.Dimension * sizeof(float)));
+        return new SegmentSearchParams(request.HnswEf ?? hnsw.EfConstruct, request.Exact, fullScanPoints);
     }
 
-    private static PointRecord Materialize(AppendableSegment segment, int offset, WithPayload withPayload, WithVector withVector)
+    public CollectionStats Stats()
+    {
+        long points = 0, indexed = 0, walBytes = 0;
+        var segments = 0;
+        var optimizing = false;
+        var pending = false;
+        IReadOnlyList<PayloadFieldInfo>? schema = null;
+        foreach (var shard in _shards)
+        {
+            var (p, i, n, fields) = shard.Read(set => (set.LiveCount, set.IndexedVectorCount, set.Segments.Length, set.Describe()));
+            points += p;
+            indexed += i;
+            segments += n;
+            walBytes += shard.WalBytes;
+            var status = shard.OptimizerStatus;
+            optimizing |= status.Running;
+            pending |= status.Pending;
+            // Index point counts add up across shards; the definitions are the same in each.
+            schema = schema is null ? fields : schema.Select(f => f with { Points = f.Points + (fields.FirstOrDefault(o => o.Field == f.Field)?.Points ?? 0) }).ToList();
+        }
+
+        return new CollectionStats(points, indexed, segments, walBytes, optimizing, pending, schema ?? []);
+    }
+
+    /// <summary>Per shard: what its optimizer is doing.</summary>
+    public IReadOnlyList<OptimizerProgress> Optimizations() =>
+        [.. _shards.Select((shard, i) => (i, shard.OptimizerStatus))
+            .Where(x => x.OptimizerStatus.Running)
+            .Select(x => new OptimizerProgress(x.i, x.OptimizerStatus.Kind!, x.OptimizerStatus.PointsTotal, x.OptimizerStatus.PointsDone, x.OptimizerStatus.StartedAt!.Value))];
+
+    private static PointRecord Materialize(PointSegment segment, int offset, WithPayload withPayload, WithVector withVector)
     {
         var payload = withPayload.Enabled ? PayloadProjection.Apply(segment.PayloadAt(offset), withPayload) : null;
         List<NamedVector>? vectors = null;
@@ -206,4 +222,7 @@ public sealed partial class Collection
 }
 
 /// <summary>Counts reported in collection info.</summary>
-public sealed record CollectionStats(long PointsCount, int SegmentsCount, long WalBytes, IReadOnlyList<PayloadFieldInfo> PayloadSchema);
+public sealed record CollectionStats(long PointsCount, long IndexedVectorsCount, int SegmentsCount, long WalBytes, bool Optimizing, bool OptimizationPending, IReadOnlyList<PayloadFieldInfo> PayloadSchema);
+
+/// <summary>An optimization running on a shard.</summary>
+public sealed record OptimizerProgress(int Shard, string Kind, long PointsTotal, long PointsDone, DateTimeOffset StartedAt);

@@ -164,7 +164,7 @@ public sealed partial class Collection
         }
     }
 
-    private bool Exists(PointId id) => _shards[ShardOf(id)].Read(segment => segment.TryGetOffset(id, out _));
+    private bool Exists(PointId id) => _shards[ShardOf(id)].Read(set => set.TryLocate(id, out _, out _));
 
     /// <summary>Splits an operation into per-shard parts; filter-selected and index operations go to every shard.</summary>
     private (int Shard, PointOperation Operation)[] Route(PointOperation operation)

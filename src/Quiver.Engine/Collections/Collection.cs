@@ -42,7 +42,7 @@ public sealed partial class Collection : IAsyncDisposable
         try
         {
             for (var i = 0; i < shards.Length; i++)
-                shards[i] = Shard.Open(Path.Combine(directory, "shards", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), spaces, options, logger);
+                shards[i] = Shard.Open(Path.Combine(directory, "shards", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), spaces, options, IndexingOf(config), logger);
         }
         catch
         {
@@ -54,7 +54,33 @@ public sealed partial class Collection : IAsyncDisposable
         return new Collection(name, directory, config, shards);
     }
 
-    internal void ReplaceConfig(CollectionConfig config) => Volatile.Write(ref _config, config);
+    internal void ReplaceConfig(CollectionConfig config)
+    {
+        Volatile.Write(ref _config, config);
+        var indexing = IndexingOf(config);
+        foreach (var shard in _shards)
+            shard.UpdateIndexing(indexing);
+    }
+
+    /// <summary>
+    /// The optimizer settings of a collection. Graph parameters come from the first vector space (per-vector
+    /// overrides of m/ef_construct apply to search; builds use one setting per shard for now).
+    /// </summary>
+    private static ShardIndexing IndexingOf(CollectionConfig config)
+    {
+        var hnsw = config.HnswFor(config.VectorSpaces.Count > 0 ? config.VectorSpaces[0].Name : string.Empty);
+        return new ShardIndexing
+        {
+            // Qdrant: indexing_threshold is in KB of vectors and 0 disables indexing.
+            IndexingThresholdKb = (long)config.OptimizerSetting("indexing_threshold", 10_000),
+            M = hnsw.M,
+            EfConstruct = Math.Max(4, hnsw.EfConstruct),
+            MaxIndexingThreads = hnsw.MaxIndexingThreads,
+            FullScanThresholdKb = hnsw.FullScanThresholdKb,
+            DeletedThreshold = config.OptimizerSetting("deleted_threshold", 0.2),
+            VacuumMinVectorNumber = (int)config.OptimizerSetting("vacuum_min_vector_number", 1000),
+        };
+    }
 
     internal string Directory => _directory;
 

@@ -47,6 +47,30 @@ public sealed class CollectionConfig
 
     public IReadOnlyList<VectorSpace> VectorSpaces { get; }
 
+    /// <summary>The HNSW settings of a vector space: the collection's hnsw_config with the vector's own diff over it.</summary>
+    public HnswSettings HnswFor(string name)
+    {
+        var merged = (JsonObject)Json["hnsw_config"]!.DeepClone();
+        if (FindVectorParamsIn((JsonObject)Json["params"]!, name)?["hnsw_config"] is JsonObject own)
+        {
+            foreach (var (key, value) in own)
+                merged[key] = value?.DeepClone();
+        }
+
+        return new HnswSettings(
+            IntOf(merged, "m", 16),
+            IntOf(merged, "ef_construct", 100),
+            IntOf(merged, "full_scan_threshold", 10_000),
+            IntOf(merged, "max_indexing_threads", 0));
+    }
+
+    /// <summary>A number from the optimizer_config, or <paramref name="fallback"/> when unset.</summary>
+    public double OptimizerSetting(string key, double fallback) =>
+        Json["optimizer_config"]?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : fallback;
+
+    private static int IntOf(JsonObject obj, string key, int fallback) =>
+        obj[key] is JsonValue v && v.TryGetValue<long>(out var n) ? (int)Math.Clamp(n, 0, int.MaxValue) : fallback;
+
     public VectorSpace? FindSpace(string name)
     {
         foreach (var space in VectorSpaces)
@@ -161,6 +185,8 @@ public sealed class CollectionConfig
 
         return new CollectionConfig(json);
     }
+
+    private static JsonObject? FindVectorParamsIn(JsonObject parameters, string name) => FindVectorParams(parameters, name);
 
     private static JsonObject? FindVectorParams(JsonObject parameters, string name)
     {

@@ -17,6 +17,12 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Shard {Directory}: background flush failed; will retry")]
     public static partial void FlushFailed(ILogger logger, Exception exception, string directory);
 
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Shard {Directory}: {Kind} of {Points} points done in {Seconds:F1} s")]
+    public static partial void OptimizationDone(ILogger logger, string directory, string kind, long points, double seconds);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Shard {Directory}: {Kind} failed; the sealed segments keep serving")]
+    public static partial void OptimizationFailed(ILogger logger, Exception exception, string directory, string kind);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Loaded collection {Name} ({Shards} shards)")]
     public static partial void CollectionLoaded(ILogger logger, string name, int shards);
 

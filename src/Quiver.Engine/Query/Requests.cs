@@ -15,7 +15,9 @@ public sealed record SearchRequest(
     float? ScoreThreshold,
     WithPayload WithPayload,
     WithVector WithVector,
-    bool Exact);
+    bool Exact,
+    int? HnswEf = null,
+    bool IndexedOnly = false);
 
 public sealed record OrderBy(string Key, bool Descending, double? StartFrom);
 

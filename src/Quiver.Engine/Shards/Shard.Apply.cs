@@ -3,23 +3,40 @@ using Quiver.Engine.Operations;
 using Quiver.Segment.Filtering;
 using Quiver.Segment.Payloads;
 using Quiver.Segment.Points;
+using Quiver.Segment.Segments;
 
 namespace Quiver.Engine.Shards;
 
 internal sealed partial class Shard
 {
-    // Called with the write lock held, in log order.
+    // Called with the write lock held, in log order. A point lives in one segment; changing a point that lives in
+    // a sealed segment moves it (copy-on-write) to the appendable segment and deletes the sealed copy.
     private void Apply(ulong sequence, PointOperation operation)
     {
         switch (operation)
         {
             case UpsertPoints upsert:
                 foreach (var p in upsert.Points)
-                    _segment.Upsert(p.Id, sequence, p.Vectors, p.Payload);
+                {
+                    if (_set.TryLocate(p.Id, out var segment, out var offset))
+                    {
+                        if (segment.VersionAt(offset) >= sequence)
+                            continue;
+                        if (segment.IsSealed)
+                            segment.Delete(p.Id, sequence);
+                    }
+
+                    _set.Appendable.Upsert(p.Id, sequence, p.Vectors, p.Payload);
+                }
+
                 break;
             case DeletePoints delete:
                 foreach (var id in Resolve(delete.Selector))
-                    _segment.Delete(id, sequence);
+                {
+                    if (_set.TryLocate(id, out var segment, out _))
+                        segment.Delete(id, sequence);
+                }
+
                 break;
             case SetPayload set:
             {
@@ -43,21 +60,47 @@ internal sealed partial class Shard
                 break;
             case UpdateVectors update:
                 foreach (var p in update.Points)
-                    _segment.UpdateVectors(p.Id, sequence, p.Vectors);
+                {
+                    if (!_set.TryLocate(p.Id, out var segment, out var offset) || segment.VersionAt(offset) >= sequence)
+                        continue;
+                    if (!segment.IsSealed)
+                    {
+                        segment.UpdateVectors(p.Id, sequence, p.Vectors);
+                        continue;
+                    }
+
+                    var vectors = VectorsOf(segment, offset).Where(v => !p.Vectors.Any(n => n.Name == v.Name)).Concat(p.Vectors).ToArray();
+                    Move(segment, p.Id, sequence, vectors, segment.PayloadAt(offset));
+                }
+
                 break;
             case DeleteVectors deleteVectors:
                 foreach (var id in Resolve(deleteVectors.Selector))
-                    _segment.DeleteVectors(id, sequence, deleteVectors.VectorNames);
+                {
+                    if (!_set.TryLocate(id, out var segment, out var offset) || segment.VersionAt(offset) >= sequence)
+                        continue;
+                    if (!segment.IsSealed)
+                    {
+                        segment.DeleteVectors(id, sequence, deleteVectors.VectorNames);
+                        continue;
+                    }
+
+                    var kept = VectorsOf(segment, offset).Where(v => !deleteVectors.VectorNames.Contains(v.Name)).ToArray();
+                    Move(segment, id, sequence, kept, segment.PayloadAt(offset));
+                }
+
                 break;
             case CreateFieldIndex create:
             {
                 using var doc = JsonDocument.Parse(create.SchemaJson);
-                _segment.Indexes.Create(create.FieldName, doc.RootElement, _segment);
+                foreach (var segment in _set.Segments)
+                    segment.Indexes.Create(create.FieldName, doc.RootElement, segment);
                 break;
             }
 
             case DeleteFieldIndex drop:
-                _segment.Indexes.Drop(drop.FieldName);
+                foreach (var segment in _set.Segments)
+                    segment.Indexes.Drop(drop.FieldName);
                 break;
             default:
                 throw new InvalidOperationException($"unknown operation {operation.GetType().Name}");
@@ -68,9 +111,32 @@ internal sealed partial class Shard
     {
         foreach (var id in Resolve(selector))
         {
-            if (_segment.TryGetOffset(id, out var offset))
-                _segment.SetPayload(id, sequence, change(_segment.PayloadAt(offset)));
+            if (!_set.TryLocate(id, out var segment, out var offset) || segment.VersionAt(offset) >= sequence)
+                continue;
+            var payload = change(segment.PayloadAt(offset));
+            if (segment.IsSealed)
+                Move(segment, id, sequence, VectorsOf(segment, offset), payload);
+            else
+                segment.SetPayload(id, sequence, payload);
         }
+    }
+
+    private void Move(PointSegment from, PointId id, ulong sequence, IReadOnlyList<NamedVector> vectors, Payload payload)
+    {
+        from.Delete(id, sequence);
+        _set.Appendable.Upsert(id, sequence, vectors, payload);
+    }
+
+    private static NamedVector[] VectorsOf(PointSegment segment, int offset)
+    {
+        var result = new List<NamedVector>(segment.Spaces.Count);
+        for (var s = 0; s < segment.Spaces.Count; s++)
+        {
+            if (segment.HasVector(offset, s))
+                result.Add(new NamedVector(segment.Spaces[s].Name, segment.VectorAt(offset, s).ToArray()));
+        }
+
+        return [.. result];
     }
 
     private IReadOnlyList<PointId> Resolve(PointSelector selector)
@@ -79,6 +145,6 @@ internal sealed partial class Shard
             return ids;
         using var doc = JsonDocument.Parse(selector.Filter!.Json);
         var filter = FilterParser.Parse(doc.RootElement);
-        return _segment.Select(filter);
+        return _set.Select(filter);
     }
 }

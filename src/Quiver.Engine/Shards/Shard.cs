@@ -9,8 +9,9 @@ namespace Quiver.Engine.Shards;
 
 /// <summary>
 /// A shard: a deterministic state machine over its ordered log. Writes are appended to the write-ahead log
-/// (acknowledged once durable), then applied in log order by one apply loop. Readers share a lock that the
-/// apply loop takes exclusively for each operation.
+/// (acknowledged once durable), then applied in log order by one apply loop to the shard's segment set. Readers
+/// share a lock that the apply loop takes exclusively for each operation; the optimizer builds indexed segments
+/// outside the lock and takes it only to seal and to swap.
 /// </summary>
 internal sealed partial class Shard : IAsyncDisposable
 {
@@ -18,7 +19,8 @@ internal sealed partial class Shard : IAsyncDisposable
     private readonly ShardOptions _options;
     private readonly ILogger _logger;
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
-    private readonly AppendableSegment _segment;
+    private readonly IReadOnlyList<SegmentVectorSpace> _spaces;
+    private SegmentSet _set;
     private readonly WriteAheadLog _wal;
     private readonly Channel<(ulong Sequence, PointOperation Operation)> _applyQueue =
         Channel.CreateUnbounded<(ulong, PointOperation)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -31,12 +33,18 @@ internal sealed partial class Shard : IAsyncDisposable
     private long _flushedSequence;
     private int _disposed;
 
-    private Shard(string directory, ShardOptions options, ILogger logger, AppendableSegment segment, ulong flushedSequence)
+    private Shard(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ShardIndexing indexing, ILogger logger, ShardState state)
     {
         _directory = directory;
+        _spaces = spaces;
         _options = options;
+        _indexing = indexing;
         _logger = logger;
-        _segment = segment;
+        _set = state.Set;
+        _persistedSegments = state.Persisted;
+        _plainFile = state.PlainFile;
+        _nextSegmentId = state.MaxSegmentId;
+        var flushedSequence = state.AppliedSequence;
         _appliedSequence = (long)flushedSequence;
         _flushedSequence = (long)flushedSequence;
         _wal = WriteAheadLog.Open(new WalOptions
@@ -58,17 +66,18 @@ internal sealed partial class Shard : IAsyncDisposable
         _wal.OnDurable = OnDurable;
         _applyLoop = Task.Run(ApplyLoopAsync);
         _flushLoop = Task.Run(FlushLoopAsync);
+        _optimizerLoop = Task.Run(OptimizerLoopAsync);
+        SignalOptimizer();
     }
 
     public ulong AppliedSequence => (ulong)Volatile.Read(ref _appliedSequence);
 
     public long WalBytes => _wal.SizeBytes;
 
-    public static Shard Open(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ILogger logger)
+    public static Shard Open(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ShardIndexing indexing, ILogger logger)
     {
         Directory.CreateDirectory(directory);
-        var (segment, flushed) = ShardSnapshot.Load(SnapshotPath(directory), spaces);
-        return new Shard(directory, options, logger, segment, flushed);
+        return new Shard(directory, spaces, options, indexing, logger, LoadState(directory, spaces));
     }
 
     /// <summary>
@@ -90,41 +99,16 @@ internal sealed partial class Shard : IAsyncDisposable
         AppliedSequence >= sequence ? ValueTask.CompletedTask : _waiters.WaitAsync(sequence, cancellationToken);
 
     /// <summary>Runs <paramref name="reader"/> against a consistent view of the shard.</summary>
-    public T Read<T>(Func<AppendableSegment, T> reader)
+    public T Read<T>(Func<SegmentSet, T> reader)
     {
         _lock.EnterReadLock();
         try
         {
-            return reader(_segment);
+            return reader(_set);
         }
         finally
         {
             _lock.ExitReadLock();
-        }
-    }
-
-    /// <summary>Writes applied state to disk and drops log files it covers.</summary>
-    public void Flush()
-    {
-        lock (_flushGate)
-        {
-            ulong applied;
-            _lock.EnterReadLock();
-            try
-            {
-                applied = AppliedSequence;
-                if ((long)applied == Volatile.Read(ref _flushedSequence))
-                    return;
-                ShardSnapshot.Write(SnapshotPath(_directory), _segment, applied);
-            }
-            finally
-            {
-                _lock.ExitReadLock();
-            }
-
-            Volatile.Write(ref _flushedSequence, (long)applied);
-            _wal.TruncateBefore(applied + 1);
-            EngineLog.ShardFlushed(_logger, _directory, applied);
         }
     }
 
@@ -136,20 +120,23 @@ internal sealed partial class Shard : IAsyncDisposable
         _applyQueue.Writer.TryComplete();
         await _applyLoop.ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
-        try
+        _optimizerSignal.Release();
+        foreach (var loop in new[] { _flushLoop, _optimizerLoop })
         {
-            await _flushLoop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
+            try
+            {
+                await loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
         Flush();
         _stopping.Dispose();
+        _optimizerSignal.Dispose();
         _lock.Dispose();
     }
-
-    private static string SnapshotPath(string directory) => Path.Combine(directory, "segment.qsn");
 
     private void ReplayLogTail()
     {
@@ -180,6 +167,7 @@ internal sealed partial class Shard : IAsyncDisposable
             while (reader.TryRead(out var item))
                 ApplyLocked(item.Sequence, item.Operation);
             _waiters.Release(AppliedSequence);
+            SignalOptimizer();
         }
     }
 

@@ -9,16 +9,21 @@ using Quiver.Storage.Files;
 namespace Quiver.Engine.Shards;
 
 /// <summary>
-/// The persisted state of a shard's segment: every live point with its version, payload and vectors, the payload
-/// index definitions, and the last log sequence the state includes. Written atomically inside a checksummed file.
+/// Persisted points: every live point of some segments with its version, payload and vectors, the payload index
+/// definitions, and the last log sequence the state includes. Written atomically inside a checksummed file. Used
+/// for the shard's not-yet-indexed points (rewritten at each flush) and, once, for each indexed segment's points
+/// (dense, in offset order, so graph node ids stay valid).
 /// </summary>
 internal static class ShardSnapshot
 {
     private const string Kind = "QSEG";
     private const ushort Version = 1;
 
-    public static void Write(string path, AppendableSegment segment, ulong appliedSequence)
+    public static void Write(string path, PointSegment segment, ulong appliedSequence) => Write(path, [segment], appliedSequence);
+
+    public static void Write(string path, IReadOnlyList<PointSegment> segments, ulong appliedSequence)
     {
+        var segment = segments[^1];
         ChecksummedFile.WriteAtomic(path, Kind, Version, stream =>
         {
             // Buffered, and flushed rather than disposed: the checksumming stream underneath belongs to the caller.
@@ -40,9 +45,10 @@ internal static class ShardSnapshot
                 WriteBlob(w, schema);
             }
 
-            w.Write(segment.LiveCount);
-            foreach (var offset in segment.LiveOffsets())
+            w.Write(segments.Sum(x => x.LiveCount));
+            foreach (var (source, offset) in segments.SelectMany(x => x.LiveOffsets().Select(o => (x, o))))
             {
+                var segment = source;
                 var id = segment.IdAt(offset);
                 w.Write(id.IsUuid);
                 if (id.IsUuid)
@@ -59,15 +65,16 @@ internal static class ShardSnapshot
                         w.Write(MemoryMarshal.AsBytes(segment.VectorAt(offset, s)));
                 }
             }
+
             w.Flush();
             buffered.Flush();
         });
     }
 
-    public static (AppendableSegment Segment, ulong AppliedSequence) Load(string path, IReadOnlyList<SegmentVectorSpace> spaces)
+    public static (PointSegment Segment, ulong AppliedSequence) Load(string path, IReadOnlyList<SegmentVectorSpace> spaces)
     {
         if (!File.Exists(path))
-            return (new AppendableSegment(spaces), 0);
+            return (new PointSegment(spaces), 0);
 
         var content = ChecksummedFile.Read(path, Kind, Version);
         if (!MemoryMarshal.TryGetArray(content.Body, out var body))
@@ -91,7 +98,7 @@ internal static class ShardSnapshot
             definitions.Add((r.ReadString(), ReadBlob(r)));
 
         var count = r.ReadInt32();
-        var segment = new AppendableSegment(spaces, Math.Max(1024, count));
+        var segment = new PointSegment(spaces, Math.Max(1024, count));
         var vectors = new List<NamedVector>(spaces.Count);
         for (var i = 0; i < count; i++)
         {

@@ -26,6 +26,11 @@ internal sealed class DenseVectorStore
     /// <summary>The rows as one span: row i is [i*Dimension, (i+1)*Dimension).</summary>
     public ReadOnlySpan<float> Data => _data;
 
+    /// <summary>The first <paramref name="rows"/> rows as memory, for index builds that outlive a call.</summary>
+    public ReadOnlyMemory<float> Rows(int rows) => _data.AsMemory(0, rows * Dimension);
+
+    public long AllocatedBytes => ((long)_data.Length * sizeof(float)) + _present.Length;
+
     public bool IsPresent(int offset) => offset < _present.Length && _present[offset];
 
     public ReadOnlySpan<float> Get(int offset) => _data.AsSpan(offset * Dimension, Dimension);

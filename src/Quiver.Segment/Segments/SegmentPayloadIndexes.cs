@@ -24,7 +24,7 @@ public sealed class SegmentPayloadIndexes
     public IReadOnlyList<(string Field, byte[] Schema)> Definitions =>
         [.. _definitions.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => (d.Key, d.Value.Json))];
 
-    public void Create(string field, JsonElement schemaJson, AppendableSegment segment)
+    public void Create(string field, JsonElement schemaJson, PointSegment segment)
     {
         var path = JsonPath.Parse(field, "field_name");
         var schema = PayloadSchemaParser.Parse(schemaJson);
@@ -36,6 +36,20 @@ public sealed class SegmentPayloadIndexes
     {
         if (_definitions.Remove(field))
             Set.Drop(JsonPath.Parse(field, "field_name"));
+    }
+
+    /// <summary>Makes this segment's index definitions equal to <paramref name="reference"/>'s.</summary>
+    public void SyncWith(SegmentPayloadIndexes reference, PointSegment segment)
+    {
+        foreach (var field in _definitions.Keys.Except(reference._definitions.Keys).ToArray())
+            Drop(field);
+        foreach (var (field, (_, json)) in reference._definitions)
+        {
+            if (_definitions.TryGetValue(field, out var mine) && mine.Json.AsSpan().SequenceEqual(json))
+                continue;
+            using var doc = JsonDocument.Parse(json);
+            Create(field, doc.RootElement, segment);
+        }
     }
 
     public void Add(int offset, Payload payload) => Set.OnPointAdded(offset, payload);

@@ -31,6 +31,12 @@ internal static class CollectionEndpoints
             return Done(w => RestWriter.CollectionInfo(w, collection));
         }));
 
+        app.MapGet("/collections/{name}/optimizations", (HttpContext http, string name) => RestHandler.RunAsync(http, false, _ =>
+        {
+            var running = catalog.Get(name).Optimizations();
+            return Done(w => RestWriter.Optimizations(w, running));
+        }));
+
         app.MapGet("/collections/{name}/exists", (HttpContext http, string name) => RestHandler.RunAsync(http, false, _ =>
         {
             var exists = catalog.Exists(name);

@@ -60,8 +60,16 @@ internal static class QueryEndpoints
             var withPayload = RestReader.WithPayload(body, false);
             var withVector = RestReader.WithVector(body, false);
             var exact = false;
+            var indexedOnly = false;
+            int? hnswEf = null;
             if (RestReader.TryGet(body, "params", out var searchParams))
+            {
                 exact = RestReader.Bool(searchParams, "exact", false, "params");
+                indexedOnly = RestReader.Bool(searchParams, "indexed_only", false, "params");
+                if (RestReader.TryGet(searchParams, "hnsw_ef", out _, "params"))
+                    hnswEf = RestReader.Int(searchParams, "hnsw_ef", 0, 1, 1_000_000, "params");
+            }
+
             float? threshold = null;
             if (RestReader.TryGet(body, "score_threshold", out var t))
             {
@@ -77,7 +85,7 @@ internal static class QueryEndpoints
 
             var nearest = ReadNearest(query);
             return collection.Search(
-                new SearchRequest(nearest, usingName, filter, limit, offset, threshold, withPayload, withVector, exact),
+                new SearchRequest(nearest, usingName, filter, limit, offset, threshold, withPayload, withVector, exact, hnswEf, indexedOnly),
                 cancellationToken);
         }
         catch (QuiverException ex) when (path.Length > 0)

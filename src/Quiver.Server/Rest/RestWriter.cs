@@ -111,14 +111,47 @@ internal static class RestWriter
         w.WriteEndObject();
     }
 
+    public static void Optimizations(Utf8JsonWriter w, IReadOnlyList<OptimizerProgress> running)
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("summary");
+        w.WriteNumber("queued_optimizations", 0);
+        w.WriteNumber("queued_segments", 0);
+        w.WriteNumber("queued_points", 0);
+        w.WriteNumber("idle_segments", 0);
+        w.WriteEndObject();
+        w.WriteStartArray("running");
+        foreach (var r in running)
+        {
+            w.WriteStartObject();
+            // Stable per shard and kind, so a poller can follow one optimization.
+            w.WriteString("uuid", new Guid(r.Shard, 0, 0, System.Text.Encoding.ASCII.GetBytes(r.Kind.PadRight(8)[..8])).ToString());
+            w.WriteString("optimizer", r.Kind);
+            w.WriteString("status", "optimizing");
+            w.WriteStartArray("segments");
+            w.WriteEndArray();
+            w.WriteStartObject("progress");
+            w.WriteString("name", r.Kind);
+            w.WriteString("started_at", r.StartedAt);
+            w.WriteNumber("done", r.PointsDone);
+            w.WriteNumber("total", r.PointsTotal);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
     public static void CollectionInfo(Utf8JsonWriter w, Collection collection)
     {
         var stats = collection.Stats();
         w.WriteStartObject();
-        // Every write is searchable at once and nothing is being optimised yet, so the collection is green.
-        w.WriteString("status", "green");
+        // As Qdrant: yellow while optimizing, grey when optimizations are due but not started, green otherwise.
+        // Every write is searchable at once whatever the status.
+        w.WriteString("status", stats.Optimizing ? "yellow" : stats.OptimizationPending ? "grey" : "green");
         w.WriteString("optimizer_status", "ok");
-        w.WriteNumber("indexed_vectors_count", 0);
+        w.WriteNumber("indexed_vectors_count", stats.IndexedVectorsCount);
         w.WriteNumber("points_count", stats.PointsCount);
         w.WriteNumber("segments_count", stats.SegmentsCount);
         w.WritePropertyName("config");

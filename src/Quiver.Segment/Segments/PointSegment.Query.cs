@@ -1,12 +1,14 @@
 using System.Runtime.CompilerServices;
+using Quiver.Index.Hnsw;
 using Quiver.Kernels;
 using Quiver.Segment.Filtering;
+using Quiver.Segment.PayloadIndex;
 using Quiver.Segment.Payloads;
 using Quiver.Segment.Points;
 
 namespace Quiver.Segment.Segments;
 
-public sealed partial class AppendableSegment
+public sealed partial class PointSegment
 {
     private const int CancellationCheckInterval = 4096;
 
@@ -88,11 +90,21 @@ public sealed partial class AppendableSegment
     }
 
     /// <summary>
-    /// Exact top-<paramref name="k"/> by internal score (higher is closer) over points that have a vector in
-    /// <paramref name="space"/> and match <paramref name="filter"/>; scores below <paramref name="threshold"/> are dropped.
+    /// Top-<paramref name="k"/> by internal score (higher is closer) over points that have a vector in
+    /// <paramref name="space"/> and match <paramref name="filter"/>; scores below <paramref name="threshold"/> are
+    /// dropped. The planner picks an exact scan (no graph, <c>exact</c>, a small segment, or a filter whose indexed
+    /// candidates are few) or a graph traversal that checks the filter and liveness during the walk.
     /// </summary>
-    public ScoredId[] Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, CancellationToken cancellationToken)
+    public ScoredId[] Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, CancellationToken cancellationToken)
     {
+        var graph = _graphs[space];
+        if (graph is not null && !parameters.Exact && LiveCount > parameters.FullScanThreshold)
+        {
+            var plan = filter is null ? null : Indexes.Set.Plan(filter);
+            if (plan?.Candidates is not { } candidates || candidates.Count > parameters.FullScanThreshold)
+                return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, cancellationToken);
+        }
+
         var topK = _threadTopK ??= new TopK(k);
         topK.Reset(k);
         var store = _stores[space];
@@ -112,6 +124,30 @@ public sealed partial class AppendableSegment
         var result = new ScoredId[topK.Count];
         topK.DrainSortedDescending(result);
         return result;
+    }
+
+    private ScoredId[] SearchGraph(HnswGraph graph, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, int ef, CancellationToken cancellationToken)
+    {
+        var store = _stores[space];
+        // Deleted rows and rows without this vector stay in the graph (they keep it connected) but never match.
+        IGraphFilter? accept = plan is null && store.PresentCount == graph.Count ? null : new GraphFilter(this, store, plan?.Filter);
+        var buffer = new ScoredId[k];
+        var data = store.Data[..(graph.Count * store.Dimension)];
+        var found = Spaces[space].Metric switch
+        {
+            VectorMetric.Dot => graph.Search<DotKernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
+            VectorMetric.NegSquaredL2 => graph.Search<NegSquaredL2Kernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
+            _ => graph.Search<NegL1Kernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
+        };
+        if (threshold is { } t)
+        {
+            var kept = 0;
+            while (kept < found && buffer[kept].Score >= t)
+                kept++;
+            found = kept;
+        }
+
+        return found == buffer.Length ? buffer : buffer[..found];
     }
 
     private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, Filter? filter, TopK topK, float threshold, CancellationToken cancellationToken)
@@ -177,8 +213,24 @@ public sealed partial class AppendableSegment
         }
     }
 
+    /// <summary>Graph-walk acceptance: live, has the vector, and passes the filter.</summary>
+    private sealed class GraphFilter(PointSegment segment, DenseVectorStore store, CompiledFilter? filter) : IGraphFilter
+    {
+        private readonly Cursor _cursor = new(segment);
+
+        public bool Accept(int node)
+        {
+            if (!segment._live[node] || !store.IsPresent(node))
+                return false;
+            if (filter is null)
+                return true;
+            _cursor.Offset = node;
+            return filter.Matches(_cursor);
+        }
+    }
+
     /// <summary>The segment's point at <see cref="Offset"/>, as filters see it.</summary>
-    private sealed class Cursor(AppendableSegment segment) : IFilterTarget
+    private sealed class Cursor(PointSegment segment) : IFilterTarget
     {
         public int Offset { get; set; }
 

@@ -1,17 +1,22 @@
+using Quiver.Index.Hnsw;
 using Quiver.Segment.Payloads;
 using Quiver.Segment.Points;
 
 namespace Quiver.Segment.Segments;
 
 /// <summary>
-/// A mutable segment: points addressed by a dense internal offset, their versions, payloads and one
-/// <see cref="DenseVectorStore"/> per vector space. Searched exactly (a full or candidate-restricted scan).
-/// Not thread-safe: the owning shard serialises writers and excludes them while readers run.
+/// A segment: points addressed by a dense internal offset, their versions, payloads and one
+/// <see cref="DenseVectorStore"/> per vector space, plus payload indexes and, once indexed, an HNSW graph per space.
+/// A segment starts appendable (takes every kind of write, searched exactly). Sealing freezes its data: from then on
+/// it only accepts deletes, which flip flags and never touch the stored rows, so an optimizer can read the rows
+/// without a lock while it builds the indexed copy. Not thread-safe otherwise: the owning shard serialises
+/// writers and excludes them while readers run.
 /// </summary>
-public sealed partial class AppendableSegment
+public sealed partial class PointSegment
 {
     private readonly Dictionary<PointId, int> _offsets = [];
     private readonly DenseVectorStore[] _stores;
+    private readonly HnswGraph?[] _graphs;
     private readonly Dictionary<string, int> _storeByName = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeOffsets = new();
     private PointId[] _ids;
@@ -21,10 +26,11 @@ public sealed partial class AppendableSegment
     private int _used;
     private PointId[]? _sortedIds;
 
-    public AppendableSegment(IReadOnlyList<SegmentVectorSpace> spaces, int initialCapacity = 1024)
+    public PointSegment(IReadOnlyList<SegmentVectorSpace> spaces, int initialCapacity = 1024)
     {
         Spaces = spaces;
         _stores = new DenseVectorStore[spaces.Count];
+        _graphs = new HnswGraph?[spaces.Count];
         for (var i = 0; i < spaces.Count; i++)
         {
             _stores[i] = new DenseVectorStore(spaces[i].Name, spaces[i].Dimension, initialCapacity);
@@ -40,10 +46,101 @@ public sealed partial class AppendableSegment
 
     public IReadOnlyList<SegmentVectorSpace> Spaces { get; }
 
+    /// <summary>True once <see cref="Seal"/> ran: only deletes are accepted from then on.</summary>
+    public bool IsSealed { get; private set; }
+
+    /// <summary>Slots ever used; rows [0, UsedSlots) of every vector store are meaningful.</summary>
+    public int UsedSlots => _used;
+
     public int LiveCount => _offsets.Count;
 
     /// <summary>The payload indexes kept in step with every payload change.</summary>
     public SegmentPayloadIndexes Indexes { get; }
+
+    /// <summary>The HNSW graph of a space, once the segment is indexed.</summary>
+    public HnswGraph? Graph(int space) => _graphs[space];
+
+    /// <summary>Attaches a graph built over rows [0, graph.Count) of a sealed segment's space.</summary>
+    public void AttachGraph(int space, HnswGraph graph)
+    {
+        if (!IsSealed)
+            throw new InvalidOperationException("only a sealed segment's rows are stable enough to index");
+        _graphs[space] = graph;
+    }
+
+    /// <summary>Live points with a vector covered by a graph, summed over spaces (collection info's indexed count).</summary>
+    public long IndexedVectorCount()
+    {
+        long n = 0;
+        for (var s = 0; s < _stores.Length; s++)
+        {
+            if (_graphs[s] is not null)
+                n += _stores[s].PresentCount;
+        }
+
+        return n;
+    }
+
+    /// <summary>Bytes held by vectors and graphs.</summary>
+    public long VectorBytes => _stores.Sum(s => s.AllocatedBytes);
+
+    public long GraphBytes => _graphs.Sum(g => g?.MemoryBytes ?? 0);
+
+    /// <summary>The stored rows of a space, for building a graph over a sealed segment.</summary>
+    public ReadOnlyMemory<float> VectorRows(int space) => _stores[space].Rows(_used);
+
+    /// <summary>
+    /// A compacted copy of the given offsets of sealed segments (ids, versions, payloads, vectors), in that order,
+    /// sealed: offset i of the copy is the i-th listed point. Reads only rows a sealed segment never changes, so it
+    /// runs without the shard's lock. Payload indexes are not copied; the caller creates them.
+    /// </summary>
+    public static PointSegment CopyOf(IReadOnlyList<(PointSegment Source, int[] Offsets)> parts, CancellationToken cancellationToken = default)
+    {
+        var total = parts.Sum(p => p.Offsets.Length);
+        var copy = new PointSegment(parts[0].Source.Spaces, Math.Max(1, total));
+        var vectors = new List<NamedVector>(copy.Spaces.Count);
+        foreach (var (source, offsets) in parts)
+        {
+            if (!source.IsSealed)
+                throw new InvalidOperationException("copy sealed segments only");
+            foreach (var offset in offsets)
+            {
+                if ((copy._used & 4095) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                vectors.Clear();
+                for (var s = 0; s < source._stores.Length; s++)
+                {
+                    if (source._stores[s].IsPresent(offset))
+                        vectors.Add(new NamedVector(source.Spaces[s].Name, source._stores[s].Get(offset).ToArray()));
+                }
+
+                // A point deleted from the source meanwhile is copied anyway (the rows are intact) and deleted
+                // again when the copy is swapped in; the ids stay distinct because a point lives in one segment.
+                copy.AppendCopy(source._ids[offset], source._versions[offset], vectors, source._payloads[offset]);
+            }
+        }
+
+        copy.IsSealed = true;
+        return copy;
+    }
+
+    private void AppendCopy(PointId id, ulong version, List<NamedVector> vectors, Payload payload)
+    {
+        var offset = Allocate(id);
+        foreach (var v in vectors)
+            _stores[_storeByName[v.Name]].Set(offset, v.Values);
+        _versions[offset] = version;
+        _payloads[offset] = payload;
+    }
+
+    public bool IsLiveAt(int offset) => _live[offset];
+
+    /// <summary>Deletes the point at an offset of a sealed segment without a version check (optimizer swaps, recovery).</summary>
+    public void DeleteOffset(int offset)
+    {
+        if (_live[offset])
+            Delete(_ids[offset], ulong.MaxValue);
+    }
 
     /// <summary>Number of points that have a vector in each space, by space position.</summary>
     public int VectorCount(int space) => _stores[space].PresentCount;
@@ -88,6 +185,7 @@ public sealed partial class AppendableSegment
     /// <summary>Inserts or replaces a point. Returns false when <paramref name="version"/> is not newer than the point's.</summary>
     public bool Upsert(PointId id, ulong version, IReadOnlyList<NamedVector> vectors, Payload payload)
     {
+        ThrowIfSealed();
         ArgumentNullException.ThrowIfNull(payload);
         CheckVectors(vectors);
         if (_offsets.TryGetValue(id, out var offset))
@@ -113,21 +211,27 @@ public sealed partial class AppendableSegment
 
     public bool Delete(PointId id, ulong version)
     {
-        if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
+        if (!_offsets.TryGetValue(id, out var offset) || (_versions[offset] >= version && version != ulong.MaxValue))
             return false;
         Indexes.Remove(offset, _payloads[offset]);
         foreach (var store in _stores)
             store.Remove(offset);
         _offsets.Remove(id);
         _live[offset] = false;
-        _payloads[offset] = Payload.Empty;
-        _freeOffsets.Push(offset);
         _sortedIds = null;
+        if (!IsSealed)
+        {
+            // A sealed segment's rows stay as they are (an optimizer may be reading them) and slots are never reused.
+            _payloads[offset] = Payload.Empty;
+            _freeOffsets.Push(offset);
+        }
+
         return true;
     }
 
     public bool SetPayload(PointId id, ulong version, Payload payload)
     {
+        ThrowIfSealed();
         ArgumentNullException.ThrowIfNull(payload);
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
@@ -140,6 +244,7 @@ public sealed partial class AppendableSegment
 
     public bool UpdateVectors(PointId id, ulong version, IReadOnlyList<NamedVector> vectors)
     {
+        ThrowIfSealed();
         CheckVectors(vectors);
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
@@ -151,6 +256,7 @@ public sealed partial class AppendableSegment
 
     public bool DeleteVectors(PointId id, ulong version, IReadOnlyList<string> names)
     {
+        ThrowIfSealed();
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
         foreach (var name in names)
@@ -161,6 +267,22 @@ public sealed partial class AppendableSegment
 
         _versions[offset] = version;
         return true;
+    }
+
+    /// <summary>
+    /// Freezes the segment's data and returns the offsets live at this moment: the set an optimizer copies.
+    /// </summary>
+    public int[] Seal()
+    {
+        IsSealed = true;
+        _sortedIds = null;
+        return [.. LiveOffsets()];
+    }
+
+    private void ThrowIfSealed()
+    {
+        if (IsSealed)
+            throw new InvalidOperationException("a sealed segment accepts only deletes; move the point to the appendable segment");
     }
 
     // Checked before any mutation, so a bad operation changes nothing rather than leaving half a point.

@@ -1,0 +1,27 @@
+namespace Quiver.Engine.Shards;
+
+/// <summary>
+/// When and how a shard indexes and cleans its segments, from the collection's hnsw_config and optimizer_config.
+/// </summary>
+internal sealed record ShardIndexing
+{
+    /// <summary>Appendable vectors (KB, summed over spaces) above which the segment is sealed and indexed; 0 disables.</summary>
+    public long IndexingThresholdKb { get; init; } = 10_000;
+
+    public int M { get; init; } = 16;
+
+    public int EfConstruct { get; init; } = 100;
+
+    /// <summary>Index build threads; 0 picks all cores but one, so queries keep a core.</summary>
+    public int MaxIndexingThreads { get; init; }
+
+    /// <summary>Below this many vectors (KB) an exact scan beats the graph.</summary>
+    public long FullScanThresholdKb { get; init; } = 10_000;
+
+    /// <summary>Share of deleted points above which an indexed segment is rebuilt without them.</summary>
+    public double DeletedThreshold { get; init; } = 0.2;
+
+    public int VacuumMinVectorNumber { get; init; } = 1000;
+
+    public int BuildThreads => MaxIndexingThreads > 0 ? MaxIndexingThreads : Math.Max(1, Environment.ProcessorCount - 1);
+}

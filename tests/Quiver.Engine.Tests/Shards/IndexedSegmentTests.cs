@@ -1,0 +1,183 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Quiver.Engine.Catalog;
+using Quiver.Engine.Collections;
+using Quiver.Engine.Operations;
+using Quiver.Engine.Query;
+using Quiver.Engine.Tests.Infrastructure;
+using Quiver.Segment.Filtering;
+using Quiver.Segment.Payloads;
+using Quiver.Segment.Points;
+
+namespace Quiver.Engine.Tests.Shards;
+
+/// <summary>
+/// The optimizer seals and indexes segments while writes go on; reads see every live point exactly once, never a
+/// stale copy, and indexed segments survive a restart without being rebuilt.
+/// </summary>
+public sealed class IndexedSegmentTests : IDisposable
+{
+    private const int Dim = 8;
+    private readonly TempDir _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private static Payload Json(string json) => Payload.FromUtf8(Encoding.UTF8.GetBytes(json));
+
+    private static float[] Vector(Random random) => Enumerable.Range(0, Dim).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+
+    private async Task<(CollectionCatalog Catalog, Collection Collection)> OpenAsync(bool create, int indexingThresholdKb = 1)
+    {
+        var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
+        if (create)
+        {
+            using var doc = JsonDocument.Parse($$$"""{"vectors":{"size":{{{Dim}}},"distance":"Euclid"},"optimizers_config":{"indexing_threshold":{{{indexingThresholdKb}}}},"hnsw_config":{"m":8,"ef_construct":64,"full_scan_threshold":1}}""");
+            await catalog.CreateAsync("c", CollectionConfig.FromCreateRequest(doc.RootElement), default);
+        }
+
+        return (catalog, catalog.Get("c"));
+    }
+
+    private static async Task UpsertAsync(Collection collection, IEnumerable<(ulong Id, float[] Vector, string Payload)> points) =>
+        await collection.ApplyAsync(new UpsertPoints([.. points.Select(p => new PointWrite(PointId.FromNumber(p.Id), [new NamedVector("", p.Vector)], Json(p.Payload)))]), wait: true, default);
+
+    private static async Task WaitOptimizedAsync(Collection collection)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            var stats = collection.Stats();
+            if (!stats.Optimizing && !stats.OptimizationPending)
+                return;
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("optimizer did not finish");
+    }
+
+    private static List<ulong> Nearest(Collection collection, float[] query, int k, Filter? filter = null, bool exact = false) =>
+        [.. collection.Search(new SearchRequest(new NearestQuery(query, null), "", filter, k, 0, null, WithPayload.None, WithVector.None, exact, HnswEf: 128), default)
+            .Select(r => r.Id.Number)];
+
+    private static List<ulong> BruteForce(Dictionary<ulong, float[]> model, float[] query, int k) =>
+        [.. model.OrderBy(p => p.Value.Zip(query, (a, b) => (double)(a - b) * (a - b)).Sum()).ThenBy(p => p.Key).Take(k).Select(p => p.Key)];
+
+    [Fact]
+    public async Task Indexed_segments_serve_updates_and_deletes_without_stale_copies_and_survive_restart()
+    {
+        var random = new Random(11);
+        var model = new Dictionary<ulong, float[]>();
+        var (catalog, collection) = await OpenAsync(create: true);
+        try
+        {
+            // ~1 KB per 32 points of 8 floats: several batches seal and index several segments.
+            for (var batch = 0; batch < 10; batch++)
+            {
+                var points = Enumerable.Range(batch * 100, 100).Select(i => ((ulong)i, Vector(random), $$"""{"b":{{batch}}}""")).ToArray();
+                foreach (var (id, v, _) in points)
+                    model[id] = v;
+                await UpsertAsync(collection, points);
+            }
+
+            await WaitOptimizedAsync(collection);
+            var stats = collection.Stats();
+            Assert.Equal(1000, stats.PointsCount);
+            Assert.True(stats.IndexedVectorsCount >= 900, $"indexed {stats.IndexedVectorsCount}");
+
+            // Changes to points that live in indexed segments: moved to the appendable one, old copies deleted.
+            for (ulong id = 0; id < 1000; id += 7)
+            {
+                var v = Vector(random);
+                model[id] = v;
+                await UpsertAsync(collection, [(id, v, """{"b":"moved"}""")]);
+            }
+
+            var deleted = Enumerable.Range(0, 1000).Where(i => i % 11 == 3).Select(i => PointId.FromNumber((ulong)i)).ToArray();
+            await collection.ApplyAsync(new DeletePoints(PointSelector.ByIds(deleted)), wait: true, default);
+            foreach (var id in deleted)
+                model.Remove(id.Number);
+            await collection.ApplyAsync(new SetPayload(Json("""{"tag":"x"}"""), PointSelector.ByIds([PointId.FromNumber(1), PointId.FromNumber(2)]), null), wait: true, default);
+
+            await AssertMatchesModelAsync(collection, model, random);
+            await WaitOptimizedAsync(collection);
+            await AssertMatchesModelAsync(collection, model, random);
+            var before = collection.Stats();
+
+            await catalog.DisposeAsync();
+            (catalog, collection) = await OpenAsync(create: false);
+            var after = collection.Stats();
+            Assert.Equal(before.PointsCount, after.PointsCount);
+            Assert.Equal(before.IndexedVectorsCount, after.IndexedVectorsCount);
+            await AssertMatchesModelAsync(collection, model, random);
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
+    private static async Task AssertMatchesModelAsync(Collection collection, Dictionary<ulong, float[]> model, Random random)
+    {
+        Assert.Equal(model.Count, collection.Count(null));
+        var scrolled = collection.Scroll(new ScrollRequest(null, null, 5000, null, WithPayload.None, WithVector.All));
+        Assert.Equal(model.Keys.Order(), scrolled.Points.Select(p => p.Id.Number));
+        foreach (var p in scrolled.Points)
+            Assert.Equal(model[p.Id.Number], p.Vectors![0].Values);
+        var payload = collection.Get([PointId.FromNumber(1), PointId.FromNumber(7)], WithPayload.All, WithVector.None);
+        Assert.Equal("""{"b":0,"tag":"x"}""", Encoding.UTF8.GetString(payload[0].Payload!.Utf8));
+        Assert.Equal("""{"b":"moved"}""", Encoding.UTF8.GetString(payload[1].Payload!.Utf8));
+
+        var hits = 0;
+        for (var q = 0; q < 50; q++)
+        {
+            var query = Vector(random);
+            var truth = BruteForce(model, query, 10);
+            var exact = Nearest(collection, query, 10, exact: true);
+            Assert.Equal(truth, exact);
+            var approximate = Nearest(collection, query, 10);
+            // Never a deleted point or a stale copy, whatever the recall.
+            Assert.All(approximate, id => Assert.True(model.ContainsKey(id), $"returned deleted point {id}"));
+            Assert.Equal(approximate.Count, approximate.Distinct().Count());
+            hits += approximate.Intersect(truth).Count();
+        }
+
+        Assert.True(hits >= 50 * 10 * 0.95, $"recall@10 {hits / 500.0}");
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Writes_during_optimization_are_all_kept()
+    {
+        var random = new Random(5);
+        var model = new Dictionary<ulong, float[]>();
+        var (catalog, collection) = await OpenAsync(create: true, indexingThresholdKb: 20);
+        try
+        {
+            for (var round = 0; round < 40; round++)
+            {
+                var points = Enumerable.Range(0, 50).Select(_ => ((ulong)random.Next(0, 1500), Vector(random), "{}")).DistinctBy(p => p.Item1).ToArray();
+                foreach (var (id, v, _) in points)
+                    model[id] = v;
+                await UpsertAsync(collection, points);
+                if (round % 5 == 4)
+                {
+                    var victim = model.Keys.ElementAt(random.Next(model.Count));
+                    model.Remove(victim);
+                    await collection.ApplyAsync(new DeletePoints(PointSelector.ByIds([PointId.FromNumber(victim)])), wait: true, default);
+                }
+            }
+
+            await WaitOptimizedAsync(collection);
+            Assert.Equal(model.Count, collection.Count(null));
+            var scrolled = collection.Scroll(new ScrollRequest(null, null, 5000, null, WithPayload.None, WithVector.All));
+            Assert.Equal(model.Keys.Order(), scrolled.Points.Select(p => p.Id.Number));
+            foreach (var p in scrolled.Points)
+                Assert.Equal(model[p.Id.Number], p.Vectors![0].Values);
+            Assert.True(collection.Stats().SegmentsCount > 1);
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+}
