@@ -9,6 +9,9 @@ internal static class Program
 
         Commands:
           serve      Run the server (REST on 6333, storage in ./storage by default)
+          bench ann  Build an index over a dataset in-process and sweep recall/QPS (quiver bench ann --help)
+          bench compare A.json B.json
+                     Compare two bench JSON files: QPS of A over B at equal recall
           version    Print the version
 
         serve options (each overrides config/config.yaml and QUIVER__SECTION__KEY variables):
@@ -20,6 +23,37 @@ internal static class Program
           --fsync true|false          storage.fsync (default true)
           --flush-interval-sec N      storage.flush_interval_sec (default 5)
         """;
+
+    private static async Task<int> BenchAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine(Bench.AnnBenchmark.Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "ann" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.AnnBenchmark.Usage),
+                "ann" => await Bench.AnnBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
+                "compare" => Bench.Compare.Run(args[1..]),
+                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, compare"),
+            };
+        }
+        catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        {
+            await Console.Error.WriteLineAsync($"quiver bench: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+    }
+
+    private static int Print(string text)
+    {
+        Console.WriteLine(text);
+        return 0;
+    }
 
     public static async Task<int> Main(string[] args)
     {
@@ -34,6 +68,8 @@ internal static class Program
             case "version" or "--version":
                 Console.WriteLine(typeof(QuiverServer).Assembly.GetName().Version?.ToString(3));
                 return 0;
+            case "bench":
+                return await BenchAsync(args[1..]).ConfigureAwait(false);
             case "serve":
                 QuiverOptions options;
                 try

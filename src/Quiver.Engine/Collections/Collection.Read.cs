@@ -196,6 +196,20 @@ public sealed partial class Collection
         return new CollectionStats(points, indexed, segments, walBytes, optimizing, pending, schema ?? []);
     }
 
+    /// <summary>Bytes held in memory by vectors and graphs, over every shard and segment.</summary>
+    public CollectionMemory Memory()
+    {
+        long vectors = 0, graphs = 0;
+        foreach (var shard in _shards)
+        {
+            var (v, g) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes)));
+            vectors += v;
+            graphs += g;
+        }
+
+        return new CollectionMemory(vectors, graphs);
+    }
+
     /// <summary>Per shard: what its optimizer is doing.</summary>
     public IReadOnlyList<OptimizerProgress> Optimizations() =>
         [.. _shards.Select((shard, i) => (i, shard.OptimizerStatus))
@@ -223,6 +237,12 @@ public sealed partial class Collection
 
 /// <summary>Counts reported in collection info.</summary>
 public sealed record CollectionStats(long PointsCount, long IndexedVectorsCount, int SegmentsCount, long WalBytes, bool Optimizing, bool OptimizationPending, IReadOnlyList<PayloadFieldInfo> PayloadSchema);
+
+/// <summary>Resident bytes of a collection's vectors and graphs.</summary>
+public sealed record CollectionMemory(long VectorBytes, long GraphBytes)
+{
+    public long TotalBytes => VectorBytes + GraphBytes;
+}
 
 /// <summary>An optimization running on a shard.</summary>
 public sealed record OptimizerProgress(int Shard, string Kind, long PointsTotal, long PointsDone, DateTimeOffset StartedAt);

@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Quiver.Engine.Catalog;
+using Quiver.Engine.Collections;
+using Quiver.Engine.Operations;
+using Quiver.Engine.Query;
+using Quiver.Segment.Filtering;
+using Quiver.Segment.Payloads;
+using Quiver.Segment.Points;
+
+namespace Quiver.Cli.Bench;
+
+/// <summary>
+/// <c>quiver bench ann</c>: loads a dataset into an in-process engine (the same catalog, collections, log and
+/// optimizer the server runs), lets the optimizer build the index, then sweeps ef on one thread and reports
+/// recall@10 (ann-benchmarks tie rule), QPS, p50/p99 latency, build time and index memory.
+/// </summary>
+internal static class AnnBenchmark
+{
+    public const string Usage = """
+        Usage: quiver bench ann --data DIR [options]
+          --data DIR            dataset folder (dataset.json + .fbin/.u8bin files, see shared/data/README.md)
+          --m N                 HNSW links per node (default 16)
+          --ef-construct N      build beam width (default 200)
+          --ef LIST             search beam widths (default 10,20,40,80,160,320)
+          --limit N             use only the first N base vectors (ground truth is then computed exactly)
+          --queries Q           number of queries (default 1000)
+          --threads T           index build threads (default 1); queries always run one at a time on one thread
+          --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
+          --out FILE            write the results as JSON
+          --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
+        """;
+
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--threads", "--out", "--storage"];
+    private static readonly HashSet<string> Flags = ["--filter-labels"];
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> argv)
+    {
+        var args = new BenchArgs(argv, Options, Flags);
+        var dir = args.Required("--data");
+        var m = args.Int("--m", 16, 2);
+        var efConstruct = args.Int("--ef-construct", 200, 4);
+        var efs = args.IntList("--ef", [10, 20, 40, 80, 160, 320]);
+        var threads = args.Int("--threads", 1);
+        var queryCount = args.Int("--queries", 1000);
+        var filterLabels = args.Has("--filter-labels");
+        int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
+
+        Console.Error.WriteLine($"bench ann: loading {dir}");
+        var data = Dataset.Load(dir, limit, queryCount);
+        if (filterLabels && (data.BaseLabels is null || data.QueryLabels is null))
+            throw new ArgumentException($"--filter-labels: {dir} has no base.labels.u8/query.labels.u8");
+        var angular = data.Metric == "angular";
+        var storage = args.String("--storage") ?? Path.Combine(Path.GetTempPath(), "quiver-bench-" + Guid.NewGuid().ToString("N"));
+        var ownsStorage = !args.Has("--storage");
+
+        try
+        {
+            await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage, Shards = new() { Fsync = false, FlushInterval = TimeSpan.FromMinutes(10) } }, NullLogger.Instance);
+            var collection = await CreateAsync(catalog, data, angular, m, efConstruct, threads, filterLabels);
+
+            // Upload with indexing off, then switch it on: one segment, one graph over the whole set.
+            var build = Stopwatch.StartNew();
+            using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":1}}"""))
+                await catalog.UpdateAsync("bench", patch.RootElement, default);
+            await WaitIndexedAsync(collection);
+            var buildSeconds = build.Elapsed.TotalSeconds;
+            var memory = collection.Memory();
+            Console.Error.WriteLine($"bench ann: index built in {buildSeconds:F1} s ({threads} threads); vectors {memory.VectorBytes / 1048576.0:F1} MiB + graph {memory.GraphBytes / 1048576.0:F1} MiB");
+
+            var runs = new List<RunResult>();
+            runs.AddRange(Sweep(collection, data, angular, efs, null));
+            if (filterLabels)
+            {
+                runs.AddRange(Sweep(collection, data, angular, efs, "10%"));
+                runs.AddRange(Sweep(collection, data, angular, efs, "1%"));
+            }
+
+            Print(data, buildSeconds, memory, runs, m, efConstruct, threads);
+            if (args.String("--out") is { } outPath)
+                await File.WriteAllTextAsync(outPath, ToJson(data, buildSeconds, memory, runs, m, efConstruct, threads).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        finally
+        {
+            if (ownsStorage && Directory.Exists(storage))
+                Directory.Delete(storage, recursive: true);
+        }
+    }
+
+    private static async Task<Collection> CreateAsync(CollectionCatalog catalog, Dataset data, bool angular, int m, int efConstruct, int threads, bool labels)
+    {
+        var create = new JsonObject
+        {
+            ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = angular ? "Cosine" : "Euclid" },
+            ["hnsw_config"] = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads },
+            ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = 0 },
+        };
+        using (var doc = JsonDocument.Parse(create.ToJsonString()))
+            await catalog.CreateAsync("bench", CollectionConfig.FromCreateRequest(doc.RootElement), default);
+        var collection = catalog.Get("bench");
+        if (labels)
+        {
+            await collection.ApplyAsync(new CreateFieldIndex("label", "\"integer\""u8.ToArray()), wait: true, default);
+            await collection.ApplyAsync(new CreateFieldIndex("bucket", "\"integer\""u8.ToArray()), wait: true, default);
+        }
+
+        const int batch = 1000;
+        for (var start = 0; start < data.Base.Length; start += batch)
+        {
+            var points = new PointWrite[Math.Min(batch, data.Base.Length - start)];
+            for (var i = 0; i < points.Length; i++)
+            {
+                var row = start + i;
+                var payload = labels
+                    ? Payload.FromUtf8(System.Text.Encoding.UTF8.GetBytes($$"""{"label":{{data.BaseLabels![row]}},"bucket":{{row % 10}}}"""))
+                    : Payload.Empty;
+                points[i] = new PointWrite(PointId.FromNumber((ulong)row), [new NamedVector(string.Empty, data.Base[row])], payload);
+            }
+
+            await collection.ApplyAsync(new UpsertPoints(points), wait: true, default);
+            if ((start / batch) % 20 == 0)
+                Console.Error.WriteLine($"bench ann: uploaded {start + points.Length:N0}/{data.Base.Length:N0}");
+        }
+
+        return collection;
+    }
+
+    private static async Task WaitIndexedAsync(Collection collection)
+    {
+        var lastReport = Stopwatch.StartNew();
+        while (true)
+        {
+            var stats = collection.Stats();
+            if (!stats.Optimizing && !stats.OptimizationPending && stats.IndexedVectorsCount > 0)
+                return;
+            if (lastReport.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                var running = collection.Optimizations();
+                var progress = running.Count > 0 ? $"{running.Sum(r => r.PointsDone):N0}/{running.Sum(r => r.PointsTotal):N0}" : "starting";
+                Console.Error.WriteLine($"bench ann: indexing {progress}");
+                lastReport.Restart();
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed record RunResult(string? Filter, int Ef, double Recall, double Qps, double P50Ms, double P99Ms);
+
+    private static IEnumerable<RunResult> Sweep(Collection collection, Dataset data, bool angular, int[] efs, string? filterShare)
+    {
+        var filters = new Filter?[data.Queries.Length];
+        if (filterShare is not null)
+        {
+            for (var q = 0; q < filters.Length; q++)
+            {
+                var json = filterShare == "10%"
+                    ? $$$"""{"must":[{"key":"label","match":{"value":{{{data.QueryLabels![q]}}}}}]}"""
+                    : $$$"""{"must":[{"key":"label","match":{"value":{{{data.QueryLabels![q]}}}}},{"key":"bucket","match":{"value":{{{q % 10}}}}}]}""";
+                using var doc = JsonDocument.Parse(json);
+                filters[q] = FilterParser.Parse(doc.RootElement);
+            }
+        }
+
+        // The k-th true distance per query: shipped ground truth when it applies, else the engine's exact search.
+        var kth = new double[data.Queries.Length];
+        for (var q = 0; q < kth.Length; q++)
+        {
+            if (filterShare is null && data.TruthDistances is { } truth)
+            {
+                kth[q] = truth[q][9];
+                continue;
+            }
+
+            var exact = collection.Search(Request(data.Queries[q], filters[q], 0, exact: true), default);
+            kth[q] = exact.Count == 0 ? double.MaxValue : Distance(exact[^1].Score, angular);
+        }
+
+        // Warm up code paths and caches before the first timed run.
+        foreach (var query in data.Queries.Take(200))
+            collection.Search(Request(query, null, efs[0], exact: false), default);
+
+        var latencies = new double[data.Queries.Length];
+        foreach (var ef in efs)
+        {
+            long hits = 0;
+            var total = Stopwatch.StartNew();
+            for (var q = 0; q < data.Queries.Length; q++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var result = collection.Search(Request(data.Queries[q], filters[q], ef, exact: false), default);
+                latencies[q] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                foreach (var r in result)
+                {
+                    if (Distance(r.Score, angular) <= kth[q] + 1e-3)
+                        hits++;
+                }
+            }
+
+            var seconds = total.Elapsed.TotalSeconds;
+            Array.Sort(latencies);
+            var run = new RunResult(filterShare, ef, hits / (10.0 * data.Queries.Length), data.Queries.Length / seconds,
+                latencies[latencies.Length / 2], latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(latencies.Length * 0.99) - 1)]);
+            Console.Error.WriteLine($"bench ann: filter {filterShare ?? "none"} ef {ef}: recall {run.Recall:F4} qps {run.Qps:F0}");
+            yield return run;
+        }
+    }
+
+    private static SearchRequest Request(float[] query, Filter? filter, int ef, bool exact) =>
+        new(new NearestQuery(query, null), string.Empty, filter, 10, 0, null, WithPayload.None, WithVector.None, exact, ef > 0 ? ef : null);
+
+    // Scores come back on the API's scale: cosine similarity (angular) or L2 distance (euclidean).
+    private static double Distance(float score, bool angular) => angular ? 1.0 - score : score;
+
+    private static void Print(Dataset data, double buildSeconds, CollectionMemory memory, List<RunResult> runs, int m, int efConstruct, int threads)
+    {
+        Console.WriteLine($"dataset {data.Name}: {data.Base.Length:N0} x {data.Dim} ({data.Metric}), {data.Queries.Length:N0} queries, M={m} ef_construct={efConstruct}");
+        Console.WriteLine($"build {buildSeconds:F2} s with {threads} thread(s); index memory {memory.TotalBytes / 1048576.0:F1} MiB (vectors {memory.VectorBytes / 1048576.0:F1} + graph {memory.GraphBytes / 1048576.0:F1})");
+        Console.WriteLine($"{"filter",-7} {"ef",5} {"recall@10",10} {"QPS",9} {"p50 ms",8} {"p99 ms",8}");
+        foreach (var r in runs)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Filter ?? "-",-7} {r.Ef,5} {r.Recall,10:F4} {r.Qps,9:F0} {r.P50Ms,8:F3} {r.P99Ms,8:F3}"));
+    }
+
+    private static JsonObject ToJson(Dataset data, double buildSeconds, CollectionMemory memory, List<RunResult> runs, int m, int efConstruct, int threads) => new()
+    {
+        ["engine"] = "quiver",
+        ["dataset"] = data.Name,
+        ["points"] = data.Base.Length,
+        ["dim"] = data.Dim,
+        ["metric"] = data.Metric,
+        ["m"] = m,
+        ["ef_construct"] = efConstruct,
+        ["build_threads"] = threads,
+        ["build_seconds"] = buildSeconds,
+        ["index_bytes"] = memory.TotalBytes,
+        ["runs"] = new JsonArray([.. runs.Select(r => (JsonNode)new JsonObject
+        {
+            ["filter"] = r.Filter,
+            ["ef"] = r.Ef,
+            ["recall_at_10"] = r.Recall,
+            ["qps"] = r.Qps,
+            ["p50_ms"] = r.P50Ms,
+            ["p99_ms"] = r.P99Ms,
+        })]),
+    };
+}
