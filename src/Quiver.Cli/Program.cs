@@ -10,6 +10,8 @@ internal static class Program
         Commands:
           serve      Run the server (REST on 6333, storage in ./storage by default)
           bench ann  Build an index over a dataset in-process and sweep recall/QPS (quiver bench ann --help)
+          bench server Drive a running server over REST with concurrent clients (quiver bench server --help)
+          bench stream Freshness and query stability while upserts stream in (quiver bench stream --help)
           bench compare A.json B.json
                      Compare two bench JSON files: QPS of A over B at equal recall
           version    Print the version
@@ -39,10 +41,15 @@ internal static class Program
                 "ann" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.AnnBenchmark.Usage),
                 "ann" => await Bench.AnnBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "compare" => Bench.Compare.Run(args[1..]),
-                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, compare"),
+                "server" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.ServerBenchmark.Usage),
+                "server" => await Bench.ServerBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
+                "stream" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.StreamBenchmark.Usage),
+                "stream" => await Bench.StreamBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
+                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, server, stream, compare"),
             };
         }
-        catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+            or InvalidOperationException or HttpRequestException)
         {
             await Console.Error.WriteLineAsync($"quiver bench: {ex.Message}").ConfigureAwait(false);
             return 2;

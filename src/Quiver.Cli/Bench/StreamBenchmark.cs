@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Quiver.Engine.Catalog;
+using Quiver.Engine.Collections;
+using Quiver.Engine.Operations;
+using Quiver.Engine.Query;
+using Quiver.Segment.Payloads;
+using Quiver.Segment.Points;
+
+namespace Quiver.Cli.Bench;
+
+/// <summary>
+/// <c>quiver bench stream</c>: freshness and stability under a write stream. Loads and indexes a dataset's base
+/// set in-process, measures idle query latency, then streams upserts at a fixed rate while one task checks how
+/// soon each acknowledged point is returned by a query and another keeps querying, while the optimizer seals
+/// and indexes the new points in the background.
+/// </summary>
+internal static class StreamBenchmark
+{
+    public const string Usage = """
+        Usage: quiver bench stream --data DIR [options]
+          --rate N          upserts per second (default 5000)
+          --duration S      seconds of streaming (default 60, at most 600)
+          --ef N            hnsw_ef of the measured queries (default 64)
+          --threads T       index build threads (default: all cores but one)
+        """;
+
+    private static readonly HashSet<string> Options = ["--data", "--rate", "--duration", "--ef", "--threads"];
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> argv)
+    {
+        var args = new BenchArgs(argv, Options, new HashSet<string>());
+        var data = Dataset.Load(args.Required("--data"), null, 1000);
+        var rate = args.Int("--rate", 5000);
+        var duration = Math.Min(600, args.Int("--duration", 60));
+        var ef = args.Int("--ef", 64);
+        var threads = args.Int("--threads", 0, 0);
+        var storage = Path.Combine(Path.GetTempPath(), "quiver-stream-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage }, NullLogger.Instance);
+            var create = new JsonObject
+            {
+                ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid" },
+                ["hnsw_config"] = new JsonObject { ["m"] = 16, ["ef_construct"] = 100, ["max_indexing_threads"] = threads },
+                ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = 0 },
+            };
+            using (var doc = JsonDocument.Parse(create.ToJsonString()))
+                await catalog.CreateAsync("stream", CollectionConfig.FromCreateRequest(doc.RootElement), default);
+            var collection = catalog.Get("stream");
+            for (var start = 0; start < data.Base.Length; start += 1000)
+            {
+                var points = Enumerable.Range(start, Math.Min(1000, data.Base.Length - start))
+                    .Select(i => new PointWrite(PointId.FromNumber((ulong)i), [new NamedVector(string.Empty, data.Base[i])], Payload.Empty))
+                    .ToArray();
+                await collection.ApplyAsync(new UpsertPoints(points), wait: true, default);
+            }
+
+            // Index the base set as one segment, then use the default threshold for what streams in.
+            using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":10000}}"""))
+                await catalog.UpdateAsync("stream", patch.RootElement, default);
+            Console.Error.WriteLine($"bench stream: loaded {data.Base.Length:N0} points; indexing");
+            while (collection.Stats() is { } s && (s.Optimizing || s.OptimizationPending))
+                await Task.Delay(100);
+
+            var idle = QueryFor(collection, data, ef, TimeSpan.FromSeconds(10), CancellationToken.None);
+            Console.Error.WriteLine($"bench stream: idle query p99 {Percentile(idle, 0.99):F3} ms; streaming {rate}/s for {duration} s");
+
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(duration));
+            var freshness = new List<double>();
+            long written = 0;
+            var optimizingSeen = 0;
+            var writer = Task.Run(async () =>
+            {
+                var random = new Random(1);
+                var perTick = Math.Max(1, rate / 100);
+                var next = (ulong)data.Base.Length;
+                var clock = Stopwatch.StartNew();
+                var tick = 0L;
+                while (!stop.IsCancellationRequested)
+                {
+                    // Pace to the target rate: one batch per 10 ms tick.
+                    var due = TimeSpan.FromMilliseconds(tick * 10);
+                    if (clock.Elapsed < due)
+                        await Task.Delay(due - clock.Elapsed);
+                    tick++;
+                    var batch = new PointWrite[perTick];
+                    for (var i = 0; i < perTick; i++)
+                    {
+                        var source = data.Base[random.Next(data.Base.Length)];
+                        var v = source.Select(x => x + (float)((random.NextDouble() - 0.5) * 1e-2)).ToArray();
+                        batch[i] = new PointWrite(PointId.FromNumber(next++), [new NamedVector(string.Empty, v)], Payload.Empty);
+                    }
+
+                    await collection.ApplyAsync(new UpsertPoints(batch), wait: true, default);
+                    var acked = Stopwatch.GetTimestamp();
+                    written += batch.Length;
+                    if (collection.Stats().Optimizing)
+                        optimizingSeen++;
+
+                    // Freshness: how long after the acknowledgement a query returns the point.
+                    var probe = batch[0];
+                    while (true)
+                    {
+                        var hit = collection.Search(new SearchRequest(new NearestQuery(probe.Vectors[0].Values, null), string.Empty, null, 1, 0, null, WithPayload.None, WithVector.None, false, ef), default);
+                        if (hit.Count > 0 && hit[0].Id == probe.Id)
+                            break;
+                        if (Stopwatch.GetElapsedTime(acked) > TimeSpan.FromSeconds(5))
+                            break;
+                    }
+
+                    freshness.Add(Stopwatch.GetElapsedTime(acked).TotalMilliseconds);
+                }
+            });
+            var busy = Task.Run(() => QueryFor(collection, data, ef, TimeSpan.FromSeconds(duration), stop.Token));
+            await writer;
+            var streaming = await busy;
+
+            var idleP99 = Percentile(idle, 0.99);
+            var streamingP99 = Percentile(streaming, 0.99);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dataset {data.Name}: {data.Base.Length:N0} base points, then {written:N0} upserts in {duration} s ({written / (double)duration:F0}/s, target {rate}/s)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"freshness (ack -> returned by a query): p50 {Percentile(freshness, 0.5):F3} ms, p99 {Percentile(freshness, 0.99):F3} ms, max {freshness.Max():F3} ms over {freshness.Count:N0} probes"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"query latency (ef {ef}): idle p50 {Percentile(idle, 0.5):F3} ms p99 {idleP99:F3} ms; while streaming p50 {Percentile(streaming, 0.5):F3} ms p99 {streamingP99:F3} ms; ratio {streamingP99 / idleP99:F2}x"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"optimizer busy during {optimizingSeen:N0} of {freshness.Count:N0} write batches; segments at the end: {collection.Stats().SegmentsCount}"));
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(storage))
+                Directory.Delete(storage, recursive: true);
+        }
+    }
+
+    private static List<double> QueryFor(Collection collection, Dataset data, int ef, TimeSpan time, CancellationToken stop)
+    {
+        var latencies = new List<double>();
+        var clock = Stopwatch.StartNew();
+        var q = 0;
+        while (clock.Elapsed < time && !stop.IsCancellationRequested)
+        {
+            var started = Stopwatch.GetTimestamp();
+            collection.Search(new SearchRequest(new NearestQuery(data.Queries[q++ % data.Queries.Length], null), string.Empty, null, 10, 0, null, WithPayload.None, WithVector.None, false, ef), default);
+            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        return latencies;
+    }
+
+    private static double Percentile(List<double> values, double q)
+    {
+        if (values.Count == 0)
+            return 0;
+        var sorted = values.Order().ToArray();
+        return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * q) - 1)];
+    }
+}
