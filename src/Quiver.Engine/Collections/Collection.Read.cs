@@ -124,44 +124,35 @@ public sealed partial class Collection
             return [];
         float? threshold = request.ScoreThreshold is { } t ? space.Distance.ThresholdToInternal(t) : null;
         var parameters = SearchParamsFor(space, request);
-        var hits = new List<(float Score, PointId Id, int Shard, PointSegment Segment, int Offset)>();
-        for (var s = 0; s < _shards.Length; s++)
+        // Each shard searches and materialises its hits under one read lock, so what is returned is consistent
+        // with what was scored; the merge then orders across shards.
+        var results = new List<(float Score, ScoredRecord Record)>();
+        var want = k + (exclude is null ? 0 : 1);
+        foreach (var shard in _shards)
         {
-            var shardIndex = s;
             cancellationToken.ThrowIfCancellationRequested();
-            _shards[s].Read(set =>
+            shard.Read(set =>
             {
-                var found = set.Search(space.Name, query, request.Filter, k + (exclude is null ? 0 : 1), threshold, parameters, request.IndexedOnly, cancellationToken);
-                foreach (var hit in found)
+                foreach (var hit in set.Search(space.Name, query, request.Filter, want, threshold, parameters, request.IndexedOnly, cancellationToken))
                 {
                     var id = hit.Segment.IdAt(hit.Offset);
                     if (exclude is { } ex && ex == id)
                         continue;
-                    hits.Add((hit.Score, id, shardIndex, hit.Segment, hit.Offset));
+                    var payload = request.WithPayload.Enabled ? PayloadProjection.Apply(hit.Segment.PayloadAt(hit.Offset), request.WithPayload) : null;
+                    var vectors = request.WithVector.Enabled ? Materialize(hit.Segment, hit.Offset, WithPayload.None, request.WithVector).Vectors : null;
+                    results.Add((hit.Score, new ScoredRecord(id, hit.Segment.VersionAt(hit.Offset), space.Distance.ToExternal(hit.Score), payload, vectors)));
                 }
 
                 return 0;
             });
         }
 
-        hits.Sort((a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
-        var result = new List<ScoredRecord>();
-        for (var i = request.Offset; i < Math.Min(k, hits.Count); i++)
-        {
-            var (score, id, shard, segment, offset) = hits[i];
-            var record = _shards[shard].Read(set =>
-            {
-                // The point may have changed since the scan; report what it is now, or drop it if gone.
-                if (!set.TryLocate(id, out var now, out var nowOffset) || now != segment || nowOffset != offset)
-                    return null;
-                var r = Materialize(segment, offset, request.WithPayload, request.WithVector);
-                return new ScoredRecord(id, segment.VersionAt(offset), space.Distance.ToExternal(score), r.Payload, r.Vectors);
-            });
-            if (record is not null)
-                result.Add(record);
-        }
-
-        return result;
+        if (results.Count > 1)
+            results.Sort((a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : a.Record.Id.CompareTo(b.Record.Id));
+        var page = new List<ScoredRecord>(Math.Max(0, Math.Min(k, results.Count) - request.Offset));
+        for (var i = request.Offset; i < Math.Min(k, results.Count); i++)
+            page.Add(results[i].Record);
+        return page;
     }
 
     private SegmentSearchParams SearchParamsFor(VectorSpace space, SearchRequest request)
