@@ -1,0 +1,19 @@
+namespace Quiver.Index.Internal;
+
+/// <summary>
+/// The mutable state of one graph walk: visited marks, candidate queue and result set. One instance per thread (see <see cref="ForCurrentThread"/>); reused across queries
+/// and graphs, so searching allocates nothing once the buffers have grown to the largest graph and ef used.
+/// </summary>
+internal sealed class SearchScratch
+{
+    [ThreadStatic]
+    private static SearchScratch? t_instance;
+
+    public VisitedSet Visited { get; } = new();
+
+    public MaxHeap Candidates { get; } = new(256);
+
+    public MinHeap Results { get; } = new(256);
+
+    public static SearchScratch ForCurrentThread() => t_instance ??= new SearchScratch();
+}
