@@ -7,7 +7,7 @@ namespace Quiver.Index.Internal;
 internal sealed class SearchScratch
 {
     [ThreadStatic]
-    private static SearchScratch? t_instance;
+    private static SearchScratch? _instance;
 
     public VisitedSet Visited { get; } = new();
 
@@ -15,5 +15,5 @@ internal sealed class SearchScratch
 
     public MinHeap Results { get; } = new(256);
 
-    public static SearchScratch ForCurrentThread() => t_instance ??= new SearchScratch();
+    public static SearchScratch ForCurrentThread() => _instance ??= new SearchScratch();
 }
