@@ -11,6 +11,9 @@ public sealed partial class HnswGraph
     /// <summary>Cancellation is polled once per this many node expansions (a power of two).</summary>
     private const int CancellationCheckInterval = 256;
 
+    /// <summary>Cache lines of a vector row prefetched before it is scored.</summary>
+    private const int PrefetchRowLines = 8;
+
     /// <summary>
     /// Finds the <paramref name="k"/> nodes with the highest score against <paramref name="query"/> among those
     /// accepted by <paramref name="filter"/> (<see langword="null"/> accepts all), best first, and returns how
@@ -128,6 +131,8 @@ public sealed partial class HnswGraph
         visited.Begin(_count);
         candidates.Clear();
         found.Clear();
+        scratch.EnsurePending(2 * _m);
+        ref var pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending);
         ref var marks = ref visited.Marks;
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
@@ -147,33 +152,10 @@ public sealed partial class HnswGraph
                 ct.ThrowIfCancellationRequested();
             }
 
-            ref var head = ref LinkHead(current.Id, level);
-            var n = Volatile.Read(ref head);
-            if (Sse.IsSupported && candidates.Count > 0)
+            var n = GatherUnvisited(current.Id, level, ref vbase, ref marks, generation, ref pending);
+            for (var j = 0; j < n; j++)
             {
-                PrefetchLinks(candidates.Top.Id, level);
-            }
-
-            if (Sse.IsSupported && n > 0)
-            {
-                PrefetchRow(ref vbase, Unsafe.Add(ref head, 1), dim);
-            }
-
-            for (var j = 1; j <= n; j++)
-            {
-                var id = Unsafe.Add(ref head, j);
-                if (Sse.IsSupported && j < n)
-                {
-                    PrefetchRow(ref vbase, Unsafe.Add(ref head, j + 1), dim);
-                }
-
-                ref var mark = ref Unsafe.Add(ref marks, (nint)(uint)id);
-                if (mark == generation)
-                {
-                    continue;
-                }
-
-                mark = generation;
+                var id = Unsafe.Add(ref pending, j);
                 var s = TKernel.Score(query, Row(ref vbase, id, dim));
                 if (found.Count < ef)
                 {
@@ -185,6 +167,11 @@ public sealed partial class HnswGraph
                     candidates.Push(id, s);
                     found.ReplaceTop(id, s);
                 }
+            }
+
+            if (Sse.IsSupported && candidates.Count > 0)
+            {
+                PrefetchLinks(candidates.Top.Id, level);
             }
         }
     }
@@ -206,6 +193,8 @@ public sealed partial class HnswGraph
         visited.Begin(_count);
         candidates.Clear();
         accepted.Clear();
+        scratch.EnsurePending(2 * _m);
+        ref var pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending);
         ref var marks = ref visited.Marks;
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
@@ -229,33 +218,10 @@ public sealed partial class HnswGraph
                 ct.ThrowIfCancellationRequested();
             }
 
-            ref var head = ref LinkHead(current.Id, 0);
-            var n = head;
-            if (Sse.IsSupported && candidates.Count > 0)
+            var n = GatherUnvisited(current.Id, 0, ref vbase, ref marks, generation, ref pending);
+            for (var j = 0; j < n; j++)
             {
-                PrefetchLinks(candidates.Top.Id, 0);
-            }
-
-            if (Sse.IsSupported && n > 0)
-            {
-                PrefetchRow(ref vbase, Unsafe.Add(ref head, 1), dim);
-            }
-
-            for (var j = 1; j <= n; j++)
-            {
-                var id = Unsafe.Add(ref head, j);
-                if (Sse.IsSupported && j < n)
-                {
-                    PrefetchRow(ref vbase, Unsafe.Add(ref head, j + 1), dim);
-                }
-
-                ref var mark = ref Unsafe.Add(ref marks, (nint)(uint)id);
-                if (mark == generation)
-                {
-                    continue;
-                }
-
-                mark = generation;
+                var id = Unsafe.Add(ref pending, j);
                 var s = TKernel.Score(query, Row(ref vbase, id, dim));
                 var full = accepted.Count >= ef;
                 if (full && s <= accepted.Top.Score)
@@ -276,21 +242,61 @@ public sealed partial class HnswGraph
                     }
                 }
             }
+
+            if (Sse.IsSupported && candidates.Count > 0)
+            {
+                PrefetchLinks(candidates.Top.Id, 0);
+            }
         }
+    }
+
+    /// <summary>
+    /// Copies the not yet visited neighbours of <paramref name="node"/> into the pending buffer, marking them
+    /// visited and prefetching their rows, so the memory loads of a whole list overlap before any is scored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int GatherUnvisited(int node, int level, ref float vbase, ref ushort marks, ushort generation, ref int pending)
+    {
+        ref var head = ref LinkHead(node, level);
+        var n = Volatile.Read(ref head);
+        var dim = _dim;
+        var count = 0;
+        for (var j = 1; j <= n; j++)
+        {
+            var id = Unsafe.Add(ref head, j);
+            ref var mark = ref Unsafe.Add(ref marks, (nint)(uint)id);
+            if (mark != generation)
+            {
+                mark = generation;
+                Unsafe.Add(ref pending, count++) = id;
+                if (Sse.IsSupported)
+                {
+                    PrefetchRow(ref vbase, id, dim);
+                }
+            }
+        }
+
+        return count;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void PrefetchRow(ref float vbase, int node, int dim)
     {
         // A prefetch is only a hint and never faults, so a stale address (if the GC moved the buffer) is harmless.
+        // Up to PrefetchRowLines cache lines: all of a typical embedding row; the hardware streams the rest of longer ones.
         var p = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref vbase, (nint)node * dim));
-        Sse.Prefetch0(p);
-        if (dim > 16)
+        var end = p + ((nint)Math.Min(dim, PrefetchRowLines * 16) * sizeof(float));
+        for (; p < end; p += 64)
         {
-            Sse.Prefetch0(p + 64);
+            Sse.Prefetch0(p);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchLinks(int node, int level) => Sse.Prefetch0(Unsafe.AsPointer(ref LinkHead(node, level)));
+    private unsafe void PrefetchLinks(int node, int level)
+    {
+        var p = (byte*)Unsafe.AsPointer(ref LinkHead(node, level));
+        Sse.Prefetch0(p);
+        Sse.Prefetch0(p + 64);
+    }
 }

@@ -15,5 +15,17 @@ internal sealed class SearchScratch
 
     public MinHeap Results { get; } = new(256);
 
+    /// <summary>Unvisited neighbours of the node being expanded, gathered (and prefetched) before scoring.</summary>
+    public int[] Pending { get; private set; } = new int[64];
+
+    /// <summary>Makes <see cref="Pending"/> hold at least <paramref name="size"/> ids.</summary>
+    public void EnsurePending(int size)
+    {
+        if (Pending.Length < size)
+        {
+            Pending = new int[size];
+        }
+    }
+
     public static SearchScratch ForCurrentThread() => _instance ??= new SearchScratch();
 }
