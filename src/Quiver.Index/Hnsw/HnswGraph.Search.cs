@@ -261,6 +261,15 @@ public sealed partial class HnswGraph
         var n = Volatile.Read(ref head);
         var dim = _dim;
         var count = 0;
+        if (Sse.IsSupported)
+        {
+            // The marks are random accesses into an array of Count ushorts; start all of them at once.
+            for (var j = 1; j <= n; j++)
+            {
+                PrefetchMark(ref marks, Unsafe.Add(ref head, j));
+            }
+        }
+
         for (var j = 1; j <= n; j++)
         {
             var id = Unsafe.Add(ref head, j);
@@ -298,5 +307,10 @@ public sealed partial class HnswGraph
         var p = (byte*)Unsafe.AsPointer(ref LinkHead(node, level));
         Sse.Prefetch0(p);
         Sse.Prefetch0(p + 64);
+        Sse.Prefetch0(p + 128);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchMark(ref ushort marks, int node) =>
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref marks, (nint)(uint)node)));
 }
