@@ -15,6 +15,12 @@ public sealed partial class HnswGraph
     private const int PrefetchRowLines = 8;
 
     /// <summary>
+    /// How many rows ahead of the one being scored are prefetched. Prefetching a whole list at once fills the
+    /// line-fill buffers and stalls; a window keeps memory busy while earlier rows are scored.
+    /// </summary>
+    private const int PrefetchAhead = 8;
+
+    /// <summary>
     /// Finds the <paramref name="k"/> nodes with the highest score against <paramref name="query"/> among those
     /// accepted by <paramref name="filter"/> (<see langword="null"/> accepts all), best first, and returns how
     /// many were written to <paramref name="results"/> (at most <c>min(k, Count)</c>). <paramref name="ef"/> is the
@@ -156,6 +162,11 @@ public sealed partial class HnswGraph
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
+                if (Sse.IsSupported && j + PrefetchAhead < n)
+                {
+                    PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
+                }
+
                 var s = TKernel.Score(query, Row(ref vbase, id, dim));
                 if (found.Count < ef)
                 {
@@ -222,6 +233,11 @@ public sealed partial class HnswGraph
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
+                if (Sse.IsSupported && j + PrefetchAhead < n)
+                {
+                    PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
+                }
+
                 var s = TKernel.Score(query, Row(ref vbase, id, dim));
                 var full = accepted.Count >= ef;
                 if (full && s <= accepted.Top.Score)
@@ -277,11 +293,12 @@ public sealed partial class HnswGraph
             if (mark != generation)
             {
                 mark = generation;
-                Unsafe.Add(ref pending, count++) = id;
-                if (Sse.IsSupported)
+                if (Sse.IsSupported && count < PrefetchAhead)
                 {
                     PrefetchRow(ref vbase, id, dim);
                 }
+
+                Unsafe.Add(ref pending, count++) = id;
             }
         }
 
