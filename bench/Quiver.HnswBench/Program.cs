@@ -47,13 +47,26 @@ var graph = angular
     ? HnswGraph.Build<DotKernel>(data, dim, n, options)
     : HnswGraph.Build<NegSquaredL2Kernel>(data, dim, n, options);
 Console.WriteLine($"build {sw.Elapsed.TotalSeconds:F1} s, {graph.MemoryBytes / (double)n:F1} B/point, max level {graph.MaxLevel}");
-const int K = 10;
-var results = new ScoredId[K];
+// QUIVER_BENCH_HUGEPAGES=1 copies the vectors into 2 MiB-aligned native memory advised as huge pages before
+// searching (what a segment could do for its vector storage); the graph is the same.
+var hugePages = Environment.GetEnvironmentVariable("QUIVER_BENCH_HUGEPAGES") == "1";
+using var native = hugePages ? new HugePageBuffer(data) : null;
+Console.WriteLine(hugePages ? "vectors in huge pages (madvise)" : "vectors in a managed array");
 Console.WriteLine("ef\trecall@10\tQPS");
 foreach (var ef in efs)
 {
-    // One untimed pass warms the JIT and caches, then the timed pass.
+    var (recall, qps) = Measure(graph, native is null ? data : native.Span, queries, gtDist, gtK, nq, dim, ef, angular);
+    Console.WriteLine($"{ef}\t{recall:F4}\t{qps:F0}");
+}
+
+static (double Recall, double Qps) Measure(HnswGraph graph, ReadOnlySpan<float> vectors, float[] queries, float[] gtDist, int gtK, int nq, int dim, int ef, bool angular)
+{
+    const int K = 10;
+    Span<ScoredId> results = stackalloc ScoredId[K];
     var hits = 0;
+    var sw = new Stopwatch();
+
+    // One untimed pass warms the JIT and caches, then the timed pass.
     for (var pass = 0; pass < 2; pass++)
     {
         hits = 0;
@@ -62,8 +75,8 @@ foreach (var ef in efs)
         {
             var query = queries.AsSpan(q * dim, dim);
             var found = angular
-                ? graph.Search<DotKernel>(query, data, K, ef, null, results)
-                : graph.Search<NegSquaredL2Kernel>(query, data, K, ef, null, results);
+                ? graph.Search<DotKernel>(query, vectors, K, ef, null, results)
+                : graph.Search<NegSquaredL2Kernel>(query, vectors, K, ef, null, results);
             var limit = gtDist[(q * gtK) + K - 1] + 1e-3f;
             for (var i = 0; i < found; i++)
             {
@@ -76,8 +89,7 @@ foreach (var ef in efs)
         }
     }
 
-    var qps = nq / sw.Elapsed.TotalSeconds;
-    Console.WriteLine($"{ef}\t{hits / (double)(nq * K):F4}\t{qps:F0}");
+    return (hits / (double)(nq * K), nq / sw.Elapsed.TotalSeconds);
 }
 
 static string FindDataDir()
@@ -126,4 +138,28 @@ internal static class Bin
         count = BitConverter.ToInt32(header);
         dim = BitConverter.ToInt32(header[4..]);
     }
+}
+
+internal sealed unsafe partial class HugePageBuffer : IDisposable
+{
+    private const nuint HugePage = 2 * 1024 * 1024;
+    private const int MadvHugePage = 14;
+    private readonly float* _pointer;
+    private readonly int _length;
+
+    public HugePageBuffer(float[] source)
+    {
+        _length = source.Length;
+        var bytes = ((nuint)source.Length * sizeof(float) + HugePage - 1) & ~(HugePage - 1);
+        _pointer = (float*)NativeMemory.AlignedAlloc(bytes, HugePage);
+        _ = Madvise((nint)_pointer, bytes, MadvHugePage);
+        source.CopyTo(new Span<float>(_pointer, _length));
+    }
+
+    public ReadOnlySpan<float> Span => new(_pointer, _length);
+
+    public void Dispose() => NativeMemory.AlignedFree(_pointer);
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(nint address, nuint length, int advice);
 }
