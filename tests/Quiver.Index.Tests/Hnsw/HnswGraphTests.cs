@@ -52,6 +52,31 @@ public sealed class HnswGraphTests(GloveFixture glove) : IClassFixture<GloveFixt
     }
 
     [Fact]
+    public void Concurrent_searches_match_sequential_ones()
+    {
+        const int Queries = 100;
+        var expected = new ScoredId[Queries][];
+        for (var q = 0; q < Queries; q++)
+        {
+            expected[q] = SearchOne(q);
+        }
+
+        var actual = new ScoredId[Queries][];
+        Parallel.For(0, Queries * 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => actual[i % Queries] = SearchOne(i % Queries));
+        for (var q = 0; q < Queries; q++)
+        {
+            Assert.Equal(expected[q], actual[q]);
+        }
+    }
+
+    private ScoredId[] SearchOne(int q)
+    {
+        var results = new ScoredId[10];
+        var n = glove.Graph.Search<DotKernel>(glove.Queries.AsSpan(q * glove.Dim, glove.Dim), glove.Data, 10, 48, null, results);
+        return results[..n];
+    }
+
+    [Fact]
     public void Results_are_best_first_and_distinct()
     {
         var results = new ScoredId[50];
