@@ -158,6 +158,13 @@ public sealed partial class HnswGraph
                 ct.ThrowIfCancellationRequested();
             }
 
+            // The likely next node to expand is the queue's best, unless a neighbour scored now beats it; either
+            // way its link list is fetched while this node's neighbours are scored.
+            if (Sse.IsSupported && candidates.Count > 0)
+            {
+                PrefetchLinks(candidates.Top.Id, level);
+            }
+
             var n = GatherUnvisited(current.Id, level, ref vbase, ref marks, generation, ref pending);
             for (var j = 0; j < n; j++)
             {
@@ -168,21 +175,25 @@ public sealed partial class HnswGraph
                 }
 
                 var s = TKernel.Score(query, Row(ref vbase, id, dim));
+                if (found.Count >= ef && s <= found.Top.Score)
+                {
+                    continue;
+                }
+
+                if (Sse.IsSupported && (candidates.Count == 0 || s > candidates.Top.Score))
+                {
+                    PrefetchLinks(id, level);
+                }
+
+                candidates.Push(id, s);
                 if (found.Count < ef)
                 {
-                    candidates.Push(id, s);
                     found.Push(id, s);
                 }
-                else if (s > found.Top.Score)
+                else
                 {
-                    candidates.Push(id, s);
                     found.ReplaceTop(id, s);
                 }
-            }
-
-            if (Sse.IsSupported && candidates.Count > 0)
-            {
-                PrefetchLinks(candidates.Top.Id, level);
             }
         }
     }
@@ -229,6 +240,11 @@ public sealed partial class HnswGraph
                 ct.ThrowIfCancellationRequested();
             }
 
+            if (Sse.IsSupported && candidates.Count > 0)
+            {
+                PrefetchLinks(candidates.Top.Id, 0);
+            }
+
             var n = GatherUnvisited(current.Id, 0, ref vbase, ref marks, generation, ref pending);
             for (var j = 0; j < n; j++)
             {
@@ -245,6 +261,11 @@ public sealed partial class HnswGraph
                     continue;
                 }
 
+                if (Sse.IsSupported && (candidates.Count == 0 || s > candidates.Top.Score))
+                {
+                    PrefetchLinks(id, 0);
+                }
+
                 candidates.Push(id, s);
                 if (filter.Accept(id))
                 {
@@ -257,11 +278,6 @@ public sealed partial class HnswGraph
                         accepted.Push(id, s);
                     }
                 }
-            }
-
-            if (Sse.IsSupported && candidates.Count > 0)
-            {
-                PrefetchLinks(candidates.Top.Id, 0);
             }
         }
     }
