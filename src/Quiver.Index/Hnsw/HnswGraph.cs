@@ -1,50 +1,110 @@
-#pragma warning disable IDE0060 // temporary stand-in
-using Quiver.Kernels;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Quiver.Index.Hnsw;
 
-// TEMPORARY stand-in with the agreed API (exact search), replaced by the real graph when it lands.
+/// <summary>
+/// Hierarchical navigable small world graph (Malkov and Yashunin) over vectors that the caller owns: the graph
+/// stores only links. Rows are identified by their index in the row-major vector buffer.
+/// </summary>
+/// <remarks>
+/// <para>Layout. Level 0 is one flat <see cref="int"/> array with a fixed stride of <c>1 + 2M</c> per node: the
+/// link count, then up to <c>2M</c> neighbour ids. Nodes on higher levels own <c>level</c> consecutive blocks of
+/// <c>1 + M</c> ints (count, then up to M ids) in a second flat array; a node's first block starts at
+/// <c>_upperOffsets[node]</c>, and the offsets are a prefix sum of the levels, so they are not serialised.</para>
+/// <para>Threading. A built graph is immutable: any number of threads may search it at once, each using its own
+/// pooled scratch. Building is the only writer (see <c>HnswGraph.Build.cs</c>).</para>
+/// </remarks>
 public sealed partial class HnswGraph
 {
-    private HnswGraph(int count, int m)
+    /// <summary>Levels are capped here; with M = 2 (the smallest) reaching it needs ~2^31 nodes.</summary>
+    internal const int MaxLevelCap = 31;
+
+    private readonly int _count;
+    private readonly int _dim;
+    private readonly int _m;
+    private readonly int _stride0;
+    private readonly int _strideUpper;
+    private readonly int[] _level0;
+    private readonly int[] _upper;
+    private readonly int[] _upperOffsets;
+    private readonly byte[] _levels;
+    private int _entryPoint;
+    private int _maxLevel;
+
+    private HnswGraph(int count, int dim, int m, byte[] levels)
     {
-        Count = count;
-        M = m;
-    }
-
-    public int Count { get; }
-
-    public int M { get; }
-
-    public long MemoryBytes => 0;
-
-    public static HnswGraph Build<TKernel>(ReadOnlyMemory<float> vectors, int dim, int count, HnswBuildOptions options, IProgress<int>? progress = null, CancellationToken ct = default)
-        where TKernel : struct, IScoreKernel => new(count, options.M);
-
-    public int Search<TKernel>(ReadOnlySpan<float> query, ReadOnlySpan<float> vectors, int k, int ef, IGraphFilter? filter, Span<ScoredId> results, CancellationToken ct = default)
-        where TKernel : struct, IScoreKernel
-    {
-        var topK = new TopK(k);
-        var dim = query.Length;
-        for (var i = 0; i < Count; i++)
+        _count = count;
+        _dim = dim;
+        _m = m;
+        _stride0 = 1 + (2 * m);
+        _strideUpper = 1 + m;
+        _levels = levels;
+        _level0 = new int[checked(count * _stride0)];
+        _upperOffsets = new int[count];
+        long upperLength = 0;
+        for (var i = 0; i < count; i++)
         {
-            if (filter is null || filter.Accept(i))
-                topK.TryAdd(TKernel.Score(query, vectors.Slice(i * dim, dim)), i);
+            _upperOffsets[i] = (int)upperLength;
+            upperLength += (long)levels[i] * _strideUpper;
         }
 
-        return topK.DrainSortedDescending(results);
+        _upper = new int[checked((int)upperLength)];
+        _entryPoint = -1;
+        _maxLevel = -1;
     }
 
-    public void WriteTo(Stream stream)
+    /// <summary>Number of nodes (rows).</summary>
+    public int Count => _count;
+
+    /// <summary>Dimension of the vectors the graph was built over.</summary>
+    public int Dimension => _dim;
+
+    /// <summary>Links per node on upper levels (level 0 keeps twice as many).</summary>
+    public int M => _m;
+
+    /// <summary>The node every search starts from, or -1 for an empty graph.</summary>
+    public int EntryPoint => _entryPoint;
+
+    /// <summary>Highest level present, or -1 for an empty graph.</summary>
+    public int MaxLevel => _maxLevel;
+
+    /// <summary>Bytes held by the graph's arrays (links, offsets and levels; not the vectors).</summary>
+    public long MemoryBytes =>
+        ((long)_level0.Length * sizeof(int)) + ((long)_upper.Length * sizeof(int)) +
+        ((long)_upperOffsets.Length * sizeof(int)) + _levels.Length;
+
+    /// <summary>The level of <paramref name="node"/> (0 = bottom only).</summary>
+    internal int LevelOf(int node) => _levels[node];
+
+    /// <summary>The neighbours of <paramref name="node"/> at <paramref name="level"/> (a copy-free view).</summary>
+    internal ReadOnlySpan<int> Neighbors(int node, int level)
     {
-        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        w.Write(Count);
-        w.Write(M);
+        ref var head = ref LinkHead(node, level);
+        return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref head, 1), head);
     }
 
-    public static HnswGraph ReadFrom(Stream stream)
+    /// <summary>
+    /// Reference to the count slot of a node's link list at a level; the ids follow it. No bounds checks:
+    /// callers pass a valid node and a level in <c>0..LevelOf(node)</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref int LinkHead(int node, int level)
     {
-        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        return new HnswGraph(r.ReadInt32(), r.ReadInt32());
+        if (level == 0)
+        {
+            return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_level0), (nint)node * _stride0);
+        }
+
+        var offset = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_upperOffsets), node) + ((level - 1) * _strideUpper);
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_upper), offset);
     }
+
+    /// <summary>Capacity of a link list at <paramref name="level"/>.</summary>
+    private int MaxLinks(int level) => level == 0 ? 2 * _m : _m;
+
+    /// <summary>Row <paramref name="node"/> of the vectors, without bounds checks (callers validated the buffer).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ReadOnlySpan<float> Row(ref float vectors, int node, int dim) =>
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref vectors, (nint)node * dim), dim);
 }

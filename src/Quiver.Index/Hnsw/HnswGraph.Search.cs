@@ -1,0 +1,349 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+using Quiver.Index.Internal;
+using Quiver.Kernels;
+
+namespace Quiver.Index.Hnsw;
+
+public sealed partial class HnswGraph
+{
+    /// <summary>Cancellation is polled once per this many node expansions (a power of two).</summary>
+    private const int CancellationCheckInterval = 256;
+
+    /// <summary>Cache lines of a vector row prefetched before it is scored.</summary>
+    private const int PrefetchRowLines = 8;
+
+    /// <summary>
+    /// How many rows ahead of the one being scored are prefetched. Prefetching a whole list at once fills the
+    /// line-fill buffers and stalls; a window keeps memory busy while earlier rows are scored.
+    /// </summary>
+    private const int PrefetchAhead = 8;
+
+    /// <summary>
+    /// Finds the <paramref name="k"/> nodes with the highest score against <paramref name="query"/> among those
+    /// accepted by <paramref name="filter"/> (<see langword="null"/> accepts all), best first, and returns how
+    /// many were written to <paramref name="results"/> (at most <c>min(k, Count)</c>). <paramref name="ef"/> is the
+    /// size of the dynamic result list (raised to k when smaller): larger is slower and more accurate.
+    /// </summary>
+    /// <remarks>
+    /// Allocation-free once warm: the visited set and heaps are pooled per thread. With a filter, rejected nodes
+    /// are still walked through (they keep the graph connected) but never enter the result list, and the walk
+    /// stops once the closest unexpanded node is worse than the worst of ef accepted results; when fewer than ef
+    /// nodes are accepted overall the walk degrades to visiting the reachable graph, never more.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Wrong query or vector length, or <paramref name="results"/> too short.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    [SkipLocalsInit]
+    public int Search<TKernel>(
+        ReadOnlySpan<float> query,
+        ReadOnlySpan<float> vectors,
+        int k,
+        int ef,
+        IGraphFilter? filter,
+        Span<ScoredId> results,
+        CancellationToken ct = default)
+        where TKernel : struct, IScoreKernel
+    {
+        if (query.Length != _dim)
+        {
+            throw new ArgumentException($"Query has {query.Length} dimensions; the graph has {_dim}.", nameof(query));
+        }
+
+        if (vectors.Length < (long)_count * _dim)
+        {
+            throw new ArgumentException($"Vectors hold {vectors.Length} floats; {_count} rows of {_dim} need {(long)_count * _dim}.", nameof(vectors));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        var wanted = Math.Min(k, _count);
+        if (results.Length < wanted)
+        {
+            throw new ArgumentException($"Results hold {results.Length} but up to {wanted} may be written.", nameof(results));
+        }
+
+        if (wanted == 0 || _entryPoint < 0)
+        {
+            return 0;
+        }
+
+        ef = Math.Max(ef, k);
+        var scratch = SearchScratch.ForCurrentThread();
+        ref var vbase = ref MemoryMarshal.GetReference(vectors);
+        var entry = _entryPoint;
+        var entryScore = TKernel.Score(query, Row(ref vbase, entry, _dim));
+        for (var level = _maxLevel; level > 0; level--)
+        {
+            entry = GreedyClosest<TKernel>(query, ref vbase, entry, ref entryScore, level);
+        }
+
+        var found = scratch.Results;
+        if (filter is null)
+        {
+            SearchLayer<TKernel>(query, ref vbase, entry, entryScore, ef, 0, scratch, ct);
+        }
+        else
+        {
+            SearchLevel0Filtered<TKernel>(query, ref vbase, entry, entryScore, ef, filter, scratch, ct);
+        }
+
+        while (found.Count > wanted)
+        {
+            found.Pop();
+        }
+
+        return found.DrainBestFirst(results);
+    }
+
+    /// <summary>Greedy walk at one upper level: moves to the best neighbour until none improves (ef = 1).</summary>
+    private int GreedyClosest<TKernel>(ReadOnlySpan<float> query, ref float vbase, int current, ref float currentScore, int level)
+        where TKernel : struct, IScoreKernel
+    {
+        var dim = _dim;
+        bool improved;
+        do
+        {
+            improved = false;
+            ref var head = ref LinkHead(current, level);
+            var n = Volatile.Read(ref head);
+            for (var j = 1; j <= n; j++)
+            {
+                var id = Unsafe.Add(ref head, j);
+                var s = TKernel.Score(query, Row(ref vbase, id, dim));
+                if (s > currentScore)
+                {
+                    currentScore = s;
+                    current = id;
+                    improved = true;
+                }
+            }
+        }
+        while (improved);
+        return current;
+    }
+
+    /// <summary>
+    /// Best-first search at one level from one entry point (the paper's SEARCH-LAYER): leaves the ef best nodes
+    /// in <c>scratch.Results</c>. Shared by queries and construction.
+    /// </summary>
+    private void SearchLayer<TKernel>(
+        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, int level, SearchScratch scratch, CancellationToken ct)
+        where TKernel : struct, IScoreKernel
+    {
+        var dim = _dim;
+        var visited = scratch.Visited;
+        var candidates = scratch.Candidates;
+        var found = scratch.Results;
+        visited.Begin(_count);
+        candidates.Clear();
+        found.Clear();
+        scratch.EnsurePending(2 * _m);
+        ref var pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending);
+        ref var marks = ref visited.Marks;
+        var generation = visited.Generation;
+        Unsafe.Add(ref marks, entry) = generation;
+        candidates.Push(entry, entryScore);
+        found.Push(entry, entryScore);
+        var expansions = 0;
+        while (candidates.Count > 0)
+        {
+            var current = candidates.Pop();
+            if (current.Score < found.Top.Score && found.Count >= ef)
+            {
+                break;
+            }
+
+            if ((++expansions & (CancellationCheckInterval - 1)) == 0)
+            {
+                ct.ThrowIfCancellationRequested();
+            }
+
+            // The likely next node to expand is the queue's best, unless a neighbour scored now beats it; either
+            // way its link list is fetched while this node's neighbours are scored.
+            if (Sse.IsSupported && candidates.Count > 0)
+            {
+                PrefetchLinks(candidates.Top.Id, level);
+            }
+
+            var n = GatherUnvisited(current.Id, level, ref vbase, ref marks, generation, ref pending);
+            for (var j = 0; j < n; j++)
+            {
+                var id = Unsafe.Add(ref pending, j);
+                if (Sse.IsSupported && j + PrefetchAhead < n)
+                {
+                    PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
+                }
+
+                var s = TKernel.Score(query, Row(ref vbase, id, dim));
+                if (found.Count >= ef && s <= found.Top.Score)
+                {
+                    continue;
+                }
+
+                if (Sse.IsSupported && (candidates.Count == 0 || s > candidates.Top.Score))
+                {
+                    PrefetchLinks(id, level);
+                }
+
+                candidates.Push(id, s);
+                if (found.Count < ef)
+                {
+                    found.Push(id, s);
+                }
+                else
+                {
+                    found.ReplaceTop(id, s);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Level-0 search under a filter. Every reachable node may be expanded (rejected ones too, so the walk stays
+    /// connected however the accepted nodes are spread; this is the multi-hop generalisation of ACORN's two-hop
+    /// expansion), but only accepted nodes enter the ef-bounded result list, and a node enters the candidate queue
+    /// only while it could still lead somewhere better than the worst accepted result.
+    /// </summary>
+    private void SearchLevel0Filtered<TKernel>(
+        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, IGraphFilter filter, SearchScratch scratch, CancellationToken ct)
+        where TKernel : struct, IScoreKernel
+    {
+        var dim = _dim;
+        var visited = scratch.Visited;
+        var candidates = scratch.Candidates;
+        var accepted = scratch.Results;
+        visited.Begin(_count);
+        candidates.Clear();
+        accepted.Clear();
+        scratch.EnsurePending(2 * _m);
+        ref var pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending);
+        ref var marks = ref visited.Marks;
+        var generation = visited.Generation;
+        Unsafe.Add(ref marks, entry) = generation;
+        candidates.Push(entry, entryScore);
+        if (filter.Accept(entry))
+        {
+            accepted.Push(entry, entryScore);
+        }
+
+        var expansions = 0;
+        while (candidates.Count > 0)
+        {
+            var current = candidates.Pop();
+            if (accepted.Count >= ef && current.Score < accepted.Top.Score)
+            {
+                break;
+            }
+
+            if ((++expansions & (CancellationCheckInterval - 1)) == 0)
+            {
+                ct.ThrowIfCancellationRequested();
+            }
+
+            if (Sse.IsSupported && candidates.Count > 0)
+            {
+                PrefetchLinks(candidates.Top.Id, 0);
+            }
+
+            var n = GatherUnvisited(current.Id, 0, ref vbase, ref marks, generation, ref pending);
+            for (var j = 0; j < n; j++)
+            {
+                var id = Unsafe.Add(ref pending, j);
+                if (Sse.IsSupported && j + PrefetchAhead < n)
+                {
+                    PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
+                }
+
+                var s = TKernel.Score(query, Row(ref vbase, id, dim));
+                var full = accepted.Count >= ef;
+                if (full && s <= accepted.Top.Score)
+                {
+                    continue;
+                }
+
+                if (Sse.IsSupported && (candidates.Count == 0 || s > candidates.Top.Score))
+                {
+                    PrefetchLinks(id, 0);
+                }
+
+                candidates.Push(id, s);
+                if (filter.Accept(id))
+                {
+                    if (full)
+                    {
+                        accepted.ReplaceTop(id, s);
+                    }
+                    else
+                    {
+                        accepted.Push(id, s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies the not yet visited neighbours of <paramref name="node"/> into the pending buffer, marking them
+    /// visited and prefetching their rows, so the memory loads of a whole list overlap before any is scored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int GatherUnvisited(int node, int level, ref float vbase, ref ushort marks, ushort generation, ref int pending)
+    {
+        ref var head = ref LinkHead(node, level);
+        var n = Volatile.Read(ref head);
+        var dim = _dim;
+        var count = 0;
+        if (Sse.IsSupported)
+        {
+            // The marks are random accesses into an array of Count ushorts; start all of them at once.
+            for (var j = 1; j <= n; j++)
+            {
+                PrefetchMark(ref marks, Unsafe.Add(ref head, j));
+            }
+        }
+
+        for (var j = 1; j <= n; j++)
+        {
+            var id = Unsafe.Add(ref head, j);
+            ref var mark = ref Unsafe.Add(ref marks, (nint)(uint)id);
+            if (mark != generation)
+            {
+                mark = generation;
+                if (Sse.IsSupported && count < PrefetchAhead)
+                {
+                    PrefetchRow(ref vbase, id, dim);
+                }
+
+                Unsafe.Add(ref pending, count++) = id;
+            }
+        }
+
+        return count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRow(ref float vbase, int node, int dim)
+    {
+        // A prefetch is only a hint and never faults, so a stale address (if the GC moved the buffer) is harmless.
+        // Up to PrefetchRowLines cache lines: all of a typical embedding row; the hardware streams the rest of longer ones.
+        var p = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref vbase, (nint)node * dim));
+        var end = p + ((nint)Math.Min(dim, PrefetchRowLines * 16) * sizeof(float));
+        for (; p < end; p += 64)
+        {
+            Sse.Prefetch0(p);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchLinks(int node, int level)
+    {
+        var p = (byte*)Unsafe.AsPointer(ref LinkHead(node, level));
+        Sse.Prefetch0(p);
+        Sse.Prefetch0(p + 64);
+        Sse.Prefetch0(p + 128);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchMark(ref ushort marks, int node) =>
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref marks, (nint)(uint)node)));
+}

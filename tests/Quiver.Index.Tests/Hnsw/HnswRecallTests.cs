@@ -1,0 +1,118 @@
+using Quiver.Index.Hnsw;
+using Quiver.Kernels;
+using Xunit.Abstractions;
+
+namespace Quiver.Index.Tests.Hnsw;
+
+public sealed class HnswRecallTests(GloveFixture glove, ITestOutputHelper output) : IClassFixture<GloveFixture>
+{
+    [Fact]
+    public void Glove_single_thread_recall_at_10_with_ef_64()
+    {
+        var recall = TestData.Recall<DotKernel>(glove.Graph, glove.Data, glove.Queries, glove.Dim, 10, 64);
+        output.WriteLine($"glove 20k threads=1 ef=64 recall@10 = {recall:F4}");
+        Assert.True(recall >= 0.985, $"recall {recall:F4}"); // measured 0.996 / 0.9945 (2 threads)
+    }
+
+    [Fact]
+    public void Glove_two_threads_reaches_the_same_floor()
+    {
+        var graph = HnswGraph.Build<DotKernel>(glove.Data, glove.Dim, GloveFixture.Rows, new HnswBuildOptions { M = 16, EfConstruct = 100, Threads = 2 });
+        var recall = TestData.Recall<DotKernel>(graph, glove.Data, glove.Queries, glove.Dim, 10, 64);
+        output.WriteLine($"glove 20k threads=2 ef=64 recall@10 = {recall:F4}");
+        Assert.True(recall >= 0.985, $"recall {recall:F4}"); // measured 0.996 / 0.9945 (2 threads)
+        Assert.Equal(GloveFixture.Rows, graph.Count);
+    }
+
+    [Fact]
+    public void Recall_grows_with_ef()
+    {
+        var low = TestData.Recall<DotKernel>(glove.Graph, glove.Data, glove.Queries, glove.Dim, 10, 10);
+        var high = TestData.Recall<DotKernel>(glove.Graph, glove.Data, glove.Queries, glove.Dim, 10, 200);
+        output.WriteLine($"ef=10 {low:F4}, ef=200 {high:F4}");
+        Assert.True(high > low);
+        Assert.True(high >= 0.99, $"recall {high:F4}");
+    }
+
+    [Fact]
+    public void Single_thread_build_is_deterministic_for_a_seed()
+    {
+        var data = glove.Data.AsMemory(0, 3000 * glove.Dim);
+        var options = new HnswBuildOptions { M = 8, EfConstruct = 40, Seed = 7 };
+        var a = HnswGraph.Build<DotKernel>(data, glove.Dim, 3000, options);
+        var b = HnswGraph.Build<DotKernel>(data, glove.Dim, 3000, options);
+        Assert.Equal(Serialize(a), Serialize(b));
+        var c = HnswGraph.Build<DotKernel>(data, glove.Dim, 3000, options with { Seed = 8 });
+        Assert.NotEqual(Serialize(a), Serialize(c));
+    }
+
+    [Fact]
+    public void Graph_shape_follows_the_options()
+    {
+        var graph = glove.Graph;
+        Assert.Equal(16, graph.M);
+        Assert.Equal(graph.MaxLevel, graph.LevelOf(graph.EntryPoint));
+        for (var node = 0; node < graph.Count; node++)
+        {
+            Assert.InRange(graph.Neighbors(node, 0).Length, 1, 32);
+            for (var level = 1; level <= graph.LevelOf(node); level++)
+            {
+                Assert.InRange(graph.Neighbors(node, level).Length, 0, 16);
+            }
+        }
+
+        var perPoint = graph.MemoryBytes / (double)graph.Count;
+        output.WriteLine($"{perPoint:F1} bytes per point, max level {graph.MaxLevel}");
+        Assert.InRange(perPoint, 132, 200);
+    }
+
+    private static byte[] Serialize(HnswGraph graph)
+    {
+        using var ms = new MemoryStream();
+        graph.WriteTo(ms);
+        return ms.ToArray();
+    }
+}
+
+public sealed class HnswFashionTests(FashionFixture fashion, ITestOutputHelper output) : IClassFixture<FashionFixture>
+{
+    [Fact]
+    public void Fashion_l2_recall_at_10_with_ef_64()
+    {
+        var recall = TestData.Recall<NegSquaredL2Kernel>(fashion.Graph, fashion.Data, fashion.Queries, fashion.Dim, 10, 64);
+        output.WriteLine($"fashion 10k ef=64 recall@10 = {recall:F4}");
+        Assert.True(recall >= 0.99, $"recall {recall:F4}"); // measured 0.999
+    }
+
+    [Fact]
+    public void Filtered_recall_at_about_10_percent_selectivity()
+    {
+        var labels = fashion.Labels;
+        bool Filter(int i) => labels[i] == 3;
+        var recall = TestData.Recall<NegSquaredL2Kernel>(fashion.Graph, fashion.Data, fashion.Queries, fashion.Dim, 10, 64, Filter);
+        output.WriteLine($"fashion 10k label==3 ef=64 recall@10 = {recall:F4}");
+        Assert.True(recall >= 0.98, $"recall {recall:F4}"); // measured 1.000
+    }
+
+    [Fact]
+    public void Filtered_recall_at_about_1_percent_selectivity()
+    {
+        var labels = fashion.Labels;
+        bool Filter(int i) => labels[i] == 3 && i % 10 == 4;
+        var recall = TestData.Recall<NegSquaredL2Kernel>(fashion.Graph, fashion.Data, fashion.Queries, fashion.Dim, 10, 64, Filter);
+        output.WriteLine($"fashion 10k label==3 && row%10==4 ef=64 recall@10 = {recall:F4}");
+        Assert.True(recall >= 0.98, $"recall {recall:F4}"); // measured 1.000
+    }
+
+    [Fact]
+    public void Filtered_results_hold_only_accepted_nodes_and_a_filter_rejecting_all_returns_nothing()
+    {
+        var results = new ScoredId[10];
+        var query = fashion.Queries.AsSpan(0, fashion.Dim);
+        var none = fashion.Graph.Search<NegSquaredL2Kernel>(query, fashion.Data, 10, 64, new FuncFilter(_ => false), results);
+        Assert.Equal(0, none);
+        var odd = fashion.Graph.Search<NegSquaredL2Kernel>(query, fashion.Data, 10, 64, new FuncFilter(i => i % 2 == 1), results);
+        Assert.Equal(10, odd);
+        Assert.All(results, r => Assert.Equal(1, r.Id % 2));
+    }
+}
