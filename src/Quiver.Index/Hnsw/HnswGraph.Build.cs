@@ -134,7 +134,12 @@ public sealed partial class HnswGraph
             for (var l = Math.Min(level, top); l >= 0; l--)
             {
                 SearchLayer<TKernel>(vq, ref vbase, entry, entryScore, state.EfConstruct, l, scratch, state.Cancellation);
-                var found = scratch.Results.DrainBestFirst(pool);
+                var found = WithoutSelf(pool.AsSpan(0, scratch.Results.DrainBestFirst(pool)), q);
+                if (found == 0)
+                {
+                    continue; // only possible with EfConstruct = 1: the search found nothing but the node itself
+                }
+
                 var kept = SelectNeighbors<TKernel>(ref vbase, pool.AsSpan(0, found), _m, chosen);
                 SetLinks<TKernel>(q, l, ref vbase, chosen.AsSpan(0, kept), state);
                 for (var i = 0; i < kept; i++)
@@ -298,6 +303,25 @@ public sealed partial class HnswGraph
         }
 
         Volatile.Write(ref head, n);
+    }
+
+    /// <summary>
+    /// Removes <paramref name="self"/> from search results (keeping the order) and returns the new length. With
+    /// several threads the node being inserted can already be reachable (another thread linked back to it from a
+    /// level it was linked on), and selecting itself would leave it a self-loop instead of real links.
+    /// </summary>
+    private static int WithoutSelf(Span<ScoredId> found, int self)
+    {
+        var n = 0;
+        foreach (var item in found)
+        {
+            if (item.Id != self)
+            {
+                found[n++] = item;
+            }
+        }
+
+        return n;
     }
 
     private static bool Contains(ReadOnlySpan<ScoredId> items, int id)
