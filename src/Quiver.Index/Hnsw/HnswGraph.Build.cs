@@ -19,7 +19,8 @@ public sealed partial class HnswGraph
     /// pruned to at most M links by the neighbour-selection heuristic (a candidate is kept only when it is closer
     /// to the new node than to every neighbour already kept; discarded candidates are not used to fill up, which
     /// keeps the lists diverse and short). Links are made bidirectional; a list that overflows (M above level 0,
-    /// 2M at level 0) is shrunk with the same heuristic.
+    /// 2M at level 0) is shrunk with the same heuristic. A final pass re-links the few nodes that shrinking left
+    /// unreachable at level 0 (see <c>HnswGraph.Repair.cs</c>).
     /// Threads insert rows in parallel. Each link list has its own spin lock, and a writer holds at most one of
     /// them at a time. Readers walk lists without locks: slots are plain ints written atomically, and a writer
     /// publishes the ids before the count, so a concurrent reader sees an old or new list of valid node ids, which
@@ -73,6 +74,7 @@ public sealed partial class HnswGraph
             Task.WhenAll(tasks).GetAwaiter().GetResult();
         }
 
+        graph.ConnectUnreachable();
         progress?.Report(count);
         return graph;
     }
