@@ -19,7 +19,8 @@ public sealed partial class HnswGraph
     /// pruned to at most M links by the neighbour-selection heuristic (a candidate is kept only when it is closer
     /// to the new node than to every neighbour already kept; discarded candidates are not used to fill up, which
     /// keeps the lists diverse and short). Links are made bidirectional; a list that overflows (M above level 0,
-    /// 2M at level 0) is shrunk with the same heuristic.
+    /// 2M at level 0) is shrunk with the same heuristic. A final pass re-links the few nodes that shrinking left
+    /// unreachable at level 0 (see <c>HnswGraph.Repair.cs</c>).
     /// Threads insert rows in parallel. Each link list has its own spin lock, and a writer holds at most one of
     /// them at a time. Readers walk lists without locks: slots are plain ints written atomically, and a writer
     /// publishes the ids before the count, so a concurrent reader sees an old or new list of valid node ids, which
@@ -73,6 +74,7 @@ public sealed partial class HnswGraph
             Task.WhenAll(tasks).GetAwaiter().GetResult();
         }
 
+        graph.ConnectUnreachable();
         progress?.Report(count);
         return graph;
     }
@@ -134,7 +136,12 @@ public sealed partial class HnswGraph
             for (var l = Math.Min(level, top); l >= 0; l--)
             {
                 SearchLayer<TKernel>(vq, ref vbase, entry, entryScore, state.EfConstruct, l, scratch, state.Cancellation);
-                var found = scratch.Results.DrainBestFirst(pool);
+                var found = WithoutSelf(pool.AsSpan(0, scratch.Results.DrainBestFirst(pool)), q);
+                if (found == 0)
+                {
+                    continue; // only possible with EfConstruct = 1: the search found nothing but the node itself
+                }
+
                 var kept = SelectNeighbors<TKernel>(ref vbase, pool.AsSpan(0, found), _m, chosen);
                 SetLinks<TKernel>(q, l, ref vbase, chosen.AsSpan(0, kept), state);
                 for (var i = 0; i < kept; i++)
@@ -298,6 +305,25 @@ public sealed partial class HnswGraph
         }
 
         Volatile.Write(ref head, n);
+    }
+
+    /// <summary>
+    /// Removes <paramref name="self"/> from search results (keeping the order) and returns the new length. With
+    /// several threads the node being inserted can already be reachable (another thread linked back to it from a
+    /// level it was linked on), and selecting itself would leave it a self-loop instead of real links.
+    /// </summary>
+    private static int WithoutSelf(Span<ScoredId> found, int self)
+    {
+        var n = 0;
+        foreach (var item in found)
+        {
+            if (item.Id != self)
+            {
+                found[n++] = item;
+            }
+        }
+
+        return n;
     }
 
     private static bool Contains(ReadOnlySpan<ScoredId> items, int id)

@@ -22,6 +22,7 @@ public sealed class HnswRecallTests(GloveFixture glove, ITestOutputHelper output
         output.WriteLine($"glove 20k threads=2 ef=64 recall@10 = {recall:F4}");
         Assert.True(recall >= 0.985, $"recall {recall:F4}"); // measured 0.996 / 0.9945 (2 threads)
         Assert.Equal(GloveFixture.Rows, graph.Count);
+        AssertWellFormed(graph);
     }
 
     [Fact]
@@ -66,6 +67,44 @@ public sealed class HnswRecallTests(GloveFixture glove, ITestOutputHelper output
         Assert.InRange(perPoint, 132, 200);
     }
 
+    [Fact]
+    public void Single_thread_graph_is_well_formed() => AssertWellFormed(glove.Graph);
+
+    /// <summary>No self-links, no duplicate links, and every node reachable from the entry point at level 0.</summary>
+    internal static void AssertWellFormed(HnswGraph graph)
+    {
+        for (var node = 0; node < graph.Count; node++)
+        {
+            for (var level = 0; level <= graph.LevelOf(node); level++)
+            {
+                var links = graph.Neighbors(node, level);
+                Assert.DoesNotContain(node, links.ToArray());
+                Assert.Equal(links.Length, links.ToArray().Distinct().Count());
+            }
+        }
+
+        var seen = new bool[graph.Count];
+        var queue = new Queue<int>();
+        queue.Enqueue(graph.EntryPoint);
+        seen[graph.EntryPoint] = true;
+        var reached = 1;
+        while (queue.Count > 0)
+        {
+            foreach (var next in graph.Neighbors(queue.Dequeue(), 0))
+            {
+                if (!seen[next])
+                {
+                    seen[next] = true;
+                    reached++;
+                    queue.Enqueue(next);
+                }
+            }
+        }
+
+        // Heuristic pruning can drop every in-link of a few nodes (11 of 10,000 on fashion); the build re-links them.
+        Assert.True(reached == graph.Count, $"{graph.Count - reached} of {graph.Count} nodes unreachable at level 0");
+    }
+
     private static byte[] Serialize(HnswGraph graph)
     {
         using var ms = new MemoryStream();
@@ -81,6 +120,7 @@ public sealed class HnswFashionTests(FashionFixture fashion, ITestOutputHelper o
     {
         var recall = TestData.Recall<NegSquaredL2Kernel>(fashion.Graph, fashion.Data, fashion.Queries, fashion.Dim, 10, 64);
         output.WriteLine($"fashion 10k ef=64 recall@10 = {recall:F4}");
+        HnswRecallTests.AssertWellFormed(fashion.Graph);
         Assert.True(recall >= 0.99, $"recall {recall:F4}"); // measured 0.999
     }
 
