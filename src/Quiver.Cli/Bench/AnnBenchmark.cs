@@ -180,13 +180,13 @@ internal static class AnnBenchmark
             kth[q] = exact.Count == 0 ? double.MaxValue : Distance(exact[^1].Score, angular);
         }
 
-        // Warm up code paths and caches before the first timed run.
-        foreach (var query in data.Queries.Take(200))
-            collection.Search(Request(query, null, efs[0], exact: false), default);
-
         var latencies = new double[data.Queries.Length];
         foreach (var ef in efs)
         {
+            // An untimed pass first (as the hnswlib driver does): JIT tiers and caches settle before timing.
+            for (var q = 0; q < data.Queries.Length; q++)
+                collection.Search(Request(data.Queries[q], filters[q], ef, exact: false), default);
+
             long hits = 0;
             var total = Stopwatch.StartNew();
             for (var q = 0; q < data.Queries.Length; q++)

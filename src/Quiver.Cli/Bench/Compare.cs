@@ -11,14 +11,25 @@ internal static class Compare
 {
     public static int Run(IReadOnlyList<string> args)
     {
-        var files = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
-        if (files.Length != 2)
+        var files = new List<string>();
+        var target = 0.95;
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--recall" && i + 1 < args.Count && double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r is > 0 and <= 1)
+                target = r;
+            else if (args[i] == "--recall")
+                throw new ArgumentException("--recall: expected a number in (0, 1]");
+            else
+            {
+                files.Add(args[i]);
+                continue;
+            }
+
+            i++;
+        }
+
+        if (files.Count != 2)
             throw new ArgumentException("usage: quiver bench compare A.json B.json [--recall 0.95]");
-        var recallIndex = args.ToList().IndexOf("--recall");
-        var target = recallIndex >= 0 && recallIndex + 1 < args.Count
-            ? double.Parse(args[recallIndex + 1], CultureInfo.InvariantCulture)
-            : 0.95;
-        files = files.Where(f => f != target.ToString(CultureInfo.InvariantCulture)).ToArray();
         var a = Load(files[0]);
         var b = Load(files[1]);
         Console.WriteLine($"QPS at recall@10 = {target:F2}: {a.Engine} ({files[0]}) vs {b.Engine} ({files[1]})");

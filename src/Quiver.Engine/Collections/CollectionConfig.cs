@@ -47,8 +47,21 @@ public sealed class CollectionConfig
 
     public IReadOnlyList<VectorSpace> VectorSpaces { get; }
 
+    private readonly Dictionary<string, HnswSettings> _hnsw = new(StringComparer.Ordinal);
+
     /// <summary>The HNSW settings of a vector space: the collection's hnsw_config with the vector's own diff over it.</summary>
     public HnswSettings HnswFor(string name)
+    {
+        // Computed once per config (configs are immutable): this sits on the query path.
+        lock (_hnsw)
+        {
+            if (!_hnsw.TryGetValue(name, out var settings))
+                _hnsw[name] = settings = ComputeHnsw(name);
+            return settings;
+        }
+    }
+
+    private HnswSettings ComputeHnsw(string name)
     {
         var merged = (JsonObject)Json["hnsw_config"]!.DeepClone();
         if (FindVectorParamsIn((JsonObject)Json["params"]!, name)?["hnsw_config"] is JsonObject own)
