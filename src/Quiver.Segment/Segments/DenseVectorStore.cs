@@ -8,6 +8,7 @@ internal sealed class DenseVectorStore
 {
     private float[] _data;
     private bool[] _present;
+    private Internal.HugePageBuffer? _frozen;
 
     public DenseVectorStore(string name, int dimension, int capacity)
     {
@@ -24,19 +25,33 @@ internal sealed class DenseVectorStore
     public int PresentCount { get; private set; }
 
     /// <summary>The rows as one span: row i is [i*Dimension, (i+1)*Dimension).</summary>
-    public ReadOnlySpan<float> Data => _data;
+    public ReadOnlySpan<float> Data => _frozen is { } f ? f.Span : _data;
 
     /// <summary>The first <paramref name="rows"/> rows as memory, for index builds that outlive a call.</summary>
-    public ReadOnlyMemory<float> Rows(int rows) => _data.AsMemory(0, rows * Dimension);
+    public ReadOnlyMemory<float> Rows(int rows) => _frozen is null
+        ? _data.AsMemory(0, rows * Dimension)
+        : throw new InvalidOperationException("a frozen store is read through Data");
 
-    public long AllocatedBytes => ((long)_data.Length * sizeof(float)) + _present.Length;
+    public long AllocatedBytes => (_frozen?.Bytes ?? 0) + ((long)_data.Length * sizeof(float)) + _present.Length;
 
     public bool IsPresent(int offset) => offset < _present.Length && _present[offset];
 
-    public ReadOnlySpan<float> Get(int offset) => _data.AsSpan(offset * Dimension, Dimension);
+    public ReadOnlySpan<float> Get(int offset) => Data.Slice(offset * Dimension, Dimension);
+
+    /// <summary>
+    /// Moves the first <paramref name="rows"/> rows into huge-page memory for good; the store is read-only from
+    /// then on (presence flags can still be cleared).
+    /// </summary>
+    public void Freeze(int rows)
+    {
+        _frozen = new Internal.HugePageBuffer(_data.AsSpan(0, rows * Dimension));
+        _data = [];
+    }
 
     public void Set(int offset, ReadOnlySpan<float> values)
     {
+        if (_frozen is not null)
+            throw new InvalidOperationException($"vector storage '{Name}' is frozen");
         EnsureCapacity(offset + 1);
         values.CopyTo(_data.AsSpan(offset * Dimension, Dimension));
         if (!_present[offset])

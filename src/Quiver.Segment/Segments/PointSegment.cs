@@ -66,6 +66,8 @@ public sealed partial class PointSegment
         if (!IsSealed)
             throw new InvalidOperationException("only a sealed segment's rows are stable enough to index");
         _graphs[space] = graph;
+        // The rows never change again: give the graph walk huge pages.
+        _stores[space].Freeze(_used);
     }
 
     /// <summary>Live points with a vector covered by a graph, summed over spaces (collection info's indexed count).</summary>
