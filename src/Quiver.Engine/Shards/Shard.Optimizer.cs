@@ -114,7 +114,7 @@ internal sealed partial class Shard
             var fresh = new PointSegment(_spaces);
             fresh.Indexes.SyncWith(appendable.Indexes, fresh);
             _set = _set.WithNewAppendable(fresh);
-            return new OptimizationJob("indexing", [(appendable, offsets)]);
+            return Started(new OptimizationJob("indexing", [(appendable, offsets)]));
         }
 
         // One job runs at a time per shard, so every sealed segment here is settled.
@@ -124,10 +124,19 @@ internal sealed partial class Shard
                 continue;
             var deletedShare = 1.0 - ((double)segment.LiveCount / segment.UsedSlots);
             if (deletedShare > indexing.DeletedThreshold)
-                return dryRun ? new OptimizationJob("vacuum", []) : new OptimizationJob("vacuum", [(segment, [.. segment.LiveOffsets()])]);
+                return dryRun ? new OptimizationJob("vacuum", []) : Started(new OptimizationJob("vacuum", [(segment, [.. segment.LiveOffsets()])]));
         }
 
         return null;
+    }
+
+    // Marked running while the write lock is still held, so no reader sees the sealed segment as neither pending
+    // nor in progress.
+    private OptimizationJob Started(OptimizationJob job)
+    {
+        Interlocked.Exchange(ref _optimizerDone, 0);
+        _optimizerStatus = new(true, false, job.Kind, job.Parts.Sum(p => p.Offsets.Length), 0, DateTimeOffset.UtcNow);
+        return job;
     }
 
     private long VectorKb(PointSegment segment)
@@ -141,8 +150,6 @@ internal sealed partial class Shard
     private void Run(OptimizationJob job)
     {
         var total = job.Parts.Sum(p => p.Offsets.Length);
-        Interlocked.Exchange(ref _optimizerDone, 0);
-        _optimizerStatus = new(true, false, job.Kind, total, 0, DateTimeOffset.UtcNow);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var token = _stopping.Token;
         var indexing = Indexing;
@@ -192,6 +199,7 @@ internal sealed partial class Shard
             }
 
             _persistedSegments[copy] = id;
+            _manifestDirty = true;
         }
         finally
         {

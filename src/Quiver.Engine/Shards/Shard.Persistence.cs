@@ -25,6 +25,7 @@ internal sealed partial class Shard
     private readonly Dictionary<PointSegment, long> _persistedSegments;
     private readonly List<long> _obsoleteSegmentIds = [];
     private string? _plainFile;
+    private bool _manifestDirty;
     private long _nextSegmentId;
 
     /// <summary>Writes applied state to disk and drops log files it covers.</summary>
@@ -39,15 +40,16 @@ internal sealed partial class Shard
             try
             {
                 applied = AppliedSequence;
-                if ((long)applied == Volatile.Read(ref _flushedSequence) && _obsoleteSegmentIds.Count == 0)
+                // Changed only under the write lock (optimizer swaps), so the read lock makes these safe.
+                if ((long)applied == Volatile.Read(ref _flushedSequence) && !_manifestDirty)
                     return;
                 plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}.qsn");
                 var plain = _set.Segments.Where(s => !_persistedSegments.ContainsKey(s)).ToArray();
                 ShardSnapshot.Write(Path.Combine(_directory, plainFile), plain, applied);
                 WriteManifest(applied, plainFile);
-                // Changed only under the write lock (optimizer swaps), so the read lock makes this safe.
                 obsolete = [.. _obsoleteSegmentIds];
                 _obsoleteSegmentIds.Clear();
+                _manifestDirty = false;
             }
             finally
             {

@@ -8,8 +8,14 @@ namespace Quiver.Segment.PayloadIndex;
 /// <c>must</c> condition, or null for a full scan. Either way every candidate must still pass
 /// <see cref="Filter"/>, which is compiled against the segment's indexes.
 /// </summary>
-public sealed class FilterPlan(CompiledFilter filter, IReadOnlyCollection<int>? candidates, JsonPath? indexedKey, long estimate)
+public sealed class FilterPlan(CompiledFilter filter, IReadOnlyCollection<int>? candidates, JsonPath? indexedKey, long estimate, bool candidatesAreExact = false)
 {
+    /// <summary>
+    /// True when <see cref="Candidates"/> is exactly the set of matching points (every clause of the filter was
+    /// answered by an index), so checking membership replaces evaluating the filter.
+    /// </summary>
+    public bool CandidatesAreExact { get; } = candidatesAreExact && candidates is not null;
+
     public CompiledFilter Filter { get; } = filter;
 
     public IReadOnlyCollection<int>? Candidates { get; } = candidates;

@@ -80,6 +80,13 @@ public abstract class PayloadFieldIndex
         var result = Candidates(condition);
         if (result is null)
             return false;
+        // Indexes hand back int[] only when it is already sorted (a cached posting list); never mutate it.
+        if (result is int[] ready)
+        {
+            offsets = ready;
+            return true;
+        }
+
         var sorted = result.ToArray();
         Array.Sort(sorted);
         offsets = sorted;

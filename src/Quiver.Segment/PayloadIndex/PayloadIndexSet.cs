@@ -76,10 +76,12 @@ public sealed class PayloadIndexSet : IFilterContext
         }
 
         IReadOnlyCollection<int>? candidates = null;
+        var answered = 0;
         foreach (var (index, condition, _) in served.OrderBy(x => x.Estimate))
         {
             if (!index.TryGetCandidates(condition, out var next))
                 continue;
+            answered++;
             candidates = candidates is null ? next : IntersectSorted(candidates, next);
             if (candidates.Count == 0)
                 break;
@@ -87,7 +89,9 @@ public sealed class PayloadIndexSet : IFilterContext
 
         if (candidates is null)
             return new FilterPlan(compiled, null, null, -1);
-        return new FilterPlan(compiled, candidates, served.MinBy(x => x.Estimate).Index.Path, candidates.Count);
+        var exact = filter.Should is null && filter.MustNot is null && filter.MinShould is null
+            && answered == (filter.Must?.Count ?? 0) && candidates.Count >= 0;
+        return new FilterPlan(compiled, candidates, served.MinBy(x => x.Estimate).Index.Path, candidates.Count, exact);
     }
 
     // Candidate collections hold ascending offsets.

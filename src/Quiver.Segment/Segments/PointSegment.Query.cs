@@ -98,11 +98,11 @@ public sealed partial class PointSegment
     public ScoredId[] Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, CancellationToken cancellationToken)
     {
         var graph = _graphs[space];
-        if (graph is not null && !parameters.Exact && LiveCount > parameters.FullScanThreshold)
+        var plan = filter is null ? null : Indexes.Set.Plan(filter);
+        if (graph is not null && !parameters.Exact && LiveCount > parameters.FullScanThreshold
+            && (plan?.Candidates is not { } candidates || candidates.Count > parameters.FullScanThreshold))
         {
-            var plan = filter is null ? null : Indexes.Set.Plan(filter);
-            if (plan?.Candidates is not { } candidates || candidates.Count > parameters.FullScanThreshold)
-                return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, cancellationToken);
+            return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, cancellationToken);
         }
 
         var topK = _threadTopK ??= new TopK(k);
@@ -111,13 +111,13 @@ public sealed partial class PointSegment
         switch (Spaces[space].Metric)
         {
             case VectorMetric.Dot:
-                Scan<DotKernel>(store, query, filter, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                Scan<DotKernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, cancellationToken);
                 break;
             case VectorMetric.NegSquaredL2:
-                Scan<NegSquaredL2Kernel>(store, query, filter, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                Scan<NegSquaredL2Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, cancellationToken);
                 break;
             default:
-                Scan<NegL1Kernel>(store, query, filter, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                Scan<NegL1Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, cancellationToken);
                 break;
         }
 
@@ -130,7 +130,7 @@ public sealed partial class PointSegment
     {
         var store = _stores[space];
         // Deleted rows and rows without this vector stay in the graph (they keep it connected) but never match.
-        IGraphFilter? accept = plan is null && store.PresentCount == graph.Count ? null : new GraphFilter(this, store, plan?.Filter);
+        IGraphFilter? accept = plan is null && store.PresentCount == graph.Count ? null : new GraphFilter(this, store, plan);
         var buffer = new ScoredId[k];
         var data = store.Data[..(graph.Count * store.Dimension)];
         var found = Spaces[space].Metric switch
@@ -150,12 +150,12 @@ public sealed partial class PointSegment
         return found == buffer.Length ? buffer : buffer[..found];
     }
 
-    private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, Filter? filter, TopK topK, float threshold, CancellationToken cancellationToken)
+    private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, FilterPlan? plan, TopK topK, float threshold, CancellationToken cancellationToken)
         where TKernel : struct, IScoreKernel
     {
         var dim = store.Dimension;
         var data = store.Data;
-        if (filter is null)
+        if (plan is null)
         {
             // Every slot in use holds a live vector: one contiguous kernel sweep.
             if (store.PresentCount == _used && float.IsNegativeInfinity(threshold))
@@ -175,7 +175,6 @@ public sealed partial class PointSegment
             return;
         }
 
-        var plan = Indexes.Set.Plan(filter);
         var cursor = new Cursor(this);
         var checkedCount = 0;
         foreach (var offset in plan.Candidates ?? (IEnumerable<int>)Enumerable.Range(0, _used))
@@ -185,7 +184,7 @@ public sealed partial class PointSegment
             if (!_live[offset] || !store.IsPresent(offset))
                 continue;
             cursor.Offset = offset;
-            if (plan.Filter.Matches(cursor))
+            if (plan.CandidatesAreExact || plan.Filter.Matches(cursor))
                 Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
         }
     }
@@ -214,18 +213,42 @@ public sealed partial class PointSegment
     }
 
     /// <summary>Graph-walk acceptance: live, has the vector, and passes the filter.</summary>
-    private sealed class GraphFilter(PointSegment segment, DenseVectorStore store, CompiledFilter? filter) : IGraphFilter
+    private sealed class GraphFilter : IGraphFilter
     {
-        private readonly Cursor _cursor = new(segment);
+        private readonly PointSegment _segment;
+        private readonly DenseVectorStore _store;
+        private readonly CompiledFilter? _filter;
+        private readonly ulong[]? _members;
+        private readonly Cursor _cursor;
+
+        public GraphFilter(PointSegment segment, DenseVectorStore store, FilterPlan? plan)
+        {
+            _segment = segment;
+            _store = store;
+            _cursor = new Cursor(segment);
+            if (plan is { CandidatesAreExact: true, Candidates: { } candidates })
+            {
+                // Every clause was answered by an index: a bit test replaces evaluating the filter on each node.
+                _members = new ulong[(segment._used + 63) >> 6];
+                foreach (var offset in candidates)
+                    _members[offset >> 6] |= 1UL << offset;
+            }
+            else
+            {
+                _filter = plan?.Filter;
+            }
+        }
 
         public bool Accept(int node)
         {
-            if (!segment._live[node] || !store.IsPresent(node))
+            if (!_segment._live[node] || !_store.IsPresent(node))
                 return false;
-            if (filter is null)
+            if (_members is not null)
+                return (_members[node >> 6] & (1UL << node)) != 0;
+            if (_filter is null)
                 return true;
             _cursor.Offset = node;
-            return filter.Matches(_cursor);
+            return _filter.Matches(_cursor);
         }
     }
 

@@ -109,6 +109,19 @@ public sealed class IndexedSegmentTests : IDisposable
             Assert.Equal(before.PointsCount, after.PointsCount);
             Assert.Equal(before.IndexedVectorsCount, after.IndexedVectorsCount);
             await AssertMatchesModelAsync(collection, model, random);
+
+            // Filtered graph search answered from an index: only matching, live points, and exact mode is exact.
+            await collection.ApplyAsync(new CreateFieldIndex("b", "\"integer\""u8.ToArray()), wait: true, default);
+            using var doc = JsonDocument.Parse("""{"must":[{"key":"b","match":{"value":3}}]}""");
+            var filter = FilterParser.Parse(doc.RootElement);
+            var batch3 = model.Where(p => p.Key / 100 == 3 && p.Key % 7 != 0).ToDictionary(p => p.Key, p => p.Value);
+            for (var q = 0; q < 20; q++)
+            {
+                var query = Vector(random);
+                var approximate = Nearest(collection, query, 10, filter);
+                Assert.All(approximate, id => Assert.True(batch3.ContainsKey(id), $"{id} does not match the filter or is deleted"));
+                Assert.Equal(BruteForce(batch3, query, 10), Nearest(collection, query, 10, filter, exact: true));
+            }
         }
         finally
         {

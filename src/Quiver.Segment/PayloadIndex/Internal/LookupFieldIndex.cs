@@ -9,9 +9,14 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
     where TKey : notnull
 {
     private readonly Dictionary<TKey, HashSet<int>> _postings;
+    private readonly Dictionary<TKey, int[]> _sorted;
 
     private protected LookupFieldIndex(JsonPath path, PayloadFieldSchema schema, IEqualityComparer<TKey>? comparer = null)
-        : base(path, schema) => _postings = new Dictionary<TKey, HashSet<int>>(comparer);
+        : base(path, schema)
+    {
+        _postings = new Dictionary<TKey, HashSet<int>>(comparer);
+        _sorted = new Dictionary<TKey, int[]>(comparer);
+    }
 
     private protected abstract bool TryKey(JsonElement value, out TKey key);
 
@@ -28,6 +33,7 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
             if (!_postings.TryGetValue(key, out var set))
                 _postings[key] = set = [];
             set.Add(offset);
+            _sorted.Remove(key);
             any = true;
         }
 
@@ -38,7 +44,10 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
     {
         foreach (var v in values)
         {
-            if (TryKey(v, out var key) && _postings.TryGetValue(key, out var set) && set.Remove(offset) && set.Count == 0)
+            if (!TryKey(v, out var key))
+                continue;
+            _sorted.Remove(key);
+            if (_postings.TryGetValue(key, out var set) && set.Remove(offset) && set.Count == 0)
                 _postings.Remove(key);
         }
     }
@@ -48,6 +57,8 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
         var keys = condition.Match is null ? null : Keys(condition.Match);
         if (keys is null)
             return null;
+        if (keys.Take(2).Count() == 1)
+            return SortedPostings(keys.First());
         var result = new HashSet<int>();
         foreach (var key in keys)
         {
@@ -56,6 +67,19 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
         }
 
         return result;
+    }
+
+    // One key's points, sorted once and kept until the key changes: index-served filters reuse it every query.
+    private int[] SortedPostings(TKey key)
+    {
+        if (_sorted.TryGetValue(key, out var sorted))
+            return sorted;
+        if (!_postings.TryGetValue(key, out var set))
+            return [];
+        sorted = [.. set];
+        Array.Sort(sorted);
+        _sorted[key] = sorted;
+        return sorted;
     }
 
     private protected override long Estimate(FieldCondition condition)

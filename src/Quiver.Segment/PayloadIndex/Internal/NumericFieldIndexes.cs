@@ -69,7 +69,7 @@ internal abstract class OrderedFieldIndex<T> : PayloadFieldIndex
     private protected override long Estimate(FieldCondition condition)
     {
         var c = Candidates(condition);
-        return c is null ? -1 : ((HashSet<int>)c).Count;
+        return c is null ? -1 : c.Count();
     }
 
     public override IEnumerable<(double Value, int Offset)> Ordered(bool descending, double? startFrom)
@@ -90,6 +90,7 @@ internal abstract class OrderedFieldIndex<T> : PayloadFieldIndex
 internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema) : OrderedFieldIndex<long>(path, schema)
 {
     private readonly Dictionary<long, HashSet<int>> _lookup = [];
+    private readonly Dictionary<long, int[]> _sorted = [];
 
     private protected override bool TryValue(JsonElement value, out long result)
     {
@@ -108,6 +109,7 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
                 if (!_lookup.TryGetValue(x, out var set))
                     _lookup[x] = set = [];
                 set.Add(offset);
+                _sorted.Remove(x);
             }
         }
 
@@ -118,7 +120,10 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
     {
         foreach (var v in values)
         {
-            if (TryValue(v, out var x) && _lookup.TryGetValue(x, out var set) && set.Remove(offset) && set.Count == 0)
+            if (!TryValue(v, out var x))
+                continue;
+            _sorted.Remove(x);
+            if (_lookup.TryGetValue(x, out var set) && set.Remove(offset) && set.Count == 0)
                 _lookup.Remove(x);
         }
 
@@ -135,6 +140,8 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
         };
         if (keys is null)
             return base.Candidates(condition);
+        if (condition.Match is MatchValue { Kind: MatchValueKind.Integer } single)
+            return SortedPostings(single.Integer);
         var result = new HashSet<int>();
         foreach (var k in keys)
         {
@@ -143,6 +150,35 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
         }
 
         return result;
+    }
+
+    private protected override long Estimate(FieldCondition condition)
+    {
+        IEnumerable<long>? keys = condition.Match switch
+        {
+            MatchValue { Kind: MatchValueKind.Integer } v => [v.Integer],
+            MatchAny { IsExcept: false, Integers: { } list } => list,
+            _ => null,
+        };
+        if (keys is null)
+            return base.Estimate(condition);
+        long sum = 0;
+        foreach (var k in keys)
+            sum += _lookup.TryGetValue(k, out var set) ? set.Count : 0;
+        return Math.Min(sum, PointsCount);
+    }
+
+    // One value's points, sorted once and kept until the value's points change.
+    private int[] SortedPostings(long key)
+    {
+        if (_sorted.TryGetValue(key, out var sorted))
+            return sorted;
+        if (!_lookup.TryGetValue(key, out var set))
+            return [];
+        sorted = [.. set];
+        Array.Sort(sorted);
+        _sorted[key] = sorted;
+        return sorted;
     }
 
     private protected override bool TryRange(FieldCondition c, out long lo, out long hi, out Func<long, bool> contains)
