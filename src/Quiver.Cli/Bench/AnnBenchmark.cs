@@ -29,12 +29,13 @@ internal static class AnnBenchmark
           --limit N             use only the first N base vectors (ground truth is then computed exactly)
           --queries Q           number of queries (default 1000)
           --threads T           index build threads (default 1); queries always run one at a time on one thread
+          --full-scan-threshold KB  hnsw_config.full_scan_threshold: filters matching fewer vectors (KB) scan exactly (default 10000)
           --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
           --out FILE            write the results as JSON
           --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
         """;
 
-    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--threads", "--out", "--storage"];
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--threads", "--out", "--storage", "--full-scan-threshold"];
     private static readonly HashSet<string> Flags = ["--filter-labels"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -47,6 +48,7 @@ internal static class AnnBenchmark
         var threads = args.Int("--threads", 1);
         var queryCount = args.Int("--queries", 1000);
         var filterLabels = args.Has("--filter-labels");
+        var fullScanKb = args.Int("--full-scan-threshold", 10_000, 0);
         int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
 
         Console.Error.WriteLine($"bench ann: loading {dir}");
@@ -60,7 +62,7 @@ internal static class AnnBenchmark
         try
         {
             await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage, Shards = new() { Fsync = false, FlushInterval = TimeSpan.FromMinutes(10) } }, NullLogger.Instance);
-            var collection = await CreateAsync(catalog, data, angular, m, efConstruct, threads, filterLabels);
+            var collection = await CreateAsync(catalog, data, angular, m, efConstruct, threads, fullScanKb, filterLabels);
 
             // Upload with indexing off, then switch it on: one segment, one graph over the whole set.
             var build = Stopwatch.StartNew();
@@ -91,12 +93,12 @@ internal static class AnnBenchmark
         }
     }
 
-    private static async Task<Collection> CreateAsync(CollectionCatalog catalog, Dataset data, bool angular, int m, int efConstruct, int threads, bool labels)
+    private static async Task<Collection> CreateAsync(CollectionCatalog catalog, Dataset data, bool angular, int m, int efConstruct, int threads, int fullScanKb, bool labels)
     {
         var create = new JsonObject
         {
             ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = angular ? "Cosine" : "Euclid" },
-            ["hnsw_config"] = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads },
+            ["hnsw_config"] = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads, ["full_scan_threshold"] = fullScanKb },
             ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = 0 },
         };
         using (var doc = JsonDocument.Parse(create.ToJsonString()))

@@ -94,9 +94,38 @@ public sealed class PayloadIndexSet : IFilterContext
         return new FilterPlan(compiled, candidates, served.MinBy(x => x.Estimate).Index.Path, candidates.Count, exact);
     }
 
-    // Candidate collections hold ascending offsets.
+    // Candidate collections hold ascending offsets. Arrays (the common case) merge without enumerators.
+    private static int[] IntersectSorted(int[] a, int[] b)
+    {
+        var result = new int[Math.Min(a.Length, b.Length)];
+        int i = 0, j = 0, n = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            var x = a[i];
+            var y = b[j];
+            if (x == y)
+            {
+                result[n++] = x;
+                i++;
+                j++;
+            }
+            else if (x < y)
+            {
+                i++;
+            }
+            else
+            {
+                j++;
+            }
+        }
+
+        return result[..n];
+    }
+
     private static int[] IntersectSorted(IReadOnlyCollection<int> a, IReadOnlyCollection<int> b)
     {
+        if (a is int[] left && b is int[] right)
+            return IntersectSorted(left, right);
         var result = new List<int>(Math.Min(a.Count, b.Count));
         using var x = a.GetEnumerator();
         using var y = b.GetEnumerator();

@@ -175,6 +175,21 @@ public sealed partial class PointSegment
             return;
         }
 
+        if (plan is { CandidatesAreExact: true, Candidates: int[] exact })
+        {
+            // The index answered the whole filter: score the candidates straight off the array.
+            for (var i = 0; i < exact.Length; i++)
+            {
+                if ((i & (CancellationCheckInterval - 1)) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                var offset = exact[i];
+                if (_live[offset] && store.IsPresent(offset))
+                    Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
+            }
+
+            return;
+        }
+
         var cursor = new Cursor(this);
         var checkedCount = 0;
         foreach (var offset in plan.Candidates ?? (IEnumerable<int>)Enumerable.Range(0, _used))
