@@ -1,5 +1,6 @@
 using Quiver.Engine.Internal;
 using Quiver.Index.Hnsw;
+using Quiver.Index.Threading;
 using Quiver.Kernels;
 using Quiver.Segment.Segments;
 
@@ -53,11 +54,45 @@ internal sealed partial class Shard
         }
     }
 
-    private async Task OptimizerLoopAsync()
+    /// <summary>
+    /// The optimizer runs on its own thread at background priority (it and its build workers yield the cores to
+    /// queries and writes), so a long index build never lifts query latency much.
+    /// </summary>
+    private Task StartOptimizerThread()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            BackgroundPriority.LowerCurrentThread();
+            try
+            {
+                OptimizerLoop();
+                done.TrySetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                done.TrySetResult();
+            }
+#pragma warning disable CA1031 // reported through the task the shard awaits on dispose
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                done.TrySetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "quiver-optimizer",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void OptimizerLoop()
     {
         while (!_stopping.IsCancellationRequested)
         {
-            await _optimizerSignal.WaitAsync(_stopping.Token).ConfigureAwait(false);
+            _optimizerSignal.Wait(_stopping.Token);
             Interlocked.Exchange(ref _optimizerSignaled, 0);
             while (!_stopping.IsCancellationRequested)
             {
@@ -155,7 +190,7 @@ internal sealed partial class Shard
         var indexing = Indexing;
 
         var copy = PointSegment.CopyOf(job.Parts, token);
-        var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads };
+        var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = true };
         var graphs = new HnswGraph?[_spaces.Count];
         for (var s = 0; s < _spaces.Count; s++)
         {
@@ -192,14 +227,19 @@ internal sealed partial class Shard
 
             copy.Indexes.SyncWith(_set.Appendable.Indexes, copy);
             _set = _set.Replace(job.Parts.Select(p => p.Source).ToHashSet(), copy);
-            foreach (var (source, _) in job.Parts)
+            lock (_flushState)
             {
-                if (_persistedSegments.Remove(source, out var oldId))
-                    _obsoleteSegmentIds.Add(oldId);
-            }
+                foreach (var (source, _) in job.Parts)
+                {
+                    if (_persistedSegments.Remove(source, out var oldId))
+                        _obsoleteSegmentIds.Add(oldId);
+                }
 
-            _persistedSegments[copy] = id;
-            _manifestDirty = true;
+                _persistedSegments[copy] = id;
+                _manifestDirty = true;
+                // A flush that serialised state before this swap must leave the manifest dirty.
+                _swapGeneration++;
+            }
         }
         finally
         {

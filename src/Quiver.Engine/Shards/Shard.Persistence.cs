@@ -24,36 +24,56 @@ internal sealed partial class Shard
     private const ushort ManifestVersion = 1;
     private readonly Dictionary<PointSegment, long> _persistedSegments;
     private readonly List<long> _obsoleteSegmentIds = [];
+    private readonly Lock _flushState = new();
     private string? _plainFile;
     private bool _manifestDirty;
+    private long _swapGeneration;
     private long _nextSegmentId;
 
-    /// <summary>Writes applied state to disk and drops log files it covers.</summary>
+    /// <summary>
+    /// Writes applied state to disk and drops log files it covers. The state is serialised under the read lock
+    /// (memory work only) and written to disk after it is released, so a flush never holds up writers, and
+    /// readers queued behind them, for the time of the disk writes.
+    /// </summary>
     public void Flush()
     {
         lock (_flushGate)
         {
             ulong applied;
             string plainFile;
+            MemoryStream plainBody;
+            MemoryStream manifestBody;
             long[] obsolete;
+            long generation;
             _lock.EnterReadLock();
             try
             {
                 applied = AppliedSequence;
-                // Changed only under the write lock (optimizer swaps), so the read lock makes these safe.
-                if ((long)applied == Volatile.Read(ref _flushedSequence) && !_manifestDirty)
-                    return;
+                lock (_flushState)
+                {
+                    if ((long)applied == Volatile.Read(ref _flushedSequence) && !_manifestDirty)
+                        return;
+                    obsolete = [.. _obsoleteSegmentIds];
+                    generation = _swapGeneration;
+                }
+
                 plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}.qsn");
                 var plain = _set.Segments.Where(s => !_persistedSegments.ContainsKey(s)).ToArray();
-                ShardSnapshot.Write(Path.Combine(_directory, plainFile), plain, applied);
-                WriteManifest(applied, plainFile);
-                obsolete = [.. _obsoleteSegmentIds];
-                _obsoleteSegmentIds.Clear();
-                _manifestDirty = false;
+                plainBody = ShardSnapshot.Serialize(plain, applied);
+                manifestBody = SerializeManifest(applied, plainFile);
             }
             finally
             {
                 _lock.ExitReadLock();
+            }
+
+            ShardSnapshot.WriteSerialized(Path.Combine(_directory, plainFile), plainBody);
+            ChecksummedFile.WriteAtomic(Path.Combine(_directory, "manifest.qmf"), ManifestKind, ManifestVersion, s => manifestBody.WriteTo(s));
+            lock (_flushState)
+            {
+                // Only what this manifest accounted for; a swap since then keeps the manifest dirty.
+                _obsoleteSegmentIds.RemoveAll(obsolete.Contains);
+                _manifestDirty = _swapGeneration != generation;
             }
 
             // The manifest no longer names these: safe to remove now.
@@ -68,11 +88,11 @@ internal sealed partial class Shard
         }
     }
 
-    private void WriteManifest(ulong applied, string plainFile)
+    private MemoryStream SerializeManifest(ulong applied, string plainFile)
     {
-        ChecksummedFile.WriteAtomic(Path.Combine(_directory, "manifest.qmf"), ManifestKind, ManifestVersion, stream =>
+        var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
         {
-            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             w.Write(applied);
             w.Write(plainFile);
             var indexed = _set.Segments.Where(_persistedSegments.ContainsKey).ToArray();
@@ -88,7 +108,9 @@ internal sealed partial class Shard
                 foreach (var offset in deleted)
                     w.Write(offset);
             }
-        });
+        }
+
+        return body;
     }
 
     private void WriteIndexedSegment(long id, PointSegment segment, HnswGraph?[] graphs)

@@ -66,7 +66,7 @@ internal sealed partial class Shard : IAsyncDisposable
         _wal.OnDurable = OnDurable;
         _applyLoop = Task.Run(ApplyLoopAsync);
         _flushLoop = Task.Run(FlushLoopAsync);
-        _optimizerLoop = Task.Run(OptimizerLoopAsync);
+        _optimizerLoop = StartOptimizerThread();
         SignalOptimizer();
     }
 

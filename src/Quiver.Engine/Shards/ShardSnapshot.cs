@@ -23,11 +23,23 @@ internal static class ShardSnapshot
 
     public static void Write(string path, IReadOnlyList<PointSegment> segments, ulong appliedSequence)
     {
+        var body = Serialize(segments, appliedSequence);
+        WriteSerialized(path, body);
+    }
+
+    /// <summary>Writes a body from <see cref="Serialize"/>: the slow part (disk, fsync) needs no lock.</summary>
+    public static void WriteSerialized(string path, MemoryStream body) =>
+        ChecksummedFile.WriteAtomic(path, Kind, Version, stream => body.WriteTo(stream));
+
+    /// <summary>The file body for the live points of <paramref name="segments"/>; run it under the shard's read lock.</summary>
+    public static MemoryStream Serialize(IReadOnlyList<PointSegment> segments, ulong appliedSequence)
+    {
         var segment = segments[^1];
-        ChecksummedFile.WriteAtomic(path, Kind, Version, stream =>
+        var body = new MemoryStream();
         {
-            // Buffered, and flushed rather than disposed: the checksumming stream underneath belongs to the caller.
-            var buffered = new BufferedStream(stream, 1 << 20);
+            var stream = body;
+            // Buffered, and flushed rather than disposed: the stream underneath is returned to the caller.
+            var buffered = new BufferedStream(stream, 1 << 16);
             using var w = new BinaryWriter(buffered, Encoding.UTF8, leaveOpen: true);
             w.Write(appliedSequence);
             w.Write(segment.Spaces.Count);
@@ -46,29 +58,30 @@ internal static class ShardSnapshot
             }
 
             w.Write(segments.Sum(x => x.LiveCount));
-            foreach (var (source, offset) in segments.SelectMany(x => x.LiveOffsets().Select(o => (x, o))))
+            foreach (var (point, offset) in segments.SelectMany(x => x.LiveOffsets().Select(o => (x, o))))
             {
-                var segment = source;
-                var id = segment.IdAt(offset);
+                var id = point.IdAt(offset);
                 w.Write(id.IsUuid);
                 if (id.IsUuid)
                     w.Write(id.Uuid.ToByteArray(bigEndian: true));
                 else
                     w.Write(id.Number);
-                w.Write(segment.VersionAt(offset));
-                WriteBlob(w, segment.PayloadAt(offset).Utf8);
-                for (var s = 0; s < segment.Spaces.Count; s++)
+                w.Write(point.VersionAt(offset));
+                WriteBlob(w, point.PayloadAt(offset).Utf8);
+                for (var s = 0; s < point.Spaces.Count; s++)
                 {
-                    var present = segment.HasVector(offset, s);
+                    var present = point.HasVector(offset, s);
                     w.Write(present);
                     if (present)
-                        w.Write(MemoryMarshal.AsBytes(segment.VectorAt(offset, s)));
+                        w.Write(MemoryMarshal.AsBytes(point.VectorAt(offset, s)));
                 }
             }
 
             w.Flush();
             buffered.Flush();
-        });
+        }
+
+        return body;
     }
 
     public static (PointSegment Segment, ulong AppliedSequence) Load(string path, IReadOnlyList<SegmentVectorSpace> spaces)

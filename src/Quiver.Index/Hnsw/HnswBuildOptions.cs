@@ -14,4 +14,7 @@ public sealed record HnswBuildOptions
 
     /// <summary>Seed of the level generator.</summary>
     public ulong Seed { get; init; } = 42;
+
+    /// <summary>Run insertion threads at background priority (see <see cref="Threading.BackgroundPriority"/>).</summary>
+    public bool Background { get; init; }
 }

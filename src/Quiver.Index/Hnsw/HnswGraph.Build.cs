@@ -68,7 +68,17 @@ public sealed partial class HnswGraph
             var tasks = new Task[threads];
             for (var t = 0; t < threads; t++)
             {
-                tasks[t] = Task.Factory.StartNew(state.Work<TKernel>, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                // LongRunning gives each worker its own thread, so lowering its priority touches nothing shared.
+                tasks[t] = Task.Factory.StartNew(
+                    () =>
+                    {
+                        if (options.Background)
+                            Threading.BackgroundPriority.LowerCurrentThread();
+                        state.Work<TKernel>();
+                    },
+                    ct,
+                    TaskCreationOptions.LongRunning,
+                    TaskScheduler.Default);
             }
 
             Task.WhenAll(tasks).GetAwaiter().GetResult();
