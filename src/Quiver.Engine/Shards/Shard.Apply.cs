@@ -18,6 +18,7 @@ internal sealed partial class Shard
             case UpsertPoints upsert:
                 foreach (var p in upsert.Points)
                 {
+                    _set.Appendable.CheckVectors(p.Vectors);
                     if (_set.TryLocate(p.Id, out var segment, out var offset))
                     {
                         if (segment.VersionAt(offset) >= sequence)
@@ -123,6 +124,7 @@ internal sealed partial class Shard
 
     private void Move(PointSegment from, PointId id, ulong sequence, IReadOnlyList<NamedVector> vectors, Payload payload)
     {
+        _set.Appendable.CheckVectors(vectors);
         from.Delete(id, sequence);
         _set.Appendable.Upsert(id, sequence, vectors, payload);
     }

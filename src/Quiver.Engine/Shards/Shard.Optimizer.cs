@@ -16,7 +16,9 @@ internal sealed partial class Shard
     private ShardIndexing _indexing;
     private int _optimizerSignaled;
     private volatile ShardOptimizerStatus _optimizerStatus = new(false, false, null, 0, 0, null);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(30);
     private long _optimizerDone;
+    private DateTimeOffset _lastFailure = DateTimeOffset.MinValue;
 
     public ShardOptimizerStatus OptimizerStatus
     {
@@ -43,6 +45,8 @@ internal sealed partial class Shard
 
     private bool HasPendingWork()
     {
+        if (Volatile.Read(ref _disposed) != 0)
+            return false;
         _lock.EnterReadLock();
         try
         {
@@ -122,6 +126,7 @@ internal sealed partial class Shard
 #pragma warning restore CA1031
                 {
                     EngineLog.OptimizationFailed(_logger, ex, _directory, job.Kind);
+                    _lastFailure = DateTimeOffset.UtcNow;
                     break;
                 }
                 finally
@@ -150,6 +155,16 @@ internal sealed partial class Shard
             fresh.Indexes.SyncWith(appendable.Indexes, fresh);
             _set = _set.WithNewAppendable(fresh);
             return Started(new OptimizationJob("indexing", [(appendable, offsets)]));
+        }
+
+        // A sealed segment that is neither indexed nor being indexed: an earlier job failed. Retry, not too often.
+        foreach (var segment in _set.Segments)
+        {
+            if (segment.IsSealed && !_persistedSegments.ContainsKey(segment) && segment != appendable
+                && DateTimeOffset.UtcNow - _lastFailure > RetryDelay)
+            {
+                return dryRun ? new OptimizationJob("indexing", []) : Started(new OptimizationJob("indexing", [(segment, [.. segment.LiveOffsets()])]));
+            }
         }
 
         // One job runs at a time per shard, so every sealed segment here is settled.

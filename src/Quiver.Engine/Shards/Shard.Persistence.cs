@@ -57,7 +57,9 @@ internal sealed partial class Shard
                     generation = _swapGeneration;
                 }
 
-                plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}.qsn");
+                // A fresh name every time: the file the current manifest names is never overwritten, so a crash
+                // between the two writes below leaves the old manifest with its own, intact plain file.
+                plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}-{Guid.NewGuid():N}.qsn");
                 var plain = _set.Segments.Where(s => !_persistedSegments.ContainsKey(s)).ToArray();
                 plainBody = ShardSnapshot.Serialize(plain, applied);
                 manifestBody = SerializeManifest(applied, plainFile);

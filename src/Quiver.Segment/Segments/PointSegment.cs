@@ -288,7 +288,8 @@ public sealed partial class PointSegment
     }
 
     // Checked before any mutation, so a bad operation changes nothing rather than leaving half a point.
-    private void CheckVectors(IReadOnlyList<NamedVector> vectors)
+    // Public so a caller moving a point between segments can check before it deletes the old copy.
+    public void CheckVectors(IReadOnlyList<NamedVector> vectors)
     {
         foreach (var v in vectors)
         {
