@@ -5,11 +5,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
-using Quiver.Engine.Operations;
 using Quiver.Engine.Query;
 using Quiver.Segment.Filtering;
-using Quiver.Segment.Payloads;
-using Quiver.Segment.Points;
 
 namespace Quiver.Cli.Bench;
 
@@ -62,13 +59,12 @@ internal static class AnnBenchmark
         try
         {
             await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage, Shards = new() { Fsync = false, FlushInterval = TimeSpan.FromMinutes(10) } }, NullLogger.Instance);
-            var collection = await CreateAsync(catalog, data, angular, m, efConstruct, threads, fullScanKb, filterLabels);
+            var hnsw = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads, ["full_scan_threshold"] = fullScanKb };
+            var collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels);
 
-            // Upload with indexing off, then switch it on: one segment, one graph over the whole set.
+            // Uploaded with indexing off; switching it on makes one segment with one graph over the whole set.
             var build = Stopwatch.StartNew();
-            using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":1}}"""))
-                await catalog.UpdateAsync("bench", patch.RootElement, default);
-            await WaitIndexedAsync(collection);
+            await BenchCollection.IndexAsync(catalog, "bench", collection, 1);
             var buildSeconds = build.Elapsed.TotalSeconds;
             var memory = collection.Memory();
             Console.Error.WriteLine($"bench ann: index built in {buildSeconds:F1} s ({threads} threads); vectors {memory.VectorBytes / 1048576.0:F1} MiB + graph {memory.GraphBytes / 1048576.0:F1} MiB");
@@ -90,64 +86,6 @@ internal static class AnnBenchmark
         {
             if (ownsStorage && Directory.Exists(storage))
                 Directory.Delete(storage, recursive: true);
-        }
-    }
-
-    private static async Task<Collection> CreateAsync(CollectionCatalog catalog, Dataset data, bool angular, int m, int efConstruct, int threads, int fullScanKb, bool labels)
-    {
-        var create = new JsonObject
-        {
-            ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = angular ? "Cosine" : "Euclid" },
-            ["hnsw_config"] = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads, ["full_scan_threshold"] = fullScanKb },
-            ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = 0 },
-        };
-        using (var doc = JsonDocument.Parse(create.ToJsonString()))
-            await catalog.CreateAsync("bench", CollectionConfig.FromCreateRequest(doc.RootElement), default);
-        var collection = catalog.Get("bench");
-        if (labels)
-        {
-            await collection.ApplyAsync(new CreateFieldIndex("label", "\"integer\""u8.ToArray()), wait: true, default);
-            await collection.ApplyAsync(new CreateFieldIndex("bucket", "\"integer\""u8.ToArray()), wait: true, default);
-        }
-
-        const int batch = 1000;
-        for (var start = 0; start < data.Base.Length; start += batch)
-        {
-            var points = new PointWrite[Math.Min(batch, data.Base.Length - start)];
-            for (var i = 0; i < points.Length; i++)
-            {
-                var row = start + i;
-                var payload = labels
-                    ? Payload.FromUtf8(System.Text.Encoding.UTF8.GetBytes($$"""{"label":{{data.BaseLabels![row]}},"bucket":{{row % 10}}}"""))
-                    : Payload.Empty;
-                points[i] = new PointWrite(PointId.FromNumber((ulong)row), [new NamedVector(string.Empty, data.Base[row])], payload);
-            }
-
-            await collection.ApplyAsync(new UpsertPoints(points), wait: true, default);
-            if ((start / batch) % 20 == 0)
-                Console.Error.WriteLine($"bench ann: uploaded {start + points.Length:N0}/{data.Base.Length:N0}");
-        }
-
-        return collection;
-    }
-
-    private static async Task WaitIndexedAsync(Collection collection)
-    {
-        var lastReport = Stopwatch.StartNew();
-        while (true)
-        {
-            var stats = collection.Stats();
-            if (!stats.Optimizing && !stats.OptimizationPending && stats.IndexedVectorsCount > 0)
-                return;
-            if (lastReport.Elapsed > TimeSpan.FromSeconds(5))
-            {
-                var running = collection.Optimizations();
-                var progress = running.Count > 0 ? $"{running.Sum(r => r.PointsDone):N0}/{running.Sum(r => r.PointsTotal):N0}" : "starting";
-                Console.Error.WriteLine($"bench ann: indexing {progress}");
-                lastReport.Restart();
-            }
-
-            await Task.Delay(20);
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Engine.Catalog;
@@ -42,29 +41,12 @@ internal static class StreamBenchmark
         try
         {
             await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage }, NullLogger.Instance);
-            var create = new JsonObject
-            {
-                ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid" },
-                ["hnsw_config"] = new JsonObject { ["m"] = 16, ["ef_construct"] = 100, ["max_indexing_threads"] = threads },
-                ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = 0 },
-            };
-            using (var doc = JsonDocument.Parse(create.ToJsonString()))
-                await catalog.CreateAsync("stream", CollectionConfig.FromCreateRequest(doc.RootElement), default);
-            var collection = catalog.Get("stream");
-            for (var start = 0; start < data.Base.Length; start += 1000)
-            {
-                var points = Enumerable.Range(start, Math.Min(1000, data.Base.Length - start))
-                    .Select(i => new PointWrite(PointId.FromNumber((ulong)i), [new NamedVector(string.Empty, data.Base[i])], Payload.Empty))
-                    .ToArray();
-                await collection.ApplyAsync(new UpsertPoints(points), wait: true, default);
-            }
+            var hnsw = new JsonObject { ["m"] = 16, ["ef_construct"] = 100, ["max_indexing_threads"] = threads };
+            var collection = await BenchCollection.CreateAndLoadAsync(catalog, "stream", data, hnsw, labels: false);
 
-            // Index the base set as one segment, then use the default threshold for what streams in.
-            using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":10000}}"""))
-                await catalog.UpdateAsync("stream", patch.RootElement, default);
+            // Index the base set as one segment, then keep the default threshold for what streams in.
             Console.Error.WriteLine($"bench stream: loaded {data.Base.Length:N0} points; indexing");
-            while (collection.Stats() is { } s && (s.Optimizing || s.OptimizationPending))
-                await Task.Delay(100);
+            await BenchCollection.IndexAsync(catalog, "stream", collection, 10_000);
 
             var idle = QueryFor(collection, data, ef, TimeSpan.FromSeconds(10), CancellationToken.None);
             Console.Error.WriteLine($"bench stream: idle query p99 {Percentile(idle, 0.99):F3} ms; streaming {rate}/s for {duration} s");
