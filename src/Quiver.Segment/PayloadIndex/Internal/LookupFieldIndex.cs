@@ -8,15 +8,10 @@ namespace Quiver.Segment.PayloadIndex.Internal;
 internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
     where TKey : notnull
 {
-    private readonly Dictionary<TKey, HashSet<int>> _postings;
-    private readonly Dictionary<TKey, int[]> _sorted;
+    private readonly PostingLists<TKey> _postings;
 
     private protected LookupFieldIndex(JsonPath path, PayloadFieldSchema schema, IEqualityComparer<TKey>? comparer = null)
-        : base(path, schema)
-    {
-        _postings = new Dictionary<TKey, HashSet<int>>(comparer);
-        _sorted = new Dictionary<TKey, int[]>(comparer);
-    }
+        : base(path, schema) => _postings = new PostingLists<TKey>(comparer);
 
     private protected abstract bool TryKey(JsonElement value, out TKey key);
 
@@ -30,10 +25,7 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
         {
             if (!TryKey(v, out var key))
                 continue;
-            if (!_postings.TryGetValue(key, out var set))
-                _postings[key] = set = [];
-            set.Add(offset);
-            _sorted.Remove(key);
+            _postings.Add(key, offset);
             any = true;
         }
 
@@ -44,53 +36,21 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
     {
         foreach (var v in values)
         {
-            if (!TryKey(v, out var key))
-                continue;
-            _sorted.Remove(key);
-            if (_postings.TryGetValue(key, out var set) && set.Remove(offset) && set.Count == 0)
-                _postings.Remove(key);
+            if (TryKey(v, out var key))
+                _postings.Remove(key, offset);
         }
     }
 
     private protected override IEnumerable<int>? Candidates(FieldCondition condition)
     {
         var keys = condition.Match is null ? null : Keys(condition.Match);
-        if (keys is null)
-            return null;
-        if (keys.Take(2).Count() == 1)
-            return SortedPostings(keys.First());
-        var result = new HashSet<int>();
-        foreach (var key in keys)
-        {
-            if (_postings.TryGetValue(key, out var set))
-                result.UnionWith(set);
-        }
-
-        return result;
-    }
-
-    // One key's points, sorted once and kept until the key changes: index-served filters reuse it every query.
-    private int[] SortedPostings(TKey key)
-    {
-        if (_sorted.TryGetValue(key, out var sorted))
-            return sorted;
-        if (!_postings.TryGetValue(key, out var set))
-            return [];
-        sorted = [.. set];
-        Array.Sort(sorted);
-        _sorted[key] = sorted;
-        return sorted;
+        return keys is null ? null : _postings.Union(keys);
     }
 
     private protected override long Estimate(FieldCondition condition)
     {
         var keys = condition.Match is null ? null : Keys(condition.Match);
-        if (keys is null)
-            return -1;
-        long sum = 0;
-        foreach (var key in keys)
-            sum += _postings.TryGetValue(key, out var set) ? set.Count : 0;
-        return Math.Min(sum, PointsCount);
+        return keys is null ? -1 : Math.Min(_postings.CountAny(keys), PointsCount);
     }
 }
 

@@ -89,8 +89,7 @@ internal abstract class OrderedFieldIndex<T> : PayloadFieldIndex
 /// <summary>Integer index: integral JSON numbers (Qdrant: <c>as_i64</c>; floats, even 1.0, are not indexed).</summary>
 internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema) : OrderedFieldIndex<long>(path, schema)
 {
-    private readonly Dictionary<long, HashSet<int>> _lookup = [];
-    private readonly Dictionary<long, int[]> _sorted = [];
+    private readonly PostingLists<long> _lookup = new();
 
     private protected override bool TryValue(JsonElement value, out long result)
     {
@@ -105,12 +104,7 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
         foreach (var v in values)
         {
             if (TryValue(v, out var x))
-            {
-                if (!_lookup.TryGetValue(x, out var set))
-                    _lookup[x] = set = [];
-                set.Add(offset);
-                _sorted.Remove(x);
-            }
+                _lookup.Add(x, offset);
         }
 
         return base.AddValues(offset, values);
@@ -120,11 +114,8 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
     {
         foreach (var v in values)
         {
-            if (!TryValue(v, out var x))
-                continue;
-            _sorted.Remove(x);
-            if (_lookup.TryGetValue(x, out var set) && set.Remove(offset) && set.Count == 0)
-                _lookup.Remove(x);
+            if (TryValue(v, out var x))
+                _lookup.Remove(x, offset);
         }
 
         base.RemoveValues(offset, values);
@@ -132,54 +123,23 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
 
     private protected override IEnumerable<int>? Candidates(FieldCondition condition)
     {
-        IEnumerable<long>? keys = condition.Match switch
-        {
-            MatchValue { Kind: MatchValueKind.Integer } v => [v.Integer],
-            MatchAny { IsExcept: false, Integers: { } list } => list,
-            _ => null,
-        };
-        if (keys is null)
-            return base.Candidates(condition);
-        if (condition.Match is MatchValue { Kind: MatchValueKind.Integer } single)
-            return SortedPostings(single.Integer);
-        var result = new HashSet<int>();
-        foreach (var k in keys)
-        {
-            if (_lookup.TryGetValue(k, out var set))
-                result.UnionWith(set);
-        }
-
-        return result;
+        var keys = MatchKeys(condition);
+        return keys is null ? base.Candidates(condition) : _lookup.Union(keys);
     }
 
     private protected override long Estimate(FieldCondition condition)
     {
-        IEnumerable<long>? keys = condition.Match switch
-        {
-            MatchValue { Kind: MatchValueKind.Integer } v => [v.Integer],
-            MatchAny { IsExcept: false, Integers: { } list } => list,
-            _ => null,
-        };
-        if (keys is null)
-            return base.Estimate(condition);
-        long sum = 0;
-        foreach (var k in keys)
-            sum += _lookup.TryGetValue(k, out var set) ? set.Count : 0;
-        return Math.Min(sum, PointsCount);
+        var keys = MatchKeys(condition);
+        return keys is null ? base.Estimate(condition) : Math.Min(_lookup.CountAny(keys), PointsCount);
     }
 
-    // One value's points, sorted once and kept until the value's points change.
-    private int[] SortedPostings(long key)
+    /// <summary>The integers a match condition asks for, or null when it is not a match this index answers by key.</summary>
+    private static IEnumerable<long>? MatchKeys(FieldCondition condition) => condition.Match switch
     {
-        if (_sorted.TryGetValue(key, out var sorted))
-            return sorted;
-        if (!_lookup.TryGetValue(key, out var set))
-            return [];
-        sorted = [.. set];
-        Array.Sort(sorted);
-        _sorted[key] = sorted;
-        return sorted;
-    }
+        MatchValue { Kind: MatchValueKind.Integer } v => [v.Integer],
+        MatchAny { IsExcept: false, Integers: { } list } => list,
+        _ => null,
+    };
 
     private protected override bool TryRange(FieldCondition c, out long lo, out long hi, out Func<long, bool> contains)
     {

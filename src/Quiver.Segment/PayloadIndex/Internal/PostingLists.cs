@@ -1,0 +1,58 @@
+namespace Quiver.Segment.PayloadIndex.Internal;
+
+/// <summary>
+/// Points per indexed key, with each key's points also kept as a sorted array once asked for (until the key
+/// changes): index-answered filters reuse the same array query after query.
+/// </summary>
+internal sealed class PostingLists<TKey>(IEqualityComparer<TKey>? comparer = null)
+    where TKey : notnull
+{
+    private readonly Dictionary<TKey, HashSet<int>> _postings = new(comparer);
+    private readonly Dictionary<TKey, int[]> _sorted = new(comparer);
+
+    public void Add(TKey key, int offset)
+    {
+        if (!_postings.TryGetValue(key, out var set))
+            _postings[key] = set = [];
+        set.Add(offset);
+        _sorted.Remove(key);
+    }
+
+    public void Remove(TKey key, int offset)
+    {
+        _sorted.Remove(key);
+        if (_postings.TryGetValue(key, out var set) && set.Remove(offset) && set.Count == 0)
+            _postings.Remove(key);
+    }
+
+    public int Count(TKey key) => _postings.TryGetValue(key, out var set) ? set.Count : 0;
+
+    /// <summary>Points having any of <paramref name="keys"/>: the cached sorted array for one key, a set for several.</summary>
+    public IEnumerable<int> Union(IEnumerable<TKey> keys)
+    {
+        if (keys.Take(2).Count() == 1)
+            return Sorted(keys.First());
+        var result = new HashSet<int>();
+        foreach (var key in keys)
+        {
+            if (_postings.TryGetValue(key, out var set))
+                result.UnionWith(set);
+        }
+
+        return result;
+    }
+
+    public long CountAny(IEnumerable<TKey> keys) => keys.Sum(k => (long)Count(k));
+
+    private int[] Sorted(TKey key)
+    {
+        if (_sorted.TryGetValue(key, out var sorted))
+            return sorted;
+        if (!_postings.TryGetValue(key, out var set))
+            return [];
+        sorted = [.. set];
+        Array.Sort(sorted);
+        _sorted[key] = sorted;
+        return sorted;
+    }
+}
