@@ -169,7 +169,7 @@ public sealed partial class Collection
         var segments = 0;
         var optimizing = false;
         var pending = false;
-        IReadOnlyList<PayloadFieldInfo>? schema = null;
+        var schemas = new List<IReadOnlyList<PayloadFieldInfo>>(_shards.Length);
         foreach (var shard in _shards)
         {
             var (p, i, n, fields) = shard.Read(set => (set.LiveCount, set.IndexedVectorCount, set.Segments.Length, set.Describe()));
@@ -180,11 +180,10 @@ public sealed partial class Collection
             var status = shard.OptimizerStatus;
             optimizing |= status.Running;
             pending |= status.Pending;
-            // Index point counts add up across shards; the definitions are the same in each.
-            schema = schema is null ? fields : schema.Select(f => f with { Points = f.Points + (fields.FirstOrDefault(o => o.Field == f.Field)?.Points ?? 0) }).ToList();
+            schemas.Add(fields);
         }
 
-        return new CollectionStats(points, indexed, segments, walBytes, optimizing, pending, schema ?? []);
+        return new CollectionStats(points, indexed, segments, walBytes, optimizing, pending, PayloadFieldInfo.Sum(schemas));
     }
 
     /// <summary>Bytes held in memory by vectors and graphs, over every shard and segment.</summary>

@@ -95,17 +95,7 @@ internal sealed class SegmentSet(PointSegment[] segments)
         return hits;
     }
 
-    public IReadOnlyList<PayloadFieldInfo> Describe()
-    {
-        var schema = Segments[0].Indexes.Describe().ToList();
-        for (var i = 1; i < Segments.Length; i++)
-        {
-            var other = Segments[i].Indexes.Describe();
-            schema = schema.Select(f => f with { Points = f.Points + (other.FirstOrDefault(o => o.Field == f.Field)?.Points ?? 0) }).ToList();
-        }
-
-        return schema;
-    }
+    public IReadOnlyList<PayloadFieldInfo> Describe() => PayloadFieldInfo.Sum(Segments.Select(s => s.Indexes.Describe()));
 
     public SegmentSet Replace(IReadOnlyCollection<PointSegment> sources, PointSegment replacement)
     {

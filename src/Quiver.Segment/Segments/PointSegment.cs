@@ -141,7 +141,7 @@ public sealed partial class PointSegment
     public void DeleteOffset(int offset)
     {
         if (_live[offset])
-            Delete(_ids[offset], ulong.MaxValue);
+            RemoveAt(offset);
     }
 
     /// <summary>Number of points that have a vector in each space, by space position.</summary>
@@ -213,12 +213,18 @@ public sealed partial class PointSegment
 
     public bool Delete(PointId id, ulong version)
     {
-        if (!_offsets.TryGetValue(id, out var offset) || (_versions[offset] >= version && version != ulong.MaxValue))
+        if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
+        RemoveAt(offset);
+        return true;
+    }
+
+    private void RemoveAt(int offset)
+    {
         Indexes.Remove(offset, _payloads[offset]);
         foreach (var store in _stores)
             store.Remove(offset);
-        _offsets.Remove(id);
+        _offsets.Remove(_ids[offset]);
         _live[offset] = false;
         _sortedIds = null;
         if (!IsSealed)
@@ -227,8 +233,6 @@ public sealed partial class PointSegment
             _payloads[offset] = Payload.Empty;
             _freeOffsets.Push(offset);
         }
-
-        return true;
     }
 
     public bool SetPayload(PointId id, ulong version, Payload payload)

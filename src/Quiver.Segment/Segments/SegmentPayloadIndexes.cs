@@ -9,6 +9,23 @@ namespace Quiver.Segment.Segments;
 public sealed record PayloadFieldInfo(string Field, PayloadFieldSchema Schema, long Points)
 {
     public void WriteInfo(Utf8JsonWriter writer) => Schema.WriteInfo(writer, Points);
+
+    /// <summary>
+    /// Adds up point counts field by field: every segment (and shard) holds the same definitions, so the first
+    /// list gives the fields and the others add their counts.
+    /// </summary>
+    public static IReadOnlyList<PayloadFieldInfo> Sum(IEnumerable<IReadOnlyList<PayloadFieldInfo>> parts)
+    {
+        IReadOnlyList<PayloadFieldInfo>? total = null;
+        foreach (var part in parts)
+        {
+            total = total is null
+                ? part
+                : [.. total.Select(f => f with { Points = f.Points + (part.FirstOrDefault(o => o.Field == f.Field)?.Points ?? 0) })];
+        }
+
+        return total ?? [];
+    }
 }
 
 /// <summary>
