@@ -13,16 +13,17 @@ namespace Quiver.Cli.Bench;
 internal static class BenchCollection
 {
     /// <summary>
-    /// Creates <paramref name="name"/> with indexing off (bulk-load practice) and the given hnsw_config, uploads the
-    /// base vectors (with label/bucket payloads and their indexes when <paramref name="labels"/>), and returns it.
+    /// Creates <paramref name="name"/> with the given hnsw_config and indexing threshold (0, the default, turns
+    /// indexing off: bulk-load practice), uploads the base vectors (with label/bucket payloads and their indexes
+    /// when <paramref name="labels"/>), and returns it.
     /// </summary>
-    public static async Task<Collection> CreateAndLoadAsync(CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels)
+    public static async Task<Collection> CreateAndLoadAsync(CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels, int indexingThresholdKb = 0)
     {
         var create = new JsonObject
         {
             ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid" },
             ["hnsw_config"] = hnswConfig,
-            ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = 0 },
+            ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = indexingThresholdKb },
         };
         using (var doc = JsonDocument.Parse(create.ToJsonString()))
             await catalog.CreateAsync(name, CollectionConfig.FromCreateRequest(doc.RootElement), default);

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Quiver.Engine.Internal;
 using Quiver.Index.Hnsw;
 using Quiver.Index.Threading;
@@ -59,15 +60,16 @@ internal sealed partial class Shard
     }
 
     /// <summary>
-    /// The optimizer runs on its own thread at background priority (it and its build workers yield the cores to
-    /// queries and writes), so a long index build never lifts query latency much.
+    /// The optimizer runs on its own thread. Linking new rows into a live graph keeps pace with the writes at normal
+    /// priority (the rows it has not linked yet cost every query an exact scan); segment rebuilds run on a thread
+    /// at background priority (it and its build workers yield the cores to queries and writes), so a long index
+    /// build never lifts query latency much.
     /// </summary>
     private Task StartOptimizerThread()
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
-            BackgroundPriority.LowerCurrentThread();
             try
             {
                 OptimizerLoop();
@@ -100,22 +102,43 @@ internal sealed partial class Shard
             Interlocked.Exchange(ref _optimizerSignaled, 0);
             while (!_stopping.IsCancellationRequested)
             {
+                // Look under the read lock first: the write lock stalls queries, so it is taken only to change
+                // the segment set, not once per live-indexing batch.
                 OptimizationJob? job;
-                _lock.EnterWriteLock();
+                _lock.EnterReadLock();
                 try
                 {
-                    job = PlanLocked(Indexing, dryRun: false);
+                    job = PlanLocked(Indexing, dryRun: true);
                 }
                 finally
                 {
-                    _lock.ExitWriteLock();
+                    _lock.ExitReadLock();
                 }
 
                 if (job is null)
                     break;
+                if (job.Kind != LinkKind)
+                {
+                    _lock.EnterWriteLock();
+                    try
+                    {
+                        job = PlanLocked(Indexing, dryRun: false);
+                    }
+                    finally
+                    {
+                        _lock.ExitWriteLock();
+                    }
+
+                    if (job is null)
+                        continue;
+                }
+
                 try
                 {
-                    Run(job);
+                    if (job.Kind == LinkKind)
+                        ExtendLiveGraphs(Indexing);
+                    else
+                        RunInBackground(job);
                 }
                 catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
                 {
@@ -137,6 +160,9 @@ internal sealed partial class Shard
         }
     }
 
+    /// <summary>The kind of job that links an appendable segment's new rows into its live graphs.</summary>
+    private const string LinkKind = "linking";
+
     private sealed record OptimizationJob(string Kind, (PointSegment Source, int[] Offsets)[] Parts);
 
     /// <summary>
@@ -146,7 +172,7 @@ internal sealed partial class Shard
     private OptimizationJob? PlanLocked(ShardIndexing indexing, bool dryRun)
     {
         var appendable = _set.Appendable;
-        if (indexing.IndexingThresholdKb > 0 && appendable.LiveCount > 0 && VectorKb(appendable) >= indexing.IndexingThresholdKb)
+        if (indexing.IndexingThresholdKb > 0 && appendable.LiveCount > 0 && NeedsBatchIndexing(appendable, indexing))
         {
             if (dryRun)
                 return new OptimizationJob("indexing", []);
@@ -156,6 +182,17 @@ internal sealed partial class Shard
             _set = _set.WithNewAppendable(fresh);
             return Started(new OptimizationJob("indexing", [(appendable, offsets)]));
         }
+
+        if (indexing.IndexingThresholdKb > 0 && !appendable.IsLiveIndexed && VectorKb(appendable) >= indexing.IndexingThresholdKb)
+        {
+            // Crossing the threshold as writes arrive: index the segment in place from now on.
+            if (dryRun)
+                return new OptimizationJob("indexing", []);
+            appendable.StartLiveIndexing(indexing.M, LiveCapacityRows(indexing));
+        }
+
+        if (appendable.UnlinkedRows > 0)
+            return new OptimizationJob(LinkKind, []);
 
         // A sealed segment that is neither indexed nor being indexed: an earlier job failed. Retry, not too often.
         foreach (var segment in _set.Segments)
@@ -189,12 +226,106 @@ internal sealed partial class Shard
         return job;
     }
 
+    /// <summary>
+    /// Whether the appendable segment should be sealed and indexed by one batch build: it filled up while
+    /// indexing was off (a bulk load: one parallel build makes a compact, frozen segment), it outgrew
+    /// max_segment_size or its graphs' room, or too many of its rows are dead.
+    /// </summary>
+    private bool NeedsBatchIndexing(PointSegment appendable, ShardIndexing indexing)
+    {
+        if (!appendable.IsLiveIndexed)
+            return VectorKb(appendable) > 2 * indexing.IndexingThresholdKb;
+        var usedKb = (long)appendable.UsedSlots * _spaces.Sum(s => (long)s.Dimension) * sizeof(float) / 1024;
+        var deadShare = 1.0 - ((double)appendable.LiveCount / appendable.UsedSlots);
+        return usedKb >= indexing.MaxSegmentSizeKb || appendable.UsedSlots >= LiveCapacityRows(indexing)
+            || (appendable.UsedSlots >= indexing.VacuumMinVectorNumber && deadShare > indexing.DeletedThreshold);
+    }
+
+    /// <summary>Rows a live-indexed segment has graph room for: max_segment_size worth of vectors.</summary>
+    private int LiveCapacityRows(ShardIndexing indexing)
+    {
+        var rowBytes = Math.Max(1L, _spaces.Sum(s => (long)s.Dimension) * sizeof(float));
+        return (int)Math.Clamp(indexing.MaxSegmentSizeKb * 1024 / rowBytes, 1024, 1L << 26);
+    }
+
+    /// <summary>
+    /// Links the appendable segment's new rows into its live graphs, outside the shard's lock: queries keep
+    /// running and see the rows not linked yet through an exact scan.
+    /// </summary>
+    private void ExtendLiveGraphs(ShardIndexing indexing)
+    {
+        PointSegment appendable;
+        int rows;
+        ReadOnlyMemory<float>[] vectors;
+        int backlog;
+        _lock.EnterReadLock();
+        try
+        {
+            appendable = _set.Appendable;
+            backlog = appendable.UnlinkedRows;
+            if (!appendable.IsLiveIndexed || backlog == 0)
+                return;
+            (rows, vectors) = appendable.CaptureRows();
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        // A large backlog (the segment just went live, or the shard recovered) is reported like a build.
+        var reported = backlog >= 4096;
+        if (reported)
+        {
+            Interlocked.Exchange(ref _optimizerDone, 0);
+            _optimizerStatus = new(true, false, "indexing", backlog, 0, DateTimeOffset.UtcNow);
+        }
+
+        try
+        {
+            // A large backlog is bulk work, done by background workers; a write's worth is linked right here.
+            var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = reported };
+            appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
+        }
+        finally
+        {
+            if (reported)
+                _optimizerStatus = new(false, false, null, 0, 0, null);
+        }
+    }
+
     private long VectorKb(PointSegment segment)
     {
         long bytes = 0;
         for (var s = 0; s < _spaces.Count; s++)
             bytes += (long)segment.VectorCount(s) * _spaces[s].Dimension * sizeof(float);
         return bytes / 1024;
+    }
+
+    /// <summary>Runs a rebuild on a thread of its own at background priority and waits for it.</summary>
+    private void RunInBackground(OptimizationJob job)
+    {
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            BackgroundPriority.LowerCurrentThread();
+            try
+            {
+                Run(job);
+            }
+#pragma warning disable CA1031 // rethrown on the optimizer thread
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                failure = ExceptionDispatchInfo.Capture(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "quiver-rebuild",
+        };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
     }
 
     private void Run(OptimizationJob job)

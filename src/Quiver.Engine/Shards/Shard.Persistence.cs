@@ -31,9 +31,9 @@ internal sealed partial class Shard
     private long _nextSegmentId;
 
     /// <summary>
-    /// Writes applied state to disk and drops log files it covers. The state is serialised under the read lock
-    /// (memory work only) and written to disk after it is released, so a flush never holds up writers, and
-    /// readers queued behind them, for the time of the disk writes.
+    /// Writes applied state to disk and drops log files it covers. The state is captured under the read lock
+    /// (references to rows that never change, copies of the rest) and serialised and written after it is
+    /// released, so a flush holds up writers, and readers queued behind them, for as little as it can.
     /// </summary>
     public void Flush()
     {
@@ -41,7 +41,7 @@ internal sealed partial class Shard
         {
             ulong applied;
             string plainFile;
-            MemoryStream plainBody;
+            SnapshotCapture plainCapture;
             MemoryStream manifestBody;
             long[] obsolete;
             long generation;
@@ -61,7 +61,7 @@ internal sealed partial class Shard
                 // between the two writes below leaves the old manifest with its own, intact plain file.
                 plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}-{Guid.NewGuid():N}.qsn");
                 var plain = _set.Segments.Where(s => !_persistedSegments.ContainsKey(s)).ToArray();
-                plainBody = ShardSnapshot.Serialize(plain, applied);
+                plainCapture = ShardSnapshot.Capture(plain, applied);
                 manifestBody = SerializeManifest(applied, plainFile);
             }
             finally
@@ -69,7 +69,7 @@ internal sealed partial class Shard
                 _lock.ExitReadLock();
             }
 
-            ShardSnapshot.WriteSerialized(Path.Combine(_directory, plainFile), plainBody);
+            ShardSnapshot.WriteSerialized(Path.Combine(_directory, plainFile), ShardSnapshot.Serialize(plainCapture));
             ChecksummedFile.WriteAtomic(Path.Combine(_directory, "manifest.qmf"), ManifestKind, ManifestVersion, s => manifestBody.WriteTo(s));
             lock (_flushState)
             {

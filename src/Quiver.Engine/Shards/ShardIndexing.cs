@@ -8,6 +8,14 @@ internal sealed record ShardIndexing
     /// <summary>Appendable vectors (KB, summed over spaces) above which the segment is sealed and indexed; 0 disables.</summary>
     public long IndexingThresholdKb { get; init; } = 10_000;
 
+    /// <summary>
+    /// Vectors (KB) an appendable segment indexed live may hold before it is sealed and rebuilt as one immutable
+    /// indexed segment (optimizers_config.max_segment_size; unset means <see cref="DefaultMaxSegmentSizeKb"/>).
+    /// </summary>
+    public long MaxSegmentSizeKb { get; init; } = DefaultMaxSegmentSizeKb;
+
+    public const long DefaultMaxSegmentSizeKb = 200_000;
+
     public int M { get; init; } = 16;
 
     public int EfConstruct { get; init; } = 100;

@@ -23,7 +23,7 @@ internal static class ShardSnapshot
 
     public static void Write(string path, IReadOnlyList<PointSegment> segments, ulong appliedSequence)
     {
-        var body = Serialize(segments, appliedSequence);
+        var body = Serialize(Capture(segments, appliedSequence));
         WriteSerialized(path, body);
     }
 
@@ -31,56 +31,83 @@ internal static class ShardSnapshot
     public static void WriteSerialized(string path, MemoryStream body) =>
         ChecksummedFile.WriteAtomic(path, Kind, Version, stream => body.WriteTo(stream));
 
-    /// <summary>The file body for the live points of <paramref name="segments"/>; run it under the shard's read lock.</summary>
-    public static MemoryStream Serialize(IReadOnlyList<PointSegment> segments, ulong appliedSequence)
+    /// <summary>
+    /// What a snapshot of <paramref name="segments"/> holds, taken under the shard's read lock: per live point its
+    /// id, version, payload (immutable objects) and vector presence, and each segment's rows. Rows that no write
+    /// changes in place (sealed and live-indexed segments) are referenced, others copied, so the bulk of the work,
+    /// <see cref="Serialize"/>, runs after the lock is released.
+    /// </summary>
+    public static SnapshotCapture Capture(IReadOnlyList<PointSegment> segments, ulong appliedSequence)
     {
-        var segment = segments[^1];
-        var body = new MemoryStream();
+        var last = segments[^1];
+        var spaces = last.Spaces;
+        var points = new List<CapturedPoint>(segments.Sum(x => x.LiveCount));
+        var present = new List<bool>(points.Capacity * spaces.Count);
+        var rows = new ReadOnlyMemory<float>[segments.Count][];
+        for (var i = 0; i < segments.Count; i++)
         {
-            var stream = body;
-            // Buffered, and flushed rather than disposed: the stream underneath is returned to the caller.
-            var buffered = new BufferedStream(stream, 1 << 16);
-            using var w = new BinaryWriter(buffered, Encoding.UTF8, leaveOpen: true);
-            w.Write(appliedSequence);
-            w.Write(segment.Spaces.Count);
-            foreach (var space in segment.Spaces)
+            var segment = segments[i];
+            rows[i] = segment.SnapshotRows();
+            foreach (var offset in segment.LiveOffsets())
             {
-                w.Write(space.Name);
-                w.Write(space.Dimension);
+                points.Add(new CapturedPoint(i, offset, segment.IdAt(offset), segment.VersionAt(offset), segment.PayloadAt(offset)));
+                for (var s = 0; s < spaces.Count; s++)
+                    present.Add(segment.HasVector(offset, s));
             }
-
-            var indexes = segment.Indexes.Definitions;
-            w.Write(indexes.Count);
-            foreach (var (field, schema) in indexes)
-            {
-                w.Write(field);
-                WriteBlob(w, schema);
-            }
-
-            w.Write(segments.Sum(x => x.LiveCount));
-            foreach (var (point, offset) in segments.SelectMany(x => x.LiveOffsets().Select(o => (x, o))))
-            {
-                var id = point.IdAt(offset);
-                w.Write(id.IsUuid);
-                if (id.IsUuid)
-                    w.Write(id.Uuid.ToByteArray(bigEndian: true));
-                else
-                    w.Write(id.Number);
-                w.Write(point.VersionAt(offset));
-                WriteBlob(w, point.PayloadAt(offset).Utf8);
-                for (var s = 0; s < point.Spaces.Count; s++)
-                {
-                    var present = point.HasVector(offset, s);
-                    w.Write(present);
-                    if (present)
-                        w.Write(MemoryMarshal.AsBytes(point.VectorAt(offset, s)));
-                }
-            }
-
-            w.Flush();
-            buffered.Flush();
         }
 
+        return new SnapshotCapture(appliedSequence, spaces, [.. last.Indexes.Definitions], points, present, rows);
+    }
+
+    /// <summary>The file body for a capture; needs no lock.</summary>
+    public static MemoryStream Serialize(SnapshotCapture capture)
+    {
+        var body = new MemoryStream();
+        // Buffered, and flushed rather than disposed: the stream underneath is returned to the caller.
+        var buffered = new BufferedStream(body, 1 << 16);
+        using var w = new BinaryWriter(buffered, Encoding.UTF8, leaveOpen: true);
+        w.Write(capture.AppliedSequence);
+        w.Write(capture.Spaces.Count);
+        foreach (var space in capture.Spaces)
+        {
+            w.Write(space.Name);
+            w.Write(space.Dimension);
+        }
+
+        w.Write(capture.Indexes.Count);
+        foreach (var (field, schema) in capture.Indexes)
+        {
+            w.Write(field);
+            WriteBlob(w, schema);
+        }
+
+        w.Write(capture.Points.Count);
+        var spaceCount = capture.Spaces.Count;
+        for (var p = 0; p < capture.Points.Count; p++)
+        {
+            var point = capture.Points[p];
+            var id = point.Id;
+            w.Write(id.IsUuid);
+            if (id.IsUuid)
+                w.Write(id.Uuid.ToByteArray(bigEndian: true));
+            else
+                w.Write(id.Number);
+            w.Write(point.Version);
+            WriteBlob(w, point.Payload.Utf8);
+            for (var s = 0; s < spaceCount; s++)
+            {
+                var present = capture.Present[(p * spaceCount) + s];
+                w.Write(present);
+                if (present)
+                {
+                    var dim = capture.Spaces[s].Dimension;
+                    w.Write(MemoryMarshal.AsBytes(capture.Rows[point.Segment][s].Span.Slice(point.Offset * dim, dim)));
+                }
+            }
+        }
+
+        w.Flush();
+        buffered.Flush();
         return body;
     }
 
@@ -149,3 +176,15 @@ internal static class ShardSnapshot
 
     private static byte[] ReadBlob(BinaryReader r) => r.ReadBytes(r.ReadInt32());
 }
+
+/// <summary>One live point of a <see cref="SnapshotCapture"/>: where its rows are and what changes in place.</summary>
+internal readonly record struct CapturedPoint(int Segment, int Offset, PointId Id, ulong Version, Payload Payload);
+
+/// <summary>A snapshot's content taken under the lock (see <see cref="ShardSnapshot.Capture"/>).</summary>
+internal sealed record SnapshotCapture(
+    ulong AppliedSequence,
+    IReadOnlyList<SegmentVectorSpace> Spaces,
+    IReadOnlyList<(string Field, byte[] Schema)> Indexes,
+    List<CapturedPoint> Points,
+    List<bool> Present,
+    ReadOnlyMemory<float>[][] Rows);

@@ -55,11 +55,20 @@ public sealed partial class HnswGraph
             return graph;
         }
 
-        graph._entryPoint = 0;
-        graph._maxLevel = graph._levels[0];
-        var state = new BuildState(graph, vectors, options, progress, ct);
-        var threads = Math.Min(options.Threads, count);
-        if (threads == 1)
+        graph._entry = PackEntry(0, graph._levels[0]);
+        graph.RunInserts<TKernel>(new BuildState(graph, vectors, 1, count, new int[count], options, progress, ct), Math.Min(options.Threads, count));
+        graph.ConnectUnreachable();
+        progress?.Report(count);
+        return graph;
+    }
+
+    /// <summary>Runs a build state's insertions on <paramref name="threads"/> threads and waits for them.</summary>
+    private void RunInserts<TKernel>(BuildState state, int threads)
+        where TKernel : struct, IScoreKernel
+    {
+        var options = state.Options;
+        var ct = state.Cancellation;
+        if (threads <= 1)
         {
             state.Work<TKernel>();
         }
@@ -83,10 +92,6 @@ public sealed partial class HnswGraph
 
             Task.WhenAll(tasks).GetAwaiter().GetResult();
         }
-
-        graph.ConnectUnreachable();
-        progress?.Report(count);
-        return graph;
     }
 
     /// <summary>Draws every node's level up front from a SplitMix64 stream, so levels never depend on thread timing.</summary>
@@ -94,11 +99,10 @@ public sealed partial class HnswGraph
     {
         var levels = new byte[count];
         var mult = 1.0 / Math.Log(m);
-        var state = seed;
         for (var i = 0; i < count; i++)
         {
-            state += 0x9E3779B97F4A7C15UL;
-            var z = state;
+            // Node i's draw depends only on the seed and i.
+            var z = seed + ((ulong)(i + 1) * 0x9E3779B97F4A7C15UL);
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
             z ^= z >> 31;
@@ -123,8 +127,9 @@ public sealed partial class HnswGraph
         state.EntryLock.Enter();
         try
         {
-            entry = _entryPoint;
-            top = _maxLevel;
+            var packed = _entry;
+            entry = (int)packed;
+            top = (int)(packed >> 32);
             lockHeld = level > top;
         }
         finally
@@ -145,7 +150,7 @@ public sealed partial class HnswGraph
 
             for (var l = Math.Min(level, top); l >= 0; l--)
             {
-                SearchLayer<TKernel>(vq, ref vbase, entry, entryScore, state.EfConstruct, l, scratch, state.Cancellation);
+                SearchLayer<TKernel>(vq, ref vbase, entry, entryScore, state.EfConstruct, l, Capacity, scratch, state.Cancellation);
                 var found = WithoutSelf(pool.AsSpan(0, scratch.Results.DrainBestFirst(pool)), q);
                 if (found == 0)
                 {
@@ -165,8 +170,7 @@ public sealed partial class HnswGraph
 
             if (lockHeld)
             {
-                _entryPoint = q;
-                _maxLevel = level;
+                Volatile.Write(ref _entry, PackEntry(q, level));
             }
         }
         finally

@@ -5,13 +5,18 @@ namespace Quiver.Index.Hnsw;
 
 public sealed partial class HnswGraph
 {
-    /// <summary>State shared by the insertion workers of one build: the next row to insert, locks and progress.</summary>
-    private sealed class BuildState(HnswGraph graph, ReadOnlyMemory<float> vectors, HnswBuildOptions options, IProgress<int>? progress, CancellationToken ct)
+    /// <summary>
+    /// State shared by the insertion workers of one build or extension: the next row to insert (rows
+    /// <paramref name="first"/> to <paramref name="end"/> - 1), locks and progress.
+    /// </summary>
+    private sealed class BuildState(HnswGraph graph, ReadOnlyMemory<float> vectors, int first, int end, int[] locks, HnswBuildOptions options, IProgress<int>? progress, CancellationToken ct)
     {
-        private int _next = 1; // row 0 is the initial entry point and needs no insertion
-        private int _done = 1;
+        private int _next = first;
+        private int _done = first;
 
-        public int[] Locks { get; } = new int[graph._count];
+        public int[] Locks => locks;
+
+        public HnswBuildOptions Options => options;
 
         /// <summary>Guards the entry point and the top level.</summary>
         public Lock EntryLock { get; } = new();
@@ -24,15 +29,16 @@ public sealed partial class HnswGraph
         public void Work<TKernel>()
             where TKernel : struct, IScoreKernel
         {
-            var scratch = new SearchScratch();
+            // The thread's own scratch: an appendable graph is extended every few milliseconds, and a fresh
+            // visited set per call would allocate Capacity marks each time.
+            var scratch = SearchScratch.ForCurrentThread();
             var pool = new ScoredId[Math.Max(options.EfConstruct, 1) + 1];
             var chosen = new ScoredId[graph._m];
             var all = vectors.Span;
-            var count = graph._count;
             while (true)
             {
                 var q = Interlocked.Increment(ref _next) - 1;
-                if (q >= count)
+                if (q >= end)
                 {
                     return;
                 }

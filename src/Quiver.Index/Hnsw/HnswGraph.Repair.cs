@@ -29,7 +29,7 @@ public sealed partial class HnswGraph
 
         var reachable = new bool[_count];
         var queue = new Queue<int>();
-        MarkReachable(_entryPoint, reachable, queue);
+        MarkReachable(EntryPoint, reachable, queue);
         var repaired = 0;
         int before;
         do

@@ -50,29 +50,35 @@ public sealed partial class HnswGraph
             throw new ArgumentException($"Query has {query.Length} dimensions; the graph has {_dim}.", nameof(query));
         }
 
-        if (vectors.Length < (long)_count * _dim)
+        // An appendable graph may be extended while this search runs: every id read from a list is below the
+        // caller's row count, which covers all nodes linked before the caller took its view of the rows.
+        var count = Count;
+        var rows = vectors.Length / _dim;
+        if (rows < count)
         {
-            throw new ArgumentException($"Vectors hold {vectors.Length} floats; {_count} rows of {_dim} need {(long)_count * _dim}.", nameof(vectors));
+            throw new ArgumentException($"Vectors hold {vectors.Length} floats; {count} rows of {_dim} need {(long)count * _dim}.", nameof(vectors));
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(k);
-        var wanted = Math.Min(k, _count);
-        if (results.Length < wanted)
+        var wanted = Math.Min(k, rows);
+        if (results.Length < Math.Min(k, count))
         {
-            throw new ArgumentException($"Results hold {results.Length} but up to {wanted} may be written.", nameof(results));
+            throw new ArgumentException($"Results hold {results.Length} but up to {Math.Min(k, count)} may be written.", nameof(results));
         }
 
-        if (wanted == 0 || _entryPoint < 0)
+        var packed = Volatile.Read(ref _entry);
+        var entry = (int)packed;
+        if (wanted == 0 || entry < 0)
         {
             return 0;
         }
 
+        wanted = Math.Min(wanted, results.Length);
         ef = Math.Max(ef, k);
         var scratch = SearchScratch.ForCurrentThread();
         ref var vbase = ref MemoryMarshal.GetReference(vectors);
-        var entry = _entryPoint;
         var entryScore = TKernel.Score(query, Row(ref vbase, entry, _dim));
-        for (var level = _maxLevel; level > 0; level--)
+        for (var level = (int)(packed >> 32); level > 0; level--)
         {
             entry = GreedyClosest<TKernel>(query, ref vbase, entry, ref entryScore, level);
         }
@@ -80,11 +86,11 @@ public sealed partial class HnswGraph
         var found = scratch.Results;
         if (filter is null)
         {
-            SearchLayer<TKernel>(query, ref vbase, entry, entryScore, ef, 0, scratch, ct);
+            SearchLayer<TKernel>(query, ref vbase, entry, entryScore, ef, 0, rows, scratch, ct);
         }
         else
         {
-            SearchLevel0Filtered<TKernel>(query, ref vbase, entry, entryScore, ef, filter, scratch, ct);
+            SearchLevel0Filtered<TKernel>(query, ref vbase, entry, entryScore, ef, filter, rows, scratch, ct);
         }
 
         while (found.Count > wanted)
@@ -127,14 +133,14 @@ public sealed partial class HnswGraph
     /// in <c>scratch.Results</c>. Shared by queries and construction.
     /// </summary>
     private void SearchLayer<TKernel>(
-        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, int level, SearchScratch scratch, CancellationToken ct)
+        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, int level, int rows, SearchScratch scratch, CancellationToken ct)
         where TKernel : struct, IScoreKernel
     {
         var dim = _dim;
         var visited = scratch.Visited;
         var candidates = scratch.Candidates;
         var found = scratch.Results;
-        visited.Begin(_count);
+        visited.Begin(rows);
         candidates.Clear();
         found.Clear();
         scratch.EnsurePending(2 * _m);
@@ -205,14 +211,14 @@ public sealed partial class HnswGraph
     /// only while it could still lead somewhere better than the worst accepted result.
     /// </summary>
     private void SearchLevel0Filtered<TKernel>(
-        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, IGraphFilter filter, SearchScratch scratch, CancellationToken ct)
+        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, IGraphFilter filter, int rows, SearchScratch scratch, CancellationToken ct)
         where TKernel : struct, IScoreKernel
     {
         var dim = _dim;
         var visited = scratch.Visited;
         var candidates = scratch.Candidates;
         var accepted = scratch.Results;
-        visited.Begin(_count);
+        visited.Begin(rows);
         candidates.Clear();
         accepted.Clear();
         scratch.EnsurePending(2 * _m);

@@ -26,22 +26,27 @@ public sealed partial class HnswGraph
     private const uint FormatVersion = 1;
     private const int HeaderBytes = 28;
 
-    /// <summary>Writes the graph in the versioned binary format described on this file.</summary>
+    /// <summary>
+    /// Writes the graph in the versioned binary format described on this file. Of an appendable graph, the
+    /// linked nodes are written (not while an extension runs).
+    /// </summary>
     public void WriteTo(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        var count = Count;
+        var packed = Volatile.Read(ref _entry);
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
         BinaryPrimitives.WriteUInt32LittleEndian(header[4..], FormatVersion);
-        BinaryPrimitives.WriteInt32LittleEndian(header[8..], _count);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], count);
         BinaryPrimitives.WriteInt32LittleEndian(header[12..], _dim);
         BinaryPrimitives.WriteInt32LittleEndian(header[16..], _m);
-        BinaryPrimitives.WriteInt32LittleEndian(header[20..], _entryPoint);
-        BinaryPrimitives.WriteInt32LittleEndian(header[24..], _maxLevel);
+        BinaryPrimitives.WriteInt32LittleEndian(header[20..], count == 0 ? -1 : (int)packed);
+        BinaryPrimitives.WriteInt32LittleEndian(header[24..], count == 0 ? -1 : (int)(packed >> 32));
         stream.Write(header);
-        stream.Write(_levels);
-        WriteInts(stream, _level0);
-        WriteInts(stream, _upper);
+        stream.Write(_levels.AsSpan(0, count));
+        WriteInts(stream, _level0.AsSpan(0, count * _stride0));
+        WriteInts(stream, _upper.AsSpan(0, count == Capacity ? _upper.Length : _upperOffsets[count]));
     }
 
     /// <summary>Reads a graph written by <see cref="WriteTo"/>.</summary>
@@ -110,8 +115,7 @@ public sealed partial class HnswGraph
         ReadInts(stream, graph._level0);
         ReadInts(stream, graph._upper);
         graph.Validate();
-        graph._entryPoint = entry;
-        graph._maxLevel = maxLevel;
+        graph._entry = PackEntry(entry, maxLevel);
         return graph;
     }
 
@@ -139,11 +143,11 @@ public sealed partial class HnswGraph
         }
     }
 
-    private static void WriteInts(Stream stream, int[] values)
+    private static void WriteInts(Stream stream, ReadOnlySpan<int> values)
     {
         if (BitConverter.IsLittleEndian)
         {
-            stream.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+            stream.Write(MemoryMarshal.AsBytes(values));
             return;
         }
 

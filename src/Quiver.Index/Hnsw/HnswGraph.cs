@@ -13,14 +13,17 @@ namespace Quiver.Index.Hnsw;
 /// <c>1 + M</c> ints (count, then up to M ids) in a second flat array; a node's first block starts at
 /// <c>_upperOffsets[node]</c>, and the offsets are a prefix sum of the levels, so they are not serialised.</para>
 /// <para>Threading. A built graph is immutable: any number of threads may search it at once, each using its own
-/// pooled scratch. Building is the only writer (see <c>HnswGraph.Build.cs</c>).</para>
+/// pooled scratch. Building is the only writer (see <c>HnswGraph.Build.cs</c>). A graph made by
+/// <see cref="CreateAppendable"/> has room for a fixed number of nodes and is extended by one writer at a time
+/// (<see cref="Extend{TKernel}"/>) while searches run; the entry point and top level are published together as one
+/// 64-bit value, so a search never pairs a new top level with an old entry node.</para>
 /// </remarks>
 public sealed partial class HnswGraph
 {
     /// <summary>Levels are capped here; with M = 2 (the smallest) reaching it needs ~2^31 nodes.</summary>
     internal const int MaxLevelCap = 31;
 
-    private readonly int _count;
+    private int _count;
     private readonly int _dim;
     private readonly int _m;
     private readonly int _stride0;
@@ -29,12 +32,18 @@ public sealed partial class HnswGraph
     private readonly int[] _upper;
     private readonly int[] _upperOffsets;
     private readonly byte[] _levels;
-    private int _entryPoint;
-    private int _maxLevel;
+    private readonly ulong _seed;
 
-    private HnswGraph(int count, int dim, int m, byte[] levels)
+    /// <summary>Entry node in the low 32 bits, top level in the high 32 (both -1 when empty); see <see cref="PackEntry"/>.</summary>
+    private long _entry = PackEntry(-1, -1);
+
+    /// <summary>Per-node spin locks of an appendable graph, shared by every extension; null for a built graph.</summary>
+    private int[]? _appendLocks;
+
+    private HnswGraph(int count, int dim, int m, byte[] levels, ulong seed = 0)
     {
         _count = count;
+        _seed = seed;
         _dim = dim;
         _m = m;
         _stride0 = 1 + (2 * m);
@@ -50,12 +59,16 @@ public sealed partial class HnswGraph
         }
 
         _upper = new int[checked((int)upperLength)];
-        _entryPoint = -1;
-        _maxLevel = -1;
     }
 
-    /// <summary>Number of nodes (rows).</summary>
-    public int Count => _count;
+    /// <summary>
+    /// Number of nodes (rows). For an appendable graph: the nodes linked so far, always a prefix of the rows;
+    /// a concurrent <see cref="Extend{TKernel}"/> raises it when its batch is complete.
+    /// </summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Nodes the graph has room for (equal to <see cref="Count"/> for a built graph).</summary>
+    public int Capacity => _levels.Length;
 
     /// <summary>Dimension of the vectors the graph was built over.</summary>
     public int Dimension => _dim;
@@ -64,10 +77,12 @@ public sealed partial class HnswGraph
     public int M => _m;
 
     /// <summary>The node every search starts from, or -1 for an empty graph.</summary>
-    public int EntryPoint => _entryPoint;
+    public int EntryPoint => (int)Volatile.Read(ref _entry);
 
     /// <summary>Highest level present, or -1 for an empty graph.</summary>
-    public int MaxLevel => _maxLevel;
+    public int MaxLevel => (int)(Volatile.Read(ref _entry) >> 32);
+
+    private static long PackEntry(int node, int level) => ((long)level << 32) | (uint)node;
 
     /// <summary>Bytes held by the graph's arrays (links, offsets and levels; not the vectors).</summary>
     public long MemoryBytes =>

@@ -32,6 +32,15 @@ internal sealed class DenseVectorStore
         ? _data.AsMemory(0, rows * Dimension)
         : throw new InvalidOperationException("a frozen store is read through Data");
 
+    /// <summary>The first <paramref name="rows"/> rows for a snapshot: a copy when asked or frozen, else a view.</summary>
+    public ReadOnlyMemory<float> SnapshotRows(int rows, bool copy)
+    {
+        var length = rows * Dimension;
+        if (_frozen is { } frozen)
+            return frozen.Span[..length].ToArray();
+        return copy ? _data.AsSpan(0, length).ToArray() : _data.AsMemory(0, length);
+    }
+
     public long AllocatedBytes => (_frozen?.Bytes ?? 0) + ((long)_data.Length * sizeof(float)) + _present.Length;
 
     public bool IsPresent(int offset) => offset < _present.Length && _present[offset];

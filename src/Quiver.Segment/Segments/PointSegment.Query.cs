@@ -111,13 +111,13 @@ public sealed partial class PointSegment
         switch (Spaces[space].Metric)
         {
             case VectorMetric.Dot:
-                Scan<DotKernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                Scan<DotKernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
                 break;
             case VectorMetric.NegSquaredL2:
-                Scan<NegSquaredL2Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                Scan<NegSquaredL2Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
                 break;
             default:
-                Scan<NegL1Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, cancellationToken);
+                Scan<NegL1Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
                 break;
         }
 
@@ -129,16 +129,23 @@ public sealed partial class PointSegment
     private ScoredId[] SearchGraph(HnswGraph graph, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, int ef, CancellationToken cancellationToken)
     {
         var store = _stores[space];
+        // An appendable segment's graph links a prefix of the rows while writes continue: the walk covers every
+        // row stored so far (nodes being linked may be met) and the rows past the linked prefix are scanned exactly.
+        var linked = graph.Count;
+        var rows = _used;
         // Deleted rows and rows without this vector stay in the graph (they keep it connected) but never match.
-        IGraphFilter? accept = plan is null && store.PresentCount == graph.Count ? null : new GraphFilter(this, store, plan);
+        IGraphFilter? accept = plan is null && store.PresentCount == rows ? null : new GraphFilter(this, store, plan);
         var buffer = new ScoredId[k];
-        var data = store.Data[..(graph.Count * store.Dimension)];
+        var data = store.Data[..(rows * store.Dimension)];
         var found = Spaces[space].Metric switch
         {
             VectorMetric.Dot => graph.Search<DotKernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
             VectorMetric.NegSquaredL2 => graph.Search<NegSquaredL2Kernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
             _ => graph.Search<NegL1Kernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
         };
+        if (linked < rows)
+            return MergeUnlinked(space, query, plan, k, threshold, buffer.AsSpan(0, found), linked, cancellationToken);
+
         if (threshold is { } t)
         {
             var kept = 0;
@@ -150,7 +157,40 @@ public sealed partial class PointSegment
         return found == buffer.Length ? buffer : buffer[..found];
     }
 
-    private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, FilterPlan? plan, TopK topK, float threshold, CancellationToken cancellationToken)
+    /// <summary>Merges graph hits over the linked rows with an exact scan of the rows not linked yet.</summary>
+    private ScoredId[] MergeUnlinked(int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, ReadOnlySpan<ScoredId> graphHits, int linked, CancellationToken cancellationToken)
+    {
+        var topK = _threadTopK ??= new TopK(k);
+        topK.Reset(k);
+        var floor = threshold ?? float.NegativeInfinity;
+        foreach (var hit in graphHits)
+        {
+            // A node linked during this search is also in the exact tail: count it there only.
+            if (hit.Id < linked && hit.Score >= floor)
+                topK.TryAdd(hit.Score, hit.Id);
+        }
+
+        var store = _stores[space];
+        switch (Spaces[space].Metric)
+        {
+            case VectorMetric.Dot:
+                Scan<DotKernel>(store, query, plan, topK, floor, linked, cancellationToken);
+                break;
+            case VectorMetric.NegSquaredL2:
+                Scan<NegSquaredL2Kernel>(store, query, plan, topK, floor, linked, cancellationToken);
+                break;
+            default:
+                Scan<NegL1Kernel>(store, query, plan, topK, floor, linked, cancellationToken);
+                break;
+        }
+
+        var result = new ScoredId[topK.Count];
+        topK.DrainSortedDescending(result);
+        return result;
+    }
+
+    /// <summary>Scores the rows from offset <paramref name="from"/> on that pass the plan into <paramref name="topK"/>.</summary>
+    private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, FilterPlan? plan, TopK topK, float threshold, int from, CancellationToken cancellationToken)
         where TKernel : struct, IScoreKernel
     {
         var dim = store.Dimension;
@@ -160,11 +200,11 @@ public sealed partial class PointSegment
             // Every slot in use holds a live vector: one contiguous kernel sweep.
             if (store.PresentCount == _used && float.IsNegativeInfinity(threshold))
             {
-                ExactScan.Scan<TKernel>(query, data[..(_used * dim)], dim, topK);
+                ExactScan.Scan<TKernel>(query, data[(from * dim)..(_used * dim)], dim, topK, from);
                 return;
             }
 
-            for (var offset = 0; offset < _used; offset++)
+            for (var offset = from; offset < _used; offset++)
             {
                 if ((offset & (CancellationCheckInterval - 1)) == 0)
                     cancellationToken.ThrowIfCancellationRequested();
@@ -183,7 +223,7 @@ public sealed partial class PointSegment
                 if ((i & (CancellationCheckInterval - 1)) == 0)
                     cancellationToken.ThrowIfCancellationRequested();
                 var offset = exact[i];
-                if (_live[offset] && store.IsPresent(offset))
+                if (offset >= from && _live[offset] && store.IsPresent(offset))
                     Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
             }
 
@@ -192,11 +232,11 @@ public sealed partial class PointSegment
 
         var cursor = new Cursor(this);
         var checkedCount = 0;
-        foreach (var offset in plan.Candidates ?? (IEnumerable<int>)Enumerable.Range(0, _used))
+        foreach (var offset in plan.Candidates ?? (IEnumerable<int>)Enumerable.Range(from, _used - from))
         {
             if ((++checkedCount & (CancellationCheckInterval - 1)) == 0)
                 cancellationToken.ThrowIfCancellationRequested();
-            if (!_live[offset] || !store.IsPresent(offset))
+            if (offset < from || !_live[offset] || !store.IsPresent(offset))
                 continue;
             cursor.Offset = offset;
             if (plan.CandidatesAreExact || plan.Filter.Matches(cursor))

@@ -25,6 +25,7 @@ public sealed partial class PointSegment
     private bool[] _live;
     private int _used;
     private PointId[]? _sortedIds;
+    private bool _appendOnly;
 
     public PointSegment(IReadOnlyList<SegmentVectorSpace> spaces, int initialCapacity = 1024)
     {
@@ -60,6 +61,82 @@ public sealed partial class PointSegment
     /// <summary>The HNSW graph of a space, once the segment is indexed.</summary>
     public HnswGraph? Graph(int space) => _graphs[space];
 
+    /// <summary>
+    /// True once the segment indexes its rows as they arrive (<see cref="StartLiveIndexing"/>): from then on every
+    /// write appends rows and no stored row changes, so the graphs can be extended without the shard's lock.
+    /// </summary>
+    public bool IsLiveIndexed => _appendOnly;
+
+    /// <summary>
+    /// Gives every space an appendable graph with room for <paramref name="capacityRows"/> rows and switches the
+    /// segment to append-only writes: an update moves the point to a new row and freed rows are not reused.
+    /// </summary>
+    public void StartLiveIndexing(int m, int capacityRows)
+    {
+        ThrowIfSealed();
+        for (var s = 0; s < _stores.Length; s++)
+            _graphs[s] = HnswGraph.CreateAppendable(_stores[s].Dimension, m, Math.Max(capacityRows, _used + 1));
+        _appendOnly = true;
+        _freeOffsets.Clear();
+    }
+
+    /// <summary>Rows stored but not linked yet into the graph of the space that lags most (0 when not live).</summary>
+    public int UnlinkedRows
+    {
+        get
+        {
+            var most = 0;
+            for (var s = 0; s < _graphs.Length; s++)
+            {
+                if (_graphs[s] is { } g)
+                    most = Math.Max(most, Math.Min(_used, g.Capacity) - g.Count);
+            }
+
+            return most;
+        }
+    }
+
+    /// <summary>
+    /// The rows a graph extension may read without the shard's lock: called under the lock, it returns the row
+    /// count and each space's rows as they are now. Rows of a live segment never change once stored, and a store
+    /// that grows later copies them, so the returned memory stays valid and complete.
+    /// </summary>
+    public (int Rows, ReadOnlyMemory<float>[] Vectors) CaptureRows()
+    {
+        var vectors = new ReadOnlyMemory<float>[_stores.Length];
+        for (var s = 0; s < _stores.Length; s++)
+            vectors[s] = _stores[s].Rows(_used);
+        return (_used, vectors);
+    }
+
+    /// <summary>
+    /// Each space's rows for a snapshot taken under the shard's lock and written after it: referenced when no write
+    /// changes a stored row (sealed or live-indexed segments), copied otherwise.
+    /// </summary>
+    public ReadOnlyMemory<float>[] SnapshotRows()
+    {
+        var rows = new ReadOnlyMemory<float>[_stores.Length];
+        for (var s = 0; s < rows.Length; s++)
+            rows[s] = _stores[s].SnapshotRows(_used, copy: !IsSealed && !_appendOnly);
+        return rows;
+    }
+
+    /// <summary>Links captured rows into the live graphs (one caller at a time; searches may run meanwhile).</summary>
+    public void ExtendGraphs(int rows, ReadOnlyMemory<float>[] vectors, HnswBuildOptions options, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
+        for (var s = 0; s < _graphs.Length; s++)
+        {
+            if (_graphs[s] is not { } graph)
+                continue;
+            _ = Spaces[s].Metric switch
+            {
+                VectorMetric.Dot => graph.Extend<Kernels.DotKernel>(vectors[s], rows, options, progress, cancellationToken),
+                VectorMetric.NegSquaredL2 => graph.Extend<Kernels.NegSquaredL2Kernel>(vectors[s], rows, options, progress, cancellationToken),
+                _ => graph.Extend<Kernels.NegL1Kernel>(vectors[s], rows, options, progress, cancellationToken),
+            };
+        }
+    }
+
     /// <summary>Attaches a graph built over rows [0, graph.Count) of a sealed segment's space.</summary>
     public void AttachGraph(int space, HnswGraph graph)
     {
@@ -76,8 +153,9 @@ public sealed partial class PointSegment
         long n = 0;
         for (var s = 0; s < _stores.Length; s++)
         {
-            if (_graphs[s] is not null)
-                n += _stores[s].PresentCount;
+            // Of a live graph, only the linked rows count (deleted rows among them make this an estimate).
+            if (_graphs[s] is { } g)
+                n += Math.Min(_stores[s].PresentCount, g.Count);
         }
 
         return n;
@@ -194,9 +272,18 @@ public sealed partial class PointSegment
         {
             if (_versions[offset] >= version)
                 return false;
-            Indexes.Remove(offset, _payloads[offset]);
-            foreach (var store in _stores)
-                store.Remove(offset);
+            if (_appendOnly)
+            {
+                // A linked row must keep the vector its links were chosen for: the new version gets a new row.
+                RemoveAt(offset);
+                offset = Allocate(id);
+            }
+            else
+            {
+                Indexes.Remove(offset, _payloads[offset]);
+                foreach (var store in _stores)
+                    store.Remove(offset);
+            }
         }
         else
         {
@@ -229,9 +316,11 @@ public sealed partial class PointSegment
         _sortedIds = null;
         if (!IsSealed)
         {
-            // A sealed segment's rows stay as they are (an optimizer may be reading them) and slots are never reused.
+            // A sealed segment's rows stay as they are (an optimizer may be reading them) and slots are never
+            // reused; nor are an append-only segment's, whose graphs may still link them.
             _payloads[offset] = Payload.Empty;
-            _freeOffsets.Push(offset);
+            if (!_appendOnly)
+                _freeOffsets.Push(offset);
         }
     }
 
@@ -254,10 +343,33 @@ public sealed partial class PointSegment
         CheckVectors(vectors);
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
+        if (_appendOnly)
+            offset = MoveToNewRow(offset, vectors);
         foreach (var v in vectors)
             _stores[_storeByName[v.Name]].Set(offset, v.Values);
         _versions[offset] = version;
         return true;
+    }
+
+    /// <summary>Moves a point of an append-only segment to a fresh row, carrying the vectors not being replaced.</summary>
+    private int MoveToNewRow(int offset, IReadOnlyList<NamedVector> replaced)
+    {
+        var id = _ids[offset];
+        var payload = _payloads[offset];
+        var kept = new List<(int Space, float[] Values)>();
+        for (var s = 0; s < _stores.Length; s++)
+        {
+            if (_stores[s].IsPresent(offset) && !replaced.Any(v => _storeByName[v.Name] == s))
+                kept.Add((s, _stores[s].Get(offset).ToArray()));
+        }
+
+        RemoveAt(offset);
+        var fresh = Allocate(id);
+        foreach (var (space, values) in kept)
+            _stores[space].Set(fresh, values);
+        _payloads[fresh] = payload;
+        Indexes.Add(fresh, payload);
+        return fresh;
     }
 
     public bool DeleteVectors(PointId id, ulong version, IReadOnlyList<string> names)

@@ -105,6 +105,8 @@ public sealed class IndexedSegmentTests : IDisposable
 
             await catalog.DisposeAsync();
             (catalog, collection) = await OpenAsync(create: false);
+            // Sealed indexed segments load as they were; the appendable segment's live graph is re-linked.
+            await WaitOptimizedAsync(collection);
             var after = collection.Stats();
             Assert.Equal(before.PointsCount, after.PointsCount);
             Assert.Equal(before.IndexedVectorsCount, after.IndexedVectorsCount);
@@ -127,6 +129,70 @@ public sealed class IndexedSegmentTests : IDisposable
         {
             await catalog.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_segment_that_reaches_the_threshold_under_writes_is_indexed_live_and_stays_one_segment()
+    {
+        var random = new Random(12);
+        var model = new Dictionary<ulong, float[]>();
+        // 8 KB of 8-float vectors is 256 points: crossing it batch by batch makes the appendable segment go live.
+        var (catalog, collection) = await OpenAsync(create: true, indexingThresholdKb: 8);
+        try
+        {
+            for (var batch = 0; batch < 6; batch++)
+            {
+                var points = Enumerable.Range(batch * 50, 50).Select(i => ((ulong)i, Vector(random), "{}")).ToArray();
+                foreach (var (id, v, _) in points)
+                    model[id] = v;
+                await UpsertAsync(collection, points);
+                await WaitOptimizedAsync(collection);
+            }
+
+            Assert.Equal(1, collection.Stats().SegmentsCount);
+            Assert.Equal(300, collection.Stats().IndexedVectorsCount);
+
+            // Streaming on: every write is linked into the same graph, nothing is sealed or rebuilt.
+            for (var batch = 0; batch < 30; batch++)
+            {
+                var points = Enumerable.Range(300 + (batch * 100), 100).Select(i => ((ulong)i, Vector(random), "{}")).ToArray();
+                foreach (var (id, v, _) in points)
+                    model[id] = v;
+                await UpsertAsync(collection, points);
+                // Acknowledged means searchable: the last point is its own nearest neighbour right away.
+                Assert.Equal(points[^1].Item1, Nearest(collection, points[^1].Item2, 1)[0]);
+            }
+
+            await WaitOptimizedAsync(collection);
+            var stats = collection.Stats();
+            Assert.Equal(1, stats.SegmentsCount);
+            Assert.Equal(3300, stats.PointsCount);
+            Assert.Equal(3300, stats.IndexedVectorsCount);
+            AssertRecall(collection, model, random);
+
+            await catalog.DisposeAsync();
+            (catalog, collection) = await OpenAsync(create: false);
+            await WaitOptimizedAsync(collection);
+            Assert.Equal(3300, collection.Stats().IndexedVectorsCount);
+            Assert.Equal(3300, collection.Count(null));
+            AssertRecall(collection, model, random);
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
+    private static void AssertRecall(Collection collection, Dictionary<ulong, float[]> model, Random random)
+    {
+        var hits = 0;
+        for (var q = 0; q < 50; q++)
+        {
+            var query = Vector(random);
+            hits += Nearest(collection, query, 10).Intersect(BruteForce(model, query, 10)).Count();
+        }
+
+        Assert.True(hits >= 475, $"recall@10 {hits / 500.0:F3}"); // floor 0.95
     }
 
     private static async Task AssertMatchesModelAsync(Collection collection, Dictionary<ulong, float[]> model, Random random)

@@ -1,0 +1,62 @@
+using Quiver.Kernels;
+
+namespace Quiver.Index.Hnsw;
+
+public sealed partial class HnswGraph
+{
+    /// <summary>Below this many new rows an extension runs on the calling thread: starting workers costs more.</summary>
+    private const int ParallelExtendRows = 2048;
+
+    /// <summary>
+    /// An empty graph with room for <paramref name="capacity"/> nodes, for a segment that still takes writes:
+    /// <see cref="Extend{TKernel}"/> links rows as they arrive while searches run. Every node's level is drawn
+    /// up front from <paramref name="seed"/>, and the link arrays are sized once, so extending never moves memory a
+    /// concurrent search is reading.
+    /// </summary>
+    public static HnswGraph CreateAppendable(int dim, int m, int capacity, ulong seed = 42)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(m, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(m, 512);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        var graph = new HnswGraph(capacity, dim, m, GenerateLevels(capacity, m, seed), seed)
+        {
+            _appendLocks = new int[capacity],
+        };
+        graph._count = 0;
+        return graph;
+    }
+
+    /// <summary>
+    /// Links rows <c>Count</c> to <paramref name="end"/> - 1 (at most <see cref="Capacity"/>) into an appendable
+    /// graph, then publishes the new <see cref="Count"/>. One extension at a time; searches may run concurrently
+    /// and see the new nodes as they are linked. Rows must not change once passed here.
+    /// </summary>
+    /// <returns>The new <see cref="Count"/>.</returns>
+    /// <exception cref="InvalidOperationException">The graph was built, not created appendable.</exception>
+    public int Extend<TKernel>(ReadOnlyMemory<float> vectors, int end, HnswBuildOptions options, IProgress<int>? progress = null, CancellationToken ct = default)
+        where TKernel : struct, IScoreKernel
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var locks = _appendLocks ?? throw new InvalidOperationException("only a graph made by CreateAppendable can be extended");
+        end = Math.Min(end, Capacity);
+        var start = _count;
+        if (end <= start)
+            return start;
+        if (vectors.Length < (long)end * _dim)
+            throw new ArgumentException($"Vectors hold {vectors.Length} floats; {end} rows of {_dim} need {(long)end * _dim}.", nameof(vectors));
+
+        var first = start;
+        if (start == 0)
+        {
+            // The first row becomes the entry point and needs no search.
+            Volatile.Write(ref _entry, PackEntry(0, _levels[0]));
+            first = 1;
+        }
+
+        var threads = end - first >= ParallelExtendRows ? Math.Max(1, options.Threads) : 1;
+        RunInserts<TKernel>(new BuildState(this, vectors, first, end, locks, options, progress, ct), threads);
+        Volatile.Write(ref _count, end);
+        return end;
+    }
+}

@@ -1,0 +1,81 @@
+using Quiver.Index.Hnsw;
+using Quiver.Kernels;
+using Xunit.Abstractions;
+
+namespace Quiver.Index.Tests.Hnsw;
+
+/// <summary>An appendable graph extended batch by batch, as a live-indexed segment does, while searches run.</summary>
+public sealed class HnswAppendTests(GloveFixture glove, ITestOutputHelper output) : IClassFixture<GloveFixture>
+{
+    private static readonly HnswBuildOptions Options = new() { M = 16, EfConstruct = 100, Threads = 2 };
+
+    [Fact]
+    public void Extending_in_batches_reaches_the_built_graphs_recall()
+    {
+        var graph = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows + 1000);
+        // Small batches (linked on the calling thread) and a large one (parallel workers).
+        var end = 0;
+        foreach (var batch in new[] { 1, 49, 950, 5000, 7, 14_000 - 7 })
+        {
+            end += batch;
+            Assert.Equal(end, graph.Extend<DotKernel>(glove.Data, end, Options));
+            Assert.Equal(end, graph.Count);
+        }
+
+        Assert.Equal(GloveFixture.Rows, graph.Count);
+        var recall = TestData.Recall<DotKernel>(graph, glove.Data, glove.Queries, glove.Dim, 10, 64);
+        output.WriteLine($"glove 20k appended in 6 batches, ef=64 recall@10 = {recall:F4}");
+        Assert.True(recall >= 0.985, $"recall {recall:F4}"); // measured 0.9960
+
+        // Written and read back like a built graph: the linked prefix, with the same answers.
+        using var stream = new MemoryStream();
+        graph.WriteTo(stream);
+        stream.Position = 0;
+        var loaded = HnswGraph.ReadFrom(stream);
+        Assert.Equal(GloveFixture.Rows, loaded.Count);
+        Assert.Equal(recall, TestData.Recall<DotKernel>(loaded, glove.Data, glove.Queries, glove.Dim, 10, 64));
+    }
+
+    [Fact]
+    public async Task Searches_during_extension_only_return_rows_they_were_given()
+    {
+        var graph = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows);
+        graph.Extend<DotKernel>(glove.Data, 2000, Options);
+        using var done = new CancellationTokenSource();
+        var searched = 0;
+        var reader = Task.Run(() =>
+        {
+            var results = new ScoredId[10];
+            var q = 0;
+            while (!done.IsCancellationRequested)
+            {
+                var query = glove.Queries.AsSpan((q++ % 200) * glove.Dim, glove.Dim);
+                var found = graph.Search<DotKernel>(query, glove.Data.AsSpan(0, GloveFixture.Rows * glove.Dim), 10, 32, null, results);
+                Assert.InRange(found, 1, 10);
+                for (var i = 0; i < found; i++)
+                    Assert.InRange(results[i].Id, 0, GloveFixture.Rows - 1);
+                Interlocked.Increment(ref searched);
+            }
+        });
+
+        for (var end = 2100; end <= GloveFixture.Rows; end += 100)
+            graph.Extend<DotKernel>(glove.Data, end, Options with { Threads = 1 });
+        done.Cancel();
+        await reader;
+        output.WriteLine($"{searched} searches ran during 180 extensions");
+        Assert.True(searched > 0);
+        Assert.True(TestData.Recall<DotKernel>(graph, glove.Data, glove.Queries, glove.Dim, 10, 64) >= 0.985);
+    }
+
+    [Fact]
+    public void A_built_graph_cannot_be_extended_and_capacity_bounds_an_extension()
+    {
+        var built = HnswGraph.Build<DotKernel>(glove.Data, glove.Dim, 100, Options);
+        Assert.Throws<InvalidOperationException>(() => built.Extend<DotKernel>(glove.Data, 200, Options));
+
+        var small = HnswGraph.CreateAppendable(glove.Dim, 16, 300);
+        Assert.Equal(300, small.Extend<DotKernel>(glove.Data, 1000, Options));
+        Assert.Equal(300, small.Capacity);
+        Assert.Throws<ArgumentException>(() => HnswGraph.CreateAppendable(glove.Dim, 16, 10).Extend<DotKernel>(glove.Data.AsSpan(0, 5 * glove.Dim).ToArray(), 10, Options));
+    }
+}
