@@ -29,10 +29,11 @@ internal static class AnnBenchmark
           --full-scan-threshold KB  hnsw_config.full_scan_threshold: filters matching fewer vectors (KB) scan exactly (default 10000)
           --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
           --out FILE            write the results as JSON
+          --plot FILE.png       draw recall@10 vs QPS (log scale), one line per filter setting, markers labelled by ef
           --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
         """;
 
-    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--threads", "--out", "--storage", "--full-scan-threshold"];
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot"];
     private static readonly HashSet<string> Flags = ["--filter-labels"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -47,6 +48,7 @@ internal static class AnnBenchmark
         var filterLabels = args.Has("--filter-labels");
         var fullScanKb = args.Int("--full-scan-threshold", 10_000, 0);
         int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
+        var plotPath = args.String("--plot") is { } plot ? RecallPlot.Validate(plot) : null;
 
         Console.Error.WriteLine($"bench ann: loading {dir}");
         var data = Dataset.Load(dir, limit, queryCount);
@@ -80,6 +82,12 @@ internal static class AnnBenchmark
             Print(data, buildSeconds, memory, runs, m, efConstruct, threads);
             if (args.String("--out") is { } outPath)
                 await File.WriteAllTextAsync(outPath, ToJson(data, buildSeconds, memory, runs, m, efConstruct, threads).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            if (plotPath is not null)
+            {
+                RecallPlot.Save(plotPath, data.Name, data.Base.Length, m, efConstruct, runs);
+                Console.Error.WriteLine($"bench ann: plot written to {plotPath}");
+            }
+
             return 0;
         }
         finally
@@ -89,7 +97,7 @@ internal static class AnnBenchmark
         }
     }
 
-    private sealed record RunResult(string? Filter, int Ef, double Recall, double Qps, double P50Ms, double P99Ms);
+    internal sealed record RunResult(string? Filter, int Ef, double Recall, double Qps, double P50Ms, double P99Ms);
 
     private static IEnumerable<RunResult> Sweep(Collection collection, Dataset data, bool angular, int[] efs, string? filterShare)
     {
