@@ -74,6 +74,7 @@ public sealed partial class Collection : IAsyncDisposable
             // Qdrant: indexing_threshold is in KB of vectors and 0 disables indexing.
             IndexingThresholdKb = (long)config.OptimizerSetting("indexing_threshold", 10_000),
             MaxSegmentSizeKb = Math.Max(1, (long)config.OptimizerSetting("max_segment_size", ShardIndexing.DefaultMaxSegmentSizeKb)),
+            DefaultSegmentNumber = (int)Math.Clamp(config.OptimizerSetting("default_segment_number", 0), 0, 1024),
             M = hnsw.M,
             EfConstruct = Math.Max(4, hnsw.EfConstruct),
             MaxIndexingThreads = hnsw.MaxIndexingThreads,

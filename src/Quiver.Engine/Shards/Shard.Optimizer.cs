@@ -214,7 +214,33 @@ internal sealed partial class Shard
                 return dryRun ? new OptimizationJob("vacuum", []) : Started(new OptimizationJob("vacuum", [(segment, [.. segment.LiveOffsets()])]));
         }
 
-        return null;
+        return PlanMerge(indexing, dryRun);
+    }
+
+    /// <summary>
+    /// More indexed segments than default_segment_number: the smallest are rebuilt as one, as long as the result
+    /// stays within max_segment_size. Fewer segments mean fewer graph walks per query.
+    /// </summary>
+    private OptimizationJob? PlanMerge(ShardIndexing indexing, bool dryRun)
+    {
+        var settled = _set.Segments.Where(s => s.IsSealed && _persistedSegments.ContainsKey(s)).OrderBy(s => s.LiveCount).ToList();
+        var excess = settled.Count - indexing.TargetSegments;
+        if (excess <= 0)
+            return null;
+        var parts = new List<PointSegment>();
+        long kb = 0;
+        foreach (var segment in settled)
+        {
+            var segmentKb = VectorKb(segment);
+            if (kb + segmentKb > indexing.MaxSegmentSizeKb || parts.Count > excess)
+                break;
+            parts.Add(segment);
+            kb += segmentKb;
+        }
+
+        if (parts.Count < 2)
+            return null;
+        return dryRun ? new OptimizationJob("merge", []) : Started(new OptimizationJob("merge", [.. parts.Select(p => (p, (int[])[.. p.LiveOffsets()]))]));
     }
 
     // Marked running while the write lock is still held, so no reader sees the sealed segment as neither pending

@@ -16,6 +16,11 @@ internal sealed record ShardIndexing
 
     public const long DefaultMaxSegmentSizeKb = 200_000;
 
+    /// <summary>Indexed segments a shard keeps before merging the smallest (optimizers_config.default_segment_number; 0 = one per core).</summary>
+    public int DefaultSegmentNumber { get; init; }
+
+    public int TargetSegments => DefaultSegmentNumber > 0 ? DefaultSegmentNumber : Math.Max(2, Environment.ProcessorCount);
+
     public int M { get; init; } = 16;
 
     public int EfConstruct { get; init; } = 100;

@@ -19,7 +19,7 @@ public sealed partial class HnswGraph
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 2);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(m, 512);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        var graph = new HnswGraph(capacity, dim, m, GenerateLevels(capacity, m, seed), seed)
+        var graph = new HnswGraph(capacity, dim, m, GenerateLevels(capacity, m, seed), uninitialized: true)
         {
             _appendLocks = new int[capacity],
         };
@@ -46,6 +46,10 @@ public sealed partial class HnswGraph
         if (vectors.Length < (long)end * _dim)
             throw new ArgumentException($"Vectors hold {vectors.Length} floats; {end} rows of {_dim} need {(long)end * _dim}.", nameof(vectors));
 
+        // Empty lists for the new nodes before any is linked: a worker may link back into a node another has not
+        // reached yet.
+        _level0.AsSpan(start * _stride0, (end - start) * _stride0).Clear();
+        _upper.AsSpan(UpperSlotsBefore(start), UpperSlotsBefore(end) - UpperSlotsBefore(start)).Clear();
         var first = start;
         if (start == 0)
         {

@@ -46,7 +46,7 @@ public sealed partial class HnswGraph
         stream.Write(header);
         stream.Write(_levels.AsSpan(0, count));
         WriteInts(stream, _level0.AsSpan(0, count * _stride0));
-        WriteInts(stream, _upper.AsSpan(0, count == Capacity ? _upper.Length : _upperOffsets[count]));
+        WriteInts(stream, _upper.AsSpan(0, UpperSlotsBefore(count)));
     }
 
     /// <summary>Reads a graph written by <see cref="WriteTo"/>.</summary>

@@ -32,7 +32,6 @@ public sealed partial class HnswGraph
     private readonly int[] _upper;
     private readonly int[] _upperOffsets;
     private readonly byte[] _levels;
-    private readonly ulong _seed;
 
     /// <summary>Entry node in the low 32 bits, top level in the high 32 (both -1 when empty); see <see cref="PackEntry"/>.</summary>
     private long _entry = PackEntry(-1, -1);
@@ -40,16 +39,17 @@ public sealed partial class HnswGraph
     /// <summary>Per-node spin locks of an appendable graph, shared by every extension; null for a built graph.</summary>
     private int[]? _appendLocks;
 
-    private HnswGraph(int count, int dim, int m, byte[] levels, ulong seed = 0)
+    private HnswGraph(int count, int dim, int m, byte[] levels, bool uninitialized = false)
     {
         _count = count;
-        _seed = seed;
         _dim = dim;
         _m = m;
         _stride0 = 1 + (2 * m);
         _strideUpper = 1 + m;
         _levels = levels;
-        _level0 = new int[checked(count * _stride0)];
+        // An appendable graph's lists are cleared as nodes are linked, so the pages of rows not written yet stay
+        // untouched (not resident) until then.
+        _level0 = uninitialized ? GC.AllocateUninitializedArray<int>(checked(count * _stride0)) : new int[checked(count * _stride0)];
         _upperOffsets = new int[count];
         long upperLength = 0;
         for (var i = 0; i < count; i++)
@@ -58,7 +58,7 @@ public sealed partial class HnswGraph
             upperLength += (long)levels[i] * _strideUpper;
         }
 
-        _upper = new int[checked((int)upperLength)];
+        _upper = uninitialized ? GC.AllocateUninitializedArray<int>(checked((int)upperLength)) : new int[checked((int)upperLength)];
     }
 
     /// <summary>
@@ -85,9 +85,13 @@ public sealed partial class HnswGraph
     private static long PackEntry(int node, int level) => ((long)level << 32) | (uint)node;
 
     /// <summary>Bytes held by the graph's arrays (links, offsets and levels; not the vectors).</summary>
-    public long MemoryBytes =>
-        ((long)_level0.Length * sizeof(int)) + ((long)_upper.Length * sizeof(int)) +
-        ((long)_upperOffsets.Length * sizeof(int)) + _levels.Length;
+    /// <remarks>Of an appendable graph, the lists of the linked nodes: the rest is reserved but not touched yet.</remarks>
+    public long MemoryBytes => _appendLocks is null
+        ? ((long)_level0.Length * sizeof(int)) + ((long)_upper.Length * sizeof(int)) + ((long)_upperOffsets.Length * sizeof(int)) + _levels.Length
+        : ((long)Count * _stride0 * sizeof(int)) + ((long)UpperSlotsBefore(Count) * sizeof(int)) + ((long)_levels.Length * (sizeof(int) + sizeof(int) + 1));
+
+    /// <summary>Upper-level slots used by nodes below <paramref name="node"/>.</summary>
+    private int UpperSlotsBefore(int node) => node >= _upperOffsets.Length ? _upper.Length : _upperOffsets[node];
 
     /// <summary>The level of <paramref name="node"/> (0 = bottom only).</summary>
     internal int LevelOf(int node) => _levels[node];

@@ -9,6 +9,8 @@ internal sealed class DenseVectorStore
     private float[] _data;
     private bool[] _present;
     private Internal.HugePageBuffer? _frozen;
+    private bool _reserved;
+    private int _rowsWritten;
 
     public DenseVectorStore(string name, int dimension, int capacity)
     {
@@ -41,7 +43,27 @@ internal sealed class DenseVectorStore
         return copy ? _data.AsSpan(0, length).ToArray() : _data.AsMemory(0, length);
     }
 
-    public long AllocatedBytes => (_frozen?.Bytes ?? 0) + ((long)_data.Length * sizeof(float)) + _present.Length;
+    /// <remarks>Of a reserved store, the rows written so far: the rest of the reservation is not touched yet.</remarks>
+    public long AllocatedBytes => (_frozen?.Bytes ?? 0) + _present.Length +
+        (_reserved ? (long)_rowsWritten * Dimension * sizeof(float) : (long)_data.Length * sizeof(float));
+
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> rows at once, so the store never copies itself under a writer's lock
+    /// again. The room is left uninitialised: its pages cost memory only once rows are written into them.
+    /// </summary>
+    public void Reserve(int rows)
+    {
+        if (_frozen is not null || rows <= _present.Length)
+            return;
+        var length = (long)rows * Dimension;
+        if (length > Array.MaxLength)
+            rows = (int)(Array.MaxLength / Dimension);
+        var data = GC.AllocateUninitializedArray<float>(rows * Dimension);
+        _data.AsSpan(0, Math.Min(_data.Length, data.Length)).CopyTo(data);
+        _data = data;
+        Array.Resize(ref _present, rows);
+        _reserved = true;
+    }
 
     public bool IsPresent(int offset) => offset < _present.Length && _present[offset];
 
@@ -63,6 +85,7 @@ internal sealed class DenseVectorStore
             throw new InvalidOperationException($"vector storage '{Name}' is frozen");
         EnsureCapacity(offset + 1);
         values.CopyTo(_data.AsSpan(offset * Dimension, Dimension));
+        _rowsWritten = Math.Max(_rowsWritten, offset + 1);
         if (!_present[offset])
         {
             _present[offset] = true;
@@ -91,5 +114,6 @@ internal sealed class DenseVectorStore
             throw new InvalidOperationException($"vector storage '{Name}' is full");
         Array.Resize(ref _data, newRows * Dimension);
         Array.Resize(ref _present, newRows);
+        _reserved = false;
     }
 }

@@ -74,8 +74,12 @@ public sealed partial class PointSegment
     public void StartLiveIndexing(int m, int capacityRows)
     {
         ThrowIfSealed();
+        var capacity = Math.Max(capacityRows, _used + 1);
         for (var s = 0; s < _stores.Length; s++)
-            _graphs[s] = HnswGraph.CreateAppendable(_stores[s].Dimension, m, Math.Max(capacityRows, _used + 1));
+        {
+            _graphs[s] = HnswGraph.CreateAppendable(_stores[s].Dimension, m, capacity);
+            _stores[s].Reserve(capacity);
+        }
         _appendOnly = true;
         _freeOffsets.Clear();
     }

@@ -27,12 +27,12 @@ public sealed class IndexedSegmentTests : IDisposable
 
     private static float[] Vector(Random random) => Enumerable.Range(0, Dim).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
 
-    private async Task<(CollectionCatalog Catalog, Collection Collection)> OpenAsync(bool create, int indexingThresholdKb = 1)
+    private async Task<(CollectionCatalog Catalog, Collection Collection)> OpenAsync(bool create, int indexingThresholdKb = 1, int segmentNumber = 0)
     {
         var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
         if (create)
         {
-            using var doc = JsonDocument.Parse($$$"""{"vectors":{"size":{{{Dim}}},"distance":"Euclid"},"optimizers_config":{"indexing_threshold":{{{indexingThresholdKb}}}},"hnsw_config":{"m":8,"ef_construct":64,"full_scan_threshold":1}}""");
+            using var doc = JsonDocument.Parse($$$"""{"vectors":{"size":{{{Dim}}},"distance":"Euclid"},"optimizers_config":{"indexing_threshold":{{{indexingThresholdKb}}},"default_segment_number":{{{segmentNumber}}}},"hnsw_config":{"m":8,"ef_construct":64,"full_scan_threshold":1}}""");
             await catalog.CreateAsync("c", CollectionConfig.FromCreateRequest(doc.RootElement), default);
         }
 
@@ -175,6 +175,42 @@ public sealed class IndexedSegmentTests : IDisposable
             await WaitOptimizedAsync(collection);
             Assert.Equal(3300, collection.Stats().IndexedVectorsCount);
             Assert.Equal(3300, collection.Count(null));
+            AssertRecall(collection, model, random);
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Small_indexed_segments_are_merged_down_to_default_segment_number()
+    {
+        var random = new Random(13);
+        var model = new Dictionary<ulong, float[]>();
+        // A 1 KB threshold seals and indexes a segment per batch; the merge optimizer folds them together.
+        var (catalog, collection) = await OpenAsync(create: true, indexingThresholdKb: 1, segmentNumber: 2);
+        try
+        {
+            for (var batch = 0; batch < 8; batch++)
+            {
+                var points = Enumerable.Range(batch * 100, 100).Select(i => ((ulong)i, Vector(random), "{}")).ToArray();
+                foreach (var (id, v, _) in points)
+                    model[id] = v;
+                await UpsertAsync(collection, points);
+                await WaitOptimizedAsync(collection);
+            }
+
+            var stats = collection.Stats();
+            Assert.InRange(stats.SegmentsCount, 2, 3); // at most two indexed segments, plus the appendable one
+            Assert.Equal(800, stats.PointsCount);
+            Assert.Equal(800, stats.IndexedVectorsCount);
+            AssertRecall(collection, model, random);
+
+            await catalog.DisposeAsync();
+            (catalog, collection) = await OpenAsync(create: false);
+            Assert.Equal(stats.SegmentsCount, collection.Stats().SegmentsCount);
+            Assert.Equal(800, collection.Count(null));
             AssertRecall(collection, model, random);
         }
         finally
