@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using Quiver.Engine.Internal;
 using Quiver.Index.Hnsw;
 using Quiver.Index.Threading;
@@ -19,7 +18,9 @@ internal sealed partial class Shard
     private volatile ShardOptimizerStatus _optimizerStatus = new(false, false, null, 0, 0, null);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(30);
     private long _optimizerDone;
-    private DateTimeOffset _lastFailure = DateTimeOffset.MinValue;
+    private long _lastFailureTicks = DateTimeOffset.MinValue.UtcTicks;
+    private bool _rebuilding;
+    private Thread? _rebuildThread;
 
     public ShardOptimizerStatus OptimizerStatus
     {
@@ -96,68 +97,109 @@ internal sealed partial class Shard
 
     private void OptimizerLoop()
     {
-        while (!_stopping.IsCancellationRequested)
+        try
         {
-            _optimizerSignal.Wait(_stopping.Token);
-            Interlocked.Exchange(ref _optimizerSignaled, 0);
             while (!_stopping.IsCancellationRequested)
             {
-                // Look under the read lock first: the write lock stalls queries, so it is taken only to change
-                // the segment set, not once per live-indexing batch.
-                OptimizationJob? job;
-                _lock.EnterReadLock();
-                try
+                _optimizerSignal.Wait(_stopping.Token);
+                Interlocked.Exchange(ref _optimizerSignaled, 0);
+                while (!_stopping.IsCancellationRequested)
                 {
-                    job = PlanLocked(Indexing, dryRun: true);
-                }
-                finally
-                {
-                    _lock.ExitReadLock();
-                }
-
-                if (job is null)
-                    break;
-                if (job.Kind != LinkKind)
-                {
-                    _lock.EnterWriteLock();
+                    // Look under the read lock first: the write lock stalls queries, so it is taken only to change
+                    // the segment set, not once per live-indexing batch.
+                    OptimizationJob? job;
+                    _lock.EnterReadLock();
                     try
                     {
-                        job = PlanLocked(Indexing, dryRun: false);
+                        job = PlanLocked(Indexing, dryRun: true);
                     }
                     finally
                     {
-                        _lock.ExitWriteLock();
+                        _lock.ExitReadLock();
                     }
 
                     if (job is null)
-                        continue;
-                }
+                        break;
+                    if (job.Kind != LinkKind)
+                    {
+                        _lock.EnterWriteLock();
+                        try
+                        {
+                            job = PlanLocked(Indexing, dryRun: false);
+                        }
+                        finally
+                        {
+                            _lock.ExitWriteLock();
+                        }
 
-                try
-                {
-                    if (job.Kind == LinkKind)
+                        if (job is null)
+                            continue;
+                    }
+
+                    if (job.Kind != LinkKind)
+                    {
+                        // Rebuilds run beside the linking, so new rows keep being linked however long they take.
+                        StartRebuild(job);
+                        continue;
+                    }
+
+                    try
+                    {
                         ExtendLiveGraphs(Indexing);
-                    else
-                        RunInBackground(job);
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-#pragma warning disable CA1031 // An optimizer failure leaves the sealed segments serving; it is logged and retried on the next signal.
-                catch (Exception ex)
+                    }
+#pragma warning disable CA1031 // A failure leaves the rows scanned exactly; it is logged and retried on the next signal.
+                    catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
 #pragma warning restore CA1031
-                {
-                    EngineLog.OptimizationFailed(_logger, ex, _directory, job.Kind);
-                    _lastFailure = DateTimeOffset.UtcNow;
-                    break;
-                }
-                finally
-                {
-                    _optimizerStatus = new(false, false, null, 0, 0, null);
+                    {
+                        EngineLog.OptimizationFailed(_logger, ex, _directory, job.Kind);
+                        break;
+                    }
                 }
             }
         }
+        finally
+        {
+            _rebuildThread?.Join();
+        }
+    }
+
+    /// <summary>
+    /// Runs a rebuild (indexing a sealed segment, vacuum, merge) on a thread of its own at background priority; at
+    /// most one runs at a time, and the optimizer is signalled when it ends.
+    /// </summary>
+    private void StartRebuild(OptimizationJob job)
+    {
+        _rebuildThread?.Join();
+        var thread = new Thread(() =>
+        {
+            BackgroundPriority.LowerCurrentThread();
+            try
+            {
+                Run(job);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+            }
+#pragma warning disable CA1031 // An optimizer failure leaves the sealed segments serving; it is logged and retried later.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                EngineLog.OptimizationFailed(_logger, ex, _directory, job.Kind);
+                Interlocked.Exchange(ref _lastFailureTicks, DateTimeOffset.UtcNow.UtcTicks);
+            }
+            finally
+            {
+                _optimizerStatus = new(false, false, null, 0, 0, null);
+                Volatile.Write(ref _rebuilding, false);
+                SignalOptimizer();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "quiver-rebuild",
+        };
+        _rebuildThread = thread;
+        thread.Start();
     }
 
     /// <summary>The kind of job that links an appendable segment's new rows into its live graphs.</summary>
@@ -172,7 +214,9 @@ internal sealed partial class Shard
     private OptimizationJob? PlanLocked(ShardIndexing indexing, bool dryRun)
     {
         var appendable = _set.Appendable;
-        if (indexing.IndexingThresholdKb > 0 && appendable.LiveCount > 0 && NeedsBatchIndexing(appendable, indexing))
+        // One rebuild at a time per shard (it runs beside the linking), so every sealed segment a plan sees is settled.
+        var rebuilding = Volatile.Read(ref _rebuilding);
+        if (!rebuilding && indexing.IndexingThresholdKb > 0 && appendable.LiveCount > 0 && NeedsBatchIndexing(appendable, indexing))
         {
             if (dryRun)
                 return new OptimizationJob("indexing", []);
@@ -193,18 +237,19 @@ internal sealed partial class Shard
 
         if (appendable.UnlinkedRows > 0)
             return new OptimizationJob(LinkKind, []);
+        if (rebuilding)
+            return null;
 
         // A sealed segment that is neither indexed nor being indexed: an earlier job failed. Retry, not too often.
         foreach (var segment in _set.Segments)
         {
             if (segment.IsSealed && !_persistedSegments.ContainsKey(segment) && segment != appendable
-                && DateTimeOffset.UtcNow - _lastFailure > RetryDelay)
+                && DateTimeOffset.UtcNow.UtcTicks - Interlocked.Read(ref _lastFailureTicks) > RetryDelay.Ticks)
             {
                 return dryRun ? new OptimizationJob("indexing", []) : Started(new OptimizationJob("indexing", [(segment, [.. segment.LiveOffsets()])]));
             }
         }
 
-        // One job runs at a time per shard, so every sealed segment here is settled.
         foreach (var segment in _set.Segments)
         {
             if (!segment.IsSealed || segment.UsedSlots < indexing.VacuumMinVectorNumber)
@@ -247,6 +292,7 @@ internal sealed partial class Shard
     // nor in progress.
     private OptimizationJob Started(OptimizationJob job)
     {
+        Volatile.Write(ref _rebuilding, true);
         Interlocked.Exchange(ref _optimizerDone, 0);
         _optimizerStatus = new(true, false, job.Kind, job.Parts.Sum(p => p.Offsets.Length), 0, DateTimeOffset.UtcNow);
         return job;
@@ -260,7 +306,7 @@ internal sealed partial class Shard
     private bool NeedsBatchIndexing(PointSegment appendable, ShardIndexing indexing)
     {
         if (!appendable.IsLiveIndexed)
-            return VectorKb(appendable) > 2 * indexing.IndexingThresholdKb;
+            return !appendable.IsAppendOnly && VectorKb(appendable) > 2 * indexing.IndexingThresholdKb;
         var usedKb = (long)appendable.UsedSlots * _spaces.Sum(s => (long)s.Dimension) * sizeof(float) / 1024;
         var deadShare = 1.0 - ((double)appendable.LiveCount / appendable.UsedSlots);
         return usedKb >= indexing.MaxSegmentSizeKb || appendable.UsedSlots >= LiveCapacityRows(indexing)
@@ -298,8 +344,10 @@ internal sealed partial class Shard
             _lock.ExitReadLock();
         }
 
-        // A large backlog (the segment just went live, or the shard recovered) is reported like a build.
-        var reported = backlog >= 4096;
+        // A large backlog (the segment just went live, or the shard recovered) is bulk work, done by background
+        // workers and reported like a build (unless a rebuild is the one being reported).
+        var bulk = backlog >= 4096;
+        var reported = bulk && !Volatile.Read(ref _rebuilding);
         if (reported)
         {
             Interlocked.Exchange(ref _optimizerDone, 0);
@@ -308,8 +356,7 @@ internal sealed partial class Shard
 
         try
         {
-            // A large backlog is bulk work, done by background workers; a write's worth is linked right here.
-            var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = reported };
+            var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = bulk };
             appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
         }
         finally
@@ -325,33 +372,6 @@ internal sealed partial class Shard
         for (var s = 0; s < _spaces.Count; s++)
             bytes += (long)segment.VectorCount(s) * _spaces[s].Dimension * sizeof(float);
         return bytes / 1024;
-    }
-
-    /// <summary>Runs a rebuild on a thread of its own at background priority and waits for it.</summary>
-    private void RunInBackground(OptimizationJob job)
-    {
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
-        {
-            BackgroundPriority.LowerCurrentThread();
-            try
-            {
-                Run(job);
-            }
-#pragma warning disable CA1031 // rethrown on the optimizer thread
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                failure = ExceptionDispatchInfo.Capture(ex);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "quiver-rebuild",
-        };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
     }
 
     private void Run(OptimizationJob job)
@@ -405,6 +425,8 @@ internal sealed partial class Shard
                 {
                     if (_persistedSegments.Remove(source, out var oldId))
                         _obsoleteSegmentIds.Add(oldId);
+                    if (_chunkedSegments.Remove(source, out var rows))
+                        _obsoleteSegmentIds.Add(rows.Id);
                 }
 
                 _persistedSegments[copy] = id;

@@ -8,12 +8,24 @@ using Quiver.Storage.Files;
 namespace Quiver.Engine.Shards;
 
 /// <summary>What a shard loads at start-up: its segments and the last log sequence they include.</summary>
-internal sealed record ShardState(SegmentSet Set, Dictionary<PointSegment, long> Persisted, string? PlainFile, ulong AppliedSequence, long MaxSegmentId);
+internal sealed record ShardState(SegmentSet Set, Dictionary<PointSegment, long> Persisted, Dictionary<PointSegment, ChunkedRows> Chunked, string? PlainFile, ulong AppliedSequence, long MaxSegmentId);
+
+/// <summary>The chunk files that hold an append-only segment's rows: rows [First, First + Count) each.</summary>
+internal sealed class ChunkedRows(long id)
+{
+    public long Id { get; } = id;
+
+    public List<(int First, int Count)> Chunks { get; } = [];
+
+    public int PersistedRows => Chunks.Count == 0 ? 0 : Chunks[^1].First + Chunks[^1].Count;
+}
 
 /// <summary>
-/// On disk a shard is: <c>manifest.qmf</c> (the commit point: applied sequence, the plain-points file, and each
-/// indexed segment with its deleted offsets), <c>plain-{seq}.qsn</c> (points not in an indexed segment, rewritten
-/// at each flush), <c>seg-{id}.qsn</c> + <c>seg-{id}-{space}.hnsw</c> (an indexed segment's points and graphs,
+/// On disk a shard is: <c>manifest.qmf</c> (the commit point: applied sequence, the plain-points file, and in
+/// segment order each indexed segment and each append-only segment with its deleted offsets),
+/// <c>plain-{seq}.qsn</c> (the points of other segments, and the payload index definitions, rewritten at each
+/// flush), <c>seg-{id}.qsn</c> + <c>seg-{id}-{space}.hnsw</c> (an indexed segment's points and graphs, written
+/// once), <c>seg-{id}-rows-{first}.qsn</c> (the rows an append-only segment gained between two flushes, each
 /// written once), and <c>wal/</c>. Files the manifest does not name are leftovers of an interrupted step and are
 /// removed at start-up.
 /// </summary>
@@ -21,8 +33,11 @@ internal sealed partial class Shard
 {
     private const string ManifestKind = "QMAN";
     private const string GraphKind = "QHNS";
-    private const ushort ManifestVersion = 1;
+    private const ushort ManifestVersion = 2;
+    private const byte IndexedEntry = 0;
+    private const byte ChunkedEntry = 1;
     private readonly Dictionary<PointSegment, long> _persistedSegments;
+    private readonly Dictionary<PointSegment, ChunkedRows> _chunkedSegments;
     private readonly List<long> _obsoleteSegmentIds = [];
     private readonly Lock _flushState = new();
     private string? _plainFile;
@@ -42,6 +57,7 @@ internal sealed partial class Shard
             ulong applied;
             string plainFile;
             SnapshotCapture plainCapture;
+            var chunkWrites = new List<(ChunkedRows Rows, int First, SnapshotCapture Capture)>();
             MemoryStream manifestBody;
             long[] obsolete;
             long generation;
@@ -60,19 +76,42 @@ internal sealed partial class Shard
                 // A fresh name every time: the file the current manifest names is never overwritten, so a crash
                 // between the two writes below leaves the old manifest with its own, intact plain file.
                 plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}-{Guid.NewGuid():N}.qsn");
-                var plain = _set.Segments.Where(s => !_persistedSegments.ContainsKey(s)).ToArray();
-                plainCapture = ShardSnapshot.Capture(plain, applied);
-                manifestBody = SerializeManifest(applied, plainFile);
+                var plain = new List<PointSegment>();
+                foreach (var segment in _set.Segments)
+                {
+                    if (_persistedSegments.ContainsKey(segment))
+                        continue;
+                    if (!segment.IsAppendOnly)
+                    {
+                        plain.Add(segment);
+                        continue;
+                    }
+
+                    // An append-only segment's stored rows never change: only the rows added since the last flush
+                    // are written, to a file of their own.
+                    if (!_chunkedSegments.TryGetValue(segment, out var rows))
+                        _chunkedSegments[segment] = rows = new ChunkedRows(Interlocked.Increment(ref _nextSegmentId));
+                    if (segment.UsedSlots > rows.PersistedRows)
+                        chunkWrites.Add((rows, rows.PersistedRows, ShardSnapshot.CaptureRange(segment, rows.PersistedRows, segment.UsedSlots)));
+                }
+
+                plainCapture = ShardSnapshot.Capture(plain, _set.Appendable, applied);
+                manifestBody = SerializeManifest(applied, plainFile, chunkWrites.ToDictionary(w => w.Rows, w => (w.First, w.Capture.Points.Count)));
             }
             finally
             {
                 _lock.ExitReadLock();
             }
 
+            foreach (var (rows, first, capture) in chunkWrites)
+                ShardSnapshot.WriteSerialized(ChunkPath(_directory, rows.Id, first), ShardSnapshot.Serialize(capture));
             ShardSnapshot.WriteSerialized(Path.Combine(_directory, plainFile), ShardSnapshot.Serialize(plainCapture));
             ChecksummedFile.WriteAtomic(Path.Combine(_directory, "manifest.qmf"), ManifestKind, ManifestVersion, s => manifestBody.WriteTo(s));
             lock (_flushState)
             {
+                foreach (var (rows, first, capture) in chunkWrites)
+                    rows.Chunks.Add((first, capture.Points.Count));
+
                 // Only what this manifest accounted for; a swap since then keeps the manifest dirty.
                 _obsoleteSegmentIds.RemoveAll(obsolete.Contains);
                 _manifestDirty = _swapGeneration != generation;
@@ -90,29 +129,65 @@ internal sealed partial class Shard
         }
     }
 
-    private MemoryStream SerializeManifest(ulong applied, string plainFile)
+    private MemoryStream SerializeManifest(ulong applied, string plainFile, Dictionary<ChunkedRows, (int First, int Count)> newChunks)
     {
         var body = new MemoryStream();
         using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
         {
             w.Write(applied);
             w.Write(plainFile);
-            var indexed = _set.Segments.Where(_persistedSegments.ContainsKey).ToArray();
-            w.Write(indexed.Length);
-            foreach (var segment in indexed)
+            var entries = _set.Segments.Where(s => _persistedSegments.ContainsKey(s) || _chunkedSegments.ContainsKey(s)).ToArray();
+            w.Write(entries.Length);
+            foreach (var segment in entries)
             {
-                w.Write(_persistedSegments[segment]);
-                w.Write(segment.UsedSlots);
-                for (var s = 0; s < segment.Spaces.Count; s++)
-                    w.Write(segment.Graph(s) is not null);
-                var deleted = Enumerable.Range(0, segment.UsedSlots).Where(o => !segment.IsLiveAt(o)).ToArray();
-                w.Write(deleted.Length);
-                foreach (var offset in deleted)
-                    w.Write(offset);
+                if (_persistedSegments.TryGetValue(segment, out var id))
+                {
+                    w.Write(IndexedEntry);
+                    w.Write(id);
+                    w.Write(segment.UsedSlots);
+                    for (var s = 0; s < segment.Spaces.Count; s++)
+                        w.Write(segment.Graph(s) is not null);
+                    WriteDeleted(w, segment, segment.UsedSlots);
+                    continue;
+                }
+
+                var rows = _chunkedSegments[segment];
+                var chunks = new List<(int First, int Count)>(rows.Chunks);
+                if (newChunks.TryGetValue(rows, out var added))
+                    chunks.Add(added);
+                var total = chunks.Count == 0 ? 0 : chunks[^1].First + chunks[^1].Count;
+                w.Write(ChunkedEntry);
+                w.Write(rows.Id);
+                w.Write(segment.IsSealed);
+                w.Write(total);
+                w.Write(chunks.Count);
+                foreach (var (first, count) in chunks)
+                {
+                    w.Write(first);
+                    w.Write(count);
+                }
+
+                WriteDeleted(w, segment, total);
             }
         }
 
         return body;
+    }
+
+    private static void WriteDeleted(BinaryWriter w, PointSegment segment, int rows)
+    {
+        var deleted = Enumerable.Range(0, rows).Where(o => !segment.IsLiveAt(o)).ToArray();
+        w.Write(deleted.Length);
+        foreach (var offset in deleted)
+            w.Write(offset);
+    }
+
+    private static int[] ReadDeleted(BinaryReader r)
+    {
+        var deleted = new int[r.ReadInt32()];
+        for (var d = 0; d < deleted.Length; d++)
+            deleted[d] = r.ReadInt32();
+        return deleted;
     }
 
     private void WriteIndexedSegment(long id, PointSegment segment, HnswGraph?[] graphs)
@@ -128,6 +203,9 @@ internal sealed partial class Shard
 
     private static string SegmentPath(string directory, long id) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}.qsn"));
+
+    private static string ChunkPath(string directory, long id, int firstRow) =>
+        Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-rows-{firstRow:D10}.qsn"));
 
     private static string GraphPath(string directory, long id, int space) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.hnsw"));
@@ -150,50 +228,106 @@ internal sealed partial class Shard
             // A shard that never flushed with a manifest (or the single-file layout of earlier versions).
             var legacy = Path.Combine(directory, "segment.qsn");
             var (segment, applied) = ShardSnapshot.Load(legacy, spaces);
-            return new ShardState(new SegmentSet([segment]), [], File.Exists(legacy) ? "segment.qsn" : null, applied, 0);
+            return new ShardState(new SegmentSet([segment]), [], [], File.Exists(legacy) ? "segment.qsn" : null, applied, 0);
         }
 
-        var body = ChecksummedFile.Read(manifestPath, ManifestKind, ManifestVersion).Body.ToArray();
-        using var r = new BinaryReader(new MemoryStream(body), Encoding.UTF8);
+        var (version, content) = ReadManifest(manifestPath);
+        using var r = new BinaryReader(new MemoryStream(content), Encoding.UTF8);
         var appliedSequence = r.ReadUInt64();
         var plainFile = r.ReadString();
         var count = r.ReadInt32();
         var persisted = new Dictionary<PointSegment, long>();
+        var chunked = new Dictionary<PointSegment, ChunkedRows>();
         var segments = new List<PointSegment>();
         long maxId = 0;
         for (var i = 0; i < count; i++)
         {
+            // Version 1 manifests list indexed segments only.
+            var kind = version == 1 ? IndexedEntry : r.ReadByte();
             var id = r.ReadInt64();
-            var slots = r.ReadInt32();
-            var (segment, _) = ShardSnapshot.Load(SegmentPath(directory, id), spaces);
-            if (segment.UsedSlots != slots)
-                throw new InvalidDataException($"{SegmentPath(directory, id)}: holds {segment.UsedSlots} points, the manifest says {slots}");
-            segment.Seal();
-            for (var s = 0; s < spaces.Count; s++)
+            var segment = kind switch
             {
-                if (!r.ReadBoolean())
-                    continue;
-                var graph = ChecksummedFile.Read(GraphPath(directory, id, s), GraphKind, 1).Body;
-                using var graphStream = new MemoryStream(graph.ToArray(), writable: false);
-                segment.AttachGraph(s, HnswGraph.ReadFrom(graphStream));
-            }
-
-            var deleted = r.ReadInt32();
-            for (var d = 0; d < deleted; d++)
-                segment.DeleteOffset(r.ReadInt32());
+                IndexedEntry => LoadIndexedSegment(directory, id, spaces, r),
+                ChunkedEntry => LoadChunkedSegment(directory, id, spaces, r, chunked),
+                _ => throw new InvalidDataException($"{manifestPath}: unknown segment kind {kind}"),
+            };
+            if (kind == IndexedEntry)
+                persisted[segment] = id;
             segments.Add(segment);
-            persisted[segment] = id;
             maxId = Math.Max(maxId, id);
         }
 
-        var (appendable, plainApplied) = ShardSnapshot.Load(Path.Combine(directory, plainFile), spaces);
+        var (plain, plainApplied) = ShardSnapshot.Load(Path.Combine(directory, plainFile), spaces);
         if (plainApplied != appliedSequence)
             throw new InvalidDataException($"{Path.Combine(directory, plainFile)}: covers sequence {plainApplied}, the manifest says {appliedSequence}");
         foreach (var segment in segments)
-            segment.Indexes.SyncWith(appendable.Indexes, segment);
-        segments.Add(appendable);
-        RemoveLeftovers(directory, plainFile, persisted.Values.ToHashSet());
-        return new ShardState(new SegmentSet([.. segments]), persisted, plainFile, appliedSequence, maxId);
+            segment.Indexes.SyncWith(plain.Indexes, segment);
+        if (segments.Count > 0 && chunked.ContainsKey(segments[^1]) && !segments[^1].IsSealed)
+        {
+            // The appendable segment was append-only: the plain points, if any, belonged to segments the
+            // optimizer had sealed and not indexed yet; they wait for it again, sealed.
+            if (plain.LiveCount > 0)
+            {
+                plain.Seal();
+                segments.Insert(segments.Count - 1, plain);
+            }
+        }
+        else
+        {
+            segments.Add(plain);
+        }
+
+        RemoveLeftovers(directory, plainFile, [.. persisted.Values, .. chunked.Values.Select(c => c.Id)]);
+        return new ShardState(new SegmentSet([.. segments]), persisted, chunked, plainFile, appliedSequence, maxId);
+    }
+
+    private static (ushort Version, byte[] Body) ReadManifest(string path)
+    {
+        // Version 2 added append-only segments; version 1 files are read as they are.
+        var content = ChecksummedFile.Read(path, ManifestKind, ManifestVersion);
+        return (content.Version, content.Body.ToArray());
+    }
+
+    private static PointSegment LoadIndexedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r)
+    {
+        var slots = r.ReadInt32();
+        var (segment, _) = ShardSnapshot.Load(SegmentPath(directory, id), spaces);
+        if (segment.UsedSlots != slots)
+            throw new InvalidDataException($"{SegmentPath(directory, id)}: holds {segment.UsedSlots} points, the manifest says {slots}");
+        segment.Seal();
+        for (var s = 0; s < spaces.Count; s++)
+        {
+            if (!r.ReadBoolean())
+                continue;
+            var graph = ChecksummedFile.Read(GraphPath(directory, id, s), GraphKind, 1).Body;
+            using var graphStream = new MemoryStream(graph.ToArray(), writable: false);
+            segment.AttachGraph(s, HnswGraph.ReadFrom(graphStream));
+        }
+
+        foreach (var offset in ReadDeleted(r))
+            segment.DeleteOffset(offset);
+        return segment;
+    }
+
+    private static PointSegment LoadChunkedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, Dictionary<PointSegment, ChunkedRows> chunked)
+    {
+        var sealedSegment = r.ReadBoolean();
+        var total = r.ReadInt32();
+        var rows = new ChunkedRows(id);
+        var chunkCount = r.ReadInt32();
+        for (var c = 0; c < chunkCount; c++)
+            rows.Chunks.Add((r.ReadInt32(), r.ReadInt32()));
+        var deleted = ReadDeleted(r).ToHashSet();
+        var segment = new PointSegment(spaces, Math.Max(1024, total));
+        segment.MakeAppendOnly();
+        foreach (var (first, _) in rows.Chunks)
+            ShardSnapshot.LoadRows(ChunkPath(directory, id, first), segment, first, deleted);
+        if (segment.UsedSlots != total || rows.PersistedRows != total)
+            throw new InvalidDataException($"{ChunkPath(directory, id, 0)}: rows of segment {id} end at {segment.UsedSlots}, the manifest says {total}");
+        if (sealedSegment)
+            segment.Seal();
+        chunked[segment] = rows;
+        return segment;
     }
 
     private static void RemoveLeftovers(string directory, string plainFile, HashSet<long> ids)

@@ -42,6 +42,7 @@ internal sealed partial class Shard : IAsyncDisposable
         _logger = logger;
         _set = state.Set;
         _persistedSegments = state.Persisted;
+        _chunkedSegments = state.Chunked;
         _plainFile = state.PlainFile;
         _nextSegmentId = state.MaxSegmentId;
         var flushedSequence = state.AppliedSequence;

@@ -23,7 +23,7 @@ internal static class ShardSnapshot
 
     public static void Write(string path, IReadOnlyList<PointSegment> segments, ulong appliedSequence)
     {
-        var body = Serialize(Capture(segments, appliedSequence));
+        var body = Serialize(Capture(segments, segments[^1], appliedSequence));
         WriteSerialized(path, body);
     }
 
@@ -32,15 +32,15 @@ internal static class ShardSnapshot
         ChecksummedFile.WriteAtomic(path, Kind, Version, stream => body.WriteTo(stream));
 
     /// <summary>
-    /// What a snapshot of <paramref name="segments"/> holds, taken under the shard's read lock: per live point its
+    /// What a snapshot of <paramref name="segments"/> holds (with the payload index definitions of
+    /// <paramref name="definitionsFrom"/>), taken under the shard's read lock: per live point its
     /// id, version, payload (immutable objects) and vector presence, and each segment's rows. Rows that no write
     /// changes in place (sealed and live-indexed segments) are referenced, others copied, so the bulk of the work,
     /// <see cref="Serialize"/>, runs after the lock is released.
     /// </summary>
-    public static SnapshotCapture Capture(IReadOnlyList<PointSegment> segments, ulong appliedSequence)
+    public static SnapshotCapture Capture(IReadOnlyList<PointSegment> segments, PointSegment definitionsFrom, ulong appliedSequence)
     {
-        var last = segments[^1];
-        var spaces = last.Spaces;
+        var spaces = definitionsFrom.Spaces;
         var points = new List<CapturedPoint>(segments.Sum(x => x.LiveCount));
         var present = new List<bool>(points.Capacity * spaces.Count);
         var rows = new ReadOnlyMemory<float>[segments.Count][];
@@ -56,7 +56,7 @@ internal static class ShardSnapshot
             }
         }
 
-        return new SnapshotCapture(appliedSequence, spaces, [.. last.Indexes.Definitions], points, present, rows);
+        return new SnapshotCapture(appliedSequence, spaces, [.. definitionsFrom.Indexes.Definitions], points, present, rows);
     }
 
     /// <summary>The file body for a capture; needs no lock.</summary>
@@ -115,7 +115,59 @@ internal static class ShardSnapshot
     {
         if (!File.Exists(path))
             return (new PointSegment(spaces), 0);
+        PointSegment? segment = null;
+        var (applied, definitions) = Read(path, spaces, count => segment = new PointSegment(spaces, Math.Max(1024, count)), (id, version, vectors, payload) => segment!.Upsert(id, version, vectors, payload));
 
+        // Indexes are rebuilt from the loaded points; only their definitions are stored.
+        foreach (var (field, schema) in definitions)
+        {
+            using var doc = JsonDocument.Parse(schema);
+            segment!.Indexes.Create(field, doc.RootElement, segment);
+        }
+
+        return (segment!, applied);
+    }
+
+    /// <summary>
+    /// Every row of <paramref name="segment"/> from <paramref name="from"/> to <paramref name="to"/> - 1, deleted
+    /// ones included (their ids keep the offsets of the rows after them), for a chunk file of an append-only
+    /// segment. Under the shard's read lock; the rows themselves are referenced, not copied.
+    /// </summary>
+    public static SnapshotCapture CaptureRange(PointSegment segment, int from, int to)
+    {
+        var spaces = segment.Spaces;
+        var points = new List<CapturedPoint>(to - from);
+        var present = new List<bool>((to - from) * spaces.Count);
+        for (var offset = from; offset < to; offset++)
+        {
+            points.Add(new CapturedPoint(0, offset, segment.IdAt(offset), segment.VersionAt(offset), segment.PayloadAt(offset)));
+            for (var s = 0; s < spaces.Count; s++)
+                present.Add(segment.HasVector(offset, s));
+        }
+
+        return new SnapshotCapture(0, spaces, [], points, present, [segment.SnapshotRows()]);
+    }
+
+    /// <summary>
+    /// Appends the rows of a chunk file to an append-only segment, checking they land at offsets from
+    /// <paramref name="firstRow"/> on, and marks the rows in <paramref name="deleted"/> deleted.
+    /// </summary>
+    public static void LoadRows(string path, PointSegment segment, int firstRow, HashSet<int> deleted)
+    {
+        var next = firstRow;
+        Read(path, segment.Spaces, _ => { }, (id, version, vectors, payload) =>
+        {
+            var offset = segment.AppendRow(id, version, vectors, payload);
+            if (offset != next++)
+                throw new InvalidDataException($"{path}: row {next - 1} loaded at offset {offset}");
+            if (deleted.Contains(offset))
+                segment.DeleteOffset(offset);
+        });
+    }
+
+    private static (ulong Applied, List<(string Field, byte[] Schema)> Definitions) Read(
+        string path, IReadOnlyList<SegmentVectorSpace> spaces, Action<int> begin, Action<PointId, ulong, List<NamedVector>, Payload> point)
+    {
         var content = ChecksummedFile.Read(path, Kind, Version);
         if (!MemoryMarshal.TryGetArray(content.Body, out var body))
             body = new ArraySegment<byte>(content.Body.ToArray());
@@ -138,7 +190,7 @@ internal static class ShardSnapshot
             definitions.Add((r.ReadString(), ReadBlob(r)));
 
         var count = r.ReadInt32();
-        var segment = new PointSegment(spaces, Math.Max(1024, count));
+        begin(count);
         var vectors = new List<NamedVector>(spaces.Count);
         for (var i = 0; i < count; i++)
         {
@@ -155,17 +207,10 @@ internal static class ShardSnapshot
                 vectors.Add(new NamedVector(spaces[s].Name, values));
             }
 
-            segment.Upsert(id, version, vectors, payload);
+            point(id, version, vectors, payload);
         }
 
-        // Indexes are rebuilt from the loaded points; only their definitions are stored.
-        foreach (var (field, schema) in definitions)
-        {
-            using var doc = JsonDocument.Parse(schema);
-            segment.Indexes.Create(field, doc.RootElement, segment);
-        }
-
-        return (segment, applied);
+        return (applied, definitions);
     }
 
     private static void WriteBlob(BinaryWriter w, byte[] bytes)

@@ -62,26 +62,59 @@ public sealed partial class PointSegment
     public HnswGraph? Graph(int space) => _graphs[space];
 
     /// <summary>
-    /// True once the segment indexes its rows as they arrive (<see cref="StartLiveIndexing"/>): from then on every
-    /// write appends rows and no stored row changes, so the graphs can be extended without the shard's lock.
+    /// True once the segment takes writes as appends only (<see cref="MakeAppendOnly"/>): no stored row changes
+    /// after it is written but for being marked deleted, so graph extensions and snapshots read rows without the
+    /// shard's lock, and a flush writes only the rows added since the last one.
     /// </summary>
-    public bool IsLiveIndexed => _appendOnly;
+    public bool IsAppendOnly => _appendOnly;
+
+    /// <summary>True once the segment indexes its rows as they arrive (<see cref="StartLiveIndexing"/>).</summary>
+    public bool IsLiveIndexed => _appendOnly && Array.Exists(_graphs, g => g is not null);
 
     /// <summary>
-    /// Gives every space an appendable graph with room for <paramref name="capacityRows"/> rows and switches the
-    /// segment to append-only writes: an update moves the point to a new row and freed rows are not reused.
+    /// Switches to append-only writes: an upsert, vector or payload change of a stored point moves it to a new row
+    /// (the old row is marked deleted), and freed rows are not reused.
+    /// </summary>
+    public void MakeAppendOnly()
+    {
+        ThrowIfSealed();
+        _appendOnly = true;
+        _freeOffsets.Clear();
+    }
+
+    /// <summary>
+    /// Gives every space an appendable graph with room for <paramref name="capacityRows"/> rows (and makes the
+    /// segment append-only): rows are then linked by <see cref="ExtendGraphs"/> as they arrive.
     /// </summary>
     public void StartLiveIndexing(int m, int capacityRows)
     {
-        ThrowIfSealed();
+        MakeAppendOnly();
         var capacity = Math.Max(capacityRows, _used + 1);
         for (var s = 0; s < _stores.Length; s++)
         {
             _graphs[s] = HnswGraph.CreateAppendable(_stores[s].Dimension, m, capacity);
             _stores[s].Reserve(capacity);
         }
-        _appendOnly = true;
-        _freeOffsets.Clear();
+    }
+
+    /// <summary>
+    /// Appends a row as a snapshot stored it, for loading an append-only segment: a later row with the same id
+    /// replaces the earlier one, which is marked deleted. Returns the row's offset.
+    /// </summary>
+    public int AppendRow(PointId id, ulong version, IReadOnlyList<NamedVector> vectors, Payload payload)
+    {
+        if (!_appendOnly)
+            throw new InvalidOperationException("rows are appended as stored only to an append-only segment");
+        CheckVectors(vectors);
+        if (_offsets.TryGetValue(id, out var earlier))
+            RemoveAt(earlier);
+        var offset = Allocate(id);
+        foreach (var v in vectors)
+            _stores[_storeByName[v.Name]].Set(offset, v.Values);
+        _versions[offset] = version;
+        _payloads[offset] = payload;
+        Indexes.Add(offset, payload);
+        return offset;
     }
 
     /// <summary>Rows stored but not linked yet into the graph of the space that lags most (0 when not live).</summary>
@@ -334,6 +367,8 @@ public sealed partial class PointSegment
         ArgumentNullException.ThrowIfNull(payload);
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
+        if (_appendOnly)
+            offset = MoveToNewRow(offset, []);
         Indexes.Remove(offset, _payloads[offset]);
         _payloads[offset] = payload;
         Indexes.Add(offset, payload);
@@ -381,6 +416,8 @@ public sealed partial class PointSegment
         ThrowIfSealed();
         if (!_offsets.TryGetValue(id, out var offset) || _versions[offset] >= version)
             return false;
+        if (_appendOnly)
+            offset = MoveToNewRow(offset, []);
         foreach (var name in names)
         {
             if (_storeByName.TryGetValue(name, out var s))

@@ -170,11 +170,40 @@ public sealed class IndexedSegmentTests : IDisposable
             Assert.Equal(3300, stats.IndexedVectorsCount);
             AssertRecall(collection, model, random);
 
+            // A flush writes the rows added since the last one to a file of their own; earlier files stay as written.
+            collection.Flush();
+            var firstChunks = ChunkFiles();
+            Assert.NotEmpty(firstChunks);
+            var written = firstChunks.ToDictionary(f => f, File.GetLastWriteTimeUtc);
+
+            // Updates, vector and payload changes and deletes of linked points: appended rows plus deletion marks.
+            for (ulong id = 0; id < 3300; id += 13)
+            {
+                model[id] = Vector(random);
+                await UpsertAsync(collection, [(id, model[id], """{"moved":true}""")]);
+            }
+
+            await collection.ApplyAsync(new SetPayload(Json("""{"tag":"x"}"""), PointSelector.ByIds([PointId.FromNumber(5), PointId.FromNumber(6)]), null), wait: true, default);
+            var deleted = Enumerable.Range(0, 3300).Where(i => i % 17 == 4).Select(i => PointId.FromNumber((ulong)i)).ToArray();
+            await collection.ApplyAsync(new DeletePoints(PointSelector.ByIds(deleted)), wait: true, default);
+            foreach (var id in deleted)
+                model.Remove(id.Number);
+            collection.Flush();
+            Assert.True(ChunkFiles().Length > firstChunks.Length);
+            Assert.All(written, f => Assert.Equal(f.Value, File.GetLastWriteTimeUtc(f.Key)));
+
             await catalog.DisposeAsync();
             (catalog, collection) = await OpenAsync(create: false);
             await WaitOptimizedAsync(collection);
-            Assert.Equal(3300, collection.Stats().IndexedVectorsCount);
-            Assert.Equal(3300, collection.Count(null));
+            Assert.Equal(1, collection.Stats().SegmentsCount);
+            Assert.Equal(model.Count, collection.Stats().IndexedVectorsCount);
+            Assert.Equal(model.Count, collection.Count(null));
+            var scrolled = collection.Scroll(new ScrollRequest(null, null, 5000, null, WithPayload.None, WithVector.All));
+            Assert.Equal(model.Keys.Order(), scrolled.Points.Select(p => p.Id.Number));
+            Assert.All(scrolled.Points, p => Assert.Equal(model[p.Id.Number], p.Vectors![0].Values));
+            var payloads = collection.Get([PointId.FromNumber(5), PointId.FromNumber(13)], WithPayload.All, WithVector.None);
+            Assert.Equal("""{"tag":"x"}""", Encoding.UTF8.GetString(payloads[0].Payload!.Utf8));
+            Assert.Equal("""{"moved":true}""", Encoding.UTF8.GetString(payloads[1].Payload!.Utf8));
             AssertRecall(collection, model, random);
         }
         finally
@@ -218,6 +247,9 @@ public sealed class IndexedSegmentTests : IDisposable
             await catalog.DisposeAsync();
         }
     }
+
+    private string[] ChunkFiles() =>
+        [.. Directory.EnumerateFiles(_temp.Path, "seg-*-rows-*.qsn", SearchOption.AllDirectories)];
 
     private static void AssertRecall(Collection collection, Dictionary<ulong, float[]> model, Random random)
     {

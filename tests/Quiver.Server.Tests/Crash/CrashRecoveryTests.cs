@@ -17,9 +17,24 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output)
     private const int IdSpace = 3000;
 
     [Fact]
-    public async Task Acknowledged_upserts_survive_sigkill_across_cycles()
+    public Task Acknowledged_upserts_survive_sigkill_across_cycles() =>
+        RunKillCyclesAsync(24, new { vectors = new { size = Dim, distance = "Euclid" } }, null, 150, 900);
+
+    /// <summary>
+    /// The same with the appendable segment indexed live (a 1 KB threshold), flushed every second as chunk files,
+    /// and, as updates pile up deleted rows, sealed and rebuilt: kills land in all of it.
+    /// </summary>
+    [Fact]
+    public Task Acknowledged_upserts_survive_sigkill_with_live_indexing_and_chunked_flushes() =>
+        RunKillCyclesAsync(
+            8,
+            new { vectors = new { size = Dim, distance = "Euclid" }, optimizers_config = new { indexing_threshold = 1 }, hnsw_config = new { m = 8, ef_construct = 32 } },
+            ["--flush-interval-sec", "1"],
+            1200,
+            2600);
+
+    private async Task RunKillCyclesAsync(int cycles, object create, string[]? serverArgs, int killAfterMinMs, int killAfterMaxMs)
     {
-        const int cycles = 24;
         var storage = Path.Combine(Path.GetTempPath(), "quiver-crash-" + Guid.NewGuid().ToString("N"));
         var random = new Random(20261126);
         // Per id: the acknowledged state, and states sent but not acknowledged when the process died.
@@ -30,11 +45,11 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output)
         {
             for (var cycle = 0; cycle < cycles; cycle++)
             {
-                await using var server = await ServerProcess.StartAsync(storage);
+                await using var server = await ServerProcess.StartAsync(storage, serverArgs);
                 using var client = new RestClient(server.BaseAddress);
                 if (cycle == 0)
                 {
-                    (await client.PutAsync("/collections/crash", new { vectors = new { size = Dim, distance = "Euclid" } })).EnsureOk();
+                    (await client.PutAsync("/collections/crash", create)).EnsureOk();
                 }
                 else
                 {
@@ -78,19 +93,21 @@ public sealed partial class CrashRecoveryTests(ITestOutputHelper output)
                     }
                 });
 
-                await Task.Delay(random.Next(150, 900));
+                await Task.Delay(random.Next(killAfterMinMs, killAfterMaxMs));
                 await server.KillAsync();
                 await stop.CancelAsync();
                 await writer;
             }
 
-            await using (var last = await ServerProcess.StartAsync(storage))
+            await using (var last = await ServerProcess.StartAsync(storage, serverArgs))
             {
                 using var client = new RestClient(last.BaseAddress);
                 await VerifyAsync(client, acked, uncertain, cycles);
             }
 
             output.WriteLine($"{cycles} kill cycles, {totalAcked} acknowledged point writes, {acked.Count} distinct points verified");
+            var files = Directory.EnumerateFiles(storage, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+            output.WriteLine($"files at the end: {files.Count(f => f!.Contains("-rows-", StringComparison.Ordinal))} row chunks, {files.Count(f => f!.EndsWith(".hnsw", StringComparison.Ordinal))} graphs, {files.Count(f => f!.StartsWith("plain-", StringComparison.Ordinal))} plain");
             Assert.True(totalAcked > cycles * 20, $"too few acknowledged writes ({totalAcked}) for the test to mean anything");
         }
         finally
