@@ -20,4 +20,21 @@ internal static class TestVectors
 
         return v;
     }
+
+    /// <summary>
+    /// Lengths for the uint8 kernels: 0..300 (every tail of every width, up to four 512-bit vectors of 64 bytes and
+    /// beyond), common embedding sizes, and the 32,768-element block edges up to past Qdrant's 65,536-dim limit.
+    /// </summary>
+    public static readonly int[] ByteDims =
+    [
+        .. Enumerable.Range(0, 301),
+        784, 1023, 1536, 4096, 32_767, 32_768, 32_769, 65_535, 65_536, 100_003,
+    ];
+
+    public static byte[] RandomBytes(Random rng, int n)
+    {
+        var v = new byte[n];
+        rng.NextBytes(v);
+        return v;
+    }
 }
