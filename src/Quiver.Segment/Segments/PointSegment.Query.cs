@@ -15,6 +15,8 @@ public sealed partial class PointSegment
     [ThreadStatic]
     private static TopK? _threadTopK;
 
+    private GraphFilter?[]? _liveFilters;
+
     /// <summary>Ids of live points matching <paramref name="filter"/>, in internal order.</summary>
     public List<PointId> Select(Filter filter)
     {
@@ -97,12 +99,25 @@ public sealed partial class PointSegment
     /// </summary>
     public ScoredId[] Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, CancellationToken cancellationToken)
     {
+        var buffer = new ScoredId[k];
+        var found = Search(space, query, filter, k, threshold, parameters, buffer, cancellationToken);
+        return found == buffer.Length ? buffer : buffer[..found];
+    }
+
+    /// <summary>
+    /// As <see cref="Search(int, ReadOnlySpan{float}, Filter?, int, float?, SegmentSearchParams, CancellationToken)"/>,
+    /// written best first into <paramref name="results"/> (at least <paramref name="k"/> long); returns how many.
+    /// The engine's query path passes a pooled buffer, so a search allocates nothing here.
+    /// </summary>
+    public int Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, Span<ScoredId> results, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(results.Length, k, nameof(results));
         var graph = _graphs[space];
         var plan = filter is null ? null : Indexes.Set.Plan(filter);
         if (graph is not null && !parameters.Exact && LiveCount > parameters.FullScanThreshold
             && (plan?.Candidates is not { } candidates || candidates.Count > parameters.FullScanThreshold))
         {
-            return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, cancellationToken);
+            return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, results, cancellationToken);
         }
 
         var topK = _threadTopK ??= new TopK(k);
@@ -121,17 +136,14 @@ public sealed partial class PointSegment
                 break;
         }
 
-        var result = new ScoredId[topK.Count];
-        topK.DrainSortedDescending(result);
-        return result;
+        return topK.DrainSortedDescending(results);
     }
 
-    private ScoredId[] SearchGraph(HnswGraph graph, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, int ef, CancellationToken cancellationToken)
+    private int SearchGraph(HnswGraph graph, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, int ef, Span<ScoredId> buffer, CancellationToken cancellationToken)
     {
         var store = _stores[space];
         // Deleted rows and rows without this vector stay in the graph (they keep it connected) but never match.
-        IGraphFilter? accept = plan is null && store.PresentCount == graph.Count ? null : new GraphFilter(this, store, plan);
-        var buffer = new ScoredId[k];
+        IGraphFilter? accept = plan is null && store.PresentCount == graph.Count ? null : AcceptFor(space, plan);
         var data = store.Data[..(graph.Count * store.Dimension)];
         var found = Spaces[space].Metric switch
         {
@@ -147,7 +159,19 @@ public sealed partial class PointSegment
             found = kept;
         }
 
-        return found == buffer.Length ? buffer : buffer[..found];
+        return found;
+    }
+
+    /// <summary>
+    /// The graph walk's acceptance test. Without a filter it checks only liveness and keeps no per-query state,
+    /// so one instance per space serves every query (racing first queries may each build one, harmlessly).
+    /// </summary>
+    private GraphFilter AcceptFor(int space, FilterPlan? plan)
+    {
+        if (plan is not null)
+            return new GraphFilter(this, _stores[space], plan);
+        var filters = _liveFilters ??= new GraphFilter?[_stores.Length];
+        return filters[space] ??= new GraphFilter(this, _stores[space], null);
     }
 
     private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, FilterPlan? plan, TopK topK, float threshold, CancellationToken cancellationToken)
