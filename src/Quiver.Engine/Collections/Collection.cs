@@ -86,6 +86,9 @@ public sealed partial class Collection : IAsyncDisposable
 
     internal string Directory => _directory;
 
+    /// <summary>The shards, for benchmarks that compare the engine with the index it wraps.</summary>
+    internal IReadOnlyList<Shard> Shards => _shards;
+
     /// <summary>Closes every shard; one failing does not stop the others from flushing.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Segment.Errors;
@@ -47,19 +48,14 @@ public sealed class CollectionConfig
 
     public IReadOnlyList<VectorSpace> VectorSpaces { get; }
 
-    private readonly Dictionary<string, HnswSettings> _hnsw = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, HnswSettings> _hnsw = new(StringComparer.Ordinal);
 
     /// <summary>The HNSW settings of a vector space: the collection's hnsw_config with the vector's own diff over it.</summary>
-    public HnswSettings HnswFor(string name)
-    {
-        // Computed once per config (configs are immutable): this sits on the query path.
-        lock (_hnsw)
-        {
-            if (!_hnsw.TryGetValue(name, out var settings))
-                _hnsw[name] = settings = ComputeHnsw(name);
-            return settings;
-        }
-    }
+    /// <remarks>
+    /// Computed once per config (configs are immutable). This sits on the query path, so reads take no lock;
+    /// racing first calls may each compute the (identical) settings.
+    /// </remarks>
+    public HnswSettings HnswFor(string name) => _hnsw.GetOrAdd(name, static (n, config) => config.ComputeHnsw(n), this);
 
     private HnswSettings ComputeHnsw(string name)
     {

@@ -1,12 +1,11 @@
-using Quiver.Kernels;
 using Quiver.Segment.Filtering;
 using Quiver.Segment.Points;
 using Quiver.Segment.Segments;
 
 namespace Quiver.Engine.Shards;
 
-/// <summary>One hit of a shard search: the internal score and where the point lives.</summary>
-internal readonly record struct SegmentHit(float Score, PointSegment Segment, int Offset);
+/// <summary>One hit of a shard search: the internal score, the point's id and version, and where it lives.</summary>
+internal readonly record struct SegmentHit(float Score, PointId Id, ulong Version, PointSegment Segment, int Offset);
 
 /// <summary>
 /// The segments of a shard: sealed ones (indexed, or waiting for the optimizer) and, last, the one appendable
@@ -79,20 +78,27 @@ internal sealed class SegmentSet(PointSegment[] segments)
         return merged;
     }
 
-    public List<SegmentHit> Search(string space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, bool indexedOnly, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends each segment's top <paramref name="k"/> to <paramref name="hits"/>, segment by segment (each
+    /// segment's hits best first, segments in order).
+    /// </summary>
+    public void Search(string space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, bool indexedOnly, SearchBuffer hits, CancellationToken cancellationToken)
     {
-        var hits = new List<SegmentHit>();
         foreach (var s in Segments)
         {
+            // Typically the empty appendable segment after an optimization: nothing to find.
+            if (s.LiveCount == 0)
+                continue;
             var spaceIndex = s.SpaceIndex(space);
             // indexed_only: indexed segments, and ones small enough that an exact scan is cheap anyway.
             if (indexedOnly && s.Graph(spaceIndex) is null && s.LiveCount > parameters.FullScanThreshold)
                 continue;
-            foreach (ScoredId hit in s.Search(spaceIndex, query, filter, k, threshold, parameters, cancellationToken))
-                hits.Add(new SegmentHit(hit.Score, s, hit.Id));
+            var results = hits.SegmentResults(k);
+            var found = s.Search(spaceIndex, query, filter, k, threshold, parameters, results, cancellationToken);
+            // Id and version are read together: both are likely cache misses, and independent loads overlap.
+            for (var i = 0; i < found; i++)
+                hits.AddHit(new SegmentHit(results[i].Score, s.IdAt(results[i].Id), s.VersionAt(results[i].Id), s, results[i].Id));
         }
-
-        return hits;
     }
 
     public IReadOnlyList<PayloadFieldInfo> Describe() => PayloadFieldInfo.Sum(Segments.Select(s => s.Indexes.Describe()));

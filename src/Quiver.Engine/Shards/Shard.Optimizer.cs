@@ -313,12 +313,17 @@ internal sealed partial class Shard
             || (appendable.UsedSlots >= indexing.VacuumMinVectorNumber && deadShare > indexing.DeletedThreshold);
     }
 
-    /// <summary>Rows a live-indexed segment has graph room for: max_segment_size worth of vectors.</summary>
+    /// <summary>
+    /// Rows a live-indexed segment has graph room for: max_segment_size worth of vectors, at most
+    /// <see cref="MaxLiveRows"/> (small vectors would otherwise reserve room for tens of millions of rows).
+    /// </summary>
     private int LiveCapacityRows(ShardIndexing indexing)
     {
         var rowBytes = Math.Max(1L, _spaces.Sum(s => (long)s.Dimension) * sizeof(float));
-        return (int)Math.Clamp(indexing.MaxSegmentSizeKb * 1024 / rowBytes, 1024, 1L << 26);
+        return (int)Math.Clamp(indexing.MaxSegmentSizeKb * 1024 / rowBytes, 1024, MaxLiveRows);
     }
+
+    private const int MaxLiveRows = 1 << 20;
 
     /// <summary>
     /// Links the appendable segment's new rows into its live graphs, outside the shard's lock: queries keep
@@ -348,10 +353,11 @@ internal sealed partial class Shard
         // workers and reported like a build (unless a rebuild is the one being reported).
         var bulk = backlog >= 4096;
         var reported = bulk && !Volatile.Read(ref _rebuilding);
+        ShardOptimizerStatus? ours = null;
         if (reported)
         {
             Interlocked.Exchange(ref _optimizerDone, 0);
-            _optimizerStatus = new(true, false, "indexing", backlog, 0, DateTimeOffset.UtcNow);
+            _optimizerStatus = ours = new(true, false, "indexing", backlog, 0, DateTimeOffset.UtcNow);
         }
 
         try
@@ -361,8 +367,9 @@ internal sealed partial class Shard
         }
         finally
         {
-            if (reported)
-                _optimizerStatus = new(false, false, null, 0, 0, null);
+            // Unless a rebuild started meanwhile and reports itself now.
+            if (ours is not null)
+                Interlocked.CompareExchange(ref _optimizerStatus, new(false, false, null, 0, 0, null), ours);
         }
     }
 

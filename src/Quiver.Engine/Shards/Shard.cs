@@ -113,6 +113,16 @@ internal sealed partial class Shard : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Takes the read lock and returns the view it guards; disposing the scope releases it. For hot paths that
+    /// would otherwise allocate a closure for <see cref="Read{T}"/> or need spans inside the locked region.
+    /// </summary>
+    public ShardReadScope EnterRead()
+    {
+        _lock.EnterReadLock();
+        return new ShardReadScope(_lock, _set);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

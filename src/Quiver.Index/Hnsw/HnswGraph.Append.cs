@@ -21,7 +21,8 @@ public sealed partial class HnswGraph
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         var graph = new HnswGraph(capacity, dim, m, GenerateLevels(capacity, m, seed), uninitialized: true)
         {
-            _appendLocks = new int[capacity],
+            // Cleared batch by batch like the lists, so room not used yet is never touched.
+            _appendLocks = GC.AllocateUninitializedArray<int>(capacity),
         };
         graph._count = 0;
         return graph;
@@ -49,6 +50,7 @@ public sealed partial class HnswGraph
         // Empty lists for the new nodes before any is linked: a worker may link back into a node another has not
         // reached yet.
         _level0.AsSpan(start * _stride0, (end - start) * _stride0).Clear();
+        locks.AsSpan(start, end - start).Clear();
         _upper.AsSpan(UpperSlotsBefore(start), UpperSlotsBefore(end) - UpperSlotsBefore(start)).Clear();
         var first = start;
         if (start == 0)

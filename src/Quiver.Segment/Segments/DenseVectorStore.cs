@@ -49,9 +49,11 @@ internal sealed class DenseVectorStore
 
     /// <summary>
     /// Makes room for <paramref name="rows"/> rows at once, so the store never copies itself under a writer's lock
-    /// again. The room is left uninitialised: its pages cost memory only once rows are written into them.
+    /// again. The room is left uninitialised (its pages cost memory only once rows are written into them) past
+    /// the <paramref name="usedRows"/> the segment has already allocated, which read as zeros where never set;
+    /// <see cref="PrepareRow"/> zeroes each row allocated after.
     /// </summary>
-    public void Reserve(int rows)
+    public void Reserve(int rows, int usedRows)
     {
         if (_frozen is not null || rows <= _present.Length)
             return;
@@ -59,7 +61,10 @@ internal sealed class DenseVectorStore
         if (length > Array.MaxLength)
             rows = (int)(Array.MaxLength / Dimension);
         var data = GC.AllocateUninitializedArray<float>(rows * Dimension);
-        _data.AsSpan(0, Math.Min(_data.Length, data.Length)).CopyTo(data);
+        var copied = Math.Min(_data.Length, data.Length);
+        _data.AsSpan(0, copied).CopyTo(data);
+        if ((long)usedRows * Dimension > copied)
+            data.AsSpan(copied, (int)Math.Min(data.Length, (long)usedRows * Dimension) - copied).Clear();
         _data = data;
         Array.Resize(ref _present, rows);
         _reserved = true;
@@ -77,6 +82,19 @@ internal sealed class DenseVectorStore
     {
         _frozen = new Internal.HugePageBuffer(_data.AsSpan(0, rows * Dimension));
         _data = [];
+    }
+
+    /// <summary>
+    /// Makes row <paramref name="offset"/> exist and read as zeros until it is set: a graph links every row of a
+    /// live segment, including rows of points that lack this vector, and must never read uninitialised memory.
+    /// </summary>
+    public void PrepareRow(int offset)
+    {
+        if (_frozen is not null)
+            throw new InvalidOperationException($"vector storage '{Name}' is frozen");
+        EnsureCapacity(offset + 1);
+        if (_reserved)
+            _data.AsSpan(offset * Dimension, Dimension).Clear();
     }
 
     public void Set(int offset, ReadOnlySpan<float> values)

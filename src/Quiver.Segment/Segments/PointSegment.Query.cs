@@ -15,6 +15,8 @@ public sealed partial class PointSegment
     [ThreadStatic]
     private static TopK? _threadTopK;
 
+    private GraphFilter?[]? _liveFilters;
+
     /// <summary>Ids of live points matching <paramref name="filter"/>, in internal order.</summary>
     public List<PointId> Select(Filter filter)
     {
@@ -97,12 +99,25 @@ public sealed partial class PointSegment
     /// </summary>
     public ScoredId[] Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, CancellationToken cancellationToken)
     {
+        var buffer = new ScoredId[k];
+        var found = Search(space, query, filter, k, threshold, parameters, buffer, cancellationToken);
+        return found == buffer.Length ? buffer : buffer[..found];
+    }
+
+    /// <summary>
+    /// As <see cref="Search(int, ReadOnlySpan{float}, Filter?, int, float?, SegmentSearchParams, CancellationToken)"/>,
+    /// written best first into <paramref name="results"/> (at least <paramref name="k"/> long); returns how many.
+    /// The engine's query path passes a pooled buffer, so a search allocates nothing here.
+    /// </summary>
+    public int Search(int space, ReadOnlySpan<float> query, Filter? filter, int k, float? threshold, SegmentSearchParams parameters, Span<ScoredId> results, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(results.Length, k, nameof(results));
         var graph = _graphs[space];
         var plan = filter is null ? null : Indexes.Set.Plan(filter);
         if (graph is not null && !parameters.Exact && LiveCount > parameters.FullScanThreshold
             && (plan?.Candidates is not { } candidates || candidates.Count > parameters.FullScanThreshold))
         {
-            return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, cancellationToken);
+            return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, results, cancellationToken);
         }
 
         var topK = _threadTopK ??= new TopK(k);
@@ -121,12 +136,10 @@ public sealed partial class PointSegment
                 break;
         }
 
-        var result = new ScoredId[topK.Count];
-        topK.DrainSortedDescending(result);
-        return result;
+        return topK.DrainSortedDescending(results);
     }
 
-    private ScoredId[] SearchGraph(HnswGraph graph, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, int ef, CancellationToken cancellationToken)
+    private int SearchGraph(HnswGraph graph, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, int ef, Span<ScoredId> buffer, CancellationToken cancellationToken)
     {
         var store = _stores[space];
         // An appendable segment's graph links a prefix of the rows while writes continue: the walk covers every
@@ -134,8 +147,7 @@ public sealed partial class PointSegment
         var linked = graph.Count;
         var rows = _used;
         // Deleted rows and rows without this vector stay in the graph (they keep it connected) but never match.
-        IGraphFilter? accept = plan is null && store.PresentCount == rows ? null : new GraphFilter(this, store, plan);
-        var buffer = new ScoredId[k];
+        IGraphFilter? accept = plan is null && store.PresentCount == rows ? null : AcceptFor(space, plan);
         var data = store.Data[..(rows * store.Dimension)];
         var found = Spaces[space].Metric switch
         {
@@ -144,7 +156,7 @@ public sealed partial class PointSegment
             _ => graph.Search<NegL1Kernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
         };
         if (linked < rows)
-            return MergeUnlinked(space, query, plan, k, threshold, buffer.AsSpan(0, found), linked, cancellationToken);
+            return MergeUnlinked(space, query, plan, k, threshold, buffer, found, linked, cancellationToken);
 
         if (threshold is { } t)
         {
@@ -154,16 +166,29 @@ public sealed partial class PointSegment
             found = kept;
         }
 
-        return found == buffer.Length ? buffer : buffer[..found];
+        return found;
+    }
+
+    /// <summary>
+    /// The graph walk's acceptance test. Without a filter it checks only liveness and keeps no per-query state,
+    /// so one instance per space serves every query (racing first queries may each build one, harmlessly).
+    /// </summary>
+    private GraphFilter AcceptFor(int space, FilterPlan? plan)
+    {
+        if (plan is not null)
+            return new GraphFilter(this, _stores[space], plan);
+        var filters = _liveFilters ??= new GraphFilter?[_stores.Length];
+        return filters[space] ??= new GraphFilter(this, _stores[space], null);
     }
 
     /// <summary>Merges graph hits over the linked rows with an exact scan of the rows not linked yet.</summary>
-    private ScoredId[] MergeUnlinked(int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, ReadOnlySpan<ScoredId> graphHits, int linked, CancellationToken cancellationToken)
+    private int MergeUnlinked(int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, Span<ScoredId> buffer, int found, int linked, CancellationToken cancellationToken)
     {
         var topK = _threadTopK ??= new TopK(k);
         topK.Reset(k);
         var floor = threshold ?? float.NegativeInfinity;
-        foreach (var hit in graphHits)
+        // The graph hits are copied into the collector before the drain below overwrites the buffer.
+        foreach (var hit in buffer[..found])
         {
             // A node linked during this search is also in the exact tail: count it there only.
             if (hit.Id < linked && hit.Score >= floor)
@@ -184,9 +209,7 @@ public sealed partial class PointSegment
                 break;
         }
 
-        var result = new ScoredId[topK.Count];
-        topK.DrainSortedDescending(result);
-        return result;
+        return topK.DrainSortedDescending(buffer);
     }
 
     /// <summary>Scores the rows from offset <paramref name="from"/> on that pass the plan into <paramref name="topK"/>.</summary>

@@ -93,7 +93,7 @@ public sealed partial class PointSegment
         for (var s = 0; s < _stores.Length; s++)
         {
             _graphs[s] = HnswGraph.CreateAppendable(_stores[s].Dimension, m, capacity);
-            _stores[s].Reserve(capacity);
+            _stores[s].Reserve(capacity, _used);
         }
     }
 
@@ -476,6 +476,13 @@ public sealed partial class PointSegment
         _ids[offset] = id;
         _live[offset] = true;
         _offsets[id] = offset;
+        if (_appendOnly)
+        {
+            // Every row of an append-only segment may be linked into a graph, vector or not: zeros, never garbage.
+            foreach (var store in _stores)
+                store.PrepareRow(offset);
+        }
+
         return offset;
     }
 }

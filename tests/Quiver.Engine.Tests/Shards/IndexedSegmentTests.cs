@@ -288,7 +288,7 @@ public sealed class IndexedSegmentTests : IDisposable
             hits += approximate.Intersect(truth).Count();
         }
 
-        Assert.True(hits >= 50 * 10 * 0.95, $"recall@10 {hits / 500.0}");
+        Assert.True(hits >= 50 * 10 * 0.95, $"recall@10 {hits / 500.0} " + string.Join(" | ", collection.Shards.SelectMany(sh => sh.Read(set => set.Segments.Select(g => $"live {g.LiveCount} used {g.UsedSlots} sealed {g.IsSealed} ao {g.IsAppendOnly} graph {g.Graph(0)?.Count}/{g.Graph(0)?.Capacity}").ToList()))));
         await Task.CompletedTask;
     }
 

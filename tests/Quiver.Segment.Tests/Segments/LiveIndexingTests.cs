@@ -116,4 +116,37 @@ public sealed class LiveIndexingTests
 
         Assert.Equal(100, Top(s, Vector(random), 200).Length);
     }
+
+    [Fact]
+    public void Rows_without_a_vector_are_linked_as_zeros_and_never_returned()
+    {
+        var random = new Random(7);
+        var s = new PointSegment(Spaces);
+        s.StartLiveIndexing(8, 4096);
+        // Only every third point has a "w" vector; its graph links every row anyway.
+        var withW = new Dictionary<ulong, float[]>();
+        for (ulong i = 0; i < 600; i++)
+        {
+            var vectors = new List<NamedVector> { new("v", Vector(random)) };
+            if (i % 3 == 0)
+            {
+                withW[i] = [(float)random.NextDouble(), (float)random.NextDouble()];
+                vectors.Add(new NamedVector("w", withW[i]));
+            }
+
+            s.Upsert(Id(i), 1, vectors, Payload.Empty);
+        }
+
+        Link(s);
+        for (var q = 0; q < 20; q++)
+        {
+            float[] query = [(float)random.NextDouble(), (float)random.NextDouble()];
+            var hits = s.Search(1, query, null, 10, null, Graph, default);
+            Assert.Equal(10, hits.Length);
+            Assert.All(hits, h => Assert.True(withW.ContainsKey(s.IdAt(h.Id).Number)));
+            Assert.All(hits, h => Assert.False(float.IsNaN(h.Score)));
+            var exact = withW.OrderByDescending(p => (p.Value[0] * query[0]) + (p.Value[1] * query[1])).First().Key;
+            Assert.Equal(exact, s.IdAt(hits[0].Id).Number);
+        }
+    }
 }
