@@ -403,13 +403,33 @@ internal sealed partial class Shard
                 VectorMetric.NegSquaredL2 => HnswGraph.Build<NegSquaredL2Kernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
                 _ => HnswGraph.Build<NegL1Kernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
             };
-            copy.AttachGraph(s, graphs[s]!);
         }
 
-        // Files first, swap second: a manifest written after the swap may only reference complete files.
-        var id = Interlocked.Increment(ref _nextSegmentId);
-        WriteIndexedSegment(id, copy, graphs);
+        // The points as built (every row live, so graph node ids are file offsets), captured before the rows move
+        // to huge pages; written after the swap.
+        var points = ShardSnapshot.Capture([copy], copy, 0);
+        for (var s = 0; s < graphs.Length; s++)
+        {
+            if (graphs[s] is { } graph)
+                copy.AttachGraph(s, graph);
+        }
 
+        // Swap first, so queries use the new index at once, then write its files. No manifest may name them before
+        // they are complete: the flush gate is held until they are, so no flush runs in between (the log keeps
+        // every change since the last manifest meanwhile).
+        var id = Interlocked.Increment(ref _nextSegmentId);
+        lock (_flushGate)
+        {
+            Swap(job, copy, id);
+            WriteIndexedSegment(id, graphs, points);
+        }
+
+        EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>Replaces the job's sources with the rebuilt segment, carrying over deletes made while it was built.</summary>
+    private void Swap(OptimizationJob job, PointSegment copy, long id)
+    {
         _lock.EnterWriteLock();
         try
         {
@@ -446,8 +466,6 @@ internal sealed partial class Shard
         {
             _lock.ExitWriteLock();
         }
-
-        EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     /// <summary>Counts graph insertions for the progress report.</summary>

@@ -190,7 +190,7 @@ internal sealed partial class Shard
         return deleted;
     }
 
-    private void WriteIndexedSegment(long id, PointSegment segment, HnswGraph?[] graphs)
+    private void WriteIndexedSegment(long id, HnswGraph?[] graphs, SnapshotCapture points)
     {
         for (var s = 0; s < graphs.Length; s++)
         {
@@ -198,7 +198,7 @@ internal sealed partial class Shard
                 ChecksummedFile.WriteAtomic(GraphPath(_directory, id, s), GraphKind, 1, graph.WriteTo);
         }
 
-        ShardSnapshot.Write(SegmentPath(_directory, id), segment, 0);
+        ShardSnapshot.WriteSerialized(SegmentPath(_directory, id), ShardSnapshot.Serialize(points));
     }
 
     private static string SegmentPath(string directory, long id) =>
