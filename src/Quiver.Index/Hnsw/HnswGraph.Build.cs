@@ -202,7 +202,7 @@ public sealed partial class HnswGraph
             var good = true;
             for (var i = 0; i < n; i++)
             {
-                if (TKernel.Score(vc, Row(ref vbase, kept[i].Id, _dim)) > c.Score)
+                if (TKernel.ScoreAtLeast(vc, Row(ref vbase, kept[i].Id, _dim), c.Score) > c.Score)
                 {
                     good = false;
                     break;

@@ -115,7 +115,7 @@ public sealed partial class HnswGraph
             for (var j = 1; j <= n; j++)
             {
                 var id = Unsafe.Add(ref head, j);
-                var s = TKernel.Score(query, Row(ref vbase, id, dim));
+                var s = TKernel.ScoreAtLeast(query, Row(ref vbase, id, dim), currentScore);
                 if (s > currentScore)
                 {
                     currentScore = s;
@@ -180,8 +180,11 @@ public sealed partial class HnswGraph
                     PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
                 }
 
-                var s = TKernel.Score(query, Row(ref vbase, id, dim));
-                if (found.Count >= ef && s <= found.Top.Score)
+                // Once the result list is full, a candidate only matters if it beats the worst kept: a distance can
+                // stop as soon as it cannot.
+                var full = found.Count >= ef;
+                var s = full ? TKernel.ScoreAtLeast(query, Row(ref vbase, id, dim), found.Top.Score) : TKernel.Score(query, Row(ref vbase, id, dim));
+                if (full && s <= found.Top.Score)
                 {
                     continue;
                 }
@@ -260,8 +263,8 @@ public sealed partial class HnswGraph
                     PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
                 }
 
-                var s = TKernel.Score(query, Row(ref vbase, id, dim));
                 var full = accepted.Count >= ef;
+                var s = full ? TKernel.ScoreAtLeast(query, Row(ref vbase, id, dim), accepted.Top.Score) : TKernel.Score(query, Row(ref vbase, id, dim));
                 if (full && s <= accepted.Top.Score)
                 {
                     continue;

@@ -10,6 +10,11 @@ public readonly struct DotKernel : IScoreKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => PairReduce.Reduce<DotOp>(a, b);
 
+    /// <inheritdoc/>
+    /// <remarks>A dot product can still grow with any term, so it is always computed whole.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ScoreAtLeast(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float floor) => PairReduce.Reduce<DotOp>(a, b);
+
     // Fixed-width entry points, so tests and benchmarks can reach every path of the cascade
     // whatever the machine picks.
     internal static float ScoreScalar(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => PairReduce.ReduceScalar<DotOp>(a, b);

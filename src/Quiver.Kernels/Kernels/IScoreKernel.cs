@@ -10,4 +10,12 @@ public interface IScoreKernel
     /// <summary>Scores <paramref name="a"/> against <paramref name="b"/>; the lengths must match.</summary>
     /// <exception cref="ArgumentException">The lengths differ.</exception>
     static abstract float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b);
+
+    /// <summary>
+    /// <see cref="Score"/> when it is at least <paramref name="floor"/> (the same value, bit for bit); otherwise
+    /// any value below <paramref name="floor"/>, possibly found without reading all of the vectors. Searches pass
+    /// the worst score they keep: most candidates are rejected, and a distance can tell early.
+    /// </summary>
+    /// <exception cref="ArgumentException">The lengths differ.</exception>
+    static abstract float ScoreAtLeast(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float floor);
 }

@@ -10,6 +10,11 @@ public readonly struct NegL1Kernel : IScoreKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => -PairReduce.Reduce<AbsDiffOp>(a, b);
 
+    /// <inheritdoc/>
+    /// <remarks>The L1 distance only grows term by term: it stops once past <c>-floor</c>.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ScoreAtLeast(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float floor) => -BoundedReduce.Reduce<AbsDiffOp>(a, b, -floor);
+
     // Fixed-width entry points, so tests and benchmarks can reach every path of the cascade
     // whatever the machine picks.
     internal static float ScoreScalar(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => -PairReduce.ReduceScalar<AbsDiffOp>(a, b);
