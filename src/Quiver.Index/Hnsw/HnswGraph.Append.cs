@@ -31,11 +31,13 @@ public sealed partial class HnswGraph
     /// <summary>
     /// Links rows <c>Count</c> to <paramref name="end"/> - 1 (at most <see cref="Capacity"/>) into an appendable
     /// graph, then publishes the new <see cref="Count"/>. One extension at a time; searches may run concurrently
-    /// and see the new nodes as they are linked. Rows must not change once passed here.
+    /// and see the new nodes as they are linked. Rows must not change once passed here. Rows that
+    /// <paramref name="include"/> rejects (deleted, or without this vector) are left unlinked: no walk reaches them,
+    /// and they cannot crowd the graph (many deleted rows would otherwise sit wherever their stored values are).
     /// </summary>
     /// <returns>The new <see cref="Count"/>.</returns>
     /// <exception cref="InvalidOperationException">The graph was built, not created appendable.</exception>
-    public int Extend<TKernel>(ReadOnlyMemory<float> vectors, int end, HnswBuildOptions options, IProgress<int>? progress = null, CancellationToken ct = default)
+    public int Extend<TKernel>(ReadOnlyMemory<float> vectors, int end, HnswBuildOptions options, IProgress<int>? progress = null, CancellationToken ct = default, Func<int, bool>? include = null)
         where TKernel : struct, IScoreKernel
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -53,15 +55,23 @@ public sealed partial class HnswGraph
         locks.AsSpan(start, end - start).Clear();
         _upper.AsSpan(UpperSlotsBefore(start), UpperSlotsBefore(end) - UpperSlotsBefore(start)).Clear();
         var first = start;
-        if (start == 0)
+        if (EntryPoint < 0)
         {
-            // The first row becomes the entry point and needs no search.
-            Volatile.Write(ref _entry, PackEntry(0, _levels[0]));
-            first = 1;
+            // The first row linked becomes the entry point and needs no search.
+            while (first < end && include is not null && !include(first))
+                first++;
+            if (first == end)
+            {
+                Volatile.Write(ref _count, end);
+                return end;
+            }
+
+            Volatile.Write(ref _entry, PackEntry(first, _levels[first]));
+            first++;
         }
 
         var threads = end - first >= ParallelExtendRows ? Math.Max(1, options.Threads) : 1;
-        RunInserts<TKernel>(new BuildState(this, vectors, first, end, locks, options, progress, ct), threads);
+        RunInserts<TKernel>(new BuildState(this, vectors, first, end, locks, options, progress, ct, include), threads);
         Volatile.Write(ref _count, end);
         return end;
     }

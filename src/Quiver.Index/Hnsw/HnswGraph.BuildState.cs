@@ -7,9 +7,10 @@ public sealed partial class HnswGraph
 {
     /// <summary>
     /// State shared by the insertion workers of one build or extension: the next row to insert (rows
-    /// <paramref name="first"/> to <paramref name="end"/> - 1), locks and progress.
+    /// <paramref name="first"/> to <paramref name="end"/> - 1, those <paramref name="include"/> accepts), locks and
+    /// progress.
     /// </summary>
-    private sealed class BuildState(HnswGraph graph, ReadOnlyMemory<float> vectors, int first, int end, int[] locks, HnswBuildOptions options, IProgress<int>? progress, CancellationToken ct)
+    private sealed class BuildState(HnswGraph graph, ReadOnlyMemory<float> vectors, int first, int end, int[] locks, HnswBuildOptions options, IProgress<int>? progress, CancellationToken ct, Func<int, bool>? include = null)
     {
         private int _next = first;
         private int _done = first;
@@ -44,7 +45,8 @@ public sealed partial class HnswGraph
                 }
 
                 ct.ThrowIfCancellationRequested();
-                graph.Insert<TKernel>(q, all, this, scratch, pool, chosen);
+                if (include is null || include(q))
+                    graph.Insert<TKernel>(q, all, this, scratch, pool, chosen);
                 var done = Interlocked.Increment(ref _done);
                 if (progress is not null && done % ProgressInterval == 0)
                 {

@@ -165,11 +165,14 @@ public sealed partial class PointSegment
         {
             if (_graphs[s] is not { } graph)
                 continue;
+            // Read without the lock: a row deleted meanwhile is linked anyway (and filtered out by searches).
+            var store = _stores[s];
+            bool Include(int row) => _live[row] && store.IsPresent(row);
             _ = Spaces[s].Metric switch
             {
-                VectorMetric.Dot => graph.Extend<Kernels.DotKernel>(vectors[s], rows, options, progress, cancellationToken),
-                VectorMetric.NegSquaredL2 => graph.Extend<Kernels.NegSquaredL2Kernel>(vectors[s], rows, options, progress, cancellationToken),
-                _ => graph.Extend<Kernels.NegL1Kernel>(vectors[s], rows, options, progress, cancellationToken),
+                VectorMetric.Dot => graph.Extend<Kernels.DotKernel>(vectors[s], rows, options, progress, cancellationToken, Include),
+                VectorMetric.NegSquaredL2 => graph.Extend<Kernels.NegSquaredL2Kernel>(vectors[s], rows, options, progress, cancellationToken, Include),
+                _ => graph.Extend<Kernels.NegL1Kernel>(vectors[s], rows, options, progress, cancellationToken, Include),
             };
         }
     }

@@ -68,6 +68,30 @@ public sealed class HnswAppendTests(GloveFixture glove, ITestOutputHelper output
     }
 
     [Fact]
+    public void Rows_left_out_are_never_reached_even_the_first_ones()
+    {
+        var graph = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows);
+        // The first 100 rows and every 4th row after are left out: the entry point is the first row kept.
+        static bool Keep(int row) => row >= 100 && row % 4 != 0;
+        graph.Extend<DotKernel>(glove.Data, 50, Options, include: Keep);
+        Assert.Equal(-1, graph.EntryPoint);
+        graph.Extend<DotKernel>(glove.Data, 102, Options, include: Keep);
+        Assert.Equal(101, graph.EntryPoint);
+        graph.Extend<DotKernel>(glove.Data, 5000, Options, include: Keep);
+        Assert.True(Keep(graph.EntryPoint));
+        graph.Extend<DotKernel>(glove.Data, GloveFixture.Rows, Options, include: Keep);
+        var results = new ScoredId[10];
+        for (var q = 0; q < 200; q++)
+        {
+            var found = graph.Search<DotKernel>(glove.Queries.AsSpan(q * glove.Dim, glove.Dim), glove.Data, 10, 64, null, results);
+            Assert.Equal(10, found);
+            Assert.All(results, r => Assert.True(Keep(r.Id), $"row {r.Id} was left out"));
+        }
+
+        Assert.True(TestData.Recall<DotKernel>(graph, glove.Data, glove.Queries, glove.Dim, 10, 64, Keep) >= 0.985);
+    }
+
+    [Fact]
     public void A_built_graph_cannot_be_extended_and_capacity_bounds_an_extension()
     {
         var built = HnswGraph.Build<DotKernel>(glove.Data, glove.Dim, 100, Options);

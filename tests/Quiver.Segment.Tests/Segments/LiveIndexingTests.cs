@@ -118,12 +118,12 @@ public sealed class LiveIndexingTests
     }
 
     [Fact]
-    public void Rows_without_a_vector_are_linked_as_zeros_and_never_returned()
+    public void Rows_without_a_vector_are_left_out_of_the_graph_and_never_returned()
     {
         var random = new Random(7);
         var s = new PointSegment(Spaces);
         s.StartLiveIndexing(8, 4096);
-        // Only every third point has a "w" vector; its graph links every row anyway.
+        // Only every third point has a "w" vector; the other rows are not linked into its graph.
         var withW = new Dictionary<ulong, float[]>();
         for (ulong i = 0; i < 600; i++)
         {
