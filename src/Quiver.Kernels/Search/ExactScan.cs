@@ -43,7 +43,8 @@ public static class ExactScan
         for (var i = 0; i < rowCount; i++)
         {
             var row = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref first, (nint)i * dim), dim);
-            topk.TryAdd(TKernel.Score(query, row), idOffset + i);
+            // Once k rows are kept, a row only matters if it reaches the worst of them: distances stop early.
+            topk.TryAdd(TKernel.ScoreAtLeast(query, row, topk.Threshold), idOffset + i);
         }
     }
 }

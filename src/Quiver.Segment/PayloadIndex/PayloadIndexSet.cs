@@ -94,32 +94,36 @@ public sealed class PayloadIndexSet : IFilterContext
         return new FilterPlan(compiled, candidates, served.MinBy(x => x.Estimate).Index.Path, candidates.Count, exact);
     }
 
-    // Candidate collections hold ascending offsets. Arrays (the common case) merge without enumerators.
+    [ThreadStatic]
+    private static ulong[]? _intersectBits;
+
+    // Candidate collections hold ascending offsets. Arrays (the common case) meet in a bitset rather than a merge:
+    // a merge of two similar-sized lists mispredicts about every other step, marking and testing bits never does.
     private static int[] IntersectSorted(int[] a, int[] b)
     {
-        var result = new int[Math.Min(a.Length, b.Length)];
-        int i = 0, j = 0, n = 0;
-        while (i < a.Length && j < b.Length)
+        if (a.Length == 0 || b.Length == 0)
+            return [];
+        if (a.Length > b.Length)
+            (a, b) = (b, a);
+        var words = (a[^1] >> 6) + 1;
+        var bits = _intersectBits;
+        if (bits is null || bits.Length < words)
+            _intersectBits = bits = new ulong[Math.Max(words, 1024)];
+        foreach (var x in a)
+            bits[x >> 6] |= 1UL << x;
+        var matches = new List<int>(a.Length);
+        foreach (var y in b)
         {
-            var x = a[i];
-            var y = b[j];
-            if (x == y)
-            {
-                result[n++] = x;
-                i++;
-                j++;
-            }
-            else if (x < y)
-            {
-                i++;
-            }
-            else
-            {
-                j++;
-            }
+            if (y >= a[^1] + 1)
+                break;
+            if ((bits[y >> 6] & (1UL << y)) != 0)
+                matches.Add(y);
         }
 
-        return result[..n];
+        // Clear only the words the smaller list touched.
+        foreach (var x in a)
+            bits[x >> 6] = 0;
+        return [.. matches];
     }
 
     private static int[] IntersectSorted(IReadOnlyCollection<int> a, IReadOnlyCollection<int> b)

@@ -271,7 +271,9 @@ public sealed partial class PointSegment
     private static void Offer<TKernel>(ReadOnlySpan<float> query, ReadOnlySpan<float> row, int offset, TopK topK, float threshold)
         where TKernel : struct, IScoreKernel
     {
-        var score = TKernel.Score(query, row);
+        // A row below the threshold or the worst kept result is rejected whatever its exact score: a distance
+        // kernel stops reading the row once it knows (the rest of a scattered row is not even fetched).
+        var score = TKernel.ScoreAtLeast(query, row, Math.Max(threshold, topK.Threshold));
         if (score >= threshold)
             topK.TryAdd(score, offset);
     }
