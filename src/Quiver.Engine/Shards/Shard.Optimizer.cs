@@ -309,7 +309,7 @@ internal sealed partial class Shard
             return !appendable.IsAppendOnly && VectorKb(appendable) > 2 * indexing.IndexingThresholdKb;
         var usedKb = (long)appendable.UsedSlots * _spaces.Sum(s => (long)s.Dimension) * sizeof(float) / 1024;
         var deadShare = 1.0 - ((double)appendable.LiveCount / appendable.UsedSlots);
-        return usedKb >= indexing.MaxSegmentSizeKb || appendable.UsedSlots >= LiveCapacityRows(indexing)
+        return usedKb >= indexing.MaxSegmentSizeKb || appendable.UsedSlots >= Math.Min(LiveCapacityRows(indexing), appendable.LiveGraphCapacity)
             || (appendable.UsedSlots >= indexing.VacuumMinVectorNumber && deadShare > indexing.DeletedThreshold);
     }
 
@@ -421,7 +421,32 @@ internal sealed partial class Shard
         lock (_flushGate)
         {
             Swap(job, copy, id);
-            WriteIndexedSegment(id, graphs, points);
+            try
+            {
+                WriteIndexedSegment(id, graphs, points);
+            }
+            catch
+            {
+                // The segment serves on but is not persisted: flushes write its points with the plain ones, and
+                // it is rebuilt (and its files written) again later.
+                _lock.EnterWriteLock();
+                try
+                {
+                    lock (_flushState)
+                    {
+                        _persistedSegments.Remove(copy);
+                        _manifestDirty = true;
+                        _swapGeneration++;
+                    }
+                }
+                finally
+                {
+                    _lock.ExitWriteLock();
+                }
+
+                DeleteSegmentFiles(_directory, id);
+                throw;
+            }
         }
 
         EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);

@@ -157,11 +157,9 @@ internal static class ShardSnapshot
         var next = firstRow;
         Read(path, segment.Spaces, _ => { }, (id, version, vectors, payload) =>
         {
-            var offset = segment.AppendRow(id, version, vectors, payload);
+            var offset = segment.AppendRow(id, version, vectors, payload, live: !deleted.Contains(next));
             if (offset != next++)
                 throw new InvalidDataException($"{path}: row {next - 1} loaded at offset {offset}");
-            if (deleted.Contains(offset))
-                segment.DeleteOffset(offset);
         });
     }
 

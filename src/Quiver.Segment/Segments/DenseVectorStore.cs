@@ -37,7 +37,9 @@ internal sealed class DenseVectorStore
     /// <summary>The first <paramref name="rows"/> rows for a snapshot: a copy when asked or frozen, else a view.</summary>
     public ReadOnlyMemory<float> SnapshotRows(int rows, bool copy)
     {
-        var length = rows * Dimension;
+        // A store grows only when a row is set: a segment may hold more rows than a space that few points use.
+        // The rows past it have no vector here, and a snapshot reads only rows that do.
+        var length = (int)Math.Min((long)rows * Dimension, _frozen is { } f0 ? f0.Span.Length : _data.Length);
         if (_frozen is { } frozen)
             return frozen.Span[..length].ToArray();
         return copy ? _data.AsSpan(0, length).ToArray() : _data.AsMemory(0, length);

@@ -98,14 +98,24 @@ public sealed partial class PointSegment
     }
 
     /// <summary>
-    /// Appends a row as a snapshot stored it, for loading an append-only segment: a later row with the same id
-    /// replaces the earlier one, which is marked deleted. Returns the row's offset.
+    /// Appends a row as a snapshot stored it, for loading an append-only segment. A live row replaces an earlier
+    /// row with the same id (marked deleted); a row stored as deleted is appended deleted and never touches the
+    /// id map (its stored id may be stale: a plain segment reuses freed rows). Returns the row's offset.
     /// </summary>
-    public int AppendRow(PointId id, ulong version, IReadOnlyList<NamedVector> vectors, Payload payload)
+    public int AppendRow(PointId id, ulong version, IReadOnlyList<NamedVector> vectors, Payload payload, bool live = true)
     {
         if (!_appendOnly)
             throw new InvalidOperationException("rows are appended as stored only to an append-only segment");
         CheckVectors(vectors);
+        if (!live)
+        {
+            var dead = AllocateRow();
+            _ids[dead] = id;
+            _versions[dead] = version;
+            _payloads[dead] = Payload.Empty;
+            return dead;
+        }
+
         if (_offsets.TryGetValue(id, out var earlier))
             RemoveAt(earlier);
         var offset = Allocate(id);
@@ -115,6 +125,22 @@ public sealed partial class PointSegment
         _payloads[offset] = payload;
         Indexes.Add(offset, payload);
         return offset;
+    }
+
+    /// <summary>Rows the live graphs have room for (the smallest; <see cref="int.MaxValue"/> without graphs).</summary>
+    public int LiveGraphCapacity
+    {
+        get
+        {
+            var capacity = int.MaxValue;
+            foreach (var graph in _graphs)
+            {
+                if (graph is not null)
+                    capacity = Math.Min(capacity, graph.Capacity);
+            }
+
+            return capacity;
+        }
     }
 
     /// <summary>Rows stored but not linked yet into the graph of the space that lags most (0 when not live).</summary>
@@ -441,6 +467,29 @@ public sealed partial class PointSegment
         return [.. LiveOffsets()];
     }
 
+    /// <summary>A new row at the end, not live; every store of an append-only segment gets it zeroed.</summary>
+    private int AllocateRow()
+    {
+        var offset = _used++;
+        if (offset == _ids.Length)
+        {
+            var size = _ids.Length * 2;
+            Array.Resize(ref _ids, size);
+            Array.Resize(ref _versions, size);
+            Array.Resize(ref _payloads, size);
+            Array.Resize(ref _live, size);
+        }
+
+        if (_appendOnly)
+        {
+            // Every row of an append-only segment may be read by a graph extension: zeros, never garbage.
+            foreach (var store in _stores)
+                store.PrepareRow(offset);
+        }
+
+        return offset;
+    }
+
     private void ThrowIfSealed()
     {
         if (IsSealed)
@@ -464,28 +513,11 @@ public sealed partial class PointSegment
     {
         _sortedIds = null;
         if (!_freeOffsets.TryPop(out var offset))
-        {
-            offset = _used++;
-            if (offset == _ids.Length)
-            {
-                var size = _ids.Length * 2;
-                Array.Resize(ref _ids, size);
-                Array.Resize(ref _versions, size);
-                Array.Resize(ref _payloads, size);
-                Array.Resize(ref _live, size);
-            }
-        }
+            offset = AllocateRow();
 
         _ids[offset] = id;
         _live[offset] = true;
         _offsets[id] = offset;
-        if (_appendOnly)
-        {
-            // Every row of an append-only segment may be linked into a graph, vector or not: zeros, never garbage.
-            foreach (var store in _stores)
-                store.PrepareRow(offset);
-        }
-
         return offset;
     }
 }
