@@ -15,7 +15,8 @@ internal sealed partial class Shard
     private readonly Task _optimizerLoop;
     private ShardIndexing _indexing;
     private int _optimizerSignaled;
-    private volatile ShardOptimizerStatus _optimizerStatus = new(false, false, null, 0, 0, null);
+    private static readonly ShardOptimizerStatus Idle = new(false, false, null, 0, 0, null);
+    private volatile ShardOptimizerStatus _optimizerStatus = Idle;
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(30);
     private long _optimizerDone;
     private long _lastFailureTicks = DateTimeOffset.MinValue.UtcTicks;
@@ -189,7 +190,7 @@ internal sealed partial class Shard
             }
             finally
             {
-                _optimizerStatus = new(false, false, null, 0, 0, null);
+                _optimizerStatus = Idle;
                 Volatile.Write(ref _rebuilding, false);
                 SignalOptimizer();
             }
@@ -307,7 +308,7 @@ internal sealed partial class Shard
     {
         if (!appendable.IsLiveIndexed)
             return !appendable.IsAppendOnly && VectorKb(appendable) > 2 * indexing.IndexingThresholdKb;
-        var usedKb = (long)appendable.UsedSlots * _spaces.Sum(s => (long)s.Dimension) * sizeof(float) / 1024;
+        var usedKb = appendable.UsedSlots * RowBytes / 1024;
         var deadShare = 1.0 - ((double)appendable.LiveCount / appendable.UsedSlots);
         return usedKb >= indexing.MaxSegmentSizeKb || appendable.UsedSlots >= Math.Min(LiveCapacityRows(indexing), appendable.LiveGraphCapacity)
             || (appendable.UsedSlots >= indexing.VacuumMinVectorNumber && deadShare > indexing.DeletedThreshold);
@@ -319,9 +320,11 @@ internal sealed partial class Shard
     /// </summary>
     private int LiveCapacityRows(ShardIndexing indexing)
     {
-        var rowBytes = Math.Max(1L, _spaces.Sum(s => (long)s.Dimension) * sizeof(float));
-        return (int)Math.Clamp(indexing.MaxSegmentSizeKb * 1024 / rowBytes, 1024, MaxLiveRows);
+        return (int)Math.Clamp(indexing.MaxSegmentSizeKb * 1024 / Math.Max(1L, RowBytes), 1024, MaxLiveRows);
     }
+
+    /// <summary>Bytes of one row of vectors, over every space.</summary>
+    private long RowBytes => _spaces.Sum(s => (long)s.Dimension) * sizeof(float);
 
     private const int MaxLiveRows = 1 << 20;
 
@@ -369,7 +372,7 @@ internal sealed partial class Shard
         {
             // Unless a rebuild started meanwhile and reports itself now.
             if (ours is not null)
-                Interlocked.CompareExchange(ref _optimizerStatus, new(false, false, null, 0, 0, null), ours);
+                Interlocked.CompareExchange(ref _optimizerStatus, Idle, ours);
         }
     }
 

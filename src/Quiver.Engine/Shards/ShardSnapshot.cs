@@ -19,14 +19,6 @@ internal static class ShardSnapshot
     private const string Kind = "QSEG";
     private const ushort Version = 1;
 
-    public static void Write(string path, PointSegment segment, ulong appliedSequence) => Write(path, [segment], appliedSequence);
-
-    public static void Write(string path, IReadOnlyList<PointSegment> segments, ulong appliedSequence)
-    {
-        var body = Serialize(Capture(segments, segments[^1], appliedSequence));
-        WriteSerialized(path, body);
-    }
-
     /// <summary>Writes a body from <see cref="Serialize"/>: the slow part (disk, fsync) needs no lock.</summary>
     public static void WriteSerialized(string path, MemoryStream body) =>
         ChecksummedFile.WriteAtomic(path, Kind, Version, stream => body.WriteTo(stream));

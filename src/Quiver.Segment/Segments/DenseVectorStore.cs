@@ -39,9 +39,9 @@ internal sealed class DenseVectorStore
     {
         // A store grows only when a row is set: a segment may hold more rows than a space that few points use.
         // The rows past it have no vector here, and a snapshot reads only rows that do.
-        var length = (int)Math.Min((long)rows * Dimension, _frozen is { } f0 ? f0.Span.Length : _data.Length);
         if (_frozen is { } frozen)
-            return frozen.Span[..length].ToArray();
+            return frozen.Span[..(int)Math.Min((long)rows * Dimension, frozen.Span.Length)].ToArray();
+        var length = (int)Math.Min((long)rows * Dimension, _data.Length);
         return copy ? _data.AsSpan(0, length).ToArray() : _data.AsMemory(0, length);
     }
 
@@ -96,7 +96,10 @@ internal sealed class DenseVectorStore
             throw new InvalidOperationException($"vector storage '{Name}' is frozen");
         EnsureCapacity(offset + 1);
         if (_reserved)
+        {
             _data.AsSpan(offset * Dimension, Dimension).Clear();
+            _rowsWritten = Math.Max(_rowsWritten, offset + 1);
+        }
     }
 
     public void Set(int offset, ReadOnlySpan<float> values)

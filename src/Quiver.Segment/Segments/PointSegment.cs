@@ -119,11 +119,7 @@ public sealed partial class PointSegment
         if (_offsets.TryGetValue(id, out var earlier))
             RemoveAt(earlier);
         var offset = Allocate(id);
-        foreach (var v in vectors)
-            _stores[_storeByName[v.Name]].Set(offset, v.Values);
-        _versions[offset] = version;
-        _payloads[offset] = payload;
-        Indexes.Add(offset, payload);
+        WriteRow(offset, version, vectors, payload);
         return offset;
     }
 
@@ -356,12 +352,18 @@ public sealed partial class PointSegment
             offset = Allocate(id);
         }
 
+        WriteRow(offset, version, vectors, payload);
+        return true;
+    }
+
+    /// <summary>Stores a point's vectors, version and payload at a row its id already maps to.</summary>
+    private void WriteRow(int offset, ulong version, IReadOnlyList<NamedVector> vectors, Payload payload)
+    {
         foreach (var v in vectors)
             _stores[_storeByName[v.Name]].Set(offset, v.Values);
         _versions[offset] = version;
         _payloads[offset] = payload;
         Indexes.Add(offset, payload);
-        return true;
     }
 
     public bool Delete(PointId id, ulong version)
