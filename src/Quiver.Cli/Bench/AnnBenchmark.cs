@@ -69,7 +69,7 @@ internal static class AnnBenchmark
             var (serving, done) = await BenchCollection.IndexAsync(catalog, "bench", collection, 1);
             var buildSeconds = serving.TotalSeconds;
             var memory = collection.Memory();
-            Console.Error.WriteLine($"bench ann: index serving after {buildSeconds:F1} s ({threads} threads), files written after {done.TotalSeconds:F1} s; vectors {memory.VectorBytes / 1048576.0:F1} MiB + graph {memory.GraphBytes / 1048576.0:F1} MiB");
+            Console.Error.WriteLine($"bench ann: index serving after {buildSeconds:F1} s ({threads} threads), files written after {done.TotalSeconds:F1} s; vectors {memory.VectorBytes / 1048576.0:F1} MiB + graph {memory.GraphBytes / 1048576.0:F1} MiB + sketch {memory.SketchBytes / 1048576.0:F1} MiB");
 
             var runs = new List<RunResult>();
             runs.AddRange(Sweep(collection, data, angular, efs, null));
@@ -175,7 +175,7 @@ internal static class AnnBenchmark
     private static void Print(Dataset data, double buildSeconds, CollectionMemory memory, List<RunResult> runs, int m, int efConstruct, int threads)
     {
         Console.WriteLine($"dataset {data.Name}: {data.Base.Length:N0} x {data.Dim} ({data.Metric}), {data.Queries.Length:N0} queries, M={m} ef_construct={efConstruct}");
-        Console.WriteLine($"build {buildSeconds:F2} s with {threads} thread(s); index memory {memory.TotalBytes / 1048576.0:F1} MiB (vectors {memory.VectorBytes / 1048576.0:F1} + graph {memory.GraphBytes / 1048576.0:F1})");
+        Console.WriteLine($"build {buildSeconds:F2} s with {threads} thread(s); index memory {memory.TotalBytes / 1048576.0:F1} MiB (vectors {memory.VectorBytes / 1048576.0:F1} + graph {memory.GraphBytes / 1048576.0:F1} + sketch {memory.SketchBytes / 1048576.0:F1})");
         Console.WriteLine($"{"filter",-7} {"ef",5} {"recall@10",10} {"QPS",9} {"p50 ms",8} {"p99 ms",8}");
         foreach (var r in runs)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Filter ?? "-",-7} {r.Ef,5} {r.Recall,10:F4} {r.Qps,9:F0} {r.P50Ms,8:F3} {r.P99Ms,8:F3}"));
@@ -193,6 +193,9 @@ internal static class AnnBenchmark
         ["build_threads"] = threads,
         ["build_seconds"] = buildSeconds,
         ["index_bytes"] = memory.TotalBytes,
+        ["vector_bytes"] = memory.VectorBytes,
+        ["graph_bytes"] = memory.GraphBytes,
+        ["sketch_bytes"] = memory.SketchBytes,
         ["runs"] = new JsonArray([.. runs.Select(r => (JsonNode)new JsonObject
         {
             ["filter"] = r.Filter,

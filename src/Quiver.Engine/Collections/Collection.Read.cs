@@ -112,18 +112,19 @@ public sealed partial class Collection
         return new CollectionStats(points, indexed, segments, walBytes, optimizing, pending, PayloadFieldInfo.Sum(schemas));
     }
 
-    /// <summary>Bytes held in memory by vectors and graphs, over every shard and segment.</summary>
+    /// <summary>Bytes held in memory by vectors, graphs and sketches, over every shard and segment.</summary>
     public CollectionMemory Memory()
     {
-        long vectors = 0, graphs = 0;
+        long vectors = 0, graphs = 0, sketches = 0;
         foreach (var shard in _shards)
         {
-            var (v, g) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes)));
+            var (v, g, k) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes)));
             vectors += v;
             graphs += g;
+            sketches += k;
         }
 
-        return new CollectionMemory(vectors, graphs);
+        return new CollectionMemory(vectors, graphs, sketches);
     }
 
     /// <summary>Per shard: what its optimizer is doing.</summary>
@@ -154,10 +155,10 @@ public sealed partial class Collection
 /// <summary>Counts reported in collection info.</summary>
 public sealed record CollectionStats(long PointsCount, long IndexedVectorsCount, int SegmentsCount, long WalBytes, bool Optimizing, bool OptimizationPending, IReadOnlyList<PayloadFieldInfo> PayloadSchema);
 
-/// <summary>Resident bytes of a collection's vectors and graphs.</summary>
-public sealed record CollectionMemory(long VectorBytes, long GraphBytes)
+/// <summary>Resident bytes of a collection's vectors, graphs and projection sketches.</summary>
+public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes)
 {
-    public long TotalBytes => VectorBytes + GraphBytes;
+    public long TotalBytes => VectorBytes + GraphBytes + SketchBytes;
 }
 
 /// <summary>An optimization running on a shard.</summary>

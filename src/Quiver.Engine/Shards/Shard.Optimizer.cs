@@ -1,5 +1,6 @@
 using Quiver.Engine.Internal;
 using Quiver.Index.Hnsw;
+using Quiver.Index.Sketch;
 using Quiver.Index.Threading;
 using Quiver.Kernels;
 using Quiver.Segment.Segments;
@@ -367,6 +368,7 @@ internal sealed partial class Shard
         {
             var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = bulk };
             appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
+            appendable.ExtendSketches(rows, vectors, bulk ? indexing.BuildThreads : 1, _stopping.Token);
         }
         finally
         {
@@ -426,7 +428,9 @@ internal sealed partial class Shard
             Swap(job, copy, id);
             try
             {
-                WriteIndexedSegment(id, graphs, points);
+                // The sketches speed up exact scans; the segment serves without them until they are attached.
+                var sketches = BuildSketches(copy, graphs, indexing, token);
+                WriteIndexedSegment(id, graphs, sketches, points);
             }
             catch
             {
@@ -453,6 +457,25 @@ internal sealed partial class Shard
         }
 
         EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// Sketches every indexed space whose vectors are wide enough and whose metric has a bound (dot, L2), and
+    /// attaches each sketch as it is done.
+    /// </summary>
+    private ProjectionSketch?[] BuildSketches(PointSegment copy, HnswGraph?[] graphs, ShardIndexing indexing, CancellationToken token)
+    {
+        var sketches = new ProjectionSketch?[graphs.Length];
+        for (var s = 0; s < graphs.Length; s++)
+        {
+            if (graphs[s] is null || !PointSegment.Sketches(_spaces[s]))
+                continue;
+            var sketch = ProjectionSketch.Build(copy.VectorRows(s), _spaces[s].Dimension, copy.UsedSlots, indexing.BuildThreads, token);
+            copy.AttachSketch(s, sketch);
+            sketches[s] = sketch;
+        }
+
+        return sketches;
     }
 
     /// <summary>Replaces the job's sources with the rebuilt segment, carrying over deletes made while it was built.</summary>

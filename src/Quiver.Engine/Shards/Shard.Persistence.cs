@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Quiver.Engine.Internal;
 using Quiver.Index.Hnsw;
+using Quiver.Index.Sketch;
 using Quiver.Segment.Segments;
 using Quiver.Storage.Files;
 
@@ -24,8 +25,8 @@ internal sealed class ChunkedRows(long id)
 /// On disk a shard is: <c>manifest.qmf</c> (the commit point: applied sequence, the plain-points file, and in
 /// segment order each indexed segment and each append-only segment with its deleted offsets),
 /// <c>plain-{seq}.qsn</c> (the points of other segments, and the payload index definitions, rewritten at each
-/// flush), <c>seg-{id}.qsn</c> + <c>seg-{id}-{space}.hnsw</c> (an indexed segment's points and graphs, written
-/// once), <c>seg-{id}-rows-{first}.qsn</c> (the rows an append-only segment gained between two flushes, each
+/// flush), <c>seg-{id}.qsn</c> + <c>seg-{id}-{space}.hnsw</c> (+ <c>seg-{id}-{space}.sketch</c> for wide vectors: an
+/// indexed segment's points, graphs and projection sketches, written once), <c>seg-{id}-rows-{first}.qsn</c> (the rows an append-only segment gained between two flushes, each
 /// written once), and <c>wal/</c>. Files the manifest does not name are leftovers of an interrupted step and are
 /// removed at start-up.
 /// </summary>
@@ -33,6 +34,7 @@ internal sealed partial class Shard
 {
     private const string ManifestKind = "QMAN";
     private const string GraphKind = "QHNS";
+    private const string SketchKind = "QSKT";
     private const ushort ManifestVersion = 2;
     private const byte IndexedEntry = 0;
     private const byte ChunkedEntry = 1;
@@ -190,12 +192,14 @@ internal sealed partial class Shard
         return deleted;
     }
 
-    private void WriteIndexedSegment(long id, HnswGraph?[] graphs, SnapshotCapture points)
+    private void WriteIndexedSegment(long id, HnswGraph?[] graphs, ProjectionSketch?[] sketches, SnapshotCapture points)
     {
         for (var s = 0; s < graphs.Length; s++)
         {
             if (graphs[s] is { } graph)
                 ChecksummedFile.WriteAtomic(GraphPath(_directory, id, s), GraphKind, 1, graph.WriteTo);
+            if (sketches[s] is { } sketch)
+                ChecksummedFile.WriteAtomic(SketchPath(_directory, id, s), SketchKind, 1, sketch.WriteTo);
         }
 
         ShardSnapshot.WriteSerialized(SegmentPath(_directory, id), ShardSnapshot.Serialize(points));
@@ -209,6 +213,9 @@ internal sealed partial class Shard
 
     private static string GraphPath(string directory, long id, int space) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.hnsw"));
+
+    private static string SketchPath(string directory, long id, int space) =>
+        Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.sketch"));
 
     private static void DeleteSegmentFiles(string directory, long id)
     {
@@ -302,6 +309,14 @@ internal sealed partial class Shard
             var graph = ChecksummedFile.Read(GraphPath(directory, id, s), GraphKind, 1).Body;
             using var graphStream = new MemoryStream(graph.ToArray(), writable: false);
             segment.AttachGraph(s, HnswGraph.ReadFrom(graphStream));
+
+            // Optional: segments written before sketches existed, or of narrow vectors, have none.
+            if (File.Exists(SketchPath(directory, id, s)))
+            {
+                var sketch = ChecksummedFile.Read(SketchPath(directory, id, s), SketchKind, 1).Body;
+                using var sketchStream = new MemoryStream(sketch.ToArray(), writable: false);
+                segment.AttachSketch(s, ProjectionSketch.ReadFrom(sketchStream));
+            }
         }
 
         foreach (var offset in ReadDeleted(r))

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace Quiver.Segment.Internal;
@@ -36,6 +37,25 @@ internal sealed unsafe partial class HugePageBuffer
     public long Bytes => (long)_bytes;
 
     public ReadOnlySpan<float> Span => new(_pointer, Length);
+
+    /// <summary>The floats as memory, for work that outlives a call (sketching the rows); keeps the buffer alive.</summary>
+    public ReadOnlyMemory<float> Memory => new View(this).Memory;
+
+    /// <summary>Memory over the buffer; disposing it frees nothing (the buffer's finalizer does).</summary>
+    private sealed class View(HugePageBuffer buffer) : MemoryManager<float>
+    {
+        public override Span<float> GetSpan() => new(buffer._pointer, buffer.Length);
+
+        public override MemoryHandle Pin(int elementIndex = 0) => new(buffer._pointer + elementIndex, default, this);
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(nint address, nuint length, int advice);

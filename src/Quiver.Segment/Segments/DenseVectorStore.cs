@@ -32,7 +32,7 @@ internal sealed class DenseVectorStore
     /// <summary>The first <paramref name="rows"/> rows as memory, for index builds that outlive a call.</summary>
     public ReadOnlyMemory<float> Rows(int rows) => _frozen is null
         ? _data.AsMemory(0, rows * Dimension)
-        : throw new InvalidOperationException("a frozen store is read through Data");
+        : _frozen.Memory[..(rows * Dimension)];
 
     /// <summary>The first <paramref name="rows"/> rows for a snapshot: a copy when asked or frozen, else a view.</summary>
     public ReadOnlyMemory<float> SnapshotRows(int rows, bool copy)

@@ -126,13 +126,13 @@ public sealed partial class PointSegment
         switch (Spaces[space].Metric)
         {
             case VectorMetric.Dot:
-                Scan<DotKernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
+                Scan<DotKernel>(space, store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
                 break;
             case VectorMetric.NegSquaredL2:
-                Scan<NegSquaredL2Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
+                Scan<NegSquaredL2Kernel>(space, store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
                 break;
             default:
-                Scan<NegL1Kernel>(store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
+                Scan<NegL1Kernel>(space, store, query, plan, topK, threshold ?? float.NegativeInfinity, 0, cancellationToken);
                 break;
         }
 
@@ -199,13 +199,13 @@ public sealed partial class PointSegment
         switch (Spaces[space].Metric)
         {
             case VectorMetric.Dot:
-                Scan<DotKernel>(store, query, plan, topK, floor, linked, cancellationToken);
+                Scan<DotKernel>(space, store, query, plan, topK, floor, linked, cancellationToken);
                 break;
             case VectorMetric.NegSquaredL2:
-                Scan<NegSquaredL2Kernel>(store, query, plan, topK, floor, linked, cancellationToken);
+                Scan<NegSquaredL2Kernel>(space, store, query, plan, topK, floor, linked, cancellationToken);
                 break;
             default:
-                Scan<NegL1Kernel>(store, query, plan, topK, floor, linked, cancellationToken);
+                Scan<NegL1Kernel>(space, store, query, plan, topK, floor, linked, cancellationToken);
                 break;
         }
 
@@ -213,13 +213,16 @@ public sealed partial class PointSegment
     }
 
     /// <summary>Scores the rows from offset <paramref name="from"/> on that pass the plan into <paramref name="topK"/>.</summary>
-    private void Scan<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, FilterPlan? plan, TopK topK, float threshold, int from, CancellationToken cancellationToken)
+    private void Scan<TKernel>(int space, DenseVectorStore store, ReadOnlySpan<float> query, FilterPlan? plan, TopK topK, float threshold, int from, CancellationToken cancellationToken)
         where TKernel : struct, IScoreKernel
     {
         var dim = store.Dimension;
         var data = store.Data;
         if (plan is null)
         {
+            if (TryScanSketched<TKernel>(space, store, query, null, from, topK, threshold, cancellationToken))
+                return;
+
             // Every slot in use holds a live vector: one contiguous kernel sweep.
             if (store.PresentCount == _used && float.IsNegativeInfinity(threshold))
             {
@@ -240,6 +243,9 @@ public sealed partial class PointSegment
 
         if (plan is { CandidatesAreExact: true, Candidates: int[] exact })
         {
+            if (TryScanSketched<TKernel>(space, store, query, exact, from, topK, threshold, cancellationToken))
+                return;
+
             // The index answered the whole filter: score the candidates straight off the array.
             for (var i = 0; i < exact.Length; i++)
             {

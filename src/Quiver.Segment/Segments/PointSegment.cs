@@ -1,4 +1,5 @@
 using Quiver.Index.Hnsw;
+using Quiver.Index.Sketch;
 using Quiver.Segment.Payloads;
 using Quiver.Segment.Points;
 
@@ -17,6 +18,7 @@ public sealed partial class PointSegment
     private readonly Dictionary<PointId, int> _offsets = [];
     private readonly DenseVectorStore[] _stores;
     private readonly HnswGraph?[] _graphs;
+    private readonly ProjectionSketch?[] _sketches;
     private readonly Dictionary<string, int> _storeByName = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeOffsets = new();
     private PointId[] _ids;
@@ -32,6 +34,7 @@ public sealed partial class PointSegment
         Spaces = spaces;
         _stores = new DenseVectorStore[spaces.Count];
         _graphs = new HnswGraph?[spaces.Count];
+        _sketches = new ProjectionSketch?[spaces.Count];
         for (var i = 0; i < spaces.Count; i++)
         {
             _stores[i] = new DenseVectorStore(spaces[i].Name, spaces[i].Dimension, initialCapacity);
