@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Quiver.Kernels;
 
 namespace Quiver.Index.Sketch;
@@ -65,6 +67,20 @@ public sealed partial class ProjectionSketch
     public ReadOnlySpan<float> Row(int row) =>
         MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rows), (nint)row * Width), Width);
 
+    /// <summary>Starts loading a row's sketch into the cache (a hint; a row past <see cref="Capacity"/> is ignored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(int row)
+    {
+        if (!Sse.IsSupported || (uint)row >= (uint)Capacity)
+            return;
+        var p = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rows), (nint)row * Width));
+        // Four cache lines; a stale address after the GC moves the array is harmless for a prefetch.
+        Sse.Prefetch0(p);
+        Sse.Prefetch0(p + 64);
+        Sse.Prefetch0(p + 128);
+        Sse.Prefetch0(p + 192);
+    }
+
     /// <summary>
     /// Writes the sketch of <paramref name="vector"/> (<see cref="Width"/> floats) into <paramref name="destination"/>;
     /// <paramref name="scratch"/> (<see cref="Dimension"/> floats) receives the residual.
@@ -101,19 +117,27 @@ public sealed partial class ProjectionSketch
         destination[Coordinates] = MathF.Sqrt(DotKernel.Score(residual, residual));
     }
 
-    /// <summary><c>y += a * x</c>.</summary>
+    /// <summary><c>y += a * x</c> (equal lengths).</summary>
     private static void AddScaled(Span<float> y, ReadOnlySpan<float> x, float a)
     {
-        var i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
+        ref var ry = ref MemoryMarshal.GetReference(y);
+        ref var rx = ref MemoryMarshal.GetReference(x);
+        var n = (nuint)(uint)Math.Min(y.Length, x.Length);
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            var width = System.Numerics.Vector<float>.Count;
-            var va = new System.Numerics.Vector<float>(a);
-            for (; i + width <= y.Length; i += width)
-                (new System.Numerics.Vector<float>(y[i..]) + (va * new System.Numerics.Vector<float>(x[i..]))).CopyTo(y[i..]);
+            var va = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16)
+                Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref rx, i), va, Vector512.LoadUnsafe(ref ry, i)).StoreUnsafe(ref ry, i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8)
+                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref rx, i), va, Vector256.LoadUnsafe(ref ry, i)).StoreUnsafe(ref ry, i);
         }
 
-        for (; i < y.Length; i++)
-            y[i] += a * x[i];
+        for (; i < n; i++)
+            Unsafe.Add(ref ry, i) = MathF.FusedMultiplyAdd(Unsafe.Add(ref rx, i), a, Unsafe.Add(ref ry, i));
     }
 }

@@ -105,6 +105,11 @@ public sealed class PayloadIndexSet : IFilterContext
             return [];
         if (a.Length > b.Length)
             (a, b) = (b, a);
+        var bitsB = PostingBits.Of(b);
+        if (PostingBits.Of(a) is { } bitsA && bitsB is not null)
+            return PostingBits.And(bitsA, bitsB);
+        if (bitsB is not null)
+            return PostingBits.Filter(a, bitsB);
         var words = (a[^1] >> 6) + 1;
         var bits = _intersectBits;
         if (bits is null || bits.Length < words)

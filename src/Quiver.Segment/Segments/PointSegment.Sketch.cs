@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Quiver.Index.Sketch;
 using Quiver.Kernels;
 
@@ -8,6 +10,12 @@ public sealed partial class PointSegment
 {
     /// <summary>Below this many candidates, projecting the query costs more than the rows it would skip.</summary>
     private const int MinSketchCandidates = 64;
+
+    /// <summary>How many candidates ahead a scattered scan prefetches sketch rows.</summary>
+    private const int SketchPrefetchAhead = 8;
+
+    /// <summary>How many bounded candidates ahead the sweep prefetches full rows.</summary>
+    private const int RowPrefetchAhead = 4;
 
     [ThreadStatic]
     private static float[]? _threadBounds;
@@ -106,6 +114,9 @@ public sealed partial class PointSegment
             if ((i & (CancellationCheckInterval - 1)) == 0)
                 cancellationToken.ThrowIfCancellationRequested();
             var offset = offsets is null ? from + i : offsets[i];
+            // Scattered candidates: start fetching a later row's sketch while this one is scored.
+            if (offsets is not null && i + SketchPrefetchAhead < count)
+                sketch.Prefetch(offsets[i + SketchPrefetchAhead]);
             if (offset < from || !_live[offset] || !store.IsPresent(offset))
                 continue;
             if (offset >= sketch.Rows)
@@ -127,10 +138,13 @@ public sealed partial class PointSegment
         seeds.Reset(Math.Min(topK.K, n));
         for (var i = 0; i < n; i++)
             seeds.TryAdd(bounds[i], i);
-        var seeded = seeds.DrainSortedDescending(Rent(ref _threadSeedBuffer, seeds.K));
+        var seedBuffer = Rent(ref _threadSeedBuffer, seeds.K);
+        var seeded = seeds.DrainSortedDescending(seedBuffer);
+        for (var s = 0; s < seeded; s++)
+            PrefetchRow(data, rows[seedBuffer[s].Id], dim);
         for (var s = 0; s < seeded; s++)
         {
-            var i = _threadSeedBuffer![s].Id;
+            var i = seedBuffer[s].Id;
             Offer<TKernel>(query, data.Slice(rows[i] * dim, dim), rows[i], topK, threshold);
             rows[i] = -1;
         }
@@ -139,12 +153,30 @@ public sealed partial class PointSegment
         {
             if ((i & (CancellationCheckInterval - 1)) == 0)
                 cancellationToken.ThrowIfCancellationRequested();
+            var floor = Math.Max(threshold, topK.Threshold);
+            // A row a few places on that passes today's floor will likely be read: start fetching it.
+            var ahead = i + RowPrefetchAhead;
+            if (ahead < n && rows[ahead] >= 0 && ProjectionSketch.MayReach(bounds[ahead], floor))
+                PrefetchRow(data, rows[ahead], dim);
             var offset = rows[i];
-            if (offset >= 0 && ProjectionSketch.MayReach(bounds[i], Math.Max(threshold, topK.Threshold)))
+            if (offset >= 0 && ProjectionSketch.MayReach(bounds[i], floor))
                 Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
         }
 
         return true;
+    }
+
+    /// <summary>Starts loading the first cache lines of a row: the part a bounded distance reads before it can stop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRow(ReadOnlySpan<float> data, int offset, int dim)
+    {
+        if (!Sse.IsSupported)
+            return;
+        // Never faults, so a stale address (the GC moved a managed buffer) is harmless.
+        var p = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetReference(data), (nint)offset * dim));
+        var end = p + (Math.Min(dim, 256) * sizeof(float));
+        for (; p < end; p += 64)
+            Sse.Prefetch0(p);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

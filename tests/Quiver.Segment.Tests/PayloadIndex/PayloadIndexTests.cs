@@ -182,6 +182,38 @@ public sealed class PayloadIndexTests
         Assert.Equal("b", set.Plan(filter).IndexedKey!.ToString());
     }
 
+    [Fact]
+    public void Indexed_conditions_intersect_to_exactly_the_matching_points_and_follow_changes()
+    {
+        // "a" and "c" have dense posting lists (bitsets), "s" sparse ones: every intersection path is taken.
+        var points = Enumerable.Range(0, 6000).Select(i => new TestPoint((ulong)i, $$"""{"a":{{i % 4}},"c":{{i * 7 % 3}},"s":{{i % 50}}}""")).ToList();
+        var set = new PayloadIndexSet();
+        var all = points.Select((p, i) => (i, p.Payload)).ToList();
+        foreach (var key in new[] { "a", "c", "s" })
+            set.Create(JsonPath.Parse(key), PayloadFieldSchema.Of(PayloadSchemaType.Integer), all);
+
+        int[] Expected(Func<int, bool> match) => [.. Enumerable.Range(0, points.Count).Where(i => points[i].Payload.Root.TryGetProperty("a", out _) && match(i))];
+        void AssertPlan(string filter, Func<int, bool> match)
+        {
+            var plan = set.Plan(TestPoint.ParseFilter(filter));
+            Assert.True(plan.CandidatesAreExact);
+            Assert.Equal(Expected(match), plan.Candidates!);
+        }
+
+        // Concurrent first plans fill the shared caches at the same time.
+        Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 8 }, q =>
+            AssertPlan($$$"""{"must":[{"key":"a","match":{"value":{{{q % 4}}}}},{"key":"c","match":{"value":{{{q % 3}}}}}]}""", i => i % 4 == q % 4 && i * 7 % 3 == q % 3));
+        AssertPlan("""{"must":[{"key":"a","match":{"value":1}},{"key":"s","match":{"value":9}}]}""", i => i % 4 == 1 && i % 50 == 9);
+        AssertPlan("""{"must":[{"key":"s","match":{"value":9}},{"key":"s","match":{"value":9}}]}""", i => i % 50 == 9);
+
+        // A point leaving and one changing value: the cached lists and bitsets are dropped with them.
+        set.OnPointRemoved(5, points[5].Payload);
+        var moved = new TestPoint(9, """{"a":1,"c":2,"s":0}""");
+        set.OnPayloadChanged(9, points[9].Payload, moved.Payload);
+        AssertPlan("""{"must":[{"key":"a","match":{"value":1}},{"key":"c","match":{"value":2}}]}""",
+            i => i != 5 && (i == 9 || (i % 4 == 1 && i * 7 % 3 == 2)));
+    }
+
     [Theory]
     [InlineData("\"keyword\"", """{"data_type":"keyword","points":0}""")]
     [InlineData("""{"type":"integer","lookup":true,"range":false}""", """{"data_type":"integer","params":{"type":"integer","lookup":true,"range":false},"points":0}""")]

@@ -1,26 +1,29 @@
+using System.Collections.Concurrent;
+
 namespace Quiver.Segment.PayloadIndex.Internal;
 
 /// <summary>
 /// Points per indexed key, with each key's points also kept as a sorted array once asked for (until the key
-/// changes): index-answered filters reuse the same array query after query.
+/// changes): index-answered filters reuse the same array query after query. Changes come one at a time (the
+/// shard's write lock); the cache is filled by concurrent readers, hence a concurrent dictionary.
 /// </summary>
 internal sealed class PostingLists<TKey>(IEqualityComparer<TKey>? comparer = null)
     where TKey : notnull
 {
     private readonly Dictionary<TKey, HashSet<int>> _postings = new(comparer);
-    private readonly Dictionary<TKey, int[]> _sorted = new(comparer);
+    private readonly ConcurrentDictionary<TKey, int[]> _sorted = new(comparer ?? EqualityComparer<TKey>.Default);
 
     public void Add(TKey key, int offset)
     {
         if (!_postings.TryGetValue(key, out var set))
             _postings[key] = set = [];
         set.Add(offset);
-        _sorted.Remove(key);
+        _sorted.TryRemove(key, out _);
     }
 
     public void Remove(TKey key, int offset)
     {
-        _sorted.Remove(key);
+        _sorted.TryRemove(key, out _);
         if (_postings.TryGetValue(key, out var set) && set.Remove(offset) && set.Count == 0)
             _postings.Remove(key);
     }
@@ -52,7 +55,8 @@ internal sealed class PostingLists<TKey>(IEqualityComparer<TKey>? comparer = nul
             return [];
         sorted = [.. set];
         Array.Sort(sorted);
-        _sorted[key] = sorted;
-        return sorted;
+        PostingBits.Attach(sorted);
+        // Racing readers may each build one; all equal, one is kept.
+        return _sorted.GetOrAdd(key, sorted);
     }
 }
