@@ -21,6 +21,7 @@ public sealed class CollectionCatalog : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Collection> _collections = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private int _disposed;
     private Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
 
     private CollectionCatalog(CatalogOptions options, ILogger logger)
@@ -223,6 +224,9 @@ public sealed class CollectionCatalog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent, as DisposeAsync should be: a second call (a caller's finally after an earlier shutdown) is a no-op.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _gate.WaitAsync().ConfigureAwait(false);
         List<Exception>? errors = null;
         foreach (var collection in _collections.Values)

@@ -234,10 +234,10 @@ internal sealed partial class Shard
             // Crossing the threshold as writes arrive: index the segment in place from now on.
             if (dryRun)
                 return new OptimizationJob("indexing", []);
-            appendable.StartLiveIndexing(indexing.M, LiveCapacityRows(indexing));
+            appendable.StartLiveIndexing(indexing.M, LiveCapacityRows(indexing), TakeRestoredLiveGraphs(appendable));
         }
 
-        if (appendable.UnlinkedRows > 0)
+        if (appendable.UnlinkedRows > 0 || appendable.UnsketchedRows > 0)
             return new OptimizationJob(LinkKind, []);
         if (rebuilding)
             return null;
@@ -344,7 +344,7 @@ internal sealed partial class Shard
         {
             appendable = _set.Appendable;
             backlog = appendable.UnlinkedRows;
-            if (!appendable.IsLiveIndexed || backlog == 0)
+            if (!appendable.IsLiveIndexed || (backlog == 0 && appendable.UnsketchedRows == 0))
                 return;
             (rows, vectors) = appendable.CaptureRows();
         }
@@ -367,8 +367,12 @@ internal sealed partial class Shard
         try
         {
             var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = bulk };
-            appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
-            appendable.ExtendSketches(rows, vectors, bulk ? indexing.BuildThreads : 1, _stopping.Token);
+            // A flush serialising a live graph waits for this extension to end, and the other way round.
+            using (_liveGraphLock.EnterScope())
+            {
+                appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
+                appendable.ExtendSketches(rows, vectors, bulk ? indexing.BuildThreads : 1, _stopping.Token);
+            }
         }
         finally
         {

@@ -9,14 +9,26 @@ using Quiver.Storage.Files;
 namespace Quiver.Engine.Shards;
 
 /// <summary>What a shard loads at start-up: its segments and the last log sequence they include.</summary>
-internal sealed record ShardState(SegmentSet Set, Dictionary<PointSegment, long> Persisted, Dictionary<PointSegment, ChunkedRows> Chunked, string? PlainFile, ulong AppliedSequence, long MaxSegmentId);
+internal sealed record ShardState(
+    SegmentSet Set,
+    Dictionary<PointSegment, long> Persisted,
+    Dictionary<PointSegment, ChunkedRows> Chunked,
+    string? PlainFile,
+    ulong AppliedSequence,
+    long MaxSegmentId,
+    (PointSegment Segment, HnswGraph?[] Graphs)? RestoredLiveGraphs);
 
-/// <summary>The chunk files that hold an append-only segment's rows: rows [First, First + Count) each.</summary>
-internal sealed class ChunkedRows(long id)
+/// <summary>
+/// The chunk files that hold an append-only segment's rows (rows [First, First + Count) each) and, per space, how
+/// many rows the graph file its manifest names links (0: none).
+/// </summary>
+internal sealed class ChunkedRows(long id, int spaces)
 {
     public long Id { get; } = id;
 
     public List<(int First, int Count)> Chunks { get; } = [];
+
+    public int[] LiveGraphs { get; } = new int[spaces];
 
     public int PersistedRows => Chunks.Count == 0 ? 0 : Chunks[^1].First + Chunks[^1].Count;
 }
@@ -35,7 +47,7 @@ internal sealed partial class Shard
     private const string ManifestKind = "QMAN";
     private const string GraphKind = "QHNS";
     private const string SketchKind = "QSKT";
-    private const ushort ManifestVersion = 2;
+    private const ushort ManifestVersion = 3;
     private const byte IndexedEntry = 0;
     private const byte ChunkedEntry = 1;
     private readonly Dictionary<PointSegment, long> _persistedSegments;
@@ -63,52 +75,77 @@ internal sealed partial class Shard
             MemoryStream manifestBody;
             long[] obsolete;
             long generation;
-            _lock.EnterReadLock();
+            List<LiveGraphWrite> graphWrites;
+            // A live graph being extended is skipped this time rather than waited for.
+            var graphsStable = _liveGraphLock.TryEnter();
+            var graphsSelected = new List<(ChunkedRows Rows, int Space, HnswGraph Graph, int Linked)>();
             try
             {
-                applied = AppliedSequence;
-                lock (_flushState)
+                _lock.EnterReadLock();
+                try
                 {
-                    if ((long)applied == Volatile.Read(ref _flushedSequence) && !_manifestDirty)
-                        return;
-                    obsolete = [.. _obsoleteSegmentIds];
-                    generation = _swapGeneration;
-                }
-
-                // A fresh name every time: the file the current manifest names is never overwritten, so a crash
-                // between the two writes below leaves the old manifest with its own, intact plain file.
-                plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}-{Guid.NewGuid():N}.qsn");
-                var plain = new List<PointSegment>();
-                foreach (var segment in _set.Segments)
-                {
-                    if (_persistedSegments.ContainsKey(segment))
-                        continue;
-                    if (!segment.IsAppendOnly)
+                    applied = AppliedSequence;
+                    // Nothing new applied may still leave a live graph that has grown (linking lags the writes).
+                    var graphsPending = graphsStable && LiveGraphsPending();
+                    lock (_flushState)
                     {
-                        plain.Add(segment);
-                        continue;
+                        if ((long)applied == Volatile.Read(ref _flushedSequence) && !_manifestDirty && !graphsPending)
+                            return;
+                        obsolete = [.. _obsoleteSegmentIds];
+                        generation = _swapGeneration;
                     }
 
-                    // An append-only segment's stored rows never change: only the rows added since the last flush
-                    // are written, to a file of their own.
-                    if (!_chunkedSegments.TryGetValue(segment, out var rows))
-                        _chunkedSegments[segment] = rows = new ChunkedRows(Interlocked.Increment(ref _nextSegmentId));
-                    if (segment.UsedSlots > rows.PersistedRows)
-                        chunkWrites.Add((rows, rows.PersistedRows, ShardSnapshot.CaptureRange(segment, rows.PersistedRows, segment.UsedSlots)));
+                    // A fresh name every time: the file the current manifest names is never overwritten, so a crash
+                    // between the two writes below leaves the old manifest with its own, intact plain file.
+                    plainFile = string.Create(CultureInfo.InvariantCulture, $"plain-{applied:D20}-{Guid.NewGuid():N}.qsn");
+                    var plain = new List<PointSegment>();
+                    foreach (var segment in _set.Segments)
+                    {
+                        if (_persistedSegments.ContainsKey(segment))
+                            continue;
+                        if (!segment.IsAppendOnly)
+                        {
+                            plain.Add(segment);
+                            continue;
+                        }
+
+                        // An append-only segment's stored rows never change: only the rows added since the last flush
+                        // are written, to a file of their own.
+                        if (!_chunkedSegments.TryGetValue(segment, out var rows))
+                            _chunkedSegments[segment] = rows = new ChunkedRows(Interlocked.Increment(ref _nextSegmentId), _spaces.Count);
+                        if (segment.UsedSlots > rows.PersistedRows)
+                            chunkWrites.Add((rows, rows.PersistedRows, ShardSnapshot.CaptureRange(segment, rows.PersistedRows, segment.UsedSlots)));
+                        if (graphsStable)
+                            SelectLiveGraphs(segment, rows, graphsSelected);
+                    }
+
+                    plainCapture = ShardSnapshot.Capture(plain, _set.Appendable, applied);
+                    manifestBody = SerializeManifest(
+                        applied,
+                        plainFile,
+                        chunkWrites.ToDictionary(w => w.Rows, w => (w.First, w.Capture.Points.Count)),
+                        graphsSelected.ToDictionary(g => (g.Rows, g.Space), g => g.Linked));
+                }
+                finally
+                {
+                    _lock.ExitReadLock();
                 }
 
-                plainCapture = ShardSnapshot.Capture(plain, _set.Appendable, applied);
-                manifestBody = SerializeManifest(applied, plainFile, chunkWrites.ToDictionary(w => w.Rows, w => (w.First, w.Capture.Points.Count)));
+                // Still holding the live graph lock: no extension has changed the graphs since their counts were taken.
+                graphWrites = SerializeLiveGraphs(graphsSelected);
             }
             finally
             {
-                _lock.ExitReadLock();
+                if (graphsStable)
+                    _liveGraphLock.Exit();
             }
 
             foreach (var (rows, first, capture) in chunkWrites)
                 ShardSnapshot.WriteSerialized(ChunkPath(_directory, rows.Id, first), ShardSnapshot.Serialize(capture));
+            WriteLiveGraphFiles(graphWrites);
             ShardSnapshot.WriteSerialized(Path.Combine(_directory, plainFile), ShardSnapshot.Serialize(plainCapture));
             ChecksummedFile.WriteAtomic(Path.Combine(_directory, "manifest.qmf"), ManifestKind, ManifestVersion, s => manifestBody.WriteTo(s));
+            RetireLiveGraphFiles(graphWrites);
             lock (_flushState)
             {
                 foreach (var (rows, first, capture) in chunkWrites)
@@ -131,7 +168,7 @@ internal sealed partial class Shard
         }
     }
 
-    private MemoryStream SerializeManifest(ulong applied, string plainFile, Dictionary<ChunkedRows, (int First, int Count)> newChunks)
+    private MemoryStream SerializeManifest(ulong applied, string plainFile, Dictionary<ChunkedRows, (int First, int Count)> newChunks, Dictionary<(ChunkedRows Rows, int Space), int> newGraphs)
     {
         var body = new MemoryStream();
         using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
@@ -170,6 +207,8 @@ internal sealed partial class Shard
                 }
 
                 WriteDeleted(w, segment, total);
+                for (var s = 0; s < _spaces.Count; s++)
+                    w.Write(newGraphs.TryGetValue((rows, s), out var linked) ? linked : rows.LiveGraphs[s]);
             }
         }
 
@@ -235,7 +274,7 @@ internal sealed partial class Shard
             // A shard that never flushed with a manifest (or the single-file layout of earlier versions).
             var legacy = Path.Combine(directory, "segment.qsn");
             var (segment, applied) = ShardSnapshot.Load(legacy, spaces);
-            return new ShardState(new SegmentSet([segment]), [], [], File.Exists(legacy) ? "segment.qsn" : null, applied, 0);
+            return new ShardState(new SegmentSet([segment]), [], [], File.Exists(legacy) ? "segment.qsn" : null, applied, 0, null);
         }
 
         var (version, content) = ReadManifest(manifestPath);
@@ -246,6 +285,7 @@ internal sealed partial class Shard
         var persisted = new Dictionary<PointSegment, long>();
         var chunked = new Dictionary<PointSegment, ChunkedRows>();
         var segments = new List<PointSegment>();
+        var liveGraphs = new Dictionary<PointSegment, HnswGraph?[]>();
         long maxId = 0;
         for (var i = 0; i < count; i++)
         {
@@ -255,7 +295,7 @@ internal sealed partial class Shard
             var segment = kind switch
             {
                 IndexedEntry => LoadIndexedSegment(directory, id, spaces, r),
-                ChunkedEntry => LoadChunkedSegment(directory, id, spaces, r, chunked),
+                ChunkedEntry => LoadChunkedSegment(directory, id, spaces, r, version, chunked, liveGraphs),
                 _ => throw new InvalidDataException($"{manifestPath}: unknown segment kind {kind}"),
             };
             if (kind == IndexedEntry)
@@ -284,13 +324,16 @@ internal sealed partial class Shard
             segments.Add(plain);
         }
 
-        RemoveLeftovers(directory, plainFile, [.. persisted.Values, .. chunked.Values.Select(c => c.Id)]);
-        return new ShardState(new SegmentSet([.. segments]), persisted, chunked, plainFile, appliedSequence, maxId);
+        RemoveLeftovers(directory, plainFile, [.. persisted.Values, .. chunked.Values.Select(c => c.Id)], chunked.Values);
+        // Only the appendable segment's graphs resume; a sealed append-only segment is rebuilt anyway.
+        var appendable = segments[^1];
+        var restored = liveGraphs.TryGetValue(appendable, out var graphs) && graphs is not null ? (appendable, graphs) : ((PointSegment, HnswGraph?[])?)null;
+        return new ShardState(new SegmentSet([.. segments]), persisted, chunked, plainFile, appliedSequence, maxId, restored);
     }
 
     private static (ushort Version, byte[] Body) ReadManifest(string path)
     {
-        // Version 2 added append-only segments; version 1 files are read as they are.
+        // Version 2 added append-only segments and version 3 their live graphs; older files are read as they are.
         var content = ChecksummedFile.Read(path, ManifestKind, ManifestVersion);
         return (content.Version, content.Body.ToArray());
     }
@@ -324,15 +367,20 @@ internal sealed partial class Shard
         return segment;
     }
 
-    private static PointSegment LoadChunkedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, Dictionary<PointSegment, ChunkedRows> chunked)
+    private static PointSegment LoadChunkedSegment(
+        string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, ushort version,
+        Dictionary<PointSegment, ChunkedRows> chunked, Dictionary<PointSegment, HnswGraph?[]> liveGraphs)
     {
         var sealedSegment = r.ReadBoolean();
         var total = r.ReadInt32();
-        var rows = new ChunkedRows(id);
+        var rows = new ChunkedRows(id, spaces.Count);
         var chunkCount = r.ReadInt32();
         for (var c = 0; c < chunkCount; c++)
             rows.Chunks.Add((r.ReadInt32(), r.ReadInt32()));
         var deleted = ReadDeleted(r).ToHashSet();
+        // Version 3 added the live graph written with each append-only segment.
+        for (var s = 0; s < spaces.Count && version >= 3; s++)
+            rows.LiveGraphs[s] = r.ReadInt32();
         var segment = new PointSegment(spaces, Math.Max(1024, total));
         segment.MakeAppendOnly();
         foreach (var (first, _) in rows.Chunks)
@@ -342,18 +390,26 @@ internal sealed partial class Shard
         if (sealedSegment)
             segment.Seal();
         chunked[segment] = rows;
+        if (ReadLiveGraphs(directory, id, rows.LiveGraphs, total, sealedSegment) is { } graphs)
+            liveGraphs[segment] = graphs;
         return segment;
     }
 
-    private static void RemoveLeftovers(string directory, string plainFile, HashSet<long> ids)
+    private static void RemoveLeftovers(string directory, string plainFile, HashSet<long> ids, IEnumerable<ChunkedRows> chunked)
     {
+        // Of the live graphs, only the ones the manifest names stay: earlier or unfinished ones are leftovers.
+        var liveGraphFiles = chunked
+            .SelectMany(rows => rows.LiveGraphs.Select((linked, space) => linked > 0 ? Path.GetFileName(LiveGraphPath(directory, rows.Id, space, linked)) : null))
+            .OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(directory))
         {
             var name = Path.GetFileName(file);
-            if (name == "manifest.qmf" || name == plainFile)
+            if (name == "manifest.qmf" || name == plainFile || liveGraphFiles.Contains(name))
                 continue;
             if (name.StartsWith("plain-", StringComparison.Ordinal) || name == "segment.qsn"
-                || (name.StartsWith("seg-", StringComparison.Ordinal) && !ids.Contains(SegmentIdOf(name))))
+                || (name.StartsWith("seg-", StringComparison.Ordinal) && !ids.Contains(SegmentIdOf(name)))
+                || (name.StartsWith("seg-", StringComparison.Ordinal) && name.Contains("-live-", StringComparison.Ordinal)))
             {
                 File.Delete(file);
             }

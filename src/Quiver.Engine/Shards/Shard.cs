@@ -45,6 +45,7 @@ internal sealed partial class Shard : IAsyncDisposable
         _chunkedSegments = state.Chunked;
         _plainFile = state.PlainFile;
         _nextSegmentId = state.MaxSegmentId;
+        _restoredLiveGraphs = state.RestoredLiveGraphs;
         var flushedSequence = state.AppliedSequence;
         _appliedSequence = (long)flushedSequence;
         _flushedSequence = (long)flushedSequence;
@@ -143,6 +144,8 @@ internal sealed partial class Shard : IAsyncDisposable
             }
         }
 
+        // The optimizer has stopped: every live graph is complete, and written whole so a restart resumes from it.
+        _writeAllLiveGraphs = true;
         Flush();
         _stopping.Dispose();
         _optimizerSignal.Dispose();

@@ -29,6 +29,32 @@ public sealed partial class HnswGraph
     }
 
     /// <summary>
+    /// An appendable graph with room for <paramref name="capacity"/> nodes whose first nodes are those of
+    /// <paramref name="linked"/> (a live graph as it was written): linking resumes at <c>linked.Count</c> instead
+    /// of starting over. Later nodes' levels are drawn from <paramref name="seed"/> as
+    /// <see cref="CreateAppendable(int, int, int, ulong)"/> draws them.
+    /// </summary>
+    public static HnswGraph CreateAppendable(HnswGraph linked, int capacity, ulong seed = 42)
+    {
+        ArgumentNullException.ThrowIfNull(linked);
+        var count = linked.Count;
+        capacity = Math.Max(Math.Max(capacity, count), 1);
+        var levels = GenerateLevels(capacity, linked._m, seed);
+        linked._levels.AsSpan(0, count).CopyTo(levels);
+        var graph = new HnswGraph(capacity, linked._dim, linked._m, levels, uninitialized: true)
+        {
+            _appendLocks = GC.AllocateUninitializedArray<int>(capacity),
+        };
+        linked._level0.AsSpan(0, count * linked._stride0).CopyTo(graph._level0);
+        linked._upper.AsSpan(0, linked.UpperSlotsBefore(count)).CopyTo(graph._upper);
+        // The restored nodes' locks must read as free; later ones are cleared batch by batch as usual.
+        graph._appendLocks.AsSpan(0, count).Clear();
+        graph._count = count;
+        graph._entry = Volatile.Read(ref linked._entry);
+        return graph;
+    }
+
+    /// <summary>
     /// Links rows <c>Count</c> to <paramref name="end"/> - 1 (at most <see cref="Capacity"/>) into an appendable
     /// graph, then publishes the new <see cref="Count"/>. One extension at a time; searches may run concurrently
     /// and see the new nodes as they are linked. Rows must not change once passed here. Rows that

@@ -14,7 +14,7 @@ namespace Quiver.Index.Hnsw;
 /// <c>_upperOffsets[node]</c>, and the offsets are a prefix sum of the levels, so they are not serialised.</para>
 /// <para>Threading. A built graph is immutable: any number of threads may search it at once, each using its own
 /// pooled scratch. Building is the only writer (see <c>HnswGraph.Build.cs</c>). A graph made by
-/// <see cref="CreateAppendable"/> has room for a fixed number of nodes and is extended by one writer at a time
+/// <see cref="CreateAppendable(int, int, int, ulong)"/> has room for a fixed number of nodes and is extended by one writer at a time
 /// (<see cref="Extend{TKernel}"/>) while searches run; the entry point and top level are published together as one
 /// 64-bit value, so a search never pairs a new top level with an old entry node.</para>
 /// </remarks>

@@ -82,6 +82,29 @@ public sealed partial class PointSegment
         }
     }
 
+    /// <summary>
+    /// Linked rows of a live-indexed segment not sketched yet (0 while too few rows exist to choose directions):
+    /// work for <see cref="ExtendSketches"/> even when no row waits to be linked, as after a restart.
+    /// </summary>
+    public int UnsketchedRows
+    {
+        get
+        {
+            var most = 0;
+            for (var s = 0; s < _stores.Length; s++)
+            {
+                if (_graphs[s] is not { } graph || !Sketches(Spaces[s]))
+                    continue;
+                var sketch = Sketch(s);
+                if (sketch is null && graph.Count < MinSketchSampleRows)
+                    continue;
+                most = Math.Max(most, Math.Min(graph.Count, sketch?.Capacity ?? int.MaxValue) - (sketch?.Rows ?? 0));
+            }
+
+            return most;
+        }
+    }
+
     /// <summary>Whether a space gets a sketch: wide enough, and a metric with a bound (dot, squared L2).</summary>
     public static bool Sketches(SegmentVectorSpace space) =>
         ProjectionSketch.Applies(space.Dimension) && space.Metric is VectorMetric.Dot or VectorMetric.NegSquaredL2;

@@ -87,15 +87,19 @@ public sealed partial class PointSegment
 
     /// <summary>
     /// Gives every space an appendable graph with room for <paramref name="capacityRows"/> rows (and makes the
-    /// segment append-only): rows are then linked by <see cref="ExtendGraphs"/> as they arrive.
+    /// segment append-only): rows are then linked by <see cref="ExtendGraphs"/> as they arrive. A space with a
+    /// graph in <paramref name="linked"/> (written by an earlier run, over a prefix of these rows, with the same M)
+    /// resumes from it; the others start empty.
     /// </summary>
-    public void StartLiveIndexing(int m, int capacityRows)
+    public void StartLiveIndexing(int m, int capacityRows, IReadOnlyList<HnswGraph?>? linked = null)
     {
         MakeAppendOnly();
         var capacity = Math.Max(capacityRows, _used + 1);
         for (var s = 0; s < _stores.Length; s++)
         {
-            _graphs[s] = HnswGraph.CreateAppendable(_stores[s].Dimension, m, capacity);
+            _graphs[s] = linked?[s] is { } resumed && resumed.M == m && resumed.Dimension == _stores[s].Dimension && resumed.Count <= _used
+                ? HnswGraph.CreateAppendable(resumed, capacity)
+                : HnswGraph.CreateAppendable(_stores[s].Dimension, m, capacity);
             _stores[s].Reserve(capacity, _used);
         }
     }

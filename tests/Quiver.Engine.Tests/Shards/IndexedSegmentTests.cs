@@ -193,8 +193,12 @@ public sealed class IndexedSegmentTests : IDisposable
             Assert.All(written, f => Assert.Equal(f.Value, File.GetLastWriteTimeUtc(f.Key)));
 
             await catalog.DisposeAsync();
+            // Shutdown wrote the live graph whole; the restart resumes from it (the file stays, named by the manifest).
+            var liveGraph = Assert.Single(Directory.GetFiles(_temp.Path, "seg-*-0-live-*.hnsw", SearchOption.AllDirectories));
+            Assert.True(int.Parse(Path.GetFileNameWithoutExtension(liveGraph).Split('-')[^1], System.Globalization.CultureInfo.InvariantCulture) > 3300);
             (catalog, collection) = await OpenAsync(create: false);
             await WaitOptimizedAsync(collection);
+            Assert.True(File.Exists(liveGraph));
             Assert.Equal(1, collection.Stats().SegmentsCount);
             Assert.Equal(model.Count, collection.Stats().IndexedVectorsCount);
             Assert.Equal(model.Count, collection.Count(null));
@@ -204,6 +208,22 @@ public sealed class IndexedSegmentTests : IDisposable
             var payloads = collection.Get([PointId.FromNumber(5), PointId.FromNumber(13)], WithPayload.All, WithVector.None);
             Assert.Equal("""{"tag":"x"}""", Encoding.UTF8.GetString(payloads[0].Payload!.Utf8));
             Assert.Equal("""{"moved":true}""", Encoding.UTF8.GetString(payloads[1].Payload!.Utf8));
+            AssertRecall(collection, model, random);
+
+            // Linking goes on from the restored graph, and the next shutdown replaces the graph file.
+            var more = Enumerable.Range(10_000, 300).Select(i => ((ulong)i, Vector(random), "{}")).ToArray();
+            foreach (var (id, v, _) in more)
+                model[id] = v;
+            await UpsertAsync(collection, more);
+            await WaitOptimizedAsync(collection);
+            Assert.Equal(model.Count, collection.Stats().IndexedVectorsCount);
+            AssertRecall(collection, model, random);
+            await catalog.DisposeAsync();
+            var replaced = Assert.Single(Directory.GetFiles(_temp.Path, "seg-*-0-live-*.hnsw", SearchOption.AllDirectories));
+            Assert.NotEqual(liveGraph, replaced);
+            (catalog, collection) = await OpenAsync(create: false);
+            await WaitOptimizedAsync(collection);
+            Assert.Equal(model.Count, collection.Count(null));
             AssertRecall(collection, model, random);
         }
         finally

@@ -118,6 +118,62 @@ public sealed class LiveIndexingTests
     }
 
     [Fact]
+    public void A_live_graph_written_and_read_back_resumes_linking_where_it_ended()
+    {
+        var random = new Random(8);
+        var model = new Dictionary<ulong, float[]>();
+        var first = new PointSegment(Spaces);
+        first.StartLiveIndexing(8, 3000);
+        for (ulong i = 0; i < 700; i++)
+        {
+            model[i] = Vector(random);
+            first.Upsert(Id(i), 1, [new NamedVector("v", model[i])], Payload.Empty);
+        }
+
+        Link(first);
+        var written = new MemoryStream();
+        first.Graph(0)!.WriteTo(written);
+        written.Position = 0;
+        var read = HnswGraph.ReadFrom(written);
+
+        // The same rows in a new segment (as a restart loads them), plus rows written after the graph was.
+        var second = new PointSegment(Spaces);
+        second.MakeAppendOnly();
+        foreach (var (id, v) in model)
+            second.Upsert(Id(id), 1, [new NamedVector("v", v)], Payload.Empty);
+        for (ulong i = 700; i < 1000; i++)
+        {
+            model[i] = Vector(random);
+            second.Upsert(Id(i), 1, [new NamedVector("v", model[i])], Payload.Empty);
+        }
+
+        second.StartLiveIndexing(8, 3000, [read, null]);
+        // Space "v" resumes at row 700 from the same entry point; space "w" had no graph written and starts over.
+        Assert.Equal(700, second.Graph(0)!.Count);
+        Assert.Equal(first.Graph(0)!.EntryPoint, second.Graph(0)!.EntryPoint);
+        Assert.Equal(0, second.Graph(1)!.Count);
+
+        // A graph of another M is not resumed.
+        var other = new PointSegment(Spaces);
+        other.MakeAppendOnly();
+        foreach (var (id, v) in model.Where(p => p.Key < 700))
+            other.Upsert(Id(id), 1, [new NamedVector("v", v)], Payload.Empty);
+        other.StartLiveIndexing(12, 3000, [read, null]);
+        Assert.Equal(0, other.Graph(0)!.Count);
+
+        Link(second);
+        Assert.Equal(0, second.UnlinkedRows);
+        var agree = 0;
+        for (var q = 0; q < 30; q++)
+        {
+            var query = Vector(random);
+            agree += Top(second, query, 10).Intersect(Top(second, query, 10, exact: true)).Count();
+        }
+
+        Assert.True(agree >= 285, $"recall {agree / 300.0:F3} below 0.95 after resuming");
+    }
+
+    [Fact]
     public void Rows_without_a_vector_are_left_out_of_the_graph_and_never_returned()
     {
         var random = new Random(7);
