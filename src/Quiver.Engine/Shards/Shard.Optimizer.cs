@@ -360,8 +360,9 @@ internal sealed partial class Shard
         ShardOptimizerStatus? ours = null;
         if (reported)
         {
-            Interlocked.Exchange(ref _optimizerDone, 0);
-            _optimizerStatus = ours = new(true, false, "indexing", backlog, 0, DateTimeOffset.UtcNow);
+            // The graph reports the rows it has linked, counting from its first: so does the status.
+            Interlocked.Exchange(ref _optimizerDone, rows - backlog);
+            _optimizerStatus = ours = new(true, false, "indexing", rows, rows - backlog, DateTimeOffset.UtcNow);
         }
 
         try

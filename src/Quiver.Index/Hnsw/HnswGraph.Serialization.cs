@@ -45,8 +45,39 @@ public sealed partial class HnswGraph
         BinaryPrimitives.WriteInt32LittleEndian(header[24..], count == 0 ? -1 : (int)(packed >> 32));
         stream.Write(header);
         stream.Write(_levels.AsSpan(0, count));
-        WriteInts(stream, _level0.AsSpan(0, count * _stride0));
-        WriteInts(stream, _upper.AsSpan(0, UpperSlotsBefore(count)));
+        if (_appendLocks is null)
+        {
+            WriteInts(stream, _level0.AsSpan(0, count * _stride0));
+            WriteInts(stream, _upper.AsSpan(0, UpperSlotsBefore(count)));
+            return;
+        }
+
+        // An extension that stopped part-way (cancelled at shutdown, or failed) may have linked nodes past Count
+        // into earlier lists without publishing them: those links are left out, so the file is a valid graph.
+        var list = new int[_stride0];
+        for (var node = 0; node < count; node++)
+            WriteLinkedList(stream, node, 0, count, list.AsSpan(0, _stride0));
+        for (var node = 0; node < count; node++)
+        {
+            for (var level = 1; level <= _levels[node]; level++)
+                WriteLinkedList(stream, node, level, count, list.AsSpan(0, _strideUpper));
+        }
+    }
+
+    /// <summary>Writes one list slot block (count, then ids, zero-padded), keeping only ids below <paramref name="count"/>.</summary>
+    private void WriteLinkedList(Stream stream, int node, int level, int count, Span<int> block)
+    {
+        block.Clear();
+        var links = Neighbors(node, level);
+        var kept = 0;
+        foreach (var id in links)
+        {
+            if ((uint)id < (uint)count && kept < block.Length - 1)
+                block[++kept] = id;
+        }
+
+        block[0] = kept;
+        WriteInts(stream, block);
     }
 
     /// <summary>Reads a graph written by <see cref="WriteTo"/>.</summary>

@@ -16,13 +16,22 @@ internal sealed unsafe partial class HugePageBuffer
     private readonly nuint _bytes;
 
     public HugePageBuffer(ReadOnlySpan<float> source)
+        : this(source.Length)
     {
-        Length = source.Length;
-        _bytes = (((nuint)Math.Max(1, source.Length) * sizeof(float)) + HugePage - 1) & ~(HugePage - 1);
+        source.CopyTo(Writable);
+    }
+
+    /// <summary>
+    /// Room for <paramref name="length"/> floats, not initialised: pages are backed (as huge pages where the kernel
+    /// can) only once written.
+    /// </summary>
+    public HugePageBuffer(int length)
+    {
+        Length = length;
+        _bytes = (((nuint)Math.Max(1, length) * sizeof(float)) + HugePage - 1) & ~(HugePage - 1);
         _pointer = (float*)NativeMemory.AlignedAlloc(_bytes, HugePage);
         if (OperatingSystem.IsLinux())
             _ = Madvise((nint)_pointer, _bytes, MadvHugePage); // advice only: without huge pages it still works
-        source.CopyTo(new Span<float>(_pointer, Length));
         GC.AddMemoryPressure((long)_bytes);
     }
 
@@ -37,6 +46,9 @@ internal sealed unsafe partial class HugePageBuffer
     public long Bytes => (long)_bytes;
 
     public ReadOnlySpan<float> Span => new(_pointer, Length);
+
+    /// <summary>The floats for writing; only the owner that hands out no reader for a row yet writes it.</summary>
+    public Span<float> Writable => new(_pointer, Length);
 
     /// <summary>The floats as memory, for work that outlives a call (sketching the rows); keeps the buffer alive.</summary>
     public ReadOnlyMemory<float> Memory => new View(this).Memory;

@@ -2,13 +2,17 @@ namespace Quiver.Segment.Segments;
 
 /// <summary>
 /// Growable row-major float32 storage for one vector space of a segment, with a presence flag per row
-/// (a point may lack a named vector, or have had it deleted).
+/// (a point may lack a named vector, or have had it deleted). Rows live in a managed array while the segment is
+/// small, in a fixed huge-page reservation once it is indexed live (<see cref="Reserve"/>), and in a read-only
+/// huge-page copy once it is sealed and indexed (<see cref="Freeze"/>): a graph walk over huge pages misses the TLB
+/// far less.
 /// </summary>
 internal sealed class DenseVectorStore
 {
     private float[] _data;
     private bool[] _present;
     private Internal.HugePageBuffer? _frozen;
+    private Internal.HugePageBuffer? _reservation;
     private bool _reserved;
     private int _rowsWritten;
 
@@ -27,12 +31,15 @@ internal sealed class DenseVectorStore
     public int PresentCount { get; private set; }
 
     /// <summary>The rows as one span: row i is [i*Dimension, (i+1)*Dimension).</summary>
-    public ReadOnlySpan<float> Data => _frozen is { } f ? f.Span : _data;
+    public ReadOnlySpan<float> Data => (_frozen ?? _reservation) is { } native ? native.Span : _data;
 
     /// <summary>The first <paramref name="rows"/> rows as memory, for index builds that outlive a call.</summary>
-    public ReadOnlyMemory<float> Rows(int rows) => _frozen is null
-        ? _data.AsMemory(0, rows * Dimension)
-        : _frozen.Memory[..(rows * Dimension)];
+    public ReadOnlyMemory<float> Rows(int rows) => (_frozen ?? _reservation) is { } native
+        ? native.Memory[..(rows * Dimension)]
+        : _data.AsMemory(0, rows * Dimension);
+
+    /// <summary>Where rows are written.</summary>
+    private Span<float> WritableData => _reservation is { } reservation ? reservation.Writable : _data;
 
     /// <summary>The first <paramref name="rows"/> rows for a snapshot: a copy when asked or frozen, else a view.</summary>
     public ReadOnlyMemory<float> SnapshotRows(int rows, bool copy)
@@ -41,6 +48,12 @@ internal sealed class DenseVectorStore
         // The rows past it have no vector here, and a snapshot reads only rows that do.
         if (_frozen is { } frozen)
             return frozen.Span[..(int)Math.Min((long)rows * Dimension, frozen.Span.Length)].ToArray();
+        if (_reservation is { } reservation)
+        {
+            var reserved = (int)Math.Min((long)rows * Dimension, reservation.Length);
+            return copy ? reservation.Span[..reserved].ToArray() : reservation.Memory[..reserved];
+        }
+
         var length = (int)Math.Min((long)rows * Dimension, _data.Length);
         return copy ? _data.AsSpan(0, length).ToArray() : _data.AsMemory(0, length);
     }
@@ -62,12 +75,17 @@ internal sealed class DenseVectorStore
         var length = (long)rows * Dimension;
         if (length > Array.MaxLength)
             rows = (int)(Array.MaxLength / Dimension);
-        var data = GC.AllocateUninitializedArray<float>(rows * Dimension);
-        var copied = Math.Min(_data.Length, data.Length);
-        _data.AsSpan(0, copied).CopyTo(data);
+        // Native memory, not a managed array: it can be aligned to and advised as huge pages, and a reservation is
+        // never resized in place (a store outgrowing it moves back to a managed array).
+        var reservation = new Internal.HugePageBuffer(rows * Dimension);
+        var data = reservation.Writable;
+        var current = Data;
+        var copied = Math.Min(current.Length, data.Length);
+        current[..copied].CopyTo(data);
         if ((long)usedRows * Dimension > copied)
-            data.AsSpan(copied, (int)Math.Min(data.Length, (long)usedRows * Dimension) - copied).Clear();
-        _data = data;
+            data[copied..(int)Math.Min(data.Length, (long)usedRows * Dimension)].Clear();
+        _reservation = reservation;
+        _data = [];
         Array.Resize(ref _present, rows);
         _reserved = true;
     }
@@ -82,7 +100,8 @@ internal sealed class DenseVectorStore
     /// </summary>
     public void Freeze(int rows)
     {
-        _frozen = new Internal.HugePageBuffer(_data.AsSpan(0, rows * Dimension));
+        _frozen = new Internal.HugePageBuffer(Data[..(rows * Dimension)]);
+        _reservation = null;
         _data = [];
     }
 
@@ -97,7 +116,7 @@ internal sealed class DenseVectorStore
         EnsureCapacity(offset + 1);
         if (_reserved)
         {
-            _data.AsSpan(offset * Dimension, Dimension).Clear();
+            WritableData.Slice(offset * Dimension, Dimension).Clear();
             _rowsWritten = Math.Max(_rowsWritten, offset + 1);
         }
     }
@@ -107,7 +126,7 @@ internal sealed class DenseVectorStore
         if (_frozen is not null)
             throw new InvalidOperationException($"vector storage '{Name}' is frozen");
         EnsureCapacity(offset + 1);
-        values.CopyTo(_data.AsSpan(offset * Dimension, Dimension));
+        values.CopyTo(WritableData.Slice(offset * Dimension, Dimension));
         _rowsWritten = Math.Max(_rowsWritten, offset + 1);
         if (!_present[offset])
         {
@@ -135,7 +154,18 @@ internal sealed class DenseVectorStore
             newRows = (int)(Array.MaxLength / Dimension);
         if (newRows < rows)
             throw new InvalidOperationException($"vector storage '{Name}' is full");
-        Array.Resize(ref _data, newRows * Dimension);
+        if (_reservation is { } reservation)
+        {
+            // Outgrown: back to a managed array. Readers holding the reservation's memory keep it alive.
+            _data = new float[newRows * Dimension];
+            reservation.Span.CopyTo(_data);
+            _reservation = null;
+        }
+        else
+        {
+            Array.Resize(ref _data, newRows * Dimension);
+        }
+
         Array.Resize(ref _present, newRows);
         _reserved = false;
     }

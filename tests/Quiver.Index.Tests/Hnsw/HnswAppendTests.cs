@@ -37,6 +37,35 @@ public sealed class HnswAppendTests(GloveFixture glove, ITestOutputHelper output
     }
 
     [Fact]
+    public void A_graph_whose_extension_stopped_part_way_writes_only_its_published_nodes()
+    {
+        var graph = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows);
+        graph.Extend<DotKernel>(glove.Data, 2000, Options);
+        using var stop = new CancellationTokenSource();
+        // One worker links rows 2000..3000 into earlier nodes' lists, then the extension is cancelled.
+        Assert.ThrowsAny<OperationCanceledException>(() => graph.Extend<DotKernel>(
+            glove.Data, 6000, Options with { Threads = 1 }, null, stop.Token, row =>
+            {
+                if (row == 3000)
+                    stop.Cancel();
+                return true;
+            }));
+        Assert.Equal(2000, graph.Count);
+
+        using var stream = new MemoryStream();
+        graph.WriteTo(stream);
+        stream.Position = 0;
+        var loaded = HnswGraph.ReadFrom(stream);
+        Assert.Equal(2000, loaded.Count);
+        var recall = TestData.Recall<DotKernel>(loaded, glove.Data[..(2000 * glove.Dim)], glove.Queries, glove.Dim, 10, 64);
+        Assert.True(recall > 0, "the written graph answers queries");
+
+        // Resumed from the written graph, linking picks up at row 2000.
+        var resumed = HnswGraph.CreateAppendable(loaded, GloveFixture.Rows);
+        Assert.Equal(6000, resumed.Extend<DotKernel>(glove.Data, 6000, Options));
+    }
+
+    [Fact]
     public async Task Searches_during_extension_only_return_rows_they_were_given()
     {
         var graph = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows);
