@@ -23,6 +23,12 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Shard {Directory}: {Kind} failed; the sealed segments keep serving")]
     public static partial void OptimizationFailed(ILogger logger, Exception exception, string directory, string kind);
 
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Shard {Directory}: {Problem}")]
+    public static partial void LoadWarning(ILogger logger, string directory, string problem);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Shard {Directory}: building a projection sketch failed; exact scans read every row of the segment")]
+    public static partial void SketchFailed(ILogger logger, Exception exception, string directory);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Loaded collection {Name} ({Shards} shards)")]
     public static partial void CollectionLoaded(ILogger logger, string name, int shards);
 

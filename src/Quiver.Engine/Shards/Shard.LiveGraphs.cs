@@ -104,8 +104,12 @@ internal sealed partial class Shard
         return restored.Graphs;
     }
 
-    /// <summary>Reads the live graphs a manifest names for an append-only segment (none for a sealed one).</summary>
-    private static HnswGraph?[]? ReadLiveGraphs(string directory, long id, int[] linked, int rows, bool sealedSegment)
+    /// <summary>
+    /// Reads the live graphs a manifest names for an append-only segment (none for a sealed one). A graph only saves
+    /// linking time: one that is missing or damaged is noted in <paramref name="warnings"/> and its rows are linked
+    /// again.
+    /// </summary>
+    private static HnswGraph?[]? ReadLiveGraphs(string directory, long id, int[] linked, int rows, bool sealedSegment, List<string> warnings)
     {
         if (sealedSegment || Array.TrueForAll(linked, l => l == 0))
             return null;
@@ -115,11 +119,20 @@ internal sealed partial class Shard
             if (linked[s] == 0)
                 continue;
             var path = LiveGraphPath(directory, id, s, linked[s]);
-            using var stream = new MemoryStream(ChecksummedFile.Read(path, GraphKind, 1).Body.ToArray(), writable: false);
-            var graph = HnswGraph.ReadFrom(stream);
-            if (graph.Count != linked[s] || graph.Count > rows)
-                throw new InvalidDataException($"{path}: links {graph.Count} rows, the manifest says {linked[s]} of {rows}");
-            graphs[s] = graph;
+            try
+            {
+                using var stream = new MemoryStream(ChecksummedFile.Read(path, GraphKind, 1).Body.ToArray(), writable: false);
+                var graph = HnswGraph.ReadFrom(stream);
+                if (graph.Count != linked[s] || graph.Count > rows)
+                    throw new InvalidDataException($"links {graph.Count} rows, the manifest says {linked[s]} of {rows}");
+                graphs[s] = graph;
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or StorageCorruptionException)
+            {
+                warnings.Add($"{path}: {ex.Message}; its rows are linked again");
+                // Named by no manifest from the next flush on, so the next start-up removes the file.
+                linked[s] = 0;
+            }
         }
 
         return graphs;

@@ -372,7 +372,17 @@ internal sealed partial class Shard
             using (_liveGraphLock.EnterScope())
             {
                 appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
-                appendable.ExtendSketches(rows, vectors, bulk ? indexing.BuildThreads : 1, _stopping.Token);
+                try
+                {
+                    appendable.ExtendSketches(rows, vectors, bulk ? indexing.BuildThreads : 1, _stopping.Token);
+                }
+#pragma warning disable CA1031 // A sketch only saves reads: linking goes on without it.
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    EngineLog.SketchFailed(_logger, ex, _directory);
+                    appendable.StopSketching();
+                }
             }
         }
         finally
@@ -434,7 +444,19 @@ internal sealed partial class Shard
             try
             {
                 // The sketches speed up exact scans; the segment serves without them until they are attached.
-                var sketches = BuildSketches(copy, graphs, indexing, token);
+                ProjectionSketch?[] sketches;
+                try
+                {
+                    sketches = BuildSketches(copy, graphs, indexing, token);
+                }
+#pragma warning disable CA1031 // A sketch only saves reads: the segment is persisted and serves without it.
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    EngineLog.SketchFailed(_logger, ex, _directory);
+                    sketches = new ProjectionSketch?[graphs.Length];
+                }
+
                 WriteIndexedSegment(id, graphs, sketches, points);
             }
             catch

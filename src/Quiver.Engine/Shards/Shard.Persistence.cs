@@ -16,7 +16,8 @@ internal sealed record ShardState(
     string? PlainFile,
     ulong AppliedSequence,
     long MaxSegmentId,
-    (PointSegment Segment, HnswGraph?[] Graphs)? RestoredLiveGraphs);
+    (PointSegment Segment, HnswGraph?[] Graphs)? RestoredLiveGraphs,
+    IReadOnlyList<string> LoadWarnings);
 
 /// <summary>
 /// The chunk files that hold an append-only segment's rows (rows [First, First + Count) each) and, per space, how
@@ -145,7 +146,6 @@ internal sealed partial class Shard
             WriteLiveGraphFiles(graphWrites);
             ShardSnapshot.WriteSerialized(Path.Combine(_directory, plainFile), ShardSnapshot.Serialize(plainCapture));
             ChecksummedFile.WriteAtomic(Path.Combine(_directory, "manifest.qmf"), ManifestKind, ManifestVersion, s => manifestBody.WriteTo(s));
-            RetireLiveGraphFiles(graphWrites);
             lock (_flushState)
             {
                 foreach (var (rows, first, capture) in chunkWrites)
@@ -155,6 +155,8 @@ internal sealed partial class Shard
                 _obsoleteSegmentIds.RemoveAll(obsolete.Contains);
                 _manifestDirty = _swapGeneration != generation;
             }
+
+            RetireLiveGraphFiles(graphWrites);
 
             // The manifest no longer names these: safe to remove now.
             if (_plainFile is not null && _plainFile != plainFile)
@@ -274,7 +276,7 @@ internal sealed partial class Shard
             // A shard that never flushed with a manifest (or the single-file layout of earlier versions).
             var legacy = Path.Combine(directory, "segment.qsn");
             var (segment, applied) = ShardSnapshot.Load(legacy, spaces);
-            return new ShardState(new SegmentSet([segment]), [], [], File.Exists(legacy) ? "segment.qsn" : null, applied, 0, null);
+            return new ShardState(new SegmentSet([segment]), [], [], File.Exists(legacy) ? "segment.qsn" : null, applied, 0, null, []);
         }
 
         var (version, content) = ReadManifest(manifestPath);
@@ -286,6 +288,7 @@ internal sealed partial class Shard
         var chunked = new Dictionary<PointSegment, ChunkedRows>();
         var segments = new List<PointSegment>();
         var liveGraphs = new Dictionary<PointSegment, HnswGraph?[]>();
+        var warnings = new List<string>();
         long maxId = 0;
         for (var i = 0; i < count; i++)
         {
@@ -294,8 +297,8 @@ internal sealed partial class Shard
             var id = r.ReadInt64();
             var segment = kind switch
             {
-                IndexedEntry => LoadIndexedSegment(directory, id, spaces, r),
-                ChunkedEntry => LoadChunkedSegment(directory, id, spaces, r, version, chunked, liveGraphs),
+                IndexedEntry => LoadIndexedSegment(directory, id, spaces, r, warnings),
+                ChunkedEntry => LoadChunkedSegment(directory, id, spaces, r, version, chunked, liveGraphs, warnings),
                 _ => throw new InvalidDataException($"{manifestPath}: unknown segment kind {kind}"),
             };
             if (kind == IndexedEntry)
@@ -328,7 +331,7 @@ internal sealed partial class Shard
         // Only the appendable segment's graphs resume; a sealed append-only segment is rebuilt anyway.
         var appendable = segments[^1];
         var restored = liveGraphs.TryGetValue(appendable, out var graphs) && graphs is not null ? (appendable, graphs) : ((PointSegment, HnswGraph?[])?)null;
-        return new ShardState(new SegmentSet([.. segments]), persisted, chunked, plainFile, appliedSequence, maxId, restored);
+        return new ShardState(new SegmentSet([.. segments]), persisted, chunked, plainFile, appliedSequence, maxId, restored, warnings);
     }
 
     private static (ushort Version, byte[] Body) ReadManifest(string path)
@@ -338,7 +341,7 @@ internal sealed partial class Shard
         return (content.Version, content.Body.ToArray());
     }
 
-    private static PointSegment LoadIndexedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r)
+    private static PointSegment LoadIndexedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, List<string> warnings)
     {
         var slots = r.ReadInt32();
         var (segment, _) = ShardSnapshot.Load(SegmentPath(directory, id), spaces);
@@ -353,12 +356,21 @@ internal sealed partial class Shard
             using var graphStream = new MemoryStream(graph.ToArray(), writable: false);
             segment.AttachGraph(s, HnswGraph.ReadFrom(graphStream));
 
-            // Optional: segments written before sketches existed, or of narrow vectors, have none.
-            if (File.Exists(SketchPath(directory, id, s)))
+            // Optional: segments written before sketches existed, or of narrow vectors, have none; a damaged one
+            // costs only speed, so the segment loads without it.
+            var sketchPath = SketchPath(directory, id, s);
+            if (File.Exists(sketchPath))
             {
-                var sketch = ChecksummedFile.Read(SketchPath(directory, id, s), SketchKind, 1).Body;
-                using var sketchStream = new MemoryStream(sketch.ToArray(), writable: false);
-                segment.AttachSketch(s, ProjectionSketch.ReadFrom(sketchStream));
+                try
+                {
+                    var sketch = ChecksummedFile.Read(sketchPath, SketchKind, 1).Body;
+                    using var sketchStream = new MemoryStream(sketch.ToArray(), writable: false);
+                    segment.AttachSketch(s, ProjectionSketch.ReadFrom(sketchStream));
+                }
+                catch (Exception ex) when (ex is InvalidDataException or IOException or StorageCorruptionException or ArgumentException)
+                {
+                    warnings.Add($"{sketchPath}: {ex.Message}; exact scans of this segment read every row");
+                }
             }
         }
 
@@ -369,7 +381,7 @@ internal sealed partial class Shard
 
     private static PointSegment LoadChunkedSegment(
         string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, ushort version,
-        Dictionary<PointSegment, ChunkedRows> chunked, Dictionary<PointSegment, HnswGraph?[]> liveGraphs)
+        Dictionary<PointSegment, ChunkedRows> chunked, Dictionary<PointSegment, HnswGraph?[]> liveGraphs, List<string> warnings)
     {
         var sealedSegment = r.ReadBoolean();
         var total = r.ReadInt32();
@@ -390,7 +402,7 @@ internal sealed partial class Shard
         if (sealedSegment)
             segment.Seal();
         chunked[segment] = rows;
-        if (ReadLiveGraphs(directory, id, rows.LiveGraphs, total, sealedSegment) is { } graphs)
+        if (ReadLiveGraphs(directory, id, rows.LiveGraphs, total, sealedSegment, warnings) is { } graphs)
             liveGraphs[segment] = graphs;
         return segment;
     }

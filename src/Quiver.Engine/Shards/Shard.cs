@@ -46,6 +46,8 @@ internal sealed partial class Shard : IAsyncDisposable
         _plainFile = state.PlainFile;
         _nextSegmentId = state.MaxSegmentId;
         _restoredLiveGraphs = state.RestoredLiveGraphs;
+        foreach (var problem in state.LoadWarnings)
+            EngineLog.LoadWarning(logger, directory, problem);
         var flushedSequence = state.AppliedSequence;
         _appliedSequence = (long)flushedSequence;
         _flushedSequence = (long)flushedSequence;

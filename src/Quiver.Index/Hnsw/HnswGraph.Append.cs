@@ -55,6 +55,30 @@ public sealed partial class HnswGraph
     }
 
     /// <summary>
+    /// The entry (packed with its level) for the first <paramref name="count"/> nodes: the current one when it is
+    /// among them, else the highest of them that has links (an extension that stopped part-way may have published a
+    /// later node); none when no node below <paramref name="count"/> is linked.
+    /// </summary>
+    private long EntryWithin(int count)
+    {
+        var packed = Volatile.Read(ref _entry);
+        if ((int)packed >= 0 && (int)packed < count)
+            return packed;
+        var best = -1;
+        var bestLevel = -1;
+        for (var node = 0; node < count; node++)
+        {
+            if (_levels[node] > bestLevel && Volatile.Read(ref LinkHead(node, 0)) > 0)
+            {
+                best = node;
+                bestLevel = _levels[node];
+            }
+        }
+
+        return PackEntry(best, bestLevel);
+    }
+
+    /// <summary>
     /// Links rows <c>Count</c> to <paramref name="end"/> - 1 (at most <see cref="Capacity"/>) into an appendable
     /// graph, then publishes the new <see cref="Count"/>. One extension at a time; searches may run concurrently
     /// and see the new nodes as they are linked. Rows must not change once passed here. Rows that
@@ -74,6 +98,10 @@ public sealed partial class HnswGraph
             return start;
         if (vectors.Length < (long)end * _dim)
             throw new ArgumentException($"Vectors hold {vectors.Length} floats; {end} rows of {_dim} need {(long)end * _dim}.", nameof(vectors));
+
+        // An extension that stopped part-way may have published one of the nodes about to be linked again.
+        if (EntryPoint >= start)
+            Volatile.Write(ref _entry, EntryWithin(start));
 
         // Empty lists for the new nodes before any is linked: a worker may link back into a node another has not
         // reached yet.

@@ -34,7 +34,7 @@ public sealed partial class HnswGraph
     {
         ArgumentNullException.ThrowIfNull(stream);
         var count = Count;
-        var packed = Volatile.Read(ref _entry);
+        var packed = _appendLocks is null ? Volatile.Read(ref _entry) : EntryWithin(count);
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
         BinaryPrimitives.WriteUInt32LittleEndian(header[4..], FormatVersion);
@@ -135,8 +135,10 @@ public sealed partial class HnswGraph
             highest = Math.Max(highest, level);
         }
 
-        if ((count == 0 && (entry != -1 || maxLevel != -1)) ||
-            (count > 0 && ((uint)entry >= (uint)count || maxLevel != highest || levels[entry] != maxLevel)) ||
+        // An appendable graph may have nodes and no entry yet (none was linked), and unlinked nodes drawn above the
+        // entry's level; a built graph's entry is always on its top level.
+        if ((entry == -1 && maxLevel != -1) ||
+            (entry != -1 && ((uint)entry >= (uint)count || maxLevel > highest || levels[entry] != maxLevel)) ||
             upperSlots * (1 + m) > Array.MaxLength)
         {
             throw new InvalidDataException($"Invalid HNSW entry point {entry} or top level {maxLevel}.");

@@ -64,6 +64,8 @@ public sealed partial class ProjectionSketch
                 ProjectInto(basis, source.Slice(row * dimension, dimension), sketchRows.AsSpan(row * Width, Width), scratch);
             return scratch;
         }, _ => { });
+        // Before the rows are published: a reader's margin then always covers every row it may see.
+        Volatile.Write(ref _maxRowNorm, MathF.Max(_maxRowNorm, MaxNorm(sketchRows, first, end)));
         Volatile.Write(ref _count, end);
     }
 
@@ -80,9 +82,12 @@ public sealed partial class ProjectionSketch
             basis[i] = random.NextDouble() - 0.5;
         Orthonormalize(basis, dim, random);
 
+        // Values so large that the covariance overflows: random directions still give valid (if loose) bounds.
+        var rounds = VectorMath.AllFinite(covariance) ? Rounds : 0;
+
         var row = new float[dim];
         var product = new float[dim];
-        for (var round = 0; round < Rounds; round++)
+        for (var round = 0; round < rounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             for (var c = 0; c < Coordinates; c++)

@@ -37,12 +37,16 @@ public sealed partial class ProjectionSketch
     private readonly float[] _rows;
     private int _count;
 
+    /// <summary>The largest length of a row sketched so far (a row's sketch keeps its length).</summary>
+    private float _maxRowNorm;
+
     private ProjectionSketch(int dimension, int rows, float[] basis, float[] sketchRows)
     {
         Dimension = dimension;
         _count = rows;
         _basis = basis;
         _rows = sketchRows;
+        _maxRowNorm = MaxNorm(sketchRows, 0, rows);
     }
 
     /// <summary>The dimension of the vectors sketched.</summary>
@@ -93,13 +97,39 @@ public sealed partial class ProjectionSketch
     }
 
     /// <summary>
-    /// Whether a row whose sketch scores <paramref name="bound"/> may still score at least <paramref name="floor"/>.
-    /// The bound and the full score are rounded differently; the small relative margin keeps a row whose exact
-    /// score ties the floor from being skipped.
+    /// The absolute margin for one query's bounds (<paramref name="querySketch"/> from <see cref="Project"/>): the
+    /// bound and the full score are rounded differently, by up to about <c>sqrt(dim)</c> float steps of the terms
+    /// they sum, which scale with the lengths involved (<c>|q| |x|</c> for a dot product, <c>(|q| + |x|)^2</c> for
+    /// squared L2), not with the score: a score near zero from long vectors needs the margin most.
+    /// </summary>
+    public float QueryMargin(ReadOnlySpan<float> querySketch, bool squaredL2)
+    {
+        var queryNorm = MathF.Sqrt(DotKernel.Score(querySketch[..Width], querySketch[..Width]));
+        var rowNorm = Volatile.Read(ref _maxRowNorm);
+        var scale = squaredL2 ? (queryNorm + rowNorm) * (queryNorm + rowNorm) : queryNorm * rowNorm;
+        return 2e-6f * MathF.Sqrt(Dimension) * scale;
+    }
+
+    /// <summary>
+    /// Whether a row whose sketch scores <paramref name="bound"/> may still score at least <paramref name="floor"/>,
+    /// allowing for rounding: <paramref name="margin"/> from <see cref="QueryMargin"/> plus a small relative margin,
+    /// so a row whose exact score ties the floor is never skipped. NaN bounds always may.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool MayReach(float bound, float floor) =>
-        bound >= floor - ((1e-4f * (MathF.Abs(bound) + MathF.Abs(floor))) + 1e-6f) || float.IsNaN(bound);
+    public static bool MayReach(float bound, float floor, float margin) =>
+        !(bound < floor - ((1e-4f * (MathF.Abs(bound) + MathF.Abs(floor))) + margin));
+
+    private static float MaxNorm(float[] sketchRows, int first, int end)
+    {
+        var max = 0f;
+        for (var row = first; row < end; row++)
+        {
+            var sketch = sketchRows.AsSpan(row * Width, Width);
+            max = MathF.Max(max, MathF.Sqrt(DotKernel.Score(sketch, sketch)));
+        }
+
+        return max;
+    }
 
     private static void ProjectInto(float[] basis, ReadOnlySpan<float> vector, Span<float> destination, Span<float> residual)
     {

@@ -32,6 +32,17 @@ public sealed partial class PointSegment
     [ThreadStatic]
     private static ScoredId[]? _threadSeedBuffer;
 
+    /// <summary>Set when building a sketch failed: the segment serves on without (sketches only save reads).</summary>
+    private bool _sketchingStopped;
+
+    private long _sketchSkippedRows;
+
+    /// <summary>Candidate rows exact scans of this segment did not read thanks to a sketch (for tests and metrics).</summary>
+    internal long SketchSkippedRows => Interlocked.Read(ref _sketchSkippedRows);
+
+    /// <summary>Stops growing sketches (after a failure); the ones attached keep serving.</summary>
+    public void StopSketching() => Volatile.Write(ref _sketchingStopped, true);
+
     /// <summary>The projection sketch of a space, once one is attached.</summary>
     public ProjectionSketch? Sketch(int space) => Volatile.Read(ref _sketches[space]);
 
@@ -65,6 +76,8 @@ public sealed partial class PointSegment
     {
         if (!_appendOnly)
             throw new InvalidOperationException("only an append-only segment's sketches grow");
+        if (Volatile.Read(ref _sketchingStopped))
+            return;
         for (var s = 0; s < _stores.Length; s++)
         {
             if (_graphs[s] is not { } graph || !Sketches(Spaces[s]))
@@ -91,7 +104,7 @@ public sealed partial class PointSegment
         get
         {
             var most = 0;
-            for (var s = 0; s < _stores.Length; s++)
+            for (var s = 0; s < _stores.Length && !Volatile.Read(ref _sketchingStopped); s++)
             {
                 if (_graphs[s] is not { } graph || !Sketches(Spaces[s]))
                     continue;
@@ -124,11 +137,16 @@ public sealed partial class PointSegment
         var count = offsets?.Length ?? (_used - from);
         if (sketch is null || count < MinSketchCandidates || topK.K == 0)
             return false;
+        // Candidates ascend: when the first is past the sketched rows, none has a bound (a live segment's tail).
+        if ((offsets is null ? from : offsets[0]) >= sketch.Rows)
+            return false;
 
         var dim = store.Dimension;
         var data = store.Data;
         Span<float> querySketch = stackalloc float[ProjectionSketch.Width];
         sketch.Project(query, querySketch, Rent(ref _threadResidual, dim));
+        var margin = sketch.QueryMargin(querySketch, squaredL2: typeof(TKernel) == typeof(NegSquaredL2Kernel));
+        var skipped = 0;
         var bounds = Rent(ref _threadBounds, count);
         var rows = Rent(ref _threadCandidates, count);
         var n = 0;
@@ -149,10 +167,14 @@ public sealed partial class PointSegment
             }
 
             var bound = TKernel.Score(querySketch, sketch.Row(offset));
-            if (ProjectionSketch.MayReach(bound, threshold))
+            if (ProjectionSketch.MayReach(bound, threshold, margin))
             {
                 bounds[n] = bound;
                 rows[n++] = offset;
+            }
+            else
+            {
+                skipped++;
             }
         }
 
@@ -179,12 +201,16 @@ public sealed partial class PointSegment
             var floor = Math.Max(threshold, topK.Threshold);
             // A row a few places on that passes today's floor will likely be read: start fetching it.
             var ahead = i + RowPrefetchAhead;
-            if (ahead < n && rows[ahead] >= 0 && ProjectionSketch.MayReach(bounds[ahead], floor))
+            if (ahead < n && rows[ahead] >= 0 && ProjectionSketch.MayReach(bounds[ahead], floor, margin))
                 PrefetchRow(data, rows[ahead], dim);
             var offset = rows[i];
-            if (offset >= 0 && ProjectionSketch.MayReach(bounds[i], floor))
+            if (offset >= 0 && ProjectionSketch.MayReach(bounds[i], floor, margin))
                 Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
+            else if (offset >= 0)
+                skipped++;
         }
+
+        Interlocked.Add(ref _sketchSkippedRows, skipped);
 
         return true;
     }

@@ -313,6 +313,41 @@ public sealed class IndexedSegmentTests : IDisposable
     }
 
     [Fact]
+    public async Task A_damaged_live_graph_file_costs_a_relink_not_the_collection()
+    {
+        var random = new Random(21);
+        var model = new Dictionary<ulong, float[]>();
+        var (catalog, collection) = await OpenAsync(create: true, indexingThresholdKb: 8);
+        try
+        {
+            for (var batch = 0; batch < 10; batch++)
+            {
+                var points = Enumerable.Range(batch * 200, 200).Select(i => ((ulong)i, Vector(random), "{}")).ToArray();
+                foreach (var (id, v, _) in points)
+                    model[id] = v;
+                await UpsertAsync(collection, points);
+                await WaitOptimizedAsync(collection);
+            }
+
+            await catalog.DisposeAsync();
+            var liveGraph = Assert.Single(Directory.GetFiles(_temp.Path, "seg-*-0-live-*.hnsw", SearchOption.AllDirectories));
+            var bytes = await File.ReadAllBytesAsync(liveGraph);
+            bytes[bytes.Length / 2] ^= 0x5A;
+            await File.WriteAllBytesAsync(liveGraph, bytes);
+
+            (catalog, collection) = await OpenAsync(create: false);
+            await WaitOptimizedAsync(collection);
+            Assert.Equal(model.Count, collection.Count(null));
+            Assert.Equal(model.Count, collection.Stats().IndexedVectorsCount);
+            AssertRecall(collection, model, random);
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Writes_during_optimization_are_all_kept()
     {
         var random = new Random(5);

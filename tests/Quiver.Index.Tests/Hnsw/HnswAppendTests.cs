@@ -66,6 +66,60 @@ public sealed class HnswAppendTests(GloveFixture glove, ITestOutputHelper output
     }
 
     [Fact]
+    public void Graphs_with_unlinked_high_nodes_or_no_entry_still_write_readable_files()
+    {
+        var levels = HnswGraph.GenerateLevels(GloveFixture.Rows, 16, 42);
+        var high = Array.FindIndex(levels, 1, l => l >= 2);
+
+        // The first node to reach level 2 is left out (deleted, or without the vector): its drawn level is above
+        // every linked node's.
+        var skipping = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows);
+        skipping.Extend<DotKernel>(glove.Data, high + 200, Options, null, default, row => row != high);
+        var loaded = RoundTrip(skipping);
+        Assert.Equal(high + 200, loaded.Count);
+        Assert.NotEqual(high, loaded.EntryPoint);
+
+        // Nothing linked at all: nodes but no entry, and linking resumes from scratch after reading.
+        var empty = HnswGraph.CreateAppendable(glove.Dim, 16, 1000);
+        empty.Extend<DotKernel>(glove.Data, 300, Options, null, default, _ => false);
+        var read = RoundTrip(empty);
+        Assert.Equal(300, read.Count);
+        Assert.Equal(-1, read.EntryPoint);
+        var resumed = HnswGraph.CreateAppendable(read, 1000);
+        Assert.Equal(800, resumed.Extend<DotKernel>(glove.Data, 800, Options));
+        Assert.InRange(resumed.EntryPoint, 300, 799);
+
+        // Cancelled right after linking a node that became the entry: the file's entry is a node below its count.
+        var stopped = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows);
+        stopped.Extend<DotKernel>(glove.Data, 100, Options);
+        var next = Array.FindIndex(levels, 100, l => l > stopped.MaxLevel);
+        using var stop = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => stopped.Extend<DotKernel>(
+            glove.Data, next + 100, Options with { Threads = 1 }, null, stop.Token, row =>
+            {
+                if (row == next)
+                    stop.Cancel();
+                return true;
+            }));
+        Assert.Equal(next, stopped.EntryPoint);
+        var afterStop = RoundTrip(stopped);
+        Assert.Equal(100, afterStop.Count);
+        Assert.InRange(afterStop.EntryPoint, 0, 99);
+
+        // And extending the stopped graph again starts from an entry it has linked.
+        Assert.Equal(next + 100, stopped.Extend<DotKernel>(glove.Data, next + 100, Options));
+        Assert.True(TestData.Recall<DotKernel>(RoundTrip(stopped), glove.Data[..((next + 100) * glove.Dim)], glove.Queries, glove.Dim, 10, 64) > 0.9);
+    }
+
+    private static HnswGraph RoundTrip(HnswGraph graph)
+    {
+        using var stream = new MemoryStream();
+        graph.WriteTo(stream);
+        stream.Position = 0;
+        return HnswGraph.ReadFrom(stream);
+    }
+
+    [Fact]
     public async Task Searches_during_extension_only_return_rows_they_were_given()
     {
         var graph = HnswGraph.CreateAppendable(glove.Dim, 16, GloveFixture.Rows);
