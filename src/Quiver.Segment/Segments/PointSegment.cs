@@ -98,10 +98,28 @@ public sealed partial class PointSegment
         for (var s = 0; s < _stores.Length; s++)
         {
             _graphs[s] = linked?[s] is { } resumed && resumed.M == m && resumed.Dimension == _stores[s].Dimension && resumed.Count <= _used
+                && FewDeletedBelow(resumed.Count)
                 ? HnswGraph.CreateAppendable(resumed, capacity)
                 : HnswGraph.CreateAppendable(_stores[s].Dimension, m, capacity);
             _stores[s].Reserve(capacity, _used);
         }
+    }
+
+    /// <summary>
+    /// Whether at most a tenth of rows [0, <paramref name="rows"/>) are deleted. A written graph still routes through
+    /// deleted rows, but a restart loads them as zeros (their vectors are not stored): a few such holes barely change
+    /// a walk, many would, and then linking again from scratch (which leaves them out) is better.
+    /// </summary>
+    private bool FewDeletedBelow(int rows)
+    {
+        var deleted = 0;
+        for (var offset = 0; offset < rows; offset++)
+        {
+            if (!_live[offset])
+                deleted++;
+        }
+
+        return deleted <= rows / 10;
     }
 
     /// <summary>
