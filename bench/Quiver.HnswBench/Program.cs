@@ -43,9 +43,20 @@ var gtDist = Bin.ReadFloats(Path.Combine(folder, "gt.top100.dist.fbin"), out _, 
 Console.WriteLine($"{dataset}: {n} x {dim}, {nq} queries, M={m} efC={efC} threads={threads}, {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "V512" : "V256")}");
 var sw = Stopwatch.StartNew();
 var options = new HnswBuildOptions { M = m, EfConstruct = efC, Threads = threads };
-var graph = angular
-    ? HnswGraph.Build<DotKernel>(data, dim, n, options)
-    : HnswGraph.Build<NegSquaredL2Kernel>(data, dim, n, options);
+HnswGraph graph;
+if (Environment.GetEnvironmentVariable("QUIVER_BENCH_APPEND") == "1")
+{
+    // As a live segment links a bulk backlog: one extension of an appendable graph.
+    graph = HnswGraph.CreateAppendable(dim, m, n + 1);
+    _ = angular ? graph.Extend<DotKernel>(data, n, options) : graph.Extend<NegSquaredL2Kernel>(data, n, options);
+}
+else
+{
+    graph = angular
+        ? HnswGraph.Build<DotKernel>(data, dim, n, options)
+        : HnswGraph.Build<NegSquaredL2Kernel>(data, dim, n, options);
+}
+
 Console.WriteLine($"build {sw.Elapsed.TotalSeconds:F1} s, {graph.MemoryBytes / (double)n:F1} B/point, max level {graph.MaxLevel}");
 // QUIVER_BENCH_HUGEPAGES=1 copies the vectors into 2 MiB-aligned native memory advised as huge pages before
 // searching (what a segment could do for its vector storage); the graph is the same.

@@ -229,6 +229,10 @@ internal sealed partial class Shard
             return Started(new OptimizationJob("indexing", [(appendable, offsets)]));
         }
 
+        // Indexing switched off: a graph read at start-up for the appendable segment would only hold memory.
+        if (indexing.IndexingThresholdKb == 0 && !dryRun)
+            _restoredLiveGraphs = null;
+
         if (indexing.IndexingThresholdKb > 0 && !appendable.IsLiveIndexed && VectorKb(appendable) >= indexing.IndexingThresholdKb)
         {
             // Crossing the threshold as writes arrive: index the segment in place from now on.
@@ -374,7 +378,8 @@ internal sealed partial class Shard
                 appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
                 try
                 {
-                    appendable.ExtendSketches(rows, vectors, bulk ? indexing.BuildThreads : 1, _stopping.Token);
+                    var sketchBulk = bulk || appendable.UnsketchedRows >= 4096;
+                    appendable.ExtendSketches(rows, vectors, sketchBulk ? indexing.BuildThreads : 1, _stopping.Token);
                 }
 #pragma warning disable CA1031 // A sketch only saves reads: linking goes on without it.
                 catch (Exception ex) when (ex is not OperationCanceledException)
