@@ -81,6 +81,7 @@ public sealed partial class Collection : IAsyncDisposable
             FullScanThresholdKb = hnsw.FullScanThresholdKb,
             DeletedThreshold = config.OptimizerSetting("deleted_threshold", 0.2),
             VacuumMinVectorNumber = (int)config.OptimizerSetting("vacuum_min_vector_number", 1000),
+            GraphsOnDisk = [.. config.VectorSpaces.Select(s => config.HnswFor(s.Name).OnDisk)],
         };
     }
 

@@ -66,11 +66,16 @@ public sealed class CollectionConfig
                 merged[key] = value?.DeepClone();
         }
 
+        // `memory` (cold, cached, pinned) overrides the deprecated `on_disk`; only cold leaves the graph on disk.
+        var onDisk = merged["memory"] is JsonValue memory && memory.TryGetValue<string>(out var placement)
+            ? placement == "cold"
+            : merged["on_disk"] is JsonValue flag && flag.TryGetValue<bool>(out var disk) && disk;
         return new HnswSettings(
             IntOf(merged, "m", 16),
             IntOf(merged, "ef_construct", 100),
             IntOf(merged, "full_scan_threshold", 10_000),
-            IntOf(merged, "max_indexing_threads", 0));
+            IntOf(merged, "max_indexing_threads", 0),
+            onDisk);
     }
 
     /// <summary>A number from the optimizer_config, or <paramref name="fallback"/> when unset.</summary>

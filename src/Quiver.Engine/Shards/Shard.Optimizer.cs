@@ -463,6 +463,12 @@ internal sealed partial class Shard
                 }
 
                 WriteIndexedSegment(id, graphs, sketches, points);
+                // on_disk: from now on the graph is read from its file, and the copy in memory goes.
+                for (var s = 0; s < graphs.Length; s++)
+                {
+                    if (graphs[s] is not null && indexing.GraphOnDisk(s))
+                        copy.ReplaceGraph(s, ReadGraph(GraphPath(_directory, id, s), onDisk: true));
+                }
             }
             catch
             {

@@ -255,6 +255,19 @@ internal sealed partial class Shard
     private static string GraphPath(string directory, long id, int space) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.hnsw"));
 
+    /// <summary>An indexed segment's graph file: read into memory, or left in the file and mapped (on_disk).</summary>
+    private static HnswGraph ReadGraph(string path, bool onDisk)
+    {
+        if (onDisk)
+        {
+            var (_, length) = ChecksummedFile.Verify(path, GraphKind, 1);
+            return HnswGraph.OpenMapped(path, ChecksummedFile.HeaderSize, length);
+        }
+
+        using var stream = new MemoryStream(ChecksummedFile.Read(path, GraphKind, 1).Body.ToArray(), writable: false);
+        return HnswGraph.ReadFrom(stream);
+    }
+
     private static string SketchPath(string directory, long id, int space) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.sketch"));
 
@@ -268,7 +281,7 @@ internal sealed partial class Shard
         }
     }
 
-    private static ShardState LoadState(string directory, IReadOnlyList<SegmentVectorSpace> spaces)
+    private static ShardState LoadState(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardIndexing indexing)
     {
         var manifestPath = Path.Combine(directory, "manifest.qmf");
         if (!File.Exists(manifestPath))
@@ -297,7 +310,7 @@ internal sealed partial class Shard
             var id = r.ReadInt64();
             var segment = kind switch
             {
-                IndexedEntry => LoadIndexedSegment(directory, id, spaces, r, warnings),
+                IndexedEntry => LoadIndexedSegment(directory, id, spaces, r, indexing, warnings),
                 ChunkedEntry => LoadChunkedSegment(directory, id, spaces, r, version, chunked, liveGraphs, warnings),
                 _ => throw new InvalidDataException($"{manifestPath}: unknown segment kind {kind}"),
             };
@@ -341,7 +354,7 @@ internal sealed partial class Shard
         return (content.Version, content.Body.ToArray());
     }
 
-    private static PointSegment LoadIndexedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, List<string> warnings)
+    private static PointSegment LoadIndexedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, ShardIndexing indexing, List<string> warnings)
     {
         var slots = r.ReadInt32();
         var (segment, _) = ShardSnapshot.Load(SegmentPath(directory, id), spaces);
@@ -352,9 +365,7 @@ internal sealed partial class Shard
         {
             if (!r.ReadBoolean())
                 continue;
-            var graph = ChecksummedFile.Read(GraphPath(directory, id, s), GraphKind, 1).Body;
-            using var graphStream = new MemoryStream(graph.ToArray(), writable: false);
-            segment.AttachGraph(s, HnswGraph.ReadFrom(graphStream));
+            segment.AttachGraph(s, ReadGraph(GraphPath(directory, id, s), indexing.GraphOnDisk(s)));
 
             // Optional: segments written before sketches existed, or of narrow vectors, have none; a damaged one
             // costs only speed, so the segment loads without it.

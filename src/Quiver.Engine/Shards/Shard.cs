@@ -81,7 +81,7 @@ internal sealed partial class Shard : IAsyncDisposable
     public static Shard Open(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ShardIndexing indexing, ILogger logger)
     {
         Directory.CreateDirectory(directory);
-        return new Shard(directory, spaces, options, indexing, logger, LoadState(directory, spaces));
+        return new Shard(directory, spaces, options, indexing, logger, LoadState(directory, spaces, indexing));
     }
 
     /// <summary>

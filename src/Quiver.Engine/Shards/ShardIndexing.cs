@@ -36,5 +36,10 @@ internal sealed record ShardIndexing
 
     public int VacuumMinVectorNumber { get; init; } = 1000;
 
+    /// <summary>Per vector space (in the shard's order): keep indexed segments' graphs memory-mapped from their files.</summary>
+    public IReadOnlyList<bool> GraphsOnDisk { get; init; } = [];
+
+    public bool GraphOnDisk(int space) => space < GraphsOnDisk.Count && GraphsOnDisk[space];
+
     public int BuildThreads => MaxIndexingThreads > 0 ? MaxIndexingThreads : Math.Max(1, Environment.ProcessorCount - 1);
 }

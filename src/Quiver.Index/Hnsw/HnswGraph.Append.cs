@@ -45,8 +45,8 @@ public sealed partial class HnswGraph
         {
             _appendLocks = GC.AllocateUninitializedArray<int>(capacity),
         };
-        linked._level0.AsSpan(0, count * linked._stride0).CopyTo(graph._level0);
-        linked._upper.AsSpan(0, linked.UpperSlotsBefore(count)).CopyTo(graph._upper);
+        linked.Level0[..(count * linked._stride0)].CopyTo(graph.Level0);
+        linked.Upper[..linked.UpperSlotsBefore(count)].CopyTo(graph.Upper);
         // The restored nodes' locks must read as free; later ones are cleared batch by batch as usual.
         graph._appendLocks.AsSpan(0, count).Clear();
         graph._count = count;
@@ -105,9 +105,9 @@ public sealed partial class HnswGraph
 
         // Empty lists for the new nodes before any is linked: a worker may link back into a node another has not
         // reached yet.
-        _level0.AsSpan(start * _stride0, (end - start) * _stride0).Clear();
+        Level0.Slice(start * _stride0, (end - start) * _stride0).Clear();
         locks.AsSpan(start, end - start).Clear();
-        _upper.AsSpan(UpperSlotsBefore(start), UpperSlotsBefore(end) - UpperSlotsBefore(start)).Clear();
+        Upper.Slice(UpperSlotsBefore(start), UpperSlotsBefore(end) - UpperSlotsBefore(start)).Clear();
         var first = start;
         if (EntryPoint < 0)
         {

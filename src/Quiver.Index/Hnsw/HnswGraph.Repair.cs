@@ -79,10 +79,10 @@ public sealed partial class HnswGraph
     private bool TryAddInLink(int node, int target, int[] inDegree)
     {
         ref var head = ref LinkHead(node, 0);
-        var links = _level0.AsSpan((node * _stride0) + 1, head);
+        var links = Level0.Slice((node * _stride0) + 1, head);
         if (head < 2 * _m)
         {
-            _level0[(node * _stride0) + 1 + head] = target;
+            Level0[(node * _stride0) + 1 + head] = target;
             head++;
             inDegree[target]++;
             return true;

@@ -47,8 +47,8 @@ public sealed partial class HnswGraph
         stream.Write(_levels.AsSpan(0, count));
         if (_appendLocks is null)
         {
-            WriteInts(stream, _level0.AsSpan(0, count * _stride0));
-            WriteInts(stream, _upper.AsSpan(0, UpperSlotsBefore(count)));
+            WriteInts(stream, Level0[..(count * _stride0)]);
+            WriteInts(stream, Upper[..UpperSlotsBefore(count)]);
             return;
         }
 
@@ -99,6 +99,21 @@ public sealed partial class HnswGraph
     {
         Span<byte> header = stackalloc byte[HeaderBytes];
         stream.ReadExactly(header);
+        var (count, dim, m, entry, maxLevel) = ParseHeader(header);
+        var levels = new byte[count];
+        stream.ReadExactly(levels);
+        CheckLevels(levels, m, entry, maxLevel);
+        var graph = new HnswGraph(count, dim, m, levels);
+        ReadInts(stream, graph.Level0);
+        ReadInts(stream, graph.Upper);
+        graph.Validate();
+        graph._entry = PackEntry(entry, maxLevel);
+        return graph;
+    }
+
+    /// <summary>Reads and range-checks the fixed header.</summary>
+    private static (int Count, int Dim, int M, int Entry, int MaxLevel) ParseHeader(ReadOnlySpan<byte> header)
+    {
         if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
         {
             throw new InvalidDataException("Not an HNSW graph (bad magic).");
@@ -120,8 +135,12 @@ public sealed partial class HnswGraph
             throw new InvalidDataException($"Invalid HNSW header: count {count}, dim {dim}, M {m}.");
         }
 
-        var levels = new byte[count];
-        stream.ReadExactly(levels);
+        return (count, dim, m, entry, maxLevel);
+    }
+
+    /// <summary>Checks the levels against the cap, the entry point and the top level; returns the upper-level slots.</summary>
+    private static long CheckLevels(ReadOnlySpan<byte> levels, int m, int entry, int maxLevel)
+    {
         long upperSlots = 0;
         var highest = -1;
         foreach (var level in levels)
@@ -138,18 +157,13 @@ public sealed partial class HnswGraph
         // An appendable graph may have nodes and no entry yet (none was linked), and unlinked nodes drawn above the
         // entry's level; a built graph's entry is always on its top level.
         if ((entry == -1 && maxLevel != -1) ||
-            (entry != -1 && ((uint)entry >= (uint)count || maxLevel > highest || levels[entry] != maxLevel)) ||
+            (entry != -1 && ((uint)entry >= (uint)levels.Length || maxLevel > highest || levels[entry] != maxLevel)) ||
             upperSlots * (1 + m) > Array.MaxLength)
         {
             throw new InvalidDataException($"Invalid HNSW entry point {entry} or top level {maxLevel}.");
         }
 
-        var graph = new HnswGraph(count, dim, m, levels);
-        ReadInts(stream, graph._level0);
-        ReadInts(stream, graph._upper);
-        graph.Validate();
-        graph._entry = PackEntry(entry, maxLevel);
-        return graph;
+        return upperSlots * (1 + m);
     }
 
     /// <summary>Checks every list's count and ids.</summary>
@@ -189,9 +203,9 @@ public sealed partial class HnswGraph
         stream.Write(MemoryMarshal.AsBytes(swapped.AsSpan()));
     }
 
-    private static void ReadInts(Stream stream, int[] values)
+    private static void ReadInts(Stream stream, Span<int> values)
     {
-        stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        stream.ReadExactly(MemoryMarshal.AsBytes(values));
         if (!BitConverter.IsLittleEndian)
         {
             BinaryPrimitives.ReverseEndianness(values, values);

@@ -18,7 +18,7 @@ namespace Quiver.Index.Hnsw;
 /// (<see cref="Extend{TKernel}"/>) while searches run; the entry point and top level are published together as one
 /// 64-bit value, so a search never pairs a new top level with an old entry node.</para>
 /// </remarks>
-public sealed partial class HnswGraph
+public sealed unsafe partial class HnswGraph
 {
     /// <summary>Levels are capped here; with M = 2 (the smallest) reaching it needs ~2^31 nodes.</summary>
     internal const int MaxLevelCap = 31;
@@ -28,8 +28,14 @@ public sealed partial class HnswGraph
     private readonly int _m;
     private readonly int _stride0;
     private readonly int _strideUpper;
-    private readonly int[] _level0;
-    private readonly int[] _upper;
+    // The link lists, by pointer: pinned arrays of an in-memory graph, or a memory-mapped file's pages.
+    private readonly int* _level0;
+    private readonly int* _upper;
+    private readonly int _level0Length;
+    private readonly int _upperLength;
+
+    /// <summary>Keeps the pinned arrays, or the mapping, alive as long as the graph.</summary>
+    private readonly object _linkStorage;
     private readonly int[] _upperOffsets;
     private readonly byte[] _levels;
 
@@ -40,6 +46,17 @@ public sealed partial class HnswGraph
     private int[]? _appendLocks;
 
     private HnswGraph(int count, int dim, int m, byte[] levels, bool uninitialized = false)
+        : this(count, dim, m, levels, AllocateLinks(count, m, levels, uninitialized))
+    {
+    }
+
+    private HnswGraph(int count, int dim, int m, byte[] levels, (object Storage, nint Level0, nint Upper) links)
+        : this(count, dim, m, levels, links.Storage, (int*)links.Level0, (int*)links.Upper)
+    {
+    }
+
+    /// <summary>A graph whose link lists are at <paramref name="level0"/> and <paramref name="upper"/>, kept alive by <paramref name="storage"/>.</summary>
+    private HnswGraph(int count, int dim, int m, byte[] levels, object storage, int* level0, int* upper)
     {
         _count = count;
         _dim = dim;
@@ -47,19 +64,52 @@ public sealed partial class HnswGraph
         _stride0 = 1 + (2 * m);
         _strideUpper = 1 + m;
         _levels = levels;
-        // An appendable graph's lists are cleared as nodes are linked, so the pages of rows not written yet stay
-        // untouched (not resident) until then.
-        _level0 = uninitialized ? GC.AllocateUninitializedArray<int>(checked(count * _stride0)) : new int[checked(count * _stride0)];
-        _upperOffsets = new int[count];
-        long upperLength = 0;
-        for (var i = 0; i < count; i++)
+        (_upperOffsets, var upperLength) = UpperOffsets(levels, _strideUpper);
+        _level0Length = checked(count * _stride0);
+        _upperLength = checked((int)upperLength);
+        _level0 = level0;
+        _upper = upper;
+        _linkStorage = storage;
+    }
+
+    /// <summary>
+    /// Pinned link arrays for an in-memory graph, so its lists are reached by pointer like a mapped graph's. An
+    /// appendable graph's are left uninitialised and cleared as nodes are linked, so the pages of rows not written
+    /// yet stay untouched (not resident) until then.
+    /// </summary>
+    private static (object Storage, nint Level0, nint Upper) AllocateLinks(int count, int m, byte[] levels, bool uninitialized)
+    {
+        var level0Length = checked(count * (1 + (2 * m)));
+        var upperLength = checked((int)UpperOffsets(levels, 1 + m).Length);
+        var level0 = uninitialized ? GC.AllocateUninitializedArray<int>(level0Length, pinned: true) : GC.AllocateArray<int>(level0Length, pinned: true);
+        var upper = uninitialized ? GC.AllocateUninitializedArray<int>(upperLength, pinned: true) : GC.AllocateArray<int>(upperLength, pinned: true);
+        return ((level0, upper),
+            (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(level0)),
+            (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(upper)));
+    }
+
+    /// <summary>Each node's first upper-level slot (a prefix sum of the levels), and the slots in all.</summary>
+    private static (int[] Offsets, long Length) UpperOffsets(byte[] levels, int strideUpper)
+    {
+        var offsets = new int[levels.Length];
+        long length = 0;
+        for (var i = 0; i < levels.Length; i++)
         {
-            _upperOffsets[i] = (int)upperLength;
-            upperLength += (long)levels[i] * _strideUpper;
+            offsets[i] = (int)length;
+            length += (long)levels[i] * strideUpper;
         }
 
-        _upper = uninitialized ? GC.AllocateUninitializedArray<int>(checked((int)upperLength)) : new int[checked((int)upperLength)];
+        return (offsets, length);
     }
+
+    /// <summary>Level-0 lists: a fixed stride of <c>1 + 2M</c> ints per node.</summary>
+    private Span<int> Level0 => new(_level0, _level0Length);
+
+    /// <summary>Upper-level lists, node by node.</summary>
+    private Span<int> Upper => new(_upper, _upperLength);
+
+    /// <summary>True when the link lists are read from a memory-mapped file rather than held in memory.</summary>
+    public bool IsMapped => _linkStorage is MappedGraphFile;
 
     /// <summary>
     /// Number of nodes (rows). For an appendable graph: the nodes linked so far, always a prefix of the rows;
@@ -84,14 +134,14 @@ public sealed partial class HnswGraph
 
     private static long PackEntry(int node, int level) => ((long)level << 32) | (uint)node;
 
-    /// <summary>Bytes held by the graph's arrays (links, offsets and levels; not the vectors).</summary>
+    /// <summary>Bytes held by the graph's arrays in memory (links unless mapped, offsets and levels; not the vectors).</summary>
     /// <remarks>Of an appendable graph, the lists of the linked nodes: the rest is reserved but not touched yet.</remarks>
     public long MemoryBytes => _appendLocks is null
-        ? ((long)_level0.Length * sizeof(int)) + ((long)_upper.Length * sizeof(int)) + ((long)_upperOffsets.Length * sizeof(int)) + _levels.Length
+        ? (IsMapped ? 0 : ((long)_level0Length * sizeof(int)) + ((long)_upperLength * sizeof(int))) + ((long)_upperOffsets.Length * sizeof(int)) + _levels.Length
         : ((long)Count * _stride0 * sizeof(int)) + ((long)UpperSlotsBefore(Count) * sizeof(int)) + ((long)_levels.Length * (sizeof(int) + sizeof(int) + 1));
 
     /// <summary>Upper-level slots used by nodes below <paramref name="node"/>.</summary>
-    private int UpperSlotsBefore(int node) => node >= _upperOffsets.Length ? _upper.Length : _upperOffsets[node];
+    private int UpperSlotsBefore(int node) => node >= _upperOffsets.Length ? _upperLength : _upperOffsets[node];
 
     /// <summary>The level of <paramref name="node"/> (0 = bottom only).</summary>
     internal int LevelOf(int node) => _levels[node];
@@ -112,11 +162,11 @@ public sealed partial class HnswGraph
     {
         if (level == 0)
         {
-            return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_level0), (nint)node * _stride0);
+            return ref Unsafe.AsRef<int>(_level0 + ((nint)node * _stride0));
         }
 
         var offset = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_upperOffsets), node) + ((level - 1) * _strideUpper);
-        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_upper), offset);
+        return ref Unsafe.AsRef<int>(_upper + offset);
     }
 
     /// <summary>Capacity of a link list at <paramref name="level"/>.</summary>

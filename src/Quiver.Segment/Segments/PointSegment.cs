@@ -234,6 +234,18 @@ public sealed partial class PointSegment
         _stores[space].Freeze(_used);
     }
 
+    /// <summary>
+    /// Swaps a sealed segment's graph for an equal one held elsewhere (its memory-mapped file); queries running on
+    /// the old one finish on it.
+    /// </summary>
+    public void ReplaceGraph(int space, HnswGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        if (!IsSealed || _graphs[space] is not { } current || current.Count != graph.Count || current.Dimension != graph.Dimension)
+            throw new InvalidOperationException("only a sealed segment's graph can be replaced, and only by one over the same rows");
+        Volatile.Write(ref _graphs[space], graph);
+    }
+
     /// <summary>Live points with a vector covered by a graph, summed over spaces (collection info's indexed count).</summary>
     public long IndexedVectorCount()
     {

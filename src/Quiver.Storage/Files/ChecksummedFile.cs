@@ -97,6 +97,46 @@ public static class ChecksummedFile
         var kindBytes = EncodeKind(kind);
 
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        var (version, bodyLength, expectedCrc) = ReadHeader(file, path, kind, kindBytes, maxSupportedVersion);
+        if (bodyLength > (ulong)Array.MaxLength)
+        {
+            throw new StorageCorruptionException(path, HeaderSize, $"body of {bodyLength} bytes is too large to load");
+        }
+
+        var body = GC.AllocateUninitializedArray<byte>((int)bodyLength);
+        file.ReadExactly(body);
+        if (Crc32CChecksum.Compute(body) != expectedCrc)
+        {
+            throw new StorageCorruptionException(path, HeaderSize, "body checksum mismatch");
+        }
+
+        return new ChecksummedFileContent(version, body);
+    }
+
+    /// <summary>
+    /// Verifies a file written by <see cref="WriteAtomic"/> as <see cref="Read"/> does, streaming the body through
+    /// the checksum instead of loading it, for files that are then memory-mapped: the body starts at
+    /// <see cref="HeaderSize"/>. Returns the body's version and length.
+    /// </summary>
+    public static (ushort Version, long BodyLength) Verify(string path, string kind, ushort maxSupportedVersion)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var kindBytes = EncodeKind(kind);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        var (version, bodyLength, expectedCrc) = ReadHeader(file, path, kind, kindBytes, maxSupportedVersion);
+        var buffer = new byte[1 << 20];
+        var state = Crc32CChecksum.Begin();
+        int read;
+        while ((read = file.Read(buffer)) > 0)
+            state = Crc32CChecksum.Update(state, buffer.AsSpan(0, read));
+        if (Crc32CChecksum.End(state) != expectedCrc)
+            throw new StorageCorruptionException(path, HeaderSize, "body checksum mismatch");
+        return (version, (long)bodyLength);
+    }
+
+    /// <summary>Reads and checks the header: its checksum, the kind, the version and the body length.</summary>
+    private static (ushort Version, ulong BodyLength, uint BodyCrc) ReadHeader(FileStream file, string path, string kind, byte[] kindBytes, ushort maxSupportedVersion)
+    {
         var fileLength = file.Length;
         if (fileLength < HeaderSize)
         {
@@ -105,9 +145,7 @@ public static class ChecksummedFile
 
         Span<byte> header = stackalloc byte[HeaderSize];
         file.ReadExactly(header);
-
-        var headerCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[20..]);
-        if (Crc32CChecksum.Compute(header[..20]) != headerCrc)
+        if (Crc32CChecksum.Compute(header[..20]) != BinaryPrimitives.ReadUInt32LittleEndian(header[20..]))
         {
             throw new StorageCorruptionException(path, 20, "header checksum mismatch");
         }
@@ -130,20 +168,7 @@ public static class ChecksummedFile
             throw new StorageCorruptionException(path, HeaderSize, $"header says the body is {bodyLength} bytes but the file holds {actualBody}");
         }
 
-        if (bodyLength > (ulong)Array.MaxLength)
-        {
-            throw new StorageCorruptionException(path, HeaderSize, $"body of {bodyLength} bytes is too large to load");
-        }
-
-        var body = GC.AllocateUninitializedArray<byte>((int)bodyLength);
-        file.ReadExactly(body);
-        var expectedCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[16..]);
-        if (Crc32CChecksum.Compute(body) != expectedCrc)
-        {
-            throw new StorageCorruptionException(path, HeaderSize, "body checksum mismatch");
-        }
-
-        return new ChecksummedFileContent(version, body);
+        return (version, bodyLength, BinaryPrimitives.ReadUInt32LittleEndian(header[16..]));
     }
 
     private static byte[] EncodeKind(string kind)

@@ -53,19 +53,6 @@ public sealed class SketchedScanTests : IDisposable
         return model;
     }
 
-    private static async Task WaitOptimizedAsync(Collection collection)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var stats = collection.Stats();
-            if (!stats.Optimizing && !stats.OptimizationPending && stats.IndexedVectorsCount > 0)
-                return;
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException("optimizer did not finish");
-    }
-
     [Theory]
     [InlineData("Euclid")]
     [InlineData("Dot")]
@@ -83,7 +70,7 @@ public sealed class SketchedScanTests : IDisposable
                 await collection.ApplyAsync(new UpsertPoints([.. writes]), wait: true, default);
             }
 
-            await WaitOptimizedAsync(collection);
+            await Optimizer.WaitIndexedAsync(collection);
             Assert.True(collection.Memory().SketchBytes > 0, $"no sketch was attached {collection.Stats()} {collection.Memory()}");
             // Some points deleted after indexing must never come back.
             var deleted = model.Keys.Where(id => id % 13 == 5).ToArray();
