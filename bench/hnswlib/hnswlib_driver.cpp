@@ -5,7 +5,9 @@
 //
 // Build: g++ -O3 -march=native -std=c++17 -pthread hnswlib_driver.cpp -o hnswlib_driver
 // Usage: hnswlib_driver --data DIR [--m 16] [--ef-construct 200] [--ef 10,20,40,80,160,320]
-//                       [--queries 1000] [--limit N] [--threads T] [--seed 100] [--out results.json]
+//                       [--queries 1000] [--limit N] [--threads T] [--seed 100] [--runs 1] [--out results.json]
+// --runs N times each ef's query pass N times and keeps the fastest (as ann-benchmarks does), so a burst of load
+// from another tenant of a shared machine does not decide a point.
 // See README.md next to this file for what is measured and how.
 
 #include <hnswlib/hnswlib.h>
@@ -44,6 +46,7 @@ struct Options {
     size_t limit = 0;  // 0 = all base rows
     unsigned threads = 0;
     size_t seed = 100;
+    size_t runs = 1;
     std::string out;
 };
 
@@ -55,7 +58,7 @@ struct Options {
 void usage() {
     std::fprintf(stderr,
                  "usage: hnswlib_driver --data DIR [--m 16] [--ef-construct 200]\n"
-                 "         [--ef 10,20,40,80,160,320] [--queries 1000] [--limit N]\n"
+                 "         [--ef 10,20,40,80,160,320] [--queries 1000] [--limit N] [--runs 1]\n"
                  "         [--threads T] [--seed 100] [--out results.json]\n");
 }
 
@@ -104,6 +107,7 @@ Options parse_args(int argc, char** argv) {
         else if (a == "--limit") o.limit = parse_size(a, v);
         else if (a == "--threads") o.threads = static_cast<unsigned>(parse_size(a, v));
         else if (a == "--seed") o.seed = parse_size(a, v);
+        else if (a == "--runs") o.runs = parse_size(a, v);
         else if (a == "--out") o.out = v;
         else {
             usage();
@@ -116,6 +120,7 @@ Options parse_args(int argc, char** argv) {
     }
     if (o.m < 2) die("--m must be >= 2");
     if (o.queries == 0) die("--queries must be > 0");
+    if (o.runs == 0) die("--runs must be > 0");
     if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
     return o;
 }
@@ -478,19 +483,29 @@ int main(int argc, char** argv) {
         // untimed warm-up pass over the same queries (caches, branch predictors, visited-list pool)
         for (size_t q = 0; q < nq; ++q) (void)index->searchKnn(queries.data() + q * dim, kK);
 
-        const auto t0 = Clock::now();
-        for (size_t q = 0; q < nq; ++q) {
-            const auto s = Clock::now();
-            auto res = index->searchKnn(queries.data() + q * dim, kK);
-            size_t c = 0;
-            while (!res.empty()) {
-                ids[q * kK + c++] = res.top().second;
-                res.pop();
+        double total = 0;
+        std::vector<double> best_lat;
+        for (size_t run = 0; run < opt.runs; ++run) {
+            const auto t0 = Clock::now();
+            for (size_t q = 0; q < nq; ++q) {
+                const auto s = Clock::now();
+                auto res = index->searchKnn(queries.data() + q * dim, kK);
+                size_t c = 0;
+                while (!res.empty()) {
+                    ids[q * kK + c++] = res.top().second;
+                    res.pop();
+                }
+                got[q] = c;
+                lat[q] = std::chrono::duration<double>(Clock::now() - s).count();
             }
-            got[q] = c;
-            lat[q] = std::chrono::duration<double>(Clock::now() - s).count();
+            const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+            // the fastest pass counts: every pass returns the same results
+            if (run == 0 || elapsed < total) {
+                total = elapsed;
+                best_lat = lat;
+            }
         }
-        const double total = std::chrono::duration<double>(Clock::now() - t0).count();
+        lat = best_lat;
 
         // recall@10, ann-benchmarks tie rule, distances recomputed from the vectors
         size_t hits = 0;

@@ -25,6 +25,7 @@ internal static class AnnBenchmark
           --ef LIST             search beam widths (default 10,20,40,80,160,320)
           --limit N             use only the first N base vectors (ground truth is then computed exactly)
           --queries Q           number of queries (default 1000)
+          --runs N              time each ef's pass N times and keep the fastest, as ann-benchmarks does (default 1)
           --threads T           index build threads (default 1); queries always run one at a time on one thread
           --full-scan-threshold KB  hnsw_config.full_scan_threshold: filters matching fewer vectors (KB) scan exactly (default 10000)
           --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
@@ -33,7 +34,7 @@ internal static class AnnBenchmark
           --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
         """;
 
-    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot"];
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot"];
     private static readonly HashSet<string> Flags = ["--filter-labels"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -45,6 +46,7 @@ internal static class AnnBenchmark
         var efs = args.IntList("--ef", [10, 20, 40, 80, 160, 320]);
         var threads = args.Int("--threads", 1);
         var queryCount = args.Int("--queries", 1000);
+        var timedRuns = args.Int("--runs", 1, 1);
         var filterLabels = args.Has("--filter-labels");
         var fullScanKb = args.Int("--full-scan-threshold", 10_000, 0);
         int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
@@ -72,11 +74,11 @@ internal static class AnnBenchmark
             Console.Error.WriteLine($"bench ann: index serving after {buildSeconds:F1} s ({threads} threads), files written after {done.TotalSeconds:F1} s; vectors {memory.VectorBytes / 1048576.0:F1} MiB + graph {memory.GraphBytes / 1048576.0:F1} MiB + sketch {memory.SketchBytes / 1048576.0:F1} MiB");
 
             var runs = new List<RunResult>();
-            runs.AddRange(Sweep(collection, data, angular, efs, null));
+            runs.AddRange(Sweep(collection, data, angular, efs, null, timedRuns));
             if (filterLabels)
             {
-                runs.AddRange(Sweep(collection, data, angular, efs, "10%"));
-                runs.AddRange(Sweep(collection, data, angular, efs, "1%"));
+                runs.AddRange(Sweep(collection, data, angular, efs, "10%", timedRuns));
+                runs.AddRange(Sweep(collection, data, angular, efs, "1%", timedRuns));
             }
 
             Print(data, buildSeconds, memory, runs, m, efConstruct, threads);
@@ -101,7 +103,7 @@ internal static class AnnBenchmark
 
     internal sealed record RunResult(string? Filter, int Ef, double Recall, double Qps, double P50Ms, double P99Ms);
 
-    private static IEnumerable<RunResult> Sweep(Collection collection, Dataset data, bool angular, int[] efs, string? filterShare)
+    private static IEnumerable<RunResult> Sweep(Collection collection, Dataset data, bool angular, int[] efs, string? filterShare, int timedRuns)
     {
         var filters = new Filter?[data.Queries.Length];
         if (filterShare is not null)
@@ -144,20 +146,34 @@ internal static class AnnBenchmark
                 collection.Search(Request(data.Queries[q], filters[q], ef, exact: false), default);
 
             long hits = 0;
-            var total = Stopwatch.StartNew();
-            for (var q = 0; q < data.Queries.Length; q++)
+            var seconds = double.MaxValue;
+            double[]? fastest = null;
+            for (var pass = 0; pass < timedRuns; pass++)
             {
-                var started = Stopwatch.GetTimestamp();
-                var result = collection.Search(Request(data.Queries[q], filters[q], ef, exact: false), default);
-                latencies[q] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                foreach (var r in result)
+                // Every pass returns the same results; the fastest counts, so a burst of load from another tenant
+                // of a shared machine does not decide the point.
+                hits = 0;
+                var total = Stopwatch.StartNew();
+                for (var q = 0; q < data.Queries.Length; q++)
                 {
-                    if (Distance(r.Score, angular) <= kth[q] + 1e-3)
-                        hits++;
+                    var started = Stopwatch.GetTimestamp();
+                    var result = collection.Search(Request(data.Queries[q], filters[q], ef, exact: false), default);
+                    latencies[q] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    foreach (var r in result)
+                    {
+                        if (Distance(r.Score, angular) <= kth[q] + 1e-3)
+                            hits++;
+                    }
+                }
+
+                if (total.Elapsed.TotalSeconds < seconds)
+                {
+                    seconds = total.Elapsed.TotalSeconds;
+                    fastest = (double[])latencies.Clone();
                 }
             }
 
-            var seconds = total.Elapsed.TotalSeconds;
+            fastest!.CopyTo(latencies, 0);
             Array.Sort(latencies);
             var run = new RunResult(filterShare, ef, hits / (10.0 * data.Queries.Length), data.Queries.Length / seconds,
                 latencies[latencies.Length / 2], latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(latencies.Length * 0.99) - 1)]);
