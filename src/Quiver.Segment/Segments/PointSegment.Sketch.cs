@@ -137,8 +137,11 @@ public sealed partial class PointSegment
         var count = offsets?.Length ?? (_used - from);
         if (sketch is null || count < MinSketchCandidates || topK.K == 0)
             return false;
+        // Read once, before the margin: a live sketch publishes its longest row before the rows, so the margin
+        // covers every row below this count (rows sketched meanwhile are scored in full).
+        var sketched = sketch.Rows;
         // Candidates ascend: when the first is past the sketched rows, none has a bound (a live segment's tail).
-        if ((offsets is null ? from : offsets[0]) >= sketch.Rows)
+        if ((offsets is null ? from : offsets[0]) >= sketched)
             return false;
 
         var dim = store.Dimension;
@@ -160,7 +163,7 @@ public sealed partial class PointSegment
                 sketch.Prefetch(offsets[i + SketchPrefetchAhead]);
             if (offset < from || !_live[offset] || !store.IsPresent(offset))
                 continue;
-            if (offset >= sketch.Rows)
+            if (offset >= sketched)
             {
                 Offer<TKernel>(query, data.Slice(offset * dim, dim), offset, topK, threshold);
                 continue;
