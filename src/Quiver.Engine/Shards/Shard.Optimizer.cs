@@ -4,6 +4,7 @@ using Quiver.Index.Sketch;
 using Quiver.Index.Threading;
 using Quiver.Kernels;
 using Quiver.Segment.Segments;
+using Quiver.Storage.Files;
 
 namespace Quiver.Engine.Shards;
 
@@ -448,21 +449,7 @@ internal sealed partial class Shard
             Swap(job, copy, id);
             try
             {
-                // The sketches speed up exact scans; the segment serves without them until they are attached.
-                ProjectionSketch?[] sketches;
-                try
-                {
-                    sketches = BuildSketches(copy, graphs, indexing, token);
-                }
-#pragma warning disable CA1031 // A sketch only saves reads: the segment is persisted and serves without it.
-                catch (Exception ex) when (ex is not OperationCanceledException)
-#pragma warning restore CA1031
-                {
-                    EngineLog.SketchFailed(_logger, ex, _directory);
-                    sketches = new ProjectionSketch?[graphs.Length];
-                }
-
-                WriteIndexedSegment(id, graphs, sketches, points);
+                WriteIndexedSegment(id, graphs, points);
                 // on_disk: from now on the graph is read from its file, and the copy in memory goes.
                 for (var s = 0; s < graphs.Length; s++)
                 {
@@ -494,26 +481,37 @@ internal sealed partial class Shard
             }
         }
 
+        // The sketches only speed up exact scans, and a segment without its sketch file loads without one: they are
+        // built and written after the flush gate is released, while the segment already serves.
+        try
+        {
+            BuildSketches(copy, id, graphs, indexing, token);
+        }
+#pragma warning disable CA1031 // A sketch only saves reads: the segment serves without it.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            EngineLog.SketchFailed(_logger, ex, _directory);
+        }
+
         EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     /// <summary>
-    /// Sketches every indexed space whose vectors are wide enough and whose metric has a bound (dot, L2), and
-    /// attaches each sketch as it is done.
+    /// Sketches every indexed space whose vectors are wide enough and whose metric has a bound (dot, L2), attaches
+    /// each sketch as it is done and writes its file. Only this rebuild thread touches the segment's files until it
+    /// returns (a later rebuild replacing the segment starts after it).
     /// </summary>
-    private ProjectionSketch?[] BuildSketches(PointSegment copy, HnswGraph?[] graphs, ShardIndexing indexing, CancellationToken token)
+    private void BuildSketches(PointSegment copy, long id, HnswGraph?[] graphs, ShardIndexing indexing, CancellationToken token)
     {
-        var sketches = new ProjectionSketch?[graphs.Length];
         for (var s = 0; s < graphs.Length; s++)
         {
             if (graphs[s] is null || !PointSegment.Sketches(_spaces[s]))
                 continue;
             var sketch = ProjectionSketch.Build(copy.VectorRows(s), _spaces[s].Dimension, copy.UsedSlots, indexing.BuildThreads, token);
             copy.AttachSketch(s, sketch);
-            sketches[s] = sketch;
+            ChecksummedFile.WriteAtomic(SketchPath(_directory, id, s), SketchKind, 1, sketch.WriteTo);
         }
-
-        return sketches;
     }
 
     /// <summary>Replaces the job's sources with the rebuilt segment, carrying over deletes made while it was built.</summary>

@@ -233,14 +233,12 @@ internal sealed partial class Shard
         return deleted;
     }
 
-    private void WriteIndexedSegment(long id, HnswGraph?[] graphs, ProjectionSketch?[] sketches, SnapshotCapture points)
+    private void WriteIndexedSegment(long id, HnswGraph?[] graphs, SnapshotCapture points)
     {
         for (var s = 0; s < graphs.Length; s++)
         {
             if (graphs[s] is { } graph)
                 ChecksummedFile.WriteAtomic(GraphPath(_directory, id, s), GraphKind, 1, graph.WriteTo);
-            if (sketches[s] is { } sketch)
-                ChecksummedFile.WriteAtomic(SketchPath(_directory, id, s), SketchKind, 1, sketch.WriteTo);
         }
 
         ShardSnapshot.WriteSerialized(SegmentPath(_directory, id), ShardSnapshot.Serialize(points));
