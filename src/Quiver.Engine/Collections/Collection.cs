@@ -71,8 +71,9 @@ public sealed partial class Collection : IAsyncDisposable
         var hnsw = config.HnswFor(config.VectorSpaces.Count > 0 ? config.VectorSpaces[0].Name : string.Empty);
         return new ShardIndexing
         {
-            // Qdrant: indexing_threshold is in KB of vectors and 0 disables indexing.
-            IndexingThresholdKb = (long)config.OptimizerSetting("indexing_threshold", 10_000),
+            // Qdrant: indexing_threshold is in KB of vectors and 0 disables indexing; so does hnsw m = 0 (no graph:
+            // every segment is searched exactly, through the payload indexes when a filter has one).
+            IndexingThresholdKb = hnsw.M < 2 ? 0 : (long)config.OptimizerSetting("indexing_threshold", 10_000),
             MaxSegmentSizeKb = Math.Max(1, (long)config.OptimizerSetting("max_segment_size", ShardIndexing.DefaultMaxSegmentSizeKb)),
             DefaultSegmentNumber = (int)Math.Clamp(config.OptimizerSetting("default_segment_number", 0), 0, 1024),
             M = hnsw.M,

@@ -419,7 +419,8 @@ internal sealed partial class Shard
         var graphs = new HnswGraph?[_spaces.Count];
         for (var s = 0; s < _spaces.Count; s++)
         {
-            if (copy.VectorCount(s) == 0)
+            // m = 0 turns graphs off: a vacuum or merge still compacts the segment, searched exactly.
+            if (copy.VectorCount(s) == 0 || indexing.M < 2)
                 continue;
             var rows = copy.VectorRows(s);
             var counter = new DoneCounter(this);

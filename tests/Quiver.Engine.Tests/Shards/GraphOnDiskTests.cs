@@ -77,6 +77,48 @@ public sealed class GraphOnDiskTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task M_zero_turns_graphs_off_and_every_search_is_exact()
+    {
+        var random = new Random(37);
+        var model = new Dictionary<ulong, float[]>();
+        var (catalog, collection) = await OpenAsync(create: true, """{"m":0,"payload_m":16}""");
+        try
+        {
+            using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":1}}"""))
+                await catalog.UpdateAsync("c", patch.RootElement, default);
+            for (var batch = 0; batch < 4; batch++)
+            {
+                var writes = new List<PointWrite>();
+                for (var i = 0; i < 500; i++)
+                {
+                    var id = (ulong)((batch * 500) + i);
+                    model[id] = [.. Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble())];
+                    writes.Add(new PointWrite(PointId.FromNumber(id), [new NamedVector("", model[id])], Payload.Empty));
+                }
+
+                await collection.ApplyAsync(new UpsertPoints([.. writes]), wait: true, default);
+            }
+
+            var stats = collection.Stats();
+            Assert.Equal(2000, stats.PointsCount);
+            Assert.Equal(0, stats.IndexedVectorsCount);
+            Assert.False(stats.Optimizing || stats.OptimizationPending);
+            Assert.Equal(0, collection.Memory().GraphBytes);
+            for (var q = 0; q < 10; q++)
+            {
+                var query = Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble()).ToArray();
+                var expected = model.OrderBy(p => p.Value.Zip(query, (a, b) => (double)(a - b) * (a - b)).Sum()).Take(10).Select(p => p.Key);
+                var found = collection.Search(new SearchRequest(new NearestQuery(query, null), "", null, 10, 0, null, WithPayload.None, WithVector.None, false, HnswEf: 64), default);
+                Assert.Equal(expected, found.Select(r => r.Id.Number));
+            }
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
     private static void AssertMapped(Collection collection, int points)
     {
         // In memory, M=8 graphs take 68 bytes a point for level 0 alone; mapped, only levels and offsets (5 bytes).
