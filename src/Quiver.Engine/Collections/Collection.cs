@@ -63,17 +63,20 @@ public sealed partial class Collection : IAsyncDisposable
     }
 
     /// <summary>
-    /// The optimizer settings of a collection. Graph parameters come from the first vector space (per-vector
-    /// overrides of m/ef_construct apply to search; builds use one setting per shard for now).
+    /// The optimizer settings of a collection. Graph parameters are per vector space (the collection's hnsw_config
+    /// merged with the vector's own); the thread and full-scan settings are the collection's.
     /// </summary>
     private static ShardIndexing IndexingOf(CollectionConfig config)
     {
         var hnsw = config.HnswFor(config.VectorSpaces.Count > 0 ? config.VectorSpaces[0].Name : string.Empty);
+        var spaces = config.VectorSpaces.Select(s => config.HnswFor(s.Name))
+            .Select(h => new SpaceGraphSettings(h.M, Math.Max(4, h.EfConstruct), h.OnDisk))
+            .ToArray();
         return new ShardIndexing
         {
-            // Qdrant: indexing_threshold is in KB of vectors and 0 disables indexing; so does hnsw m = 0 (no graph:
-            // every segment is searched exactly, through the payload indexes when a filter has one).
-            IndexingThresholdKb = hnsw.M < 2 ? 0 : (long)config.OptimizerSetting("indexing_threshold", 10_000),
+            // Qdrant: indexing_threshold is in KB of vectors and 0 disables indexing; so does hnsw m = 0 on every
+            // vector (no graph: segments are searched exactly, through the payload indexes when a filter has one).
+            IndexingThresholdKb = spaces.Length > 0 && spaces.All(s => s.M < 2) ? 0 : (long)config.OptimizerSetting("indexing_threshold", 10_000),
             MaxSegmentSizeKb = Math.Max(1, (long)config.OptimizerSetting("max_segment_size", ShardIndexing.DefaultMaxSegmentSizeKb)),
             DefaultSegmentNumber = (int)Math.Clamp(config.OptimizerSetting("default_segment_number", 0), 0, 1024),
             M = hnsw.M,
@@ -82,7 +85,7 @@ public sealed partial class Collection : IAsyncDisposable
             FullScanThresholdKb = hnsw.FullScanThresholdKb,
             DeletedThreshold = config.OptimizerSetting("deleted_threshold", 0.2),
             VacuumMinVectorNumber = (int)config.OptimizerSetting("vacuum_min_vector_number", 1000),
-            GraphsOnDisk = [.. config.VectorSpaces.Select(s => config.HnswFor(s.Name).OnDisk)],
+            Spaces = spaces,
         };
     }
 

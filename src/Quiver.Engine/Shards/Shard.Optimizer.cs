@@ -239,7 +239,7 @@ internal sealed partial class Shard
             // Crossing the threshold as writes arrive: index the segment in place from now on.
             if (dryRun)
                 return new OptimizationJob("indexing", []);
-            appendable.StartLiveIndexing(indexing.M, LiveCapacityRows(indexing), TakeRestoredLiveGraphs(appendable));
+            appendable.StartLiveIndexing([.. Enumerable.Range(0, _spaces.Count).Select(s => indexing.Space(s).M)], LiveCapacityRows(indexing), TakeRestoredLiveGraphs(appendable));
         }
 
         if (appendable.UnlinkedRows > 0 || appendable.UnsketchedRows > 0)
@@ -372,7 +372,7 @@ internal sealed partial class Shard
 
         try
         {
-            var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = bulk };
+            var options = Enumerable.Range(0, _spaces.Count).Select(s => indexing.BuildOptions(s, bulk)).ToArray();
             // A flush serialising a live graph waits for this extension to end, and the other way round.
             using (_liveGraphLock.EnterScope())
             {
@@ -415,12 +415,12 @@ internal sealed partial class Shard
         var indexing = Indexing;
 
         var copy = PointSegment.CopyOf(job.Parts, token);
-        var options = new HnswBuildOptions { M = indexing.M, EfConstruct = indexing.EfConstruct, Threads = indexing.BuildThreads, Background = true };
         var graphs = new HnswGraph?[_spaces.Count];
         for (var s = 0; s < _spaces.Count; s++)
         {
             // m = 0 turns graphs off: a vacuum or merge still compacts the segment, searched exactly.
-            if (copy.VectorCount(s) == 0 || indexing.M < 2)
+            var options = indexing.BuildOptions(s, background: true);
+            if (copy.VectorCount(s) == 0 || options.M < 2)
                 continue;
             var rows = copy.VectorRows(s);
             var counter = new DoneCounter(this);

@@ -1,3 +1,5 @@
+using Quiver.Index.Hnsw;
+
 namespace Quiver.Engine.Shards;
 
 /// <summary>
@@ -21,9 +23,20 @@ internal sealed record ShardIndexing
 
     public int TargetSegments => DefaultSegmentNumber > 0 ? DefaultSegmentNumber : Math.Max(2, Environment.ProcessorCount);
 
+    /// <summary>HNSW links per node for spaces without their own setting in <see cref="Spaces"/>.</summary>
     public int M { get; init; } = 16;
 
+    /// <summary>Build beam width for spaces without their own setting in <see cref="Spaces"/>.</summary>
     public int EfConstruct { get; init; } = 100;
+
+    /// <summary>Per vector space (in the shard's order): its hnsw_config, the collection's merged with the vector's own.</summary>
+    public IReadOnlyList<SpaceGraphSettings> Spaces { get; init; } = [];
+
+    /// <summary>The graph settings of a space.</summary>
+    public SpaceGraphSettings Space(int space) => space < Spaces.Count ? Spaces[space] : new SpaceGraphSettings(M, EfConstruct, OnDisk: false);
+
+    /// <summary>True when some space gets a graph (m of 2 or more); m = 0 everywhere turns indexing off.</summary>
+    public bool AnyGraph => Spaces.Count == 0 ? M >= 2 : Spaces.Any(s => s.M >= 2);
 
     /// <summary>Index build threads; 0 picks all cores but one, so queries keep a core.</summary>
     public int MaxIndexingThreads { get; init; }
@@ -36,10 +49,18 @@ internal sealed record ShardIndexing
 
     public int VacuumMinVectorNumber { get; init; } = 1000;
 
-    /// <summary>Per vector space (in the shard's order): keep indexed segments' graphs memory-mapped from their files.</summary>
-    public IReadOnlyList<bool> GraphsOnDisk { get; init; } = [];
+    /// <summary>Whether indexed segments keep this space's graph memory-mapped from its file.</summary>
+    public bool GraphOnDisk(int space) => Space(space).OnDisk;
 
-    public bool GraphOnDisk(int space) => space < GraphsOnDisk.Count && GraphsOnDisk[space];
+    /// <summary>The build options of a space's graph.</summary>
+    public HnswBuildOptions BuildOptions(int space, bool background)
+    {
+        var settings = Space(space);
+        return new HnswBuildOptions { M = settings.M, EfConstruct = settings.EfConstruct, Threads = BuildThreads, Background = background };
+    }
 
     public int BuildThreads => MaxIndexingThreads > 0 ? MaxIndexingThreads : Math.Max(1, Environment.ProcessorCount - 1);
 }
+
+/// <summary>One vector space's HNSW settings: <paramref name="M"/> below 2 means no graph (searched exactly).</summary>
+internal sealed record SpaceGraphSettings(int M, int EfConstruct, bool OnDisk);

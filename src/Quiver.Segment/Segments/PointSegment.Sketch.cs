@@ -70,7 +70,7 @@ public sealed partial class PointSegment
     /// Sketches the rows of a live-indexed segment up to <paramref name="rows"/> (captured by
     /// <see cref="CaptureRows"/>) in every space that takes a sketch; the directions are chosen once, from the rows
     /// present when the segment first has <see cref="MinSketchSampleRows"/>. Runs beside queries, like
-    /// <see cref="ExtendGraphs"/>, and never beside itself.
+    /// <c>ExtendGraphs</c>, and never beside itself.
     /// </summary>
     public void ExtendSketches(int rows, ReadOnlyMemory<float>[] vectors, int threads, CancellationToken cancellationToken)
     {

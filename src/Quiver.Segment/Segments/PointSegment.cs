@@ -71,7 +71,7 @@ public sealed partial class PointSegment
     /// </summary>
     public bool IsAppendOnly => _appendOnly;
 
-    /// <summary>True once the segment indexes its rows as they arrive (<see cref="StartLiveIndexing"/>).</summary>
+    /// <summary>True once the segment indexes its rows as they arrive (<c>StartLiveIndexing</c>).</summary>
     public bool IsLiveIndexed => _appendOnly && Array.Exists(_graphs, g => g is not null);
 
     /// <summary>
@@ -87,20 +87,32 @@ public sealed partial class PointSegment
 
     /// <summary>
     /// Gives every space an appendable graph with room for <paramref name="capacityRows"/> rows (and makes the
-    /// segment append-only): rows are then linked by <see cref="ExtendGraphs"/> as they arrive. A space with a
+    /// segment append-only): rows are then linked by <c>ExtendGraphs</c> as they arrive. A space with a
     /// graph in <paramref name="linked"/> (written by an earlier run, over a prefix of these rows, with the same M)
     /// resumes from it; the others start empty.
     /// </summary>
-    public void StartLiveIndexing(int m, int capacityRows, IReadOnlyList<HnswGraph?>? linked = null)
+    public void StartLiveIndexing(int m, int capacityRows, IReadOnlyList<HnswGraph?>? linked = null) =>
+        StartLiveIndexing([.. Enumerable.Repeat(m, _stores.Length)], capacityRows, linked);
+
+    /// <summary>
+    /// As <see cref="StartLiveIndexing(int, int, IReadOnlyList{HnswGraph?}?)"/> with each space's own M
+    /// (<paramref name="m"/>, in space order); a space whose M is below 2 gets no graph and is searched exactly.
+    /// </summary>
+    public void StartLiveIndexing(IReadOnlyList<int> m, int capacityRows, IReadOnlyList<HnswGraph?>? linked = null)
     {
+        ArgumentNullException.ThrowIfNull(m);
+        if (m.Count != _stores.Length)
+            throw new ArgumentException($"One M per vector space: {_stores.Length} expected, {m.Count} given.", nameof(m));
         MakeAppendOnly();
         var capacity = Math.Max(capacityRows, _used + 1);
         for (var s = 0; s < _stores.Length; s++)
         {
-            _graphs[s] = linked?[s] is { } resumed && resumed.M == m && resumed.Dimension == _stores[s].Dimension && resumed.Count <= _used
+            if (m[s] < 2)
+                continue;
+            _graphs[s] = linked?[s] is { } resumed && resumed.M == m[s] && resumed.Dimension == _stores[s].Dimension && resumed.Count <= _used
                 && FewDeletedBelow(resumed.Count)
                 ? HnswGraph.CreateAppendable(resumed, capacity)
-                : HnswGraph.CreateAppendable(_stores[s].Dimension, m, capacity);
+                : HnswGraph.CreateAppendable(_stores[s].Dimension, m[s], capacity);
             _stores[s].Reserve(capacity, _used);
         }
     }
@@ -206,8 +218,13 @@ public sealed partial class PointSegment
     }
 
     /// <summary>Links captured rows into the live graphs (one caller at a time; searches may run meanwhile).</summary>
-    public void ExtendGraphs(int rows, ReadOnlyMemory<float>[] vectors, HnswBuildOptions options, IProgress<int>? progress, CancellationToken cancellationToken)
+    public void ExtendGraphs(int rows, ReadOnlyMemory<float>[] vectors, HnswBuildOptions options, IProgress<int>? progress, CancellationToken cancellationToken) =>
+        ExtendGraphs(rows, vectors, [.. Enumerable.Repeat(options, _graphs.Length)], progress, cancellationToken);
+
+    /// <summary>As the single-options overload, with each space's own build options (in space order).</summary>
+    public void ExtendGraphs(int rows, ReadOnlyMemory<float>[] vectors, IReadOnlyList<HnswBuildOptions> options, IProgress<int>? progress, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(options);
         for (var s = 0; s < _graphs.Length; s++)
         {
             if (_graphs[s] is not { } graph)
@@ -217,9 +234,9 @@ public sealed partial class PointSegment
             bool Include(int row) => _live[row] && store.IsPresent(row);
             _ = Spaces[s].Metric switch
             {
-                VectorMetric.Dot => graph.Extend<Kernels.DotKernel>(vectors[s], rows, options, progress, cancellationToken, Include),
-                VectorMetric.NegSquaredL2 => graph.Extend<Kernels.NegSquaredL2Kernel>(vectors[s], rows, options, progress, cancellationToken, Include),
-                _ => graph.Extend<Kernels.NegL1Kernel>(vectors[s], rows, options, progress, cancellationToken, Include),
+                VectorMetric.Dot => graph.Extend<Kernels.DotKernel>(vectors[s], rows, options[s], progress, cancellationToken, Include),
+                VectorMetric.NegSquaredL2 => graph.Extend<Kernels.NegSquaredL2Kernel>(vectors[s], rows, options[s], progress, cancellationToken, Include),
+                _ => graph.Extend<Kernels.NegL1Kernel>(vectors[s], rows, options[s], progress, cancellationToken, Include),
             };
         }
     }

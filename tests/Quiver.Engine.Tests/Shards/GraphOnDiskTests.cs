@@ -119,6 +119,53 @@ public sealed class GraphOnDiskTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Each_named_vector_builds_with_its_own_m_and_m_zero_leaves_that_vector_exact()
+    {
+        var random = new Random(41);
+        var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
+        try
+        {
+            using (var doc = JsonDocument.Parse($$$"""
+                {"vectors":{"a":{"size":{{{Dim}}},"distance":"Euclid","hnsw_config":{"m":6,"ef_construct":32}},
+                            "b":{"size":{{{Dim}}},"distance":"Euclid","hnsw_config":{"m":0}},
+                            "c":{"size":{{{Dim}}},"distance":"Euclid"}},
+                 "hnsw_config":{"m":12,"ef_construct":48,"full_scan_threshold":1},"optimizers_config":{"indexing_threshold":0}}
+                """))
+                await catalog.CreateAsync("v", CollectionConfig.FromCreateRequest(doc.RootElement), default);
+            var collection = catalog.Get("v");
+            var model = new Dictionary<ulong, float[]>();
+            var writes = new List<PointWrite>();
+            for (ulong id = 0; id < 2000; id++)
+            {
+                model[id] = [.. Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble())];
+                writes.Add(new PointWrite(PointId.FromNumber(id), [new NamedVector("a", model[id]), new NamedVector("b", model[id]), new NamedVector("c", model[id])], Payload.Empty));
+            }
+
+            await collection.ApplyAsync(new UpsertPoints([.. writes]), wait: true, default);
+            using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":1}}"""))
+                await catalog.UpdateAsync("v", patch.RootElement, default);
+            await Optimizer.WaitIndexedAsync(collection);
+
+            // Spaces are kept in name order: a, b, c.
+            var graphs = collection.Shards.SelectMany(sh => sh.Read(set => set.Segments.Select(g => (A: g.Graph(0)?.M, B: g.Graph(1)?.M, C: g.Graph(2)?.M)).ToList())).ToList();
+            Assert.Contains(graphs, g => g.A is not null);
+            Assert.All(graphs.Where(g => g.A is not null), g => Assert.Equal((6, (int?)null, 12), (g.A!.Value, g.B, g.C!.Value)));
+
+            for (var q = 0; q < 10; q++)
+            {
+                var query = Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble()).ToArray();
+                var expected = model.OrderBy(p => p.Value.Zip(query, (x, y) => (double)(x - y) * (x - y)).Sum()).Take(10).Select(p => p.Key).ToList();
+                var exact = collection.Search(new SearchRequest(new NearestQuery(query, null), "b", null, 10, 0, null, WithPayload.None, WithVector.None, false, HnswEf: 10), default);
+                Assert.Equal(expected, exact.Select(r => r.Id.Number));
+            }
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
     private static void AssertMapped(Collection collection, int points)
     {
         // In memory, M=8 graphs take 68 bytes a point for level 0 alone; mapped, only levels and offsets (5 bytes).
