@@ -70,13 +70,14 @@ public sealed partial class Collection : IAsyncDisposable
     {
         var hnsw = config.HnswFor(config.VectorSpaces.Count > 0 ? config.VectorSpaces[0].Name : string.Empty);
         var spaces = config.VectorSpaces.Select(s => config.HnswFor(s.Name))
-            .Select(h => new SpaceGraphSettings(h.M, Math.Max(4, h.EfConstruct), h.OnDisk))
+            .Select(h => new SpaceGraphSettings(h.M, Math.Max(4, h.EfConstruct), h.OnDisk, h.PayloadM))
             .ToArray();
         return new ShardIndexing
         {
             // Qdrant: indexing_threshold is in KB of vectors and 0 disables indexing; so does hnsw m = 0 on every
-            // vector (no graph: segments are searched exactly, through the payload indexes when a filter has one).
-            IndexingThresholdKb = spaces.Length > 0 && spaces.All(s => s.M < 2) ? 0 : (long)config.OptimizerSetting("indexing_threshold", 10_000),
+            // vector without payload_m (no graph: segments are searched exactly, through the payload indexes when a
+            // filter has one).
+            IndexingThresholdKb = spaces.Length > 0 && spaces.All(s => s.M < 2 && s.PayloadM < 2) ? 0 : (long)config.OptimizerSetting("indexing_threshold", 10_000),
             MaxSegmentSizeKb = Math.Max(1, (long)config.OptimizerSetting("max_segment_size", ShardIndexing.DefaultMaxSegmentSizeKb)),
             DefaultSegmentNumber = (int)Math.Clamp(config.OptimizerSetting("default_segment_number", 0), 0, 1024),
             M = hnsw.M,

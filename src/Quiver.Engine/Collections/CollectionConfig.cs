@@ -75,7 +75,8 @@ public sealed class CollectionConfig
             IntOf(merged, "ef_construct", 100),
             IntOf(merged, "full_scan_threshold", 10_000),
             IntOf(merged, "max_indexing_threads", 0),
-            onDisk);
+            onDisk,
+            IntOf(merged, "payload_m", 0));
     }
 
     /// <summary>A number from the optimizer_config, or <paramref name="fallback"/> when unset.</summary>

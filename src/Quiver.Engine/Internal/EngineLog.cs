@@ -29,6 +29,9 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Shard {Directory}: building a projection sketch failed; exact scans read every row of the segment")]
     public static partial void SketchFailed(ILogger logger, Exception exception, string directory);
 
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Shard {Directory}: building payload graphs failed; filters on payload values walk the main graph")]
+    public static partial void PayloadGraphsFailed(ILogger logger, Exception exception, string directory);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Loaded collection {Name} ({Shards} shards)")]
     public static partial void CollectionLoaded(ILogger logger, string name, int shards);
 

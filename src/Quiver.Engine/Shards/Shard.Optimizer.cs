@@ -234,7 +234,9 @@ internal sealed partial class Shard
         if (indexing.IndexingThresholdKb == 0 && !dryRun)
             _restoredLiveGraphs = null;
 
-        if (indexing.IndexingThresholdKb > 0 && !appendable.IsLiveIndexed && VectorKb(appendable) >= indexing.IndexingThresholdKb)
+        // Payload graphs alone (m: 0) are built for sealed segments only: the appendable one is then sealed at twice
+        // the threshold (NeedsBatchIndexing) and searched exactly until then.
+        if (indexing.IndexingThresholdKb > 0 && indexing.AnyGraph && !appendable.IsLiveIndexed && VectorKb(appendable) >= indexing.IndexingThresholdKb)
         {
             // Crossing the threshold as writes arrive: index the segment in place from now on.
             if (dryRun)
@@ -495,6 +497,18 @@ internal sealed partial class Shard
             EngineLog.SketchFailed(_logger, ex, _directory);
         }
 
+        // Payload graphs likewise: until they are attached, filters on a value walk the main graph (or scan).
+        try
+        {
+            BuildPayloadGraphs(copy, id, indexing, token);
+        }
+#pragma warning disable CA1031 // Payload graphs only speed up filtered searches: the segment serves without them.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            EngineLog.PayloadGraphsFailed(_logger, ex, _directory);
+        }
+
         EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
@@ -512,6 +526,27 @@ internal sealed partial class Shard
             var sketch = ProjectionSketch.Build(copy.VectorRows(s), _spaces[s].Dimension, copy.UsedSlots, indexing.BuildThreads, token);
             copy.AttachSketch(s, sketch);
             ChecksummedFile.WriteAtomic(SketchPath(_directory, id, s), SketchKind, 1, sketch.WriteTo);
+        }
+    }
+
+    /// <summary>
+    /// Builds, attaches and writes the payload graphs of every space with payload_m set: one per indexed exact value
+    /// held by more points than the space's full-scan threshold (fewer are scanned exactly anyway).
+    /// </summary>
+    private void BuildPayloadGraphs(PointSegment copy, long id, ShardIndexing indexing, CancellationToken token)
+    {
+        for (var s = 0; s < _spaces.Count; s++)
+        {
+            var settings = indexing.Space(s);
+            if (settings.PayloadM < 2 || copy.VectorCount(s) == 0)
+                continue;
+            var options = indexing.BuildOptions(s, background: true) with { M = Math.Min(settings.PayloadM, 512) };
+            var minPoints = (int)Math.Min(int.MaxValue, Math.Max(1L, indexing.FullScanThresholdKb * 1024 / ((long)_spaces[s].Dimension * sizeof(float))));
+            var set = copy.BuildPayloadGraphs(s, options, minPoints, token);
+            if (set.Count == 0)
+                continue;
+            copy.AttachPayloadGraphs(s, set);
+            ChecksummedFile.WriteAtomic(PayloadGraphsPath(_directory, id, s), PayloadGraphsKind, 1, set.WriteTo);
         }
     }
 

@@ -48,6 +48,7 @@ internal sealed partial class Shard
     private const string ManifestKind = "QMAN";
     private const string GraphKind = "QHNS";
     private const string SketchKind = "QSKT";
+    private const string PayloadGraphsKind = "QPGS";
     private const ushort ManifestVersion = 3;
     private const byte IndexedEntry = 0;
     private const byte ChunkedEntry = 1;
@@ -269,6 +270,9 @@ internal sealed partial class Shard
     private static string SketchPath(string directory, long id, int space) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.sketch"));
 
+    private static string PayloadGraphsPath(string directory, long id, int space) =>
+        Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.pgraphs"));
+
     private static void DeleteSegmentFiles(string directory, long id)
     {
         foreach (var file in Directory.EnumerateFiles(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}*")))
@@ -380,6 +384,23 @@ internal sealed partial class Shard
                 {
                     warnings.Add($"{sketchPath}: {ex.Message}; exact scans of this segment read every row");
                 }
+            }
+        }
+
+        // Payload graphs are optional too, and exist with or without the space's main graph (m: 0).
+        for (var s = 0; s < spaces.Count; s++)
+        {
+            var path = PayloadGraphsPath(directory, id, s);
+            if (!File.Exists(path))
+                continue;
+            try
+            {
+                using var stream = new MemoryStream(ChecksummedFile.Read(path, PayloadGraphsKind, 1).Body.ToArray(), writable: false);
+                segment.AttachPayloadGraphs(s, PayloadGraphSet.ReadFrom(stream, segment.UsedSlots, spaces[s].Dimension));
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or StorageCorruptionException or ArgumentException)
+            {
+                warnings.Add($"{path}: {ex.Message}; filters on its values walk the main graph");
             }
         }
 

@@ -33,9 +33,9 @@ internal sealed record ShardIndexing
     public IReadOnlyList<SpaceGraphSettings> Spaces { get; init; } = [];
 
     /// <summary>The graph settings of a space.</summary>
-    public SpaceGraphSettings Space(int space) => space < Spaces.Count ? Spaces[space] : new SpaceGraphSettings(M, EfConstruct, OnDisk: false);
+    public SpaceGraphSettings Space(int space) => space < Spaces.Count ? Spaces[space] : new SpaceGraphSettings(M, EfConstruct, OnDisk: false, PayloadM: 0);
 
-    /// <summary>True when some space gets a graph (m of 2 or more); m = 0 everywhere turns indexing off.</summary>
+    /// <summary>True when some space gets a graph of its own (m of 2 or more), so an appendable segment is indexed live.</summary>
     public bool AnyGraph => Spaces.Count == 0 ? M >= 2 : Spaces.Any(s => s.M >= 2);
 
     /// <summary>Index build threads; 0 picks all cores but one, so queries keep a core.</summary>
@@ -62,5 +62,8 @@ internal sealed record ShardIndexing
     public int BuildThreads => MaxIndexingThreads > 0 ? MaxIndexingThreads : Math.Max(1, Environment.ProcessorCount - 1);
 }
 
-/// <summary>One vector space's HNSW settings: <paramref name="M"/> below 2 means no graph (searched exactly).</summary>
-internal sealed record SpaceGraphSettings(int M, int EfConstruct, bool OnDisk);
+/// <summary>
+/// One vector space's HNSW settings: <paramref name="M"/> below 2 means no graph (searched exactly);
+/// <paramref name="PayloadM"/> of 2 or more gives sealed segments a graph per indexed payload value.
+/// </summary>
+internal sealed record SpaceGraphSettings(int M, int EfConstruct, bool OnDisk, int PayloadM);

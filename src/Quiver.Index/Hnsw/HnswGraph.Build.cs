@@ -120,6 +120,7 @@ public sealed partial class HnswGraph
     {
         ref var vbase = ref MemoryMarshal.GetReference(all);
         var vq = Row(ref vbase, q, _dim);
+        var unusedMap = 0;
         var level = (int)_levels[q];
         var lockHeld = false;
         int entry;
@@ -145,12 +146,12 @@ public sealed partial class HnswGraph
             var entryScore = TKernel.Score(vq, Row(ref vbase, entry, _dim));
             for (var l = top; l > level; l--)
             {
-                entry = GreedyClosest<TKernel>(vq, ref vbase, entry, ref entryScore, l);
+                entry = GreedyClosest<TKernel, DenseRows>(vq, ref vbase, ref unusedMap, entry, ref entryScore, l);
             }
 
             for (var l = Math.Min(level, top); l >= 0; l--)
             {
-                SearchLayer<TKernel>(vq, ref vbase, entry, entryScore, state.EfConstruct, l, Capacity, scratch, state.Cancellation);
+                SearchLayer<TKernel, DenseRows>(vq, ref vbase, ref unusedMap, entry, entryScore, state.EfConstruct, l, Capacity, scratch, state.Cancellation);
                 var found = WithoutSelf(pool.AsSpan(0, scratch.Results.DrainBestFirst(pool)), q);
                 if (found == 0)
                 {

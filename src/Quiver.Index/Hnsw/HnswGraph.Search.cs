@@ -34,7 +34,6 @@ public sealed partial class HnswGraph
     /// </remarks>
     /// <exception cref="ArgumentException">Wrong query or vector length, or <paramref name="results"/> too short.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
-    [SkipLocalsInit]
     public int Search<TKernel>(
         ReadOnlySpan<float> query,
         ReadOnlySpan<float> vectors,
@@ -45,27 +44,79 @@ public sealed partial class HnswGraph
         CancellationToken ct = default)
         where TKernel : struct, IScoreKernel
     {
-        if (query.Length != _dim)
-        {
-            throw new ArgumentException($"Query has {query.Length} dimensions; the graph has {_dim}.", nameof(query));
-        }
-
         // An appendable graph may be extended while this search runs: every id read from a list is below the
         // caller's row count, which covers all nodes linked before the caller took its view of the rows.
         var count = Count;
+        CheckArguments(query, k, results, count);
         var rows = vectors.Length / _dim;
         if (rows < count)
         {
             throw new ArgumentException($"Vectors hold {vectors.Length} floats; {count} rows of {_dim} need {(long)count * _dim}.", nameof(vectors));
         }
 
+        var unused = 0;
+        return SearchCore<TKernel, DenseRows>(query, ref MemoryMarshal.GetReference(vectors), ref unused, rows, k, ef, filter, results, ct);
+    }
+
+    /// <summary>
+    /// As <see cref="Search{TKernel}"/> for a graph over a subset of the rows of <paramref name="vectors"/>:
+    /// node i is row <c>rowOfNode[i]</c> (ascending). The filter is asked about rows, and results carry rows.
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong lengths, or a node without a row.</exception>
+    public int SearchSubset<TKernel>(
+        ReadOnlySpan<float> query,
+        ReadOnlySpan<float> vectors,
+        ReadOnlySpan<int> rowOfNode,
+        int k,
+        int ef,
+        IGraphFilter? filter,
+        Span<ScoredId> results,
+        CancellationToken ct = default)
+        where TKernel : struct, IScoreKernel
+    {
+        var count = Count;
+        CheckArguments(query, k, results, count);
+        if (rowOfNode.Length < count)
+        {
+            throw new ArgumentException($"{count} nodes need a row each; {rowOfNode.Length} given.", nameof(rowOfNode));
+        }
+
+        // Rows ascend (a posting list), so the last one bounds them all.
+        if (count > 0 && ((long)rowOfNode[count - 1] + 1) * _dim > vectors.Length)
+        {
+            throw new ArgumentException($"Row {rowOfNode[count - 1]} is past the {vectors.Length / _dim} rows given.", nameof(rowOfNode));
+        }
+
+        var found = SearchCore<TKernel, MappedRows>(query, ref MemoryMarshal.GetReference(vectors), ref MemoryMarshal.GetReference(rowOfNode), count, k, ef, filter, results, ct);
+        for (var i = 0; i < found; i++)
+        {
+            results[i] = new ScoredId(rowOfNode[results[i].Id], results[i].Score);
+        }
+
+        return found;
+    }
+
+    private void CheckArguments(ReadOnlySpan<float> query, int k, Span<ScoredId> results, int count)
+    {
+        if (query.Length != _dim)
+        {
+            throw new ArgumentException($"Query has {query.Length} dimensions; the graph has {_dim}.", nameof(query));
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegative(k);
-        var wanted = Math.Min(k, rows);
         if (results.Length < Math.Min(k, count))
         {
             throw new ArgumentException($"Results hold {results.Length} but up to {Math.Min(k, count)} may be written.", nameof(results));
         }
+    }
 
+    /// <summary>The walk shared by <see cref="Search{TKernel}"/> and <see cref="SearchSubset{TKernel}"/>; results carry node ids.</summary>
+    [SkipLocalsInit]
+    private int SearchCore<TKernel, TRows>(ReadOnlySpan<float> query, ref float vbase, ref int map, int rows, int k, int ef, IGraphFilter? filter, Span<ScoredId> results, CancellationToken ct)
+        where TKernel : struct, IScoreKernel
+        where TRows : struct, IRowMapping
+    {
+        var wanted = Math.Min(k, rows);
         var packed = Volatile.Read(ref _entry);
         var entry = (int)packed;
         if (wanted == 0 || entry < 0)
@@ -76,21 +127,20 @@ public sealed partial class HnswGraph
         wanted = Math.Min(wanted, results.Length);
         ef = Math.Max(ef, k);
         var scratch = SearchScratch.ForCurrentThread();
-        ref var vbase = ref MemoryMarshal.GetReference(vectors);
-        var entryScore = TKernel.Score(query, Row(ref vbase, entry, _dim));
+        var entryScore = TKernel.Score(query, TRows.Row(ref vbase, ref map, entry, _dim));
         for (var level = (int)(packed >> 32); level > 0; level--)
         {
-            entry = GreedyClosest<TKernel>(query, ref vbase, entry, ref entryScore, level);
+            entry = GreedyClosest<TKernel, TRows>(query, ref vbase, ref map, entry, ref entryScore, level);
         }
 
         var found = scratch.Results;
         if (filter is null)
         {
-            SearchLayer<TKernel>(query, ref vbase, entry, entryScore, ef, 0, rows, scratch, ct);
+            SearchLayer<TKernel, TRows>(query, ref vbase, ref map, entry, entryScore, ef, 0, rows, scratch, ct);
         }
         else
         {
-            SearchLevel0Filtered<TKernel>(query, ref vbase, entry, entryScore, ef, filter, rows, scratch, ct);
+            SearchLevel0Filtered<TKernel, TRows>(query, ref vbase, ref map, entry, entryScore, ef, filter, rows, scratch, ct);
         }
 
         while (found.Count > wanted)
@@ -102,8 +152,9 @@ public sealed partial class HnswGraph
     }
 
     /// <summary>Greedy walk at one upper level: moves to the best neighbour until none improves (ef = 1).</summary>
-    private int GreedyClosest<TKernel>(ReadOnlySpan<float> query, ref float vbase, int current, ref float currentScore, int level)
+    private int GreedyClosest<TKernel, TRows>(ReadOnlySpan<float> query, ref float vbase, ref int map, int current, ref float currentScore, int level)
         where TKernel : struct, IScoreKernel
+        where TRows : struct, IRowMapping
     {
         var dim = _dim;
         bool improved;
@@ -115,7 +166,7 @@ public sealed partial class HnswGraph
             for (var j = 1; j <= n; j++)
             {
                 var id = Unsafe.Add(ref head, j);
-                var s = TKernel.ScoreAtLeast(query, Row(ref vbase, id, dim), currentScore);
+                var s = TKernel.ScoreAtLeast(query, TRows.Row(ref vbase, ref map, id, dim), currentScore);
                 if (s > currentScore)
                 {
                     currentScore = s;
@@ -132,9 +183,10 @@ public sealed partial class HnswGraph
     /// Best-first search at one level from one entry point (the paper's SEARCH-LAYER): leaves the ef best nodes
     /// in <c>scratch.Results</c>. Shared by queries and construction.
     /// </summary>
-    private void SearchLayer<TKernel>(
-        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, int level, int rows, SearchScratch scratch, CancellationToken ct)
+    private void SearchLayer<TKernel, TRows>(
+        ReadOnlySpan<float> query, ref float vbase, ref int map, int entry, float entryScore, int ef, int level, int rows, SearchScratch scratch, CancellationToken ct)
         where TKernel : struct, IScoreKernel
+        where TRows : struct, IRowMapping
     {
         var dim = _dim;
         var visited = scratch.Visited;
@@ -171,19 +223,19 @@ public sealed partial class HnswGraph
                 PrefetchLinks(candidates.Top.Id, level);
             }
 
-            var n = GatherUnvisited(current.Id, level, ref vbase, ref marks, generation, ref pending);
+            var n = GatherUnvisited<TRows>(current.Id, level, ref vbase, ref map, ref marks, generation, ref pending);
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
                 if (Sse.IsSupported && j + PrefetchAhead < n)
                 {
-                    PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
+                    PrefetchRow(TRows.Row(ref vbase, ref map, Unsafe.Add(ref pending, j + PrefetchAhead), dim));
                 }
 
                 // Once the result list is full, a candidate only matters if it beats the worst kept: a distance can
                 // stop as soon as it cannot.
                 var full = found.Count >= ef;
-                var s = full ? TKernel.ScoreAtLeast(query, Row(ref vbase, id, dim), found.Top.Score) : TKernel.Score(query, Row(ref vbase, id, dim));
+                var s = full ? TKernel.ScoreAtLeast(query, TRows.Row(ref vbase, ref map, id, dim), found.Top.Score) : TKernel.Score(query, TRows.Row(ref vbase, ref map, id, dim));
                 if (full && s <= found.Top.Score)
                 {
                     continue;
@@ -213,9 +265,10 @@ public sealed partial class HnswGraph
     /// expansion), but only accepted nodes enter the ef-bounded result list, and a node enters the candidate queue
     /// only while it could still lead somewhere better than the worst accepted result.
     /// </summary>
-    private void SearchLevel0Filtered<TKernel>(
-        ReadOnlySpan<float> query, ref float vbase, int entry, float entryScore, int ef, IGraphFilter filter, int rows, SearchScratch scratch, CancellationToken ct)
+    private void SearchLevel0Filtered<TKernel, TRows>(
+        ReadOnlySpan<float> query, ref float vbase, ref int map, int entry, float entryScore, int ef, IGraphFilter filter, int rows, SearchScratch scratch, CancellationToken ct)
         where TKernel : struct, IScoreKernel
+        where TRows : struct, IRowMapping
     {
         var dim = _dim;
         var visited = scratch.Visited;
@@ -230,7 +283,7 @@ public sealed partial class HnswGraph
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
         candidates.Push(entry, entryScore);
-        if (filter.Accept(entry))
+        if (filter.Accept(TRows.RowId(ref map, entry)))
         {
             accepted.Push(entry, entryScore);
         }
@@ -254,17 +307,17 @@ public sealed partial class HnswGraph
                 PrefetchLinks(candidates.Top.Id, 0);
             }
 
-            var n = GatherUnvisited(current.Id, 0, ref vbase, ref marks, generation, ref pending);
+            var n = GatherUnvisited<TRows>(current.Id, 0, ref vbase, ref map, ref marks, generation, ref pending);
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
                 if (Sse.IsSupported && j + PrefetchAhead < n)
                 {
-                    PrefetchRow(ref vbase, Unsafe.Add(ref pending, j + PrefetchAhead), dim);
+                    PrefetchRow(TRows.Row(ref vbase, ref map, Unsafe.Add(ref pending, j + PrefetchAhead), dim));
                 }
 
                 var full = accepted.Count >= ef;
-                var s = full ? TKernel.ScoreAtLeast(query, Row(ref vbase, id, dim), accepted.Top.Score) : TKernel.Score(query, Row(ref vbase, id, dim));
+                var s = full ? TKernel.ScoreAtLeast(query, TRows.Row(ref vbase, ref map, id, dim), accepted.Top.Score) : TKernel.Score(query, TRows.Row(ref vbase, ref map, id, dim));
                 if (full && s <= accepted.Top.Score)
                 {
                     continue;
@@ -276,7 +329,7 @@ public sealed partial class HnswGraph
                 }
 
                 candidates.Push(id, s);
-                if (filter.Accept(id))
+                if (filter.Accept(TRows.RowId(ref map, id)))
                 {
                     if (full)
                     {
@@ -296,7 +349,8 @@ public sealed partial class HnswGraph
     /// visited and prefetching their rows, so the memory loads of a whole list overlap before any is scored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int GatherUnvisited(int node, int level, ref float vbase, ref ushort marks, ushort generation, ref int pending)
+    private int GatherUnvisited<TRows>(int node, int level, ref float vbase, ref int map, ref ushort marks, ushort generation, ref int pending)
+        where TRows : struct, IRowMapping
     {
         ref var head = ref LinkHead(node, level);
         var n = Volatile.Read(ref head);
@@ -320,7 +374,7 @@ public sealed partial class HnswGraph
                 mark = generation;
                 if (Sse.IsSupported && count < PrefetchAhead)
                 {
-                    PrefetchRow(ref vbase, id, dim);
+                    PrefetchRow(TRows.Row(ref vbase, ref map, id, dim));
                 }
 
                 Unsafe.Add(ref pending, count++) = id;
@@ -331,12 +385,12 @@ public sealed partial class HnswGraph
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchRow(ref float vbase, int node, int dim)
+    private static unsafe void PrefetchRow(ReadOnlySpan<float> row)
     {
         // A prefetch is only a hint and never faults, so a stale address (if the GC moved the buffer) is harmless.
         // Up to PrefetchRowLines cache lines: all of a typical embedding row; the hardware streams the rest of longer ones.
-        var p = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref vbase, (nint)node * dim));
-        var end = p + ((nint)Math.Min(dim, PrefetchRowLines * 16) * sizeof(float));
+        var p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(row));
+        var end = p + ((nint)Math.Min(row.Length, PrefetchRowLines * 16) * sizeof(float));
         for (; p < end; p += 64)
         {
             Sse.Prefetch0(p);

@@ -107,6 +107,16 @@ public abstract class PayloadFieldIndex
     public virtual IEnumerable<(double Value, int Offset)> Ordered(bool descending, double? startFrom) =>
         throw new NotSupportedException($"a {Schema.TypeName} index does not support ordering");
 
+    /// <summary>
+    /// The exact values held by more than <paramref name="minPoints"/> points, each with a key naming the value
+    /// (see <see cref="BlockKey"/>) and its points (ascending): the blocks a segment builds payload graphs for.
+    /// Empty for indexes without exact values (ranges, text).
+    /// </summary>
+    internal virtual IEnumerable<(string Key, int[] Points)> ValueBlocks(int minPoints) => [];
+
+    /// <summary>The key of the one value <paramref name="match"/> asks for, as <see cref="ValueBlocks"/> names it; null when it asks for none or several.</summary>
+    internal virtual string? BlockKey(MatchCondition match) => null;
+
     /// <summary>Writes the spec's <c>PayloadIndexInfo</c>.</summary>
     public void WriteInfo(Utf8JsonWriter writer) => Schema.WriteInfo(writer, PointsCount);
 

@@ -114,6 +114,13 @@ public sealed partial class PointSegment
         ArgumentOutOfRangeException.ThrowIfLessThan(results.Length, k, nameof(results));
         var graph = _graphs[space];
         var plan = filter is null ? null : Indexes.Set.Plan(filter);
+        // A filter requiring a value with its own payload graph walks that graph, unless few points match at all.
+        if (plan is not null && !parameters.Exact && PayloadGraphFor(space, filter!) is { } payloadGraph
+            && (plan.Candidates is not { } matching || matching.Count > parameters.FullScanThreshold))
+        {
+            return SearchPayloadGraph(payloadGraph, space, query, plan, k, threshold, parameters.Ef, results, cancellationToken);
+        }
+
         if (graph is not null && !parameters.Exact && LiveCount > parameters.FullScanThreshold
             && (plan?.Candidates is not { } candidates || candidates.Count > parameters.FullScanThreshold))
         {
@@ -158,15 +165,18 @@ public sealed partial class PointSegment
         if (linked < rows)
             return MergeUnlinked(space, query, plan, k, threshold, buffer, found, linked, cancellationToken);
 
-        if (threshold is { } t)
-        {
-            var kept = 0;
-            while (kept < found && buffer[kept].Score >= t)
-                kept++;
-            found = kept;
-        }
+        return AtLeast(buffer, found, threshold);
+    }
 
-        return found;
+    /// <summary>How many of the <paramref name="found"/> hits (best first) score at least <paramref name="threshold"/>.</summary>
+    private static int AtLeast(ReadOnlySpan<ScoredId> hits, int found, float? threshold)
+    {
+        if (threshold is not { } t)
+            return found;
+        var kept = 0;
+        while (kept < found && hits[kept].Score >= t)
+            kept++;
+        return kept;
     }
 
     /// <summary>

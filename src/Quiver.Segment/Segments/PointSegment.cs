@@ -19,6 +19,7 @@ public sealed partial class PointSegment
     private readonly DenseVectorStore[] _stores;
     private readonly HnswGraph?[] _graphs;
     private readonly ProjectionSketch?[] _sketches;
+    private readonly PayloadGraphSet?[] _payloadGraphs;
     private readonly Dictionary<string, int> _storeByName = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeOffsets = new();
     private PointId[] _ids;
@@ -35,6 +36,7 @@ public sealed partial class PointSegment
         _stores = new DenseVectorStore[spaces.Count];
         _graphs = new HnswGraph?[spaces.Count];
         _sketches = new ProjectionSketch?[spaces.Count];
+        _payloadGraphs = new PayloadGraphSet?[spaces.Count];
         for (var i = 0; i < spaces.Count; i++)
         {
             _stores[i] = new DenseVectorStore(spaces[i].Name, spaces[i].Dimension, initialCapacity);
@@ -280,7 +282,7 @@ public sealed partial class PointSegment
     /// <summary>Bytes held by vectors and graphs.</summary>
     public long VectorBytes => _stores.Sum(s => s.AllocatedBytes);
 
-    public long GraphBytes => _graphs.Sum(g => g?.MemoryBytes ?? 0);
+    public long GraphBytes => _graphs.Sum(g => g?.MemoryBytes ?? 0) + PayloadGraphBytes;
 
     /// <summary>The stored rows of a space, for building a graph over a sealed segment.</summary>
     public ReadOnlyMemory<float> VectorRows(int space) => _stores[space].Rows(_used);

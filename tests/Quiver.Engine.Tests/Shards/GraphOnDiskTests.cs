@@ -82,7 +82,7 @@ public sealed class GraphOnDiskTests : IDisposable
     {
         var random = new Random(37);
         var model = new Dictionary<ulong, float[]>();
-        var (catalog, collection) = await OpenAsync(create: true, """{"m":0,"payload_m":16}""");
+        var (catalog, collection) = await OpenAsync(create: true, """{"m":0}""");
         try
         {
             using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":1}}"""))

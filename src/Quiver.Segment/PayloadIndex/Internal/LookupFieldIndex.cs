@@ -52,6 +52,15 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
         var keys = condition.Match is null ? null : Keys(condition.Match);
         return keys is null ? -1 : Math.Min(_postings.CountAny(keys), PointsCount);
     }
+
+    /// <summary>A value's block key: a type prefix, so an index dropped and created with another type never matches old blocks.</summary>
+    private protected abstract string BlockKeyOf(TKey key);
+
+    internal override IEnumerable<(string Key, int[] Points)> ValueBlocks(int minPoints) =>
+        _postings.Blocks(minPoints).Select(b => (BlockKeyOf(b.Key), b.Points));
+
+    internal override string? BlockKey(MatchCondition match) =>
+        Keys(match) is { } keys && keys.Take(2).Count() == 1 ? BlockKeyOf(keys.First()) : null;
 }
 
 internal sealed class KeywordFieldIndex(JsonPath path, PayloadFieldSchema schema)
@@ -69,6 +78,8 @@ internal sealed class KeywordFieldIndex(JsonPath path, PayloadFieldSchema schema
         MatchAny { IsExcept: false, Keywords: { } k } => k,
         _ => null,
     };
+
+    private protected override string BlockKeyOf(string key) => "s:" + key;
 }
 
 /// <summary>UUID index: string values that parse as UUIDs, compared as UUIDs (so case-insensitively).</summary>
@@ -89,6 +100,8 @@ internal sealed class UuidFieldIndex(JsonPath path, PayloadFieldSchema schema) :
 
     private static List<Guid> Parse(IEnumerable<string> values) =>
         [.. values.Select(s => Guid.TryParse(s, out var g) ? (Guid?)g : null).OfType<Guid>()];
+
+    private protected override string BlockKeyOf(Guid key) => "u:" + key.ToString("N");
 }
 
 internal sealed class BoolFieldIndex(JsonPath path, PayloadFieldSchema schema) : LookupFieldIndex<bool>(path, schema)
@@ -101,4 +114,6 @@ internal sealed class BoolFieldIndex(JsonPath path, PayloadFieldSchema schema) :
 
     private protected override IEnumerable<bool>? Keys(MatchCondition match) =>
         match is MatchValue { Kind: MatchValueKind.Bool } v ? [v.Bool] : null;
+
+    private protected override string BlockKeyOf(bool key) => key ? "b:1" : "b:0";
 }

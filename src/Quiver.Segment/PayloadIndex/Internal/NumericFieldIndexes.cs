@@ -133,8 +133,18 @@ internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema
         return keys is null ? base.Estimate(condition) : Math.Min(_lookup.CountAny(keys), PointsCount);
     }
 
+    internal override IEnumerable<(string Key, int[] Points)> ValueBlocks(int minPoints) =>
+        _lookup.Blocks(minPoints).Select(b => (BlockKeyOf(b.Key), b.Points));
+
+    internal override string? BlockKey(MatchCondition match) =>
+        MatchKeys(match) is { } keys && keys.Take(2).Count() == 1 ? BlockKeyOf(keys.First()) : null;
+
+    private static string BlockKeyOf(long value) => "i:" + value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The integers a match condition asks for, or null when it is not a match this index answers by key.</summary>
-    private static IEnumerable<long>? MatchKeys(FieldCondition condition) => condition.Match switch
+    private static IEnumerable<long>? MatchKeys(FieldCondition condition) => MatchKeys(condition.Match);
+
+    private static IEnumerable<long>? MatchKeys(MatchCondition? match) => match switch
     {
         MatchValue { Kind: MatchValueKind.Integer } v => [v.Integer],
         MatchAny { IsExcept: false, Integers: { } list } => list,

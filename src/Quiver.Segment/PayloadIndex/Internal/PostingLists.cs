@@ -47,6 +47,14 @@ internal sealed class PostingLists<TKey>(IEqualityComparer<TKey>? comparer = nul
 
     public long CountAny(IEnumerable<TKey> keys) => keys.Sum(k => (long)Count(k));
 
+    /// <summary>The keys held by more than <paramref name="minCount"/> points, with their points ascending.</summary>
+    public IEnumerable<(TKey Key, int[] Points)> Blocks(int minCount)
+    {
+        // Keys first: the sorted arrays are built (and cached) outside the enumeration of the dictionary.
+        foreach (var key in _postings.Where(p => p.Value.Count > minCount).Select(p => p.Key).ToList())
+            yield return (key, Sorted(key));
+    }
+
     private int[] Sorted(TKey key)
     {
         if (_sorted.TryGetValue(key, out var sorted))
