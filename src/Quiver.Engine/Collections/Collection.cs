@@ -70,7 +70,7 @@ public sealed partial class Collection : IAsyncDisposable
     {
         var hnsw = config.HnswFor(config.VectorSpaces.Count > 0 ? config.VectorSpaces[0].Name : string.Empty);
         var spaces = config.VectorSpaces.Select(s => config.HnswFor(s.Name))
-            .Select(h => new SpaceGraphSettings(h.M, Math.Max(4, h.EfConstruct), h.OnDisk, h.PayloadM))
+            .Select(h => new SpaceGraphSettings(h.M, Math.Max(4, h.EfConstruct), h.OnDisk, h.PayloadM, h.FullScanThresholdKb))
             .ToArray();
         return new ShardIndexing
         {

@@ -157,6 +157,8 @@ public sealed class CollectionConfig
                     // VectorParamsDiff: the storage-shaping fields (size, distance, datatype) are fixed at creation.
                     if (field.Name is not ("hnsw_config" or "quantization_config" or "on_disk" or "memory"))
                         throw QuiverException.BadInput($"vectors.{entry.Name}.{field.Name}: cannot be changed on an existing collection; updatable: hnsw_config, quantization_config, on_disk, memory");
+                    if (field.Name == "hnsw_config" && field.Value.ValueKind != JsonValueKind.Null)
+                        CheckHnswConfig(field.Value, $"vectors.{entry.Name}.hnsw_config");
                     target[field.Name] = JsonNode.Parse(field.Value.GetRawText());
                 }
             }
@@ -264,10 +266,31 @@ public sealed class CollectionConfig
         if (p.TryGetProperty("multivector_config", out var multi) && multi.ValueKind != JsonValueKind.Null)
             throw QuiverException.BadInput($"{path}.multivector_config: multivectors are not supported yet");
 
+        if (p.TryGetProperty("hnsw_config", out var hnsw) && hnsw.ValueKind != JsonValueKind.Null)
+            CheckHnswConfig(hnsw, $"{path}.hnsw_config");
+
         var result = (JsonObject)JsonNode.Parse(p.GetRawText())!;
         result["size"] = (int)dim;
         return result;
     }
+
+    /// <summary>Graph degrees a build can take: m and payload_m 0 (off) or up to <see cref="MaxGraphDegree"/>.</summary>
+    private static void CheckHnswConfig(JsonElement hnsw, string path)
+    {
+        if (hnsw.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"{path}: expected an object");
+        foreach (var name in (string[])["m", "payload_m"])
+        {
+            if (hnsw.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+                && (!value.TryGetInt64(out var n) || n < 0 || n > MaxGraphDegree))
+            {
+                throw QuiverException.BadInput($"{path}.{name}: expected an integer from 0 to {MaxGraphDegree}");
+            }
+        }
+    }
+
+    /// <summary>The largest m (links per node) an HNSW graph is built with.</summary>
+    private const int MaxGraphDegree = 512;
 
     private static int ReadPositiveInt(JsonElement body, string name, int fallback, int max)
     {
@@ -296,6 +319,8 @@ public sealed class CollectionConfig
             return defaults;
         if (diff.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"{name}: expected an object");
+        if (name == "hnsw_config")
+            CheckHnswConfig(diff, name);
         foreach (var field in diff.EnumerateObject())
         {
             if (field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetDouble(out var d) && d < 0)

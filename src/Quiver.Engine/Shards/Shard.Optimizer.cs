@@ -314,8 +314,10 @@ internal sealed partial class Shard
     /// </summary>
     private bool NeedsBatchIndexing(PointSegment appendable, ShardIndexing indexing)
     {
+        // Not indexed live: a bulk load, or no space has a graph of its own (payload graphs only, m: 0), in which
+        // case even an append-only segment (one loaded from its row chunks) is sealed and rebuilt.
         if (!appendable.IsLiveIndexed)
-            return !appendable.IsAppendOnly && VectorKb(appendable) > 2 * indexing.IndexingThresholdKb;
+            return (!appendable.IsAppendOnly || !indexing.AnyGraph) && VectorKb(appendable) > 2 * indexing.IndexingThresholdKb;
         var usedKb = appendable.UsedSlots * RowBytes / 1024;
         var deadShare = 1.0 - ((double)appendable.LiveCount / appendable.UsedSlots);
         return usedKb >= indexing.MaxSegmentSizeKb || appendable.UsedSlots >= Math.Min(LiveCapacityRows(indexing), appendable.LiveGraphCapacity)
@@ -541,8 +543,21 @@ internal sealed partial class Shard
             if (settings.PayloadM < 2 || copy.VectorCount(s) == 0)
                 continue;
             var options = indexing.BuildOptions(s, background: true) with { M = Math.Min(settings.PayloadM, 512) };
-            var minPoints = (int)Math.Min(int.MaxValue, Math.Max(1L, indexing.FullScanThresholdKb * 1024 / ((long)_spaces[s].Dimension * sizeof(float))));
-            var set = copy.BuildPayloadGraphs(s, options, minPoints, token);
+            var minPoints = (int)Math.Min(int.MaxValue, Math.Max(1L, settings.FullScanThresholdKb * 1024 / ((long)_spaces[s].Dimension * sizeof(float))));
+            // The segment already serves: its payload indexes change with deletes and index changes under the
+            // write lock, so the blocks are read under the read lock and the graphs built outside it.
+            IReadOnlyList<PayloadBlock> blocks;
+            _lock.EnterReadLock();
+            try
+            {
+                blocks = copy.PayloadBlocks(s, minPoints);
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+
+            var set = copy.BuildPayloadGraphs(s, blocks, options, token);
             if (set.Count == 0)
                 continue;
             copy.AttachPayloadGraphs(s, set);

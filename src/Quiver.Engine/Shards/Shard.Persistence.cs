@@ -398,7 +398,9 @@ internal sealed partial class Shard
                 using var stream = new MemoryStream(ChecksummedFile.Read(path, PayloadGraphsKind, 1).Body.ToArray(), writable: false);
                 segment.AttachPayloadGraphs(s, PayloadGraphSet.ReadFrom(stream, segment.UsedSlots, spaces[s].Dimension));
             }
-            catch (Exception ex) when (ex is InvalidDataException or IOException or StorageCorruptionException or ArgumentException)
+#pragma warning disable CA1031 // An optional file: whatever is wrong with it, the segment loads without it.
+            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
             {
                 warnings.Add($"{path}: {ex.Message}; filters on its values walk the main graph");
             }

@@ -60,13 +60,13 @@ public sealed partial class HnswGraph
 
     /// <summary>
     /// As <see cref="Search{TKernel}"/> for a graph over a subset of the rows of <paramref name="vectors"/>:
-    /// node i is row <c>rowOfNode[i]</c> (ascending). The filter is asked about rows, and results carry rows.
+    /// node i is row <c>rows.Rows[i]</c>. The filter is asked about rows, and results carry rows.
     /// </summary>
     /// <exception cref="ArgumentException">Wrong lengths, or a node without a row.</exception>
     public int SearchSubset<TKernel>(
         ReadOnlySpan<float> query,
         ReadOnlySpan<float> vectors,
-        ReadOnlySpan<int> rowOfNode,
+        RowSubset rows,
         int k,
         int ef,
         IGraphFilter? filter,
@@ -74,23 +74,25 @@ public sealed partial class HnswGraph
         CancellationToken ct = default)
         where TKernel : struct, IScoreKernel
     {
+        ArgumentNullException.ThrowIfNull(rows);
         var count = Count;
         CheckArguments(query, k, results, count);
-        if (rowOfNode.Length < count)
+        if (rows.Count < count)
         {
-            throw new ArgumentException($"{count} nodes need a row each; {rowOfNode.Length} given.", nameof(rowOfNode));
+            throw new ArgumentException($"{count} nodes need a row each; {rows.Count} given.", nameof(rows));
         }
 
-        // Rows ascend (a posting list), so the last one bounds them all.
-        if (count > 0 && ((long)rowOfNode[count - 1] + 1) * _dim > vectors.Length)
+        // Rows ascend (checked by RowSubset), so the last one bounds them all.
+        if (((long)rows.Last + 1) * _dim > vectors.Length)
         {
-            throw new ArgumentException($"Row {rowOfNode[count - 1]} is past the {vectors.Length / _dim} rows given.", nameof(rowOfNode));
+            throw new ArgumentException($"Row {rows.Last} is past the {vectors.Length / _dim} rows given.", nameof(rows));
         }
 
-        var found = SearchCore<TKernel, MappedRows>(query, ref MemoryMarshal.GetReference(vectors), ref MemoryMarshal.GetReference(rowOfNode), count, k, ef, filter, results, ct);
+        var table = rows.Rows;
+        var found = SearchCore<TKernel, MappedRows>(query, ref MemoryMarshal.GetReference(vectors), ref MemoryMarshal.GetArrayDataReference(table), count, k, ef, filter, results, ct);
         for (var i = 0; i < found; i++)
         {
-            results[i] = new ScoredId(rowOfNode[results[i].Id], results[i].Score);
+            results[i] = new ScoredId(table[results[i].Id], results[i].Score);
         }
 
         return found;

@@ -28,7 +28,7 @@ public sealed class PayloadGraphSet
     public int Count => _graphs.Count;
 
     /// <summary>Bytes in memory: links, levels and row tables.</summary>
-    public long MemoryBytes => _graphs.Values.Sum(g => g.Graph.MemoryBytes + ((long)g.Rows.Length * sizeof(int)));
+    public long MemoryBytes => _graphs.Values.Sum(g => g.Graph.MemoryBytes + ((long)g.Rows.Count * sizeof(int)));
 
     /// <summary>The graph over the points whose <paramref name="field"/> holds the value named <paramref name="valueKey"/>.</summary>
     internal bool TryGet(JsonPath field, string valueKey, out PayloadGraph graph) =>
@@ -48,8 +48,8 @@ public sealed class PayloadGraphSet
             var split = key.IndexOf('\0', StringComparison.Ordinal);
             w.Write(key[..split]);
             w.Write(key[(split + 1)..]);
-            w.Write(graph.Rows.Length);
-            foreach (var row in graph.Rows)
+            w.Write(graph.Rows.Count);
+            foreach (var row in graph.Rows.Rows)
                 w.Write(row);
             w.Flush();
             graph.Graph.WriteTo(stream);
@@ -90,7 +90,7 @@ public sealed class PayloadGraphSet
                 var graph = HnswGraph.ReadFrom(stream);
                 if (graph.Count != length || graph.Dimension != dimension)
                     throw new InvalidDataException($"Payload graph {field}={value}: {graph.Count} nodes of {graph.Dimension} dimensions for {length} rows of {dimension}.");
-                graphs[KeyOf(field, value)] = new PayloadGraph(members, graph);
+                graphs[KeyOf(field, value)] = new PayloadGraph(new RowSubset(members), graph);
             }
 
             return new PayloadGraphSet(graphs);
@@ -102,5 +102,11 @@ public sealed class PayloadGraphSet
     }
 }
 
-/// <summary>A graph whose node i is segment row <see cref="Rows"/>[i] (ascending).</summary>
-internal sealed record PayloadGraph(int[] Rows, HnswGraph Graph);
+/// <summary>A graph whose node i is segment row <c>Rows.Rows[i]</c>.</summary>
+internal sealed record PayloadGraph(RowSubset Rows, HnswGraph Graph);
+
+/// <summary>
+/// The points of one indexed payload value: <see cref="Key"/> names the field and value (as payload graph sets do),
+/// <see cref="Rows"/> the segment rows holding it.
+/// </summary>
+public sealed record PayloadBlock(string Key, RowSubset Rows);

@@ -19,37 +19,57 @@ public sealed partial class PointSegment
     public long PayloadGraphBytes => _payloadGraphs.Sum(g => g?.MemoryBytes ?? 0);
 
     /// <summary>
-    /// Builds a graph (with <paramref name="options"/>) over the points with a vector in <paramref name="space"/>
-    /// of every exact payload value more than <paramref name="minPoints"/> live points hold, in the payload indexes
-    /// as they are now. Only for a sealed segment: its rows and payloads never change (a payload change moves the
-    /// point out), so the graphs stay exact but for deletes, which searches filter out.
+    /// The exact payload values (of every index) more than <paramref name="minPoints"/> live points with a vector in
+    /// <paramref name="space"/> hold, with those points: what <see cref="BuildPayloadGraphs"/> builds graphs over.
+    /// Reads the payload indexes, so the caller excludes writers (the shard's read lock) while it runs.
     /// </summary>
-    public PayloadGraphSet BuildPayloadGraphs(int space, HnswBuildOptions options, int minPoints, CancellationToken cancellationToken)
+    public IReadOnlyList<PayloadBlock> PayloadBlocks(int space, int minPoints)
     {
+        ThrowIfNotSealed();
+        var store = _stores[space];
+        var blocks = new List<PayloadBlock>();
+        foreach (var index in Indexes.Set.Indexes)
+        {
+            foreach (var (valueKey, points) in index.ValueBlocks(minPoints))
+            {
+                var rows = points.Where(o => o < _used && _live[o] && store.IsPresent(o)).ToArray();
+                if (rows.Length > minPoints)
+                    blocks.Add(new PayloadBlock(PayloadGraphSet.KeyOf(index.Path.ToString(), valueKey), new RowSubset(rows)));
+            }
+        }
+
+        return blocks;
+    }
+
+    /// <summary>
+    /// Builds a graph (with <paramref name="options"/>) over each block's rows. Only for a sealed segment: its rows
+    /// and payloads never change (a payload change moves the point out), so the graphs stay exact but for deletes,
+    /// which searches filter out. Needs no lock: sealed rows are immutable.
+    /// </summary>
+    public PayloadGraphSet BuildPayloadGraphs(int space, IReadOnlyList<PayloadBlock> blocks, HnswBuildOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
         ThrowIfNotSealed();
         var store = _stores[space];
         var dim = store.Dimension;
         var graphs = new Dictionary<string, PayloadGraph>(StringComparer.Ordinal);
-        foreach (var index in Indexes.Set.Indexes.ToList())
+        foreach (var block in blocks)
         {
-            foreach (var (valueKey, points) in index.ValueBlocks(minPoints))
+            cancellationToken.ThrowIfCancellationRequested();
+            var rows = block.Rows.Rows;
+            if (rows.Length > 0 && rows[^1] >= _used)
+                throw new ArgumentException($"Block {block.Key} names row {rows[^1]} of a segment of {_used}.", nameof(blocks));
+            // The value's vectors side by side for the build; the graph then reads them in place through its rows.
+            var vectors = new float[(long)rows.Length * dim];
+            for (var i = 0; i < rows.Length; i++)
+                store.Get(rows[i]).CopyTo(vectors.AsSpan(i * dim, dim));
+            var graph = Spaces[space].Metric switch
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var rows = points.Where(o => o < _used && _live[o] && store.IsPresent(o)).ToArray();
-                if (rows.Length <= minPoints)
-                    continue;
-                // The value's vectors side by side for the build; the graph then reads them in place through its rows.
-                var vectors = new float[(long)rows.Length * dim];
-                for (var i = 0; i < rows.Length; i++)
-                    store.Get(rows[i]).CopyTo(vectors.AsSpan(i * dim, dim));
-                var graph = Spaces[space].Metric switch
-                {
-                    VectorMetric.Dot => HnswGraph.Build<DotKernel>(vectors, dim, rows.Length, options, null, cancellationToken),
-                    VectorMetric.NegSquaredL2 => HnswGraph.Build<NegSquaredL2Kernel>(vectors, dim, rows.Length, options, null, cancellationToken),
-                    _ => HnswGraph.Build<NegL1Kernel>(vectors, dim, rows.Length, options, null, cancellationToken),
-                };
-                graphs[PayloadGraphSet.KeyOf(index.Path.ToString(), valueKey)] = new PayloadGraph(rows, graph);
-            }
+                VectorMetric.Dot => HnswGraph.Build<DotKernel>(vectors, dim, rows.Length, options, null, cancellationToken),
+                VectorMetric.NegSquaredL2 => HnswGraph.Build<NegSquaredL2Kernel>(vectors, dim, rows.Length, options, null, cancellationToken),
+                _ => HnswGraph.Build<NegL1Kernel>(vectors, dim, rows.Length, options, null, cancellationToken),
+            };
+            graphs[block.Key] = new PayloadGraph(block.Rows, graph);
         }
 
         return new PayloadGraphSet(graphs);
@@ -78,7 +98,7 @@ public sealed partial class PointSegment
                 || field.ValuesCount is not null || field.IsEmpty is not null || field.IsNull is not null)
                 continue;
             if (Indexes.Set.Get(field.Key) is { } index && index.BlockKey(match) is { } key && set.TryGet(field.Key, key, out var graph)
-                && (best is null || graph.Rows.Length < best.Rows.Length))
+                && (best is null || graph.Rows.Count < best.Rows.Count))
                 best = graph;
         }
 

@@ -44,6 +44,8 @@ public sealed class CollectionConfigTests
     [InlineData("""{"vectors":{"size":4,"distance":"Dot","datatype":"uint8"}}""", "vectors.datatype")]
     [InlineData("""{"vectors":{"size":4,"distance":"Dot"},"shard_number":0}""", "shard_number")]
     [InlineData("""{"vectors":[1,2]}""", "vectors")]
+    [InlineData("""{"vectors":{"size":4,"distance":"Dot"},"hnsw_config":{"m":513}}""", "hnsw_config.m")]
+    [InlineData("""{"vectors":{"a":{"size":4,"distance":"Dot","hnsw_config":{"payload_m":1000}}}}""", "vectors.a.hnsw_config.payload_m")]
     public void Invalid_configs_name_the_field(string json, string field)
     {
         var ex = Assert.Throws<QuiverException>(() => Create(json));

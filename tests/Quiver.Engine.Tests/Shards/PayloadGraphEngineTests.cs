@@ -68,6 +68,58 @@ public sealed class PayloadGraphEngineTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_live_indexed_segment_switched_to_payload_graphs_only_is_sealed_after_a_restart()
+    {
+        var random = new Random(47);
+        var model = new Dictionary<ulong, (float[] Vector, int Tenant)>();
+        var catalog = Open();
+        try
+        {
+            using (var doc = JsonDocument.Parse($$$"""{"vectors":{"size":{{{Dim}}},"distance":"Euclid"},"hnsw_config":{"m":8,"ef_construct":32,"full_scan_threshold":1},"optimizers_config":{"indexing_threshold":10}}"""))
+                await catalog.CreateAsync("mt", CollectionConfig.FromCreateRequest(doc.RootElement), default);
+            var collection = catalog.Get("mt");
+            await collection.ApplyAsync(new CreateFieldIndex("tenant", "\"keyword\""u8.ToArray()), wait: true, default);
+            ulong next = 0;
+            async Task WriteAsync(int count)
+            {
+                var writes = new List<PointWrite>();
+                for (var i = 0; i < count; i++, next++)
+                {
+                    var tenant = (int)(next % Tenants);
+                    model[next] = ([.. Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble())], tenant);
+                    writes.Add(new PointWrite(PointId.FromNumber(next), [new NamedVector("", model[next].Vector)], Payload.FromUtf8(Encoding.UTF8.GetBytes($$"""{"tenant":"t{{tenant}}"}"""))));
+                }
+
+                await collection.ApplyAsync(new UpsertPoints([.. writes]), wait: true, default);
+            }
+
+            // Just over the threshold (10 KB = 213 points), well under twice it: the segment is indexed live.
+            await WriteAsync(230);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!collection.Shards.All(sh => sh.Read(set => set.Appendable.IsLiveIndexed)))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the appendable segment was not indexed live");
+                await Task.Delay(10);
+            }
+
+            await WriteAsync(2270);
+            using (var patch = JsonDocument.Parse("""{"hnsw_config":{"m":0,"payload_m":8}}"""))
+                await catalog.UpdateAsync("mt", patch.RootElement, default);
+            await catalog.DisposeAsync();
+
+            // Reloaded append-only, with no graph of its own to link: sealed and rebuilt with one graph per tenant.
+            catalog = Open();
+            collection = catalog.Get("mt");
+            await WaitForPayloadGraphsAsync(collection);
+            AssertTenantSearches(collection, model, random);
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
     private static int PayloadGraphCount(Collection collection) =>
         collection.Shards.Sum(sh => sh.Read(set => set.Segments.Sum(g => g.PayloadGraphs(0)?.Count ?? 0)));
 

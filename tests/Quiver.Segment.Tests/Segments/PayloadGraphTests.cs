@@ -46,6 +46,8 @@ public sealed class PayloadGraphTests
         return (segment, model);
     }
 
+    private static PayloadGraphSet Build(PointSegment segment) => segment.BuildPayloadGraphs(0, segment.PayloadBlocks(0, 100), Options, default);
+
     private static List<ulong> BruteForce(Dictionary<ulong, (float[] Vector, int Tenant, int Bucket)> model, float[] query, Func<(float[] Vector, int Tenant, int Bucket), bool> match) =>
         [.. model.Where(p => match(p.Value)).OrderBy(p => p.Value.Vector.Zip(query, (a, b) => (double)(a - b) * (a - b)).Sum()).ThenBy(p => p.Key).Take(10).Select(p => p.Key)];
 
@@ -54,7 +56,7 @@ public sealed class PayloadGraphTests
     {
         var (segment, model) = Sealed(7);
         Assert.Null(segment.Graph(0));
-        var graphs = segment.BuildPayloadGraphs(0, Options, minPoints: 100, default);
+        var graphs = Build(segment);
         // Four tenants (600 points each) and three buckets (800 each).
         Assert.Equal(Tenants + 3, graphs.Count);
         segment.AttachPayloadGraphs(0, graphs);
@@ -82,7 +84,7 @@ public sealed class PayloadGraphTests
     public void A_conjunction_walks_the_smaller_value_graph_and_checks_every_condition()
     {
         var (segment, model) = Sealed(8);
-        segment.AttachPayloadGraphs(0, segment.BuildPayloadGraphs(0, Options, minPoints: 100, default));
+        segment.AttachPayloadGraphs(0, Build(segment));
         var random = new Random(12);
         var hits = 0;
         for (var q = 0; q < 20; q++)
@@ -102,7 +104,7 @@ public sealed class PayloadGraphTests
     public void Deleted_points_are_never_returned_and_few_matches_scan_exactly()
     {
         var (segment, model) = Sealed(9);
-        segment.AttachPayloadGraphs(0, segment.BuildPayloadGraphs(0, Options, minPoints: 100, default));
+        segment.AttachPayloadGraphs(0, Build(segment));
         var deleted = model.Keys.Where(id => model[id].Tenant == 1 && id % 3 == 0).ToHashSet();
         foreach (var id in deleted)
             Assert.True(segment.Delete(PointId.FromNumber(id), 2));
@@ -129,7 +131,7 @@ public sealed class PayloadGraphTests
     public void Payload_graphs_round_trip_and_damaged_data_is_rejected()
     {
         var (segment, _) = Sealed(10);
-        var graphs = segment.BuildPayloadGraphs(0, Options, minPoints: 100, default);
+        var graphs = Build(segment);
         using var stream = new MemoryStream();
         graphs.WriteTo(stream);
         var bytes = stream.ToArray();
@@ -149,6 +151,21 @@ public sealed class PayloadGraphTests
         Assert.Throws<InvalidDataException>(() => PayloadGraphSet.ReadFrom(new MemoryStream(bytes[..(bytes.Length / 2)]), segment.UsedSlots, Dim));
         // A set written for a bigger segment names rows this one lacks.
         Assert.Throws<InvalidDataException>(() => PayloadGraphSet.ReadFrom(new MemoryStream(bytes), 100, Dim));
-        Assert.Throws<InvalidOperationException>(() => new PointSegment(Spaces).BuildPayloadGraphs(0, Options, 100, default));
+        Assert.Throws<InvalidOperationException>(() => new PointSegment(Spaces).PayloadBlocks(0, 100));
+        Assert.Throws<ArgumentException>(() => new RowSubset([3, 2]));
+        Assert.Throws<ArgumentException>(() => new RowSubset([-1, 2]));
+        // A block naming rows past the segment is refused before anything is read.
+        Assert.Throws<ArgumentException>(() => segment.BuildPayloadGraphs(0, [new PayloadBlock("x", new RowSubset([1, segment.UsedSlots]))], Options, default));
+    }
+
+    [Fact]
+    public void A_subset_search_refuses_rows_past_the_vectors()
+    {
+        var vectors = new float[10 * Dim];
+        var graph = HnswGraph.Build<Kernels.NegSquaredL2Kernel>(vectors, Dim, 3, Options);
+        var results = new Kernels.ScoredId[3];
+        Assert.Throws<ArgumentException>(() => graph.SearchSubset<Kernels.NegSquaredL2Kernel>(new float[Dim], vectors, new RowSubset([0, 5, 10]), 3, 8, null, results));
+        Assert.Equal(3, graph.SearchSubset<Kernels.NegSquaredL2Kernel>(new float[Dim], vectors, new RowSubset([0, 5, 9]), 3, 8, null, results));
+        Assert.Equal([0, 5, 9], results.Select(r => r.Id).Order());
     }
 }
