@@ -15,6 +15,12 @@ public sealed record ServiceOptions
 
     /// <summary>How long a graceful shutdown waits for in-flight requests.</summary>
     public int ShutdownTimeoutSec { get; init; } = 30;
+
+    /// <summary>When set, every request but the health checks must carry this key (or the read-only one).</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>When set, a key that can call the read endpoints only.</summary>
+    public string? ReadOnlyApiKey { get; init; }
 }
 
 /// <summary>The <c>storage</c> section: where and how data is kept.</summary>
@@ -51,6 +57,8 @@ public sealed record QuiverOptions
                 HttpPort = Int(service, "http_port", d.Service.HttpPort),
                 MaxRequestSizeMb = Int(service, "max_request_size_mb", d.Service.MaxRequestSizeMb),
                 ShutdownTimeoutSec = Int(service, "shutdown_timeout_sec", d.Service.ShutdownTimeoutSec),
+                ApiKey = service["api_key"],
+                ReadOnlyApiKey = service["read_only_api_key"],
             },
             Storage = new StorageOptions
             {
@@ -71,6 +79,10 @@ public sealed record QuiverOptions
         Require(!string.IsNullOrWhiteSpace(Service.Host), "service.host must not be empty");
         Require(Service.MaxRequestSizeMb is >= 1 and <= 4096, "service.max_request_size_mb must be 1..4096");
         Require(Service.ShutdownTimeoutSec is >= 1 and <= 3600, "service.shutdown_timeout_sec must be 1..3600");
+        // An empty key would look like protection and be none: refuse it rather than guess.
+        Require(Service.ApiKey is null || !string.IsNullOrWhiteSpace(Service.ApiKey), "service.api_key must not be empty (leave it unset to turn keys off)");
+        Require(Service.ReadOnlyApiKey is null || !string.IsNullOrWhiteSpace(Service.ReadOnlyApiKey), "service.read_only_api_key must not be empty (leave it unset to turn it off)");
+        Require(Service.ApiKey is null || Service.ApiKey != Service.ReadOnlyApiKey, "service.read_only_api_key must differ from service.api_key");
         Require(!string.IsNullOrWhiteSpace(Storage.StoragePath), "storage.storage_path must not be empty");
         Require(Storage.FlushIntervalSec is >= 1 and <= 3600, "storage.flush_interval_sec must be 1..3600");
         Require(Storage.WalSegmentMb is >= 1 and <= 1024, "storage.wal_segment_mb must be 1..1024");

@@ -6,6 +6,7 @@ using Quiver.Engine.Catalog;
 using Quiver.Engine.Shards;
 using Quiver.Server.Internal;
 using Quiver.Server.Rest;
+using Quiver.Server.Security;
 using Quiver.Storage.Files;
 using Quiver.Storage.Wal;
 
@@ -64,12 +65,12 @@ public static class QuiverServer
 
         try
         {
-            app.MapServiceEndpoints();
-            app.MapCollectionEndpoints(catalog);
-            app.MapPointEndpoints(catalog);
-            app.MapQueryEndpoints(catalog);
-            app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(
-                http, StatusCodes.Status404NotFound, $"Not found: no endpoint {http.Request.Method} {http.Request.Path}", System.Diagnostics.Stopwatch.GetTimestamp()));
+            // Routing first, so the key check sees which endpoint (and so which access) a request needs.
+            app.UseRouting();
+            var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey);
+            if (keys.Enabled)
+                app.Use(keys.InvokeAsync);
+            MapApi(app, catalog);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             foreach (var address in app.Urls)
@@ -85,5 +86,16 @@ public static class QuiverServer
         }
 
         return 0;
+    }
+
+    /// <summary>Every REST endpoint (and the 404 fallback); tests enumerate them from here too.</summary>
+    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog)
+    {
+        app.MapServiceEndpoints();
+        app.MapCollectionEndpoints(catalog);
+        app.MapPointEndpoints(catalog);
+        app.MapQueryEndpoints(catalog);
+        app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(
+            http, StatusCodes.Status404NotFound, $"Not found: no endpoint {http.Request.Method} {http.Request.Path}", System.Diagnostics.Stopwatch.GetTimestamp()));
     }
 }

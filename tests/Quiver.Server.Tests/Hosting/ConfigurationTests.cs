@@ -63,6 +63,16 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains(key, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("service:\n  api_key: \"\"\n", "service.api_key must not be empty")]
+    [InlineData("service:\n  read_only_api_key: \" \"\n", "service.read_only_api_key must not be empty")]
+    [InlineData("service:\n  api_key: same\n  read_only_api_key: same\n", "must differ")]
+    public void Api_keys_must_be_real_keys(string yaml, string message)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => QuiverOptions.Bind(ConfigurationLoader.Build(["--config", WriteYaml(yaml)])));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Unknown_flags_and_missing_config_files_are_rejected()
     {

@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Quiver.Server.Rest;
+
+namespace Quiver.Server.Security;
+
+/// <summary>
+/// <c>service.api_key</c> and <c>service.read_only_api_key</c>: once either is set, every request but the health
+/// checks must carry a key, in the <c>api-key</c> header or as <c>Authorization: Bearer</c>. No key, or a wrong one,
+/// gets 401; the read-only key on a write endpoint gets 403.
+/// </summary>
+internal sealed class ApiKeyAccess
+{
+    /// <summary>Probes answer without a key, as Qdrant's do (orchestrators call them unauthenticated).</summary>
+    private static readonly HashSet<string> Open = new(StringComparer.Ordinal) { "/healthz", "/livez", "/readyz" };
+
+    /// <summary>
+    /// POST endpoints that only read (searches and lookups carry their request in a body). Every other POST, and
+    /// every PUT, PATCH and DELETE, is a write: an endpoint added later is refused to the read-only key until it is
+    /// listed here.
+    /// </summary>
+    private static readonly HashSet<string> ReadingPosts = new(StringComparer.Ordinal)
+    {
+        "/collections/{name}/points",
+        "/collections/{name}/points/scroll",
+        "/collections/{name}/points/count",
+        "/collections/{name}/points/query",
+        "/collections/{name}/points/query/batch",
+        "/collections/{name}/points/query/groups",
+        "/collections/{name}/points/search",
+        "/collections/{name}/points/search/batch",
+        "/collections/{name}/points/search/groups",
+        "/collections/{name}/points/search/matrix/pairs",
+        "/collections/{name}/points/search/matrix/offsets",
+        "/collections/{name}/points/recommend",
+        "/collections/{name}/points/recommend/batch",
+        "/collections/{name}/points/recommend/groups",
+        "/collections/{name}/points/discover",
+        "/collections/{name}/points/discover/batch",
+        "/collections/{name}/facet",
+    };
+
+    private readonly byte[]? _fullKeyHash;
+    private readonly byte[]? _readKeyHash;
+
+    public ApiKeyAccess(string? apiKey, string? readOnlyApiKey)
+    {
+        _fullKeyHash = apiKey is null ? null : Hash(apiKey);
+        _readKeyHash = readOnlyApiKey is null ? null : Hash(readOnlyApiKey);
+    }
+
+    public bool Enabled => _fullKeyHash is not null || _readKeyHash is not null;
+
+    public async Task InvokeAsync(HttpContext http, RequestDelegate next)
+    {
+        if (!Enabled || Open.Contains(http.Request.Path.Value ?? string.Empty))
+        {
+            await next(http).ConfigureAwait(false);
+            return;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var key = PresentedKey(http.Request);
+        if (key is null)
+        {
+            await RestHandler.WriteErrorAsync(http, StatusCodes.Status401Unauthorized, "Must provide an API key or an Authorization bearer token", started).ConfigureAwait(false);
+            return;
+        }
+
+        // Keys are compared as hashes in constant time, so neither their bytes nor their lengths leak.
+        var presented = Hash(key);
+        var full = _fullKeyHash is not null && CryptographicOperations.FixedTimeEquals(presented, _fullKeyHash);
+        var readOnly = !full && _readKeyHash is not null && CryptographicOperations.FixedTimeEquals(presented, _readKeyHash);
+        if (!full && !readOnly)
+        {
+            await RestHandler.WriteErrorAsync(http, StatusCodes.Status401Unauthorized, "Invalid API key or JWT", started).ConfigureAwait(false);
+            return;
+        }
+
+        if (readOnly && IsWrite(http))
+        {
+            await RestHandler.WriteErrorAsync(http, StatusCodes.Status403Forbidden, "Forbidden: the read-only API key cannot call write endpoints", started).ConfigureAwait(false);
+            return;
+        }
+
+        await next(http).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the matched endpoint changes state (see <see cref="ReadingPosts"/>); unmatched requests read.</summary>
+    internal static bool IsWrite(HttpContext http)
+    {
+        var method = http.Request.Method;
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method))
+            return false;
+        var template = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern is { } pattern ? Template(pattern) : null;
+        return template is null || !HttpMethods.IsPost(method) || !ReadingPosts.Contains(template);
+    }
+
+    private static string Template(RoutePattern pattern) => pattern.RawText is { } raw ? (raw.StartsWith('/') ? raw : "/" + raw) : string.Empty;
+
+    private static string? PresentedKey(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue("api-key", out var header) && header.Count == 1 && !string.IsNullOrEmpty(header[0]))
+            return header[0];
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count == 1 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var token = value["Bearer ".Length..].Trim();
+            return token.Length == 0 ? null : token;
+        }
+
+        return null;
+    }
+
+    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+}

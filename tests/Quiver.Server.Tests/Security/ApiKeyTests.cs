@@ -1,0 +1,178 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Quiver.Engine.Catalog;
+using Quiver.Server.Hosting;
+using Quiver.Server.Tests.Infrastructure;
+
+namespace Quiver.Server.Tests.Security;
+
+/// <summary>A server started with both keys (from a YAML config file), driven over plain HTTP.</summary>
+public sealed class ApiKeyFixture : IAsyncLifetime
+{
+    public const string FullKey = "full-key-7f3a";
+    public const string ReadKey = "read-key-91c2";
+
+    private ServerProcess? _server;
+
+    public string StoragePath { get; } = Path.Combine(Path.GetTempPath(), "quiver-keys-" + Guid.NewGuid().ToString("N"));
+
+    public ServerProcess Server => _server ?? throw new InvalidOperationException("server not started");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(StoragePath);
+        var config = Path.Combine(StoragePath, "config.yaml");
+        await File.WriteAllTextAsync(config, $"service:\n  api_key: \"{FullKey}\"\n  read_only_api_key: \"{ReadKey}\"\n");
+        _server = await ServerProcess.StartAsync(Path.Combine(StoragePath, "data"), ["--config", config]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+            await _server.DisposeAsync();
+        if (Directory.Exists(StoragePath))
+            Directory.Delete(StoragePath, recursive: true);
+    }
+}
+
+public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFixture>
+{
+    private const string C = "keyed";
+
+    /// <summary>Every endpoint the server maps, with a request that reaches it; the route template says which.</summary>
+    private static readonly (string Method, string Template, string Path, string? Body, bool Write)[] Endpoints =
+    [
+        ("GET", "/", "/", null, false),
+        ("GET", "/collections", "/collections", null, false),
+        ("GET", "/collections/{name}", $"/collections/{C}", null, false),
+        ("GET", "/collections/{name}/optimizations", $"/collections/{C}/optimizations", null, false),
+        ("GET", "/collections/{name}/exists", $"/collections/{C}/exists", null, false),
+        ("GET", "/aliases", "/aliases", null, false),
+        ("GET", "/collections/{name}/aliases", $"/collections/{C}/aliases", null, false),
+        ("GET", "/collections/{name}/points/{id}", $"/collections/{C}/points/1", null, false),
+        ("POST", "/collections/{name}/points", $"/collections/{C}/points", """{"ids":[1]}""", false),
+        ("POST", "/collections/{name}/points/scroll", $"/collections/{C}/points/scroll", "{}", false),
+        ("POST", "/collections/{name}/points/count", $"/collections/{C}/points/count", """{"exact":true}""", false),
+        ("POST", "/collections/{name}/points/query", $"/collections/{C}/points/query", """{"query":[0.1,0.2],"limit":1}""", false),
+        ("POST", "/collections/{name}/points/query/batch", $"/collections/{C}/points/query/batch", """{"searches":[{"query":[0.1,0.2]}]}""", false),
+        ("PUT", "/collections/{name}", "/collections/keyed_new", """{"vectors":{"size":2,"distance":"Dot"}}""", true),
+        ("PATCH", "/collections/{name}", $"/collections/{C}", """{"optimizers_config":{"indexing_threshold":20000}}""", true),
+        ("DELETE", "/collections/{name}", $"/collections/{C}", null, true),
+        ("POST", "/collections/aliases", "/collections/aliases", """{"actions":[{"create_alias":{"collection_name":"keyed","alias_name":"keyed_alias"}}]}""", true),
+        ("PUT", "/collections/{name}/points", $"/collections/{C}/points?wait=true", """{"points":[{"id":9,"vector":[1,1]}]}""", true),
+        ("POST", "/collections/{name}/points/delete", $"/collections/{C}/points/delete?wait=true", """{"points":[1]}""", true),
+        ("POST", "/collections/{name}/points/payload", $"/collections/{C}/points/payload?wait=true", """{"payload":{"x":1},"points":[1]}""", true),
+        ("PUT", "/collections/{name}/points/payload", $"/collections/{C}/points/payload?wait=true", """{"payload":{"x":1},"points":[1]}""", true),
+        ("POST", "/collections/{name}/points/payload/delete", $"/collections/{C}/points/payload/delete?wait=true", """{"keys":["a"],"points":[1]}""", true),
+        ("POST", "/collections/{name}/points/payload/clear", $"/collections/{C}/points/payload/clear?wait=true", """{"points":[1]}""", true),
+        ("PUT", "/collections/{name}/points/vectors", $"/collections/{C}/points/vectors?wait=true", """{"points":[{"id":1,"vector":[2,2]}]}""", true),
+        ("POST", "/collections/{name}/points/vectors/delete", $"/collections/{C}/points/vectors/delete?wait=true", """{"points":[1],"vector":[""]}""", true),
+        ("PUT", "/collections/{name}/index", $"/collections/{C}/index?wait=true", """{"field_name":"city","field_schema":"keyword"}""", true),
+        ("DELETE", "/collections/{name}/index/{field}", $"/collections/{C}/index/city?wait=true", null, true),
+        ("POST", "/collections/{name}/points/batch", $"/collections/{C}/points/batch?wait=true", """{"operations":[{"upsert":{"points":[{"id":8,"vector":[1,0]}]}}]}""", true),
+    ];
+
+    [Fact]
+    public void The_table_covers_every_endpoint_the_server_maps()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        using var temp = new TempDir();
+        using var catalog = new CatalogHandle(CollectionCatalog.Open(new CatalogOptions { StoragePath = temp.Path }, NullLogger.Instance));
+        var app = builder.Build();
+        QuiverServer.MapApi(app, catalog.Catalog);
+        var mapped = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains("*path", StringComparison.Ordinal))
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .ToHashSet();
+        var listed = Endpoints.Select(e => $"{e.Method} {e.Template}").Concat(["GET /healthz", "GET /livez", "GET /readyz"]).ToHashSet();
+        Assert.Equal(listed.Order(), mapped.Order());
+    }
+
+    [Fact]
+    public async Task Keys_guard_every_endpoint_and_the_read_only_key_never_writes()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "PUT", $"/collections/{C}", """{"vectors":{"size":2,"distance":"Dot"}}""", ApiKeyFixture.FullKey)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":1,"vector":[0.5,0.5],"payload":{"a":1}},{"id":2,"vector":[0.1,0.9]}]}""", ApiKeyFixture.FullKey)).Status);
+        var before = await SnapshotAsync(http);
+
+        foreach (var probe in new[] { "/healthz", "/livez", "/readyz" })
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "GET", probe, null, null)).Status);
+
+        foreach (var (method, _, path, body, write) in Endpoints)
+        {
+            var none = await SendAsync(http, method, path, body, null);
+            Assert.True(none.Status == HttpStatusCode.Unauthorized, $"{method} {path} without a key: {(int)none.Status} {none.Text}");
+            Assert.Contains("API key", none.Text, StringComparison.Ordinal);
+            var wrong = await SendAsync(http, method, path, body, "not-the-key");
+            Assert.True(wrong.Status == HttpStatusCode.Unauthorized, $"{method} {path} with a wrong key: {(int)wrong.Status}");
+            var wrongBearer = await SendAsync(http, method, path, body, "not-the-key", bearer: true);
+            Assert.True(wrongBearer.Status == HttpStatusCode.Unauthorized, $"{method} {path} with a wrong bearer token: {(int)wrongBearer.Status}");
+            var readOnly = await SendAsync(http, method, path, body, ApiKeyFixture.ReadKey, bearer: method == "POST");
+            if (write)
+                Assert.True(readOnly.Status == HttpStatusCode.Forbidden, $"{method} {path} with the read-only key: {(int)readOnly.Status} {readOnly.Text}");
+            else
+                Assert.True(readOnly.Status == HttpStatusCode.OK, $"{method} {path} with the read-only key: {(int)readOnly.Status} {readOnly.Text}");
+        }
+
+        // Nothing the refused requests tried has happened.
+        Assert.Equal(before, await SnapshotAsync(http));
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, "GET", "/collections/keyed_new", null, ApiKeyFixture.FullKey)).Status);
+
+        // The full key writes, through either header.
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":3,"vector":[1,0]}]}""", ApiKeyFixture.FullKey, bearer: true)).Status);
+        Assert.Contains("\"count\":3", (await SendAsync(http, "POST", $"/collections/{C}/points/count", """{"exact":true}""", ApiKeyFixture.ReadKey)).Text, StringComparison.Ordinal);
+        // An unknown path needs a key like any other, then is a 404.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, "GET", "/no/such/path", null, null)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, "GET", "/no/such/path", null, ApiKeyFixture.ReadKey)).Status);
+    }
+
+    private static async Task<string> SnapshotAsync(HttpClient http)
+    {
+        // Points with payloads and vectors, the collection's config and payload schema, and the aliases.
+        var scroll = await SendAsync(http, "POST", $"/collections/{C}/points/scroll", """{"with_payload":true,"with_vector":true}""", ApiKeyFixture.FullKey);
+        var info = await SendAsync(http, "GET", $"/collections/{C}", null, ApiKeyFixture.FullKey);
+        var aliases = await SendAsync(http, "GET", "/aliases", null, ApiKeyFixture.FullKey);
+        string Result(string text) => System.Text.Json.Nodes.JsonNode.Parse(text)?["result"]?.ToJsonString() ?? text;
+        var collection = System.Text.Json.Nodes.JsonNode.Parse(info.Text)?["result"];
+        return Result(scroll.Text) + collection?["config"]?.ToJsonString() + collection?["payload_schema"]?.ToJsonString() + Result(aliases.Text);
+    }
+
+    private static async Task<(HttpStatusCode Status, string Text)> SendAsync(HttpClient http, string method, string path, string? body, string? key, bool bearer = false)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
+        if (body is not null)
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        if (key is not null)
+        {
+            if (bearer)
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            else
+                request.Headers.Add("api-key", key);
+        }
+
+        using var response = await http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private sealed class TempDir : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "quiver-routes-" + Guid.NewGuid().ToString("N"));
+
+        public void Dispose()
+        {
+            if (Directory.Exists(Path))
+                Directory.Delete(Path, recursive: true);
+        }
+    }
+
+    private sealed class CatalogHandle(CollectionCatalog catalog) : IDisposable
+    {
+        public CollectionCatalog Catalog => catalog;
+
+        public void Dispose() => catalog.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+}
