@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Quiver.Engine.Internal;
 using Quiver.Engine.Query;
 using Quiver.Engine.Shards;
 using Quiver.Segment.Errors;
@@ -20,8 +21,16 @@ public sealed partial class Collection
     /// the query is prepared on the stack (or in a pooled array), the locks are taken without closures, and hits
     /// are gathered in a per-thread buffer.
     /// </summary>
-    [SkipLocalsInit]
     public IReadOnlyList<ScoredRecord> Search(SearchRequest request, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = SearchCore(request, cancellationToken);
+        EngineMetrics.SearchDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("collection", Name));
+        return result;
+    }
+
+    [SkipLocalsInit]
+    private IReadOnlyList<ScoredRecord> SearchCore(SearchRequest request, CancellationToken cancellationToken)
     {
         if (request.Limit < 0 || request.Limit > MaxLimit)
             throw QuiverException.BadInput($"limit: expected an integer from 0 to {MaxLimit}");

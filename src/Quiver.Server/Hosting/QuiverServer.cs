@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Shards;
 using Quiver.Server.Internal;
+using Quiver.Server.Observability;
 using Quiver.Server.Rest;
 using Quiver.Server.Security;
 using Quiver.Storage.Files;
@@ -28,6 +29,7 @@ public static class QuiverServer
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Service.ShutdownTimeoutSec));
+        builder.Services.AddQuiverMetrics();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.Service.MaxRequestSizeMb * 1024L * 1024L;
@@ -71,6 +73,7 @@ public static class QuiverServer
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
             MapApi(app, catalog);
+            using var gauges = ServerMetrics.PublishCollectionGauges(catalog);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             foreach (var address in app.Urls)
@@ -92,6 +95,7 @@ public static class QuiverServer
     internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog)
     {
         app.MapServiceEndpoints();
+        app.MapMetricsEndpoint();
         app.MapCollectionEndpoints(catalog);
         app.MapPointEndpoints(catalog);
         app.MapQueryEndpoints(catalog);

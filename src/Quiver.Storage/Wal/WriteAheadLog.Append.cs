@@ -293,7 +293,9 @@ public sealed partial class WriteAheadLog
         if (_options.Fsync)
         {
             FaultInjection?.Invoke("fsync");
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             _active.Flush(flushToDisk: true);
+            Internal.StorageMetrics.FsyncDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             _ = Interlocked.Increment(ref _fsyncCount);
         }
     }

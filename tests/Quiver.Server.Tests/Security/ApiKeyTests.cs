@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Engine.Catalog;
 using Quiver.Server.Hosting;
+using Quiver.Server.Observability;
 using Quiver.Server.Tests.Infrastructure;
 
 namespace Quiver.Server.Tests.Security;
@@ -46,6 +47,7 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
     private static readonly (string Method, string Template, string Path, string? Body, bool Write)[] Endpoints =
     [
         ("GET", "/", "/", null, false),
+        ("GET", "/metrics", "/metrics", null, false),
         ("GET", "/collections", "/collections", null, false),
         ("GET", "/collections/{name}", $"/collections/{C}", null, false),
         ("GET", "/collections/{name}/optimizations", $"/collections/{C}/optimizations", null, false),
@@ -79,13 +81,14 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
     public void The_table_covers_every_endpoint_the_server_maps()
     {
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddQuiverMetrics();
         using var temp = new TempDir();
         using var catalog = new CatalogHandle(CollectionCatalog.Open(new CatalogOptions { StoragePath = temp.Path }, NullLogger.Instance));
         var app = builder.Build();
         QuiverServer.MapApi(app, catalog.Catalog);
         var mapped = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains("*path", StringComparison.Ordinal))
-            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => $"{m} {e.RoutePattern.RawText}"))
             .ToHashSet();
         var listed = Endpoints.Select(e => $"{e.Method} {e.Template}").Concat(["GET /healthz", "GET /livez", "GET /readyz"]).ToHashSet();
         Assert.Equal(listed.Order(), mapped.Order());
