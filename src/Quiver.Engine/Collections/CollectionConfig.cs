@@ -274,11 +274,85 @@ public sealed class CollectionConfig
         return result;
     }
 
+    /// <summary>What each known setting of a config section must be; null always means "unset".</summary>
+    private enum SettingKind
+    {
+        Integer,
+        Number,
+        Boolean,
+        Text,
+    }
+
+    private static readonly Dictionary<string, SettingKind> HnswKinds = new(StringComparer.Ordinal)
+    {
+        ["m"] = SettingKind.Integer,
+        ["ef_construct"] = SettingKind.Integer,
+        ["full_scan_threshold"] = SettingKind.Integer,
+        ["max_indexing_threads"] = SettingKind.Integer,
+        ["payload_m"] = SettingKind.Integer,
+        ["on_disk"] = SettingKind.Boolean,
+        ["inline_storage"] = SettingKind.Boolean,
+        ["memory"] = SettingKind.Text,
+    };
+
+    private static readonly Dictionary<string, Dictionary<string, SettingKind>> SectionKinds = new(StringComparer.Ordinal)
+    {
+        ["optimizers_config"] = new(StringComparer.Ordinal)
+        {
+            ["deleted_threshold"] = SettingKind.Number,
+            ["vacuum_min_vector_number"] = SettingKind.Integer,
+            ["default_segment_number"] = SettingKind.Integer,
+            ["max_segment_size"] = SettingKind.Integer,
+            ["memmap_threshold"] = SettingKind.Integer,
+            ["indexing_threshold"] = SettingKind.Integer,
+            ["flush_interval_sec"] = SettingKind.Integer,
+            ["max_optimization_threads"] = SettingKind.Integer,
+        },
+        ["wal_config"] = new(StringComparer.Ordinal)
+        {
+            ["wal_capacity_mb"] = SettingKind.Integer,
+            ["wal_segments_ahead"] = SettingKind.Integer,
+            ["wal_retain_closed"] = SettingKind.Integer,
+        },
+    };
+
+    /// <summary>
+    /// Known settings must have their kind (an integer where one is read, and so on): a value of another kind
+    /// would be stored, shown back, and silently read as the default.
+    /// </summary>
+    private static void CheckKinds(JsonElement section, string path, Dictionary<string, SettingKind> kinds)
+    {
+        foreach (var field in section.EnumerateObject())
+        {
+            if (field.Value.ValueKind == JsonValueKind.Null || !kinds.TryGetValue(field.Name, out var kind))
+                continue;
+            var value = field.Value;
+            var ok = kind switch
+            {
+                SettingKind.Integer => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _),
+                SettingKind.Number => value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d) && double.IsFinite(d),
+                SettingKind.Boolean => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
+                _ => value.ValueKind == JsonValueKind.String,
+            };
+            if (!ok)
+                throw QuiverException.BadInput($"{path}.{field.Name}: expected {Describe(kind)}");
+        }
+    }
+
+    private static string Describe(SettingKind kind) => kind switch
+    {
+        SettingKind.Integer => "an integer",
+        SettingKind.Number => "a number",
+        SettingKind.Boolean => "true or false",
+        _ => "a string",
+    };
+
     /// <summary>Graph degrees a build can take: m and payload_m 0 (off) or up to <see cref="MaxGraphDegree"/>.</summary>
     private static void CheckHnswConfig(JsonElement hnsw, string path)
     {
         if (hnsw.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"{path}: expected an object");
+        CheckKinds(hnsw, path, HnswKinds);
         foreach (var name in (string[])["m", "payload_m"])
         {
             if (hnsw.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
@@ -321,6 +395,8 @@ public sealed class CollectionConfig
             throw QuiverException.BadInput($"{name}: expected an object");
         if (name == "hnsw_config")
             CheckHnswConfig(diff, name);
+        else if (SectionKinds.TryGetValue(name, out var kinds))
+            CheckKinds(diff, name, kinds);
         foreach (var field in diff.EnumerateObject())
         {
             if (field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetDouble(out var d) && d < 0)

@@ -67,6 +67,7 @@ public static class QuiverServer
 
         try
         {
+            app.Use(PathGuard.InvokeAsync);
             // Routing first, so the key check sees which endpoint (and so which access) a request needs.
             app.UseRouting();
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey);

@@ -25,14 +25,14 @@ internal static class PointEndpoints
 
         app.MapDelete("/collections/{name}/index/{field}", (HttpContext http, string name, string field) => RestHandler.RunAsync(http, false, async req =>
         {
-            req.ValidateOrdering();
+            req.ValidateWriteParameters();
             var result = await catalog.Get(name).ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Aborted).ConfigureAwait(false);
             return RestWriter.Update(result);
         }));
 
         app.MapPost("/collections/{name}/points/batch", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
-            req.ValidateOrdering();
+            req.ValidateWriteParameters();
             var collection = catalog.Get(name);
             var operations = ReadBatch(req.Body);
             var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Aborted).ConfigureAwait(false);
@@ -119,8 +119,7 @@ internal static class PointEndpoints
     private static void MapWrite(IEndpointRouteBuilder app, CollectionCatalog catalog, string method, string suffix, Func<JsonElement, PointOperation> read) =>
         app.MapMethods("/collections/{name}" + suffix, [method], (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
-            req.ValidateOrdering();
-            req.QueryInt("timeout", 1);
+            req.ValidateWriteParameters();
             var collection = catalog.Get(name);
             var result = await collection.ApplyAsync(read(req.Body), req.Wait, req.Aborted).ConfigureAwait(false);
             return RestWriter.Update(result);

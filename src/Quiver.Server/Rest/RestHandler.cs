@@ -40,6 +40,17 @@ internal sealed class RestRequest(HttpContext http, JsonElement body)
         return n;
     }
 
+    /// <summary>
+    /// Checks a point write's query parameters (<c>wait</c>, <c>ordering</c>, <c>timeout</c>) before anything is
+    /// applied, so a malformed one refuses the write instead of being half-used.
+    /// </summary>
+    public void ValidateWriteParameters()
+    {
+        _ = Wait;
+        ValidateOrdering();
+        QueryInt("timeout", 1);
+    }
+
     /// <summary>Checks <c>ordering</c>; on a single node every ordering is already strong.</summary>
     public void ValidateOrdering()
     {
@@ -131,6 +142,10 @@ internal static class RestHandler
         await request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
         if (buffer.Length == 0)
             throw QuiverException.BadInput("Format error in JSON body: the request body is empty; expected a JSON object");
+        // The JSON reader checks UTF-8 only in the strings a handler reads: bytes it never decodes (an unknown field,
+        // a payload stored as it came) would be accepted broken, so the whole body is checked once here.
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+            throw QuiverException.BadInput("Format error in JSON body: the body is not valid UTF-8");
         var doc = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
         if (doc.RootElement.ValueKind != JsonValueKind.Object)
         {

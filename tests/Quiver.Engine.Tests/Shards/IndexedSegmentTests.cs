@@ -375,7 +375,10 @@ public sealed class IndexedSegmentTests : IDisposable
             Assert.Equal(model.Keys.Order(), scrolled.Points.Select(p => p.Id.Number));
             foreach (var p in scrolled.Points)
                 Assert.Equal(model[p.Id.Number], p.Vectors![0].Values);
-            Assert.True(collection.Stats().SegmentsCount > 1);
+            // The optimizer worked while the writes came: it sealed and rebuilt a segment, or (when it kept up with
+            // the threshold crossing) indexed the segment live. Which one depends on timing; both must keep everything.
+            var stats = collection.Stats();
+            Assert.True(stats.SegmentsCount > 1 || stats.IndexedVectorsCount == model.Count, $"segments {stats.SegmentsCount}, indexed {stats.IndexedVectorsCount} of {model.Count}");
         }
         finally
         {
