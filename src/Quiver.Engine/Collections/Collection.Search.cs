@@ -24,7 +24,12 @@ public sealed partial class Collection
     public IReadOnlyList<ScoredRecord> Search(SearchRequest request, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // A child of the request's span when tracing is on; null (and free) otherwise.
+        using var activity = EngineMetrics.Activities.StartActivity("quiver.search");
+        activity?.SetTag("quiver.collection", Name);
+        activity?.SetTag("quiver.limit", request.Limit);
         var result = SearchCore(request, cancellationToken);
+        activity?.SetTag("quiver.hits", result.Count);
         EngineMetrics.SearchDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("collection", Name));
         return result;
     }

@@ -414,6 +414,10 @@ internal sealed partial class Shard
     private void Run(OptimizationJob job)
     {
         var total = job.Parts.Sum(p => p.Offsets.Length);
+        using var activity = Internal.EngineMetrics.Activities.StartActivity("quiver.optimize");
+        activity?.SetTag("quiver.optimization", job.Kind);
+        activity?.SetTag("quiver.points", total);
+        activity?.SetTag("quiver.shard", _directory);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var token = _stopping.Token;
         var indexing = Indexing;

@@ -37,6 +37,26 @@ public sealed record StorageOptions
     public int WalSegmentMb { get; init; } = 32;
 }
 
+/// <summary>The <c>tracing</c> section: OpenTelemetry spans per request, search and optimizer run.</summary>
+public sealed record TracingOptions
+{
+    /// <summary>Record spans (and answer each request with a <c>traceresponse</c> header naming its span).</summary>
+    public bool Enabled { get; init; }
+
+    /// <summary>Where spans are exported with OTLP (e.g. <c>http://collector:4317</c>); unset keeps them in-process.</summary>
+    public string? OtlpEndpoint { get; init; }
+
+    /// <summary>Share of new traces recorded (a caller's sampled flag is always followed).</summary>
+    public double SampleRatio { get; init; } = 1.0;
+}
+
+/// <summary>The <c>logging</c> section.</summary>
+public sealed record LoggingOptions
+{
+    /// <summary><c>text</c> (one line per entry) or <c>json</c> (one JSON object per line, for log shippers).</summary>
+    public string Format { get; init; } = "text";
+}
+
 /// <summary>All server settings, bound from config file, then QUIVER__ environment variables, then flags.</summary>
 public sealed record QuiverOptions
 {
@@ -44,10 +64,16 @@ public sealed record QuiverOptions
 
     public StorageOptions Storage { get; init; } = new();
 
+    public TracingOptions Tracing { get; init; } = new();
+
+    public LoggingOptions Logging { get; init; } = new();
+
     public static QuiverOptions Bind(IConfiguration configuration)
     {
         var service = configuration.GetSection("service");
         var storage = configuration.GetSection("storage");
+        var tracing = configuration.GetSection("tracing");
+        var logging = configuration.GetSection("logging");
         var d = new QuiverOptions();
         var options = new QuiverOptions
         {
@@ -67,6 +93,13 @@ public sealed record QuiverOptions
                 FlushIntervalSec = Int(storage, "flush_interval_sec", d.Storage.FlushIntervalSec),
                 WalSegmentMb = Int(storage, "wal_segment_mb", d.Storage.WalSegmentMb),
             },
+            Tracing = new TracingOptions
+            {
+                Enabled = Bool(tracing, "enabled", d.Tracing.Enabled),
+                OtlpEndpoint = tracing["otlp_endpoint"] is { Length: > 0 } endpoint ? endpoint : null,
+                SampleRatio = Double(tracing, "sample_ratio", d.Tracing.SampleRatio),
+            },
+            Logging = new LoggingOptions { Format = logging["format"] ?? d.Logging.Format },
         };
         options.Validate();
         return options;
@@ -86,6 +119,10 @@ public sealed record QuiverOptions
         Require(!string.IsNullOrWhiteSpace(Storage.StoragePath), "storage.storage_path must not be empty");
         Require(Storage.FlushIntervalSec is >= 1 and <= 3600, "storage.flush_interval_sec must be 1..3600");
         Require(Storage.WalSegmentMb is >= 1 and <= 1024, "storage.wal_segment_mb must be 1..1024");
+        Require(Tracing.SampleRatio is >= 0 and <= 1, "tracing.sample_ratio must be 0..1");
+        Require(Logging.Format is "text" or "json", "logging.format must be text or json");
+        Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",
+            "tracing.otlp_endpoint must be an http(s) URL");
     }
 
     private static void Require(bool condition, string message)
@@ -102,6 +139,16 @@ public sealed record QuiverOptions
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new InvalidOperationException($"Invalid configuration: {section.Path}.{key} = '{text}' is not an integer");
+    }
+
+    private static double Double(IConfigurationSection section, string key, double fallback)
+    {
+        var text = section[key];
+        if (text is null)
+            return fallback;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new InvalidOperationException($"Invalid configuration: {section.Path}.{key} = '{text}' is not a number");
     }
 
     private static bool Bool(IConfigurationSection section, string key, bool fallback)

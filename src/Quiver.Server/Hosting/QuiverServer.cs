@@ -20,16 +20,33 @@ public static class QuiverServer
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        // Entries written inside a request carry its trace and span ids (as a scope), so logs join up with traces.
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        if (options.Logging.Format == "json")
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Service.ShutdownTimeoutSec));
         builder.Services.AddQuiverMetrics();
+        builder.Services.AddQuiverTracing(options.Tracing);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.Service.MaxRequestSizeMb * 1024L * 1024L;
@@ -68,6 +85,8 @@ public static class QuiverServer
         try
         {
             app.Use(PathGuard.InvokeAsync);
+            if (options.Tracing.Enabled)
+                app.Use(ServerTracing.AddTraceResponseAsync);
             // Routing first, so the key check sees which endpoint (and so which access) a request needs.
             app.UseRouting();
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey);

@@ -67,7 +67,10 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("service:\n  api_key: \"\"\n", "service.api_key must not be empty")]
     [InlineData("service:\n  read_only_api_key: \" \"\n", "service.read_only_api_key must not be empty")]
     [InlineData("service:\n  api_key: same\n  read_only_api_key: same\n", "must differ")]
-    public void Api_keys_must_be_real_keys(string yaml, string message)
+    [InlineData("tracing:\n  sample_ratio: 2\n", "tracing.sample_ratio must be 0..1")]
+    [InlineData("tracing:\n  otlp_endpoint: ftp://collector\n", "tracing.otlp_endpoint must be an http(s) URL")]
+    [InlineData("tracing:\n  enabled: sometimes\n", "tracing.enabled")]
+    public void Api_keys_and_tracing_settings_are_checked(string yaml, string message)
     {
         var ex = Assert.Throws<InvalidOperationException>(() => QuiverOptions.Bind(ConfigurationLoader.Build(["--config", WriteYaml(yaml)])));
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
