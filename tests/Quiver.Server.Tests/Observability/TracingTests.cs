@@ -4,31 +4,8 @@ using Quiver.Server.Tests.Infrastructure;
 
 namespace Quiver.Server.Tests.Observability;
 
-/// <summary>A server with <c>tracing.enabled</c> (spans kept in-process): requests continue the caller's trace.</summary>
-public sealed class TracingFixture : IAsyncLifetime
-{
-    private ServerProcess? _server;
-
-    public string Folder { get; } = Path.Combine(Path.GetTempPath(), "quiver-tracing-" + Guid.NewGuid().ToString("N"));
-
-    public ServerProcess Server => _server ?? throw new InvalidOperationException("server not started");
-
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(Folder);
-        var config = Path.Combine(Folder, "config.yaml");
-        await File.WriteAllTextAsync(config, "tracing:\n  enabled: true\n  sample_ratio: 1.0\nlogging:\n  format: json\n");
-        _server = await ServerProcess.StartAsync(Path.Combine(Folder, "data"), ["--config", config]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-            await _server.DisposeAsync();
-        if (Directory.Exists(Folder))
-            Directory.Delete(Folder, recursive: true);
-    }
-}
+/// <summary>A server with <c>tracing.enabled</c> (spans kept in-process) and JSON logs.</summary>
+public sealed class TracingFixture() : ConfiguredServerFixture("tracing:\n  enabled: true\n  sample_ratio: 1.0\nlogging:\n  format: json\n");
 
 public sealed class TracingTests(TracingFixture fixture) : IClassFixture<TracingFixture>
 {

@@ -11,32 +11,10 @@ using Quiver.Server.Tests.Infrastructure;
 namespace Quiver.Server.Tests.Security;
 
 /// <summary>A server started with both keys (from a YAML config file), driven over plain HTTP.</summary>
-public sealed class ApiKeyFixture : IAsyncLifetime
+public sealed class ApiKeyFixture() : ConfiguredServerFixture($"service:\n  api_key: \"{FullKey}\"\n  read_only_api_key: \"{ReadKey}\"\n")
 {
     public const string FullKey = "full-key-7f3a";
     public const string ReadKey = "read-key-91c2";
-
-    private ServerProcess? _server;
-
-    public string StoragePath { get; } = Path.Combine(Path.GetTempPath(), "quiver-keys-" + Guid.NewGuid().ToString("N"));
-
-    public ServerProcess Server => _server ?? throw new InvalidOperationException("server not started");
-
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(StoragePath);
-        var config = Path.Combine(StoragePath, "config.yaml");
-        await File.WriteAllTextAsync(config, $"service:\n  api_key: \"{FullKey}\"\n  read_only_api_key: \"{ReadKey}\"\n");
-        _server = await ServerProcess.StartAsync(Path.Combine(StoragePath, "data"), ["--config", config]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-            await _server.DisposeAsync();
-        if (Directory.Exists(StoragePath))
-            Directory.Delete(StoragePath, recursive: true);
-    }
 }
 
 public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFixture>

@@ -1,0 +1,27 @@
+namespace Quiver.Server.Tests.Infrastructure;
+
+/// <summary>A server process of its own, started with a YAML config file (settings that have no flag).</summary>
+public abstract class ConfiguredServerFixture(string yaml) : IAsyncLifetime
+{
+    private ServerProcess? _server;
+
+    public string Folder { get; } = Path.Combine(Path.GetTempPath(), "quiver-configured-" + Guid.NewGuid().ToString("N"));
+
+    public ServerProcess Server => _server ?? throw new InvalidOperationException("server not started");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Folder);
+        var config = Path.Combine(Folder, "config.yaml");
+        await File.WriteAllTextAsync(config, yaml);
+        _server = await ServerProcess.StartAsync(Path.Combine(Folder, "data"), ["--config", config]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+            await _server.DisposeAsync();
+        if (Directory.Exists(Folder))
+            Directory.Delete(Folder, recursive: true);
+    }
+}
