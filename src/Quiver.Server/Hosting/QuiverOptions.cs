@@ -21,6 +21,9 @@ public sealed record ServiceOptions
 
     /// <summary>When set, a key that can call the read endpoints only.</summary>
     public string? ReadOnlyApiKey { get; init; }
+
+    /// <summary>Also accept JWTs signed (HS256) with <see cref="ApiKey"/>, whose claims grant access (Qdrant's RBAC).</summary>
+    public bool JwtRbac { get; init; }
 }
 
 /// <summary>The <c>storage</c> section: where and how data is kept.</summary>
@@ -85,6 +88,7 @@ public sealed record QuiverOptions
                 ShutdownTimeoutSec = Int(service, "shutdown_timeout_sec", d.Service.ShutdownTimeoutSec),
                 ApiKey = service["api_key"],
                 ReadOnlyApiKey = service["read_only_api_key"],
+                JwtRbac = Bool(service, "jwt_rbac", d.Service.JwtRbac),
             },
             Storage = new StorageOptions
             {
@@ -116,6 +120,7 @@ public sealed record QuiverOptions
         Require(Service.ApiKey is null || !string.IsNullOrWhiteSpace(Service.ApiKey), "service.api_key must not be empty (leave it unset to turn keys off)");
         Require(Service.ReadOnlyApiKey is null || !string.IsNullOrWhiteSpace(Service.ReadOnlyApiKey), "service.read_only_api_key must not be empty (leave it unset to turn it off)");
         Require(Service.ApiKey is null || Service.ApiKey != Service.ReadOnlyApiKey, "service.read_only_api_key must differ from service.api_key");
+        Require(!Service.JwtRbac || Service.ApiKey is not null, "service.jwt_rbac needs service.api_key (tokens are signed with it)");
         Require(!string.IsNullOrWhiteSpace(Storage.StoragePath), "storage.storage_path must not be empty");
         Require(Storage.FlushIntervalSec is >= 1 and <= 3600, "storage.flush_interval_sec must be 1..3600");
         Require(Storage.WalSegmentMb is >= 1 and <= 1024, "storage.wal_segment_mb must be 1..1024");

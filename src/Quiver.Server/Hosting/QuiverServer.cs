@@ -89,7 +89,7 @@ public static class QuiverServer
                 app.Use(ServerTracing.AddTraceResponseAsync);
             // Routing first, so the key check sees which endpoint (and so which access) a request needs.
             app.UseRouting();
-            var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey);
+            var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
             MapApi(app, catalog);

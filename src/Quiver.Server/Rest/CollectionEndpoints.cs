@@ -14,7 +14,9 @@ internal static class CollectionEndpoints
             {
                 w.WriteStartObject();
                 w.WriteStartArray("collections");
-                foreach (var name in catalog.CollectionNames)
+                // A token scoped to some collections sees only those.
+                var grant = http.Features.Get<Security.AccessGrant>();
+                foreach (var name in catalog.CollectionNames.Where(n => grant?.CanRead(n) ?? true))
                 {
                     w.WriteStartObject();
                     w.WriteString("name", name);
@@ -75,7 +77,7 @@ internal static class CollectionEndpoints
         }));
 
         app.MapGet("/aliases", (HttpContext http) => RestHandler.RunAsync(http, false, _ =>
-            Done(w => WriteAliases(w, catalog.Aliases.Where(_ => true)))));
+            Done(w => WriteAliases(w, catalog.Aliases.Where(a => http.Features.Get<Security.AccessGrant>()?.CanRead(a.Value) ?? true)))));
 
         app.MapGet("/collections/{name}/aliases", (HttpContext http, string name) => RestHandler.RunAsync(http, false, _ =>
         {

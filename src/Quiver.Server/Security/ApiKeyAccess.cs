@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Routing.Patterns;
+using Quiver.Engine.Catalog;
 using Quiver.Server.Rest;
 
 namespace Quiver.Server.Security;
@@ -41,13 +41,29 @@ internal sealed class ApiKeyAccess
         "/collections/{name}/facet",
     };
 
+    /// <summary>Endpoints that create, change or delete collections or aliases: global manage access only.</summary>
+    private static readonly HashSet<string> ManageEndpoints = new(StringComparer.Ordinal)
+    {
+        "PUT /collections/{name}",
+        "PATCH /collections/{name}",
+        "DELETE /collections/{name}",
+        "POST /collections/aliases",
+    };
+
+    /// <summary>What a per-collection grant may call without naming a collection (the listings are filtered).</summary>
+    private static readonly HashSet<string> ScopedGlobalReads = new(StringComparer.Ordinal) { "GET /", "GET /collections", "GET /aliases" };
+
     private readonly byte[]? _fullKeyHash;
     private readonly byte[]? _readKeyHash;
+    private readonly JwtAccess? _jwt;
+    private readonly CollectionCatalog _catalog;
 
-    public ApiKeyAccess(string? apiKey, string? readOnlyApiKey)
+    public ApiKeyAccess(string? apiKey, string? readOnlyApiKey, bool jwtRbac, CollectionCatalog catalog)
     {
         _fullKeyHash = apiKey is null ? null : Hash(apiKey);
         _readKeyHash = readOnlyApiKey is null ? null : Hash(readOnlyApiKey);
+        _jwt = jwtRbac && apiKey is not null ? new JwtAccess(apiKey, catalog) : null;
+        _catalog = catalog;
     }
 
     public bool Enabled => _fullKeyHash is not null || _readKeyHash is not null;
@@ -70,21 +86,60 @@ internal sealed class ApiKeyAccess
 
         // Keys are compared as hashes in constant time, so neither their bytes nor their lengths leak.
         var presented = Hash(key);
-        var full = _fullKeyHash is not null && CryptographicOperations.FixedTimeEquals(presented, _fullKeyHash);
-        var readOnly = !full && _readKeyHash is not null && CryptographicOperations.FixedTimeEquals(presented, _readKeyHash);
-        if (!full && !readOnly)
+        AccessGrant? grant = null;
+        if (_fullKeyHash is not null && CryptographicOperations.FixedTimeEquals(presented, _fullKeyHash))
+            grant = AccessGrant.Full;
+        else if (_readKeyHash is not null && CryptographicOperations.FixedTimeEquals(presented, _readKeyHash))
+            grant = AccessGrant.ReadOnly;
+        else if (_jwt is not null && JwtAccess.LooksLikeJwt(key))
+        {
+            var (tokenGrant, error, forbidden) = await _jwt.ValidateAsync(key).ConfigureAwait(false);
+            if (tokenGrant is null)
+            {
+                await RestHandler.WriteErrorAsync(http, forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized, error, started).ConfigureAwait(false);
+                return;
+            }
+
+            grant = tokenGrant;
+        }
+
+        if (grant is null)
         {
             await RestHandler.WriteErrorAsync(http, StatusCodes.Status401Unauthorized, "Invalid API key or JWT", started).ConfigureAwait(false);
             return;
         }
 
-        if (readOnly && IsWrite(http))
+        if (Refusal(http, grant) is { } refusal)
         {
-            await RestHandler.WriteErrorAsync(http, StatusCodes.Status403Forbidden, "Forbidden: the read-only API key cannot call write endpoints", started).ConfigureAwait(false);
+            await RestHandler.WriteErrorAsync(http, StatusCodes.Status403Forbidden, $"Forbidden: {refusal}", started).ConfigureAwait(false);
             return;
         }
 
+        http.Features.Set(grant);
         await next(http).ConfigureAwait(false);
+    }
+
+    /// <summary>Why <paramref name="grant"/> does not allow this request, or null when it does.</summary>
+    private string? Refusal(HttpContext http, AccessGrant grant)
+    {
+        if (grant.Manage)
+            return null;
+        var write = IsWrite(http);
+        var endpoint = $"{http.Request.Method} {EndpointTemplate(http)}";
+        if (ManageEndpoints.Contains(endpoint))
+            return "this operation needs global manage access";
+        if (http.GetRouteValue("name") is not string name)
+        {
+            if (grant.ReadAll)
+                return write ? "the read-only API key cannot call write endpoints" : null;
+            return !write && ScopedGlobalReads.Contains(endpoint) ? null : "this operation needs global access";
+        }
+
+        // Access is to collections, whatever name (or alias) the request uses.
+        var collection = _catalog.TryGet(name)?.Name ?? name;
+        if (write)
+            return grant.CanWrite(collection) ? null : grant.ReadAll ? "the read-only API key cannot call write endpoints" : $"no write access to collection `{collection}`";
+        return grant.CanRead(collection) ? null : $"no access to collection `{collection}`";
     }
 
     /// <summary>Whether the matched endpoint changes state (see <see cref="ReadingPosts"/>); unmatched requests read.</summary>
@@ -93,11 +148,13 @@ internal sealed class ApiKeyAccess
         var method = http.Request.Method;
         if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method))
             return false;
-        var template = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern is { } pattern ? Template(pattern) : null;
-        return template is null || !HttpMethods.IsPost(method) || !ReadingPosts.Contains(template);
+        var template = EndpointTemplate(http);
+        return template.Length == 0 || !HttpMethods.IsPost(method) || !ReadingPosts.Contains(template);
     }
 
-    private static string Template(RoutePattern pattern) => pattern.RawText is { } raw ? (raw.StartsWith('/') ? raw : "/" + raw) : string.Empty;
+    /// <summary>The matched endpoint's route template (<c>/collections/{name}</c>), or empty when none matched.</summary>
+    private static string EndpointTemplate(HttpContext http) =>
+        (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is { } raw ? (raw.StartsWith('/') ? raw : "/" + raw) : string.Empty;
 
     private static string? PresentedKey(HttpRequest request)
     {
