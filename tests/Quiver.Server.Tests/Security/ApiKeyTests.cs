@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -76,23 +75,23 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
     public async Task Keys_guard_every_endpoint_and_the_read_only_key_never_writes()
     {
         using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "PUT", $"/collections/{C}", """{"vectors":{"size":2,"distance":"Dot"}}""", ApiKeyFixture.FullKey)).Status);
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":1,"vector":[0.5,0.5],"payload":{"a":1}},{"id":2,"vector":[0.1,0.9]}]}""", ApiKeyFixture.FullKey)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}", """{"vectors":{"size":2,"distance":"Dot"}}""", ApiKeyFixture.FullKey)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":1,"vector":[0.5,0.5],"payload":{"a":1}},{"id":2,"vector":[0.1,0.9]}]}""", ApiKeyFixture.FullKey)).Status);
         var before = await SnapshotAsync(http);
 
         foreach (var probe in new[] { "/healthz", "/livez", "/readyz" })
-            Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "GET", probe, null, null)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("GET", probe, null, null)).Status);
 
         foreach (var (method, _, path, body, write) in Endpoints)
         {
-            var none = await SendAsync(http, method, path, body, null);
+            var none = await http.SendAsync(method, path, body, null);
             Assert.True(none.Status == HttpStatusCode.Unauthorized, $"{method} {path} without a key: {(int)none.Status} {none.Text}");
             Assert.Contains("API key", none.Text, StringComparison.Ordinal);
-            var wrong = await SendAsync(http, method, path, body, "not-the-key");
+            var wrong = await http.SendAsync(method, path, body, "not-the-key");
             Assert.True(wrong.Status == HttpStatusCode.Unauthorized, $"{method} {path} with a wrong key: {(int)wrong.Status}");
-            var wrongBearer = await SendAsync(http, method, path, body, "not-the-key", bearer: true);
+            var wrongBearer = await http.SendAsync(method, path, body, "not-the-key", bearer: true);
             Assert.True(wrongBearer.Status == HttpStatusCode.Unauthorized, $"{method} {path} with a wrong bearer token: {(int)wrongBearer.Status}");
-            var readOnly = await SendAsync(http, method, path, body, ApiKeyFixture.ReadKey, bearer: method == "POST");
+            var readOnly = await http.SendAsync(method, path, body, ApiKeyFixture.ReadKey, bearer: method == "POST");
             if (write)
                 Assert.True(readOnly.Status == HttpStatusCode.Forbidden, $"{method} {path} with the read-only key: {(int)readOnly.Status} {readOnly.Text}");
             else
@@ -101,43 +100,27 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
 
         // Nothing the refused requests tried has happened.
         Assert.Equal(before, await SnapshotAsync(http));
-        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, "GET", "/collections/keyed_new", null, ApiKeyFixture.FullKey)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync("GET", "/collections/keyed_new", null, ApiKeyFixture.FullKey)).Status);
 
         // The full key writes, through either header.
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":3,"vector":[1,0]}]}""", ApiKeyFixture.FullKey, bearer: true)).Status);
-        Assert.Contains("\"count\":3", (await SendAsync(http, "POST", $"/collections/{C}/points/count", """{"exact":true}""", ApiKeyFixture.ReadKey)).Text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":3,"vector":[1,0]}]}""", ApiKeyFixture.FullKey, bearer: true)).Status);
+        Assert.Contains("\"count\":3", (await http.SendAsync("POST", $"/collections/{C}/points/count", """{"exact":true}""", ApiKeyFixture.ReadKey)).Text, StringComparison.Ordinal);
         // An unknown path needs a key like any other, then is a 404.
-        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, "GET", "/no/such/path", null, null)).Status);
-        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, "GET", "/no/such/path", null, ApiKeyFixture.ReadKey)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/no/such/path", null, null)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync("GET", "/no/such/path", null, ApiKeyFixture.ReadKey)).Status);
     }
 
     private static async Task<string> SnapshotAsync(HttpClient http)
     {
         // Points with payloads and vectors, the collection's config and payload schema, and the aliases.
-        var scroll = await SendAsync(http, "POST", $"/collections/{C}/points/scroll", """{"with_payload":true,"with_vector":true}""", ApiKeyFixture.FullKey);
-        var info = await SendAsync(http, "GET", $"/collections/{C}", null, ApiKeyFixture.FullKey);
-        var aliases = await SendAsync(http, "GET", "/aliases", null, ApiKeyFixture.FullKey);
+        var scroll = await http.SendAsync("POST", $"/collections/{C}/points/scroll", """{"with_payload":true,"with_vector":true}""", ApiKeyFixture.FullKey);
+        var info = await http.SendAsync("GET", $"/collections/{C}", null, ApiKeyFixture.FullKey);
+        var aliases = await http.SendAsync("GET", "/aliases", null, ApiKeyFixture.FullKey);
         string Result(string text) => System.Text.Json.Nodes.JsonNode.Parse(text)?["result"]?.ToJsonString() ?? text;
         var collection = System.Text.Json.Nodes.JsonNode.Parse(info.Text)?["result"];
         return Result(scroll.Text) + collection?["config"]?.ToJsonString() + collection?["payload_schema"]?.ToJsonString() + Result(aliases.Text);
     }
 
-    private static async Task<(HttpStatusCode Status, string Text)> SendAsync(HttpClient http, string method, string path, string? body, string? key, bool bearer = false)
-    {
-        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
-        if (body is not null)
-            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-        if (key is not null)
-        {
-            if (bearer)
-                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-            else
-                request.Headers.Add("api-key", key);
-        }
-
-        using var response = await http.SendAsync(request);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
 
     private sealed class TempDir : IDisposable
     {
