@@ -38,7 +38,8 @@ function bruteForce(query, predicate, limit) {
 }
 
 test('official JS client against Quiver', async (t) => {
-  const client = new QdrantClient({ url, checkCompatibility: true });
+  // QUIVER_API_KEY is set when the server requires a key (the TLS run).
+  const client = new QdrantClient({ url, apiKey: process.env.QUIVER_API_KEY, checkCompatibility: true });
   const name = `js_client_${process.pid}_${Date.now()}`;
 
   await t.test('create collection', async () => {

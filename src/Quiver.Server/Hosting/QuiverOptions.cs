@@ -24,6 +24,20 @@ public sealed record ServiceOptions
 
     /// <summary>Also accept JWTs signed (HS256) with <see cref="ApiKey"/>, whose claims grant access (Qdrant's RBAC).</summary>
     public bool JwtRbac { get; init; }
+
+    /// <summary>Serve REST over TLS with the certificate in the <c>tls</c> section.</summary>
+    public bool EnableTls { get; init; }
+}
+
+/// <summary>The <c>tls</c> section: PEM files, re-read when they change (certificates can be rotated live).</summary>
+public sealed record TlsOptions
+{
+    public string? Cert { get; init; }
+
+    public string? Key { get; init; }
+
+    /// <summary>Seconds between checks of the files for a new certificate.</summary>
+    public int CertTtl { get; init; } = 60;
 }
 
 /// <summary>The <c>storage</c> section: where and how data is kept.</summary>
@@ -71,12 +85,15 @@ public sealed record QuiverOptions
 
     public LoggingOptions Logging { get; init; } = new();
 
+    public TlsOptions Tls { get; init; } = new();
+
     public static QuiverOptions Bind(IConfiguration configuration)
     {
         var service = configuration.GetSection("service");
         var storage = configuration.GetSection("storage");
         var tracing = configuration.GetSection("tracing");
         var logging = configuration.GetSection("logging");
+        var tls = configuration.GetSection("tls");
         var d = new QuiverOptions();
         var options = new QuiverOptions
         {
@@ -89,6 +106,7 @@ public sealed record QuiverOptions
                 ApiKey = service["api_key"],
                 ReadOnlyApiKey = service["read_only_api_key"],
                 JwtRbac = Bool(service, "jwt_rbac", d.Service.JwtRbac),
+                EnableTls = Bool(service, "enable_tls", d.Service.EnableTls),
             },
             Storage = new StorageOptions
             {
@@ -104,6 +122,7 @@ public sealed record QuiverOptions
                 SampleRatio = Double(tracing, "sample_ratio", d.Tracing.SampleRatio),
             },
             Logging = new LoggingOptions { Format = logging["format"] ?? d.Logging.Format },
+            Tls = new TlsOptions { Cert = tls["cert"], Key = tls["key"], CertTtl = Int(tls, "cert_ttl", d.Tls.CertTtl) },
         };
         options.Validate();
         return options;
@@ -126,6 +145,8 @@ public sealed record QuiverOptions
         Require(Storage.WalSegmentMb is >= 1 and <= 1024, "storage.wal_segment_mb must be 1..1024");
         Require(Tracing.SampleRatio is >= 0 and <= 1, "tracing.sample_ratio must be 0..1");
         Require(Logging.Format is "text" or "json", "logging.format must be text or json");
+        Require(!Service.EnableTls || (!string.IsNullOrWhiteSpace(Tls.Cert) && !string.IsNullOrWhiteSpace(Tls.Key)), "service.enable_tls needs tls.cert and tls.key (PEM files)");
+        Require(Tls.CertTtl is >= 1 and <= 86400, "tls.cert_ttl must be 1..86400 seconds");
         Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",
             "tracing.otlp_endpoint must be an http(s) URL");
     }

@@ -47,10 +47,27 @@ public static class QuiverServer
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Service.ShutdownTimeoutSec));
         builder.Services.AddQuiverMetrics();
         builder.Services.AddQuiverTracing(options.Tracing);
+        // Loaded before anything listens: a certificate that cannot be read stops start-up with the reason.
+        CertificateSource? certificates = null;
+        try
+        {
+            if (options.Service.EnableTls)
+                certificates = new CertificateSource(options.Tls.Cert!, options.Tls.Key!, TimeSpan.FromSeconds(options.Tls.CertTtl));
+        }
+        catch (InvalidOperationException ex)
+        {
+            await Console.Error.WriteLineAsync($"quiver serve: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.Service.MaxRequestSizeMb * 1024L * 1024L;
-            k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.HttpPort);
+            k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.HttpPort, listen =>
+            {
+                if (certificates is not null)
+                    listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificates.Current);
+            });
         });
 
         await using var app = builder.Build();

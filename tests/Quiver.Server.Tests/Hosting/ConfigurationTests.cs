@@ -70,6 +70,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("tracing:\n  sample_ratio: 2\n", "tracing.sample_ratio must be 0..1")]
     [InlineData("tracing:\n  otlp_endpoint: ftp://collector\n", "tracing.otlp_endpoint must be an http(s) URL")]
     [InlineData("tracing:\n  enabled: sometimes\n", "tracing.enabled")]
+    [InlineData("service:\n  enable_tls: true\n", "service.enable_tls needs tls.cert and tls.key")]
+    [InlineData("service:\n  jwt_rbac: true\n", "service.jwt_rbac needs service.api_key")]
     public void Api_keys_and_tracing_settings_are_checked(string yaml, string message)
     {
         var ex = Assert.Throws<InvalidOperationException>(() => QuiverOptions.Bind(ConfigurationLoader.Build(["--config", WriteYaml(yaml)])));

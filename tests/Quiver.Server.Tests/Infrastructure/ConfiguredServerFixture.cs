@@ -1,7 +1,7 @@
 namespace Quiver.Server.Tests.Infrastructure;
 
 /// <summary>A server process of its own, started with a YAML config file (settings that have no flag).</summary>
-public abstract class ConfiguredServerFixture(string yaml) : IAsyncLifetime
+public abstract class ConfiguredServerFixture(string yaml, bool https = false) : IAsyncLifetime
 {
     private ServerProcess? _server;
 
@@ -12,10 +12,14 @@ public abstract class ConfiguredServerFixture(string yaml) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Folder);
+        await PrepareAsync();
         var config = Path.Combine(Folder, "config.yaml");
-        await File.WriteAllTextAsync(config, yaml);
-        _server = await ServerProcess.StartAsync(Path.Combine(Folder, "data"), ["--config", config]);
+        await File.WriteAllTextAsync(config, yaml.Replace("{folder}", Folder, StringComparison.Ordinal));
+        _server = await ServerProcess.StartAsync(Path.Combine(Folder, "data"), ["--config", config], https: https);
     }
+
+    /// <summary>Writes what the config refers to (files under <see cref="Folder"/>, named in it as <c>{folder}</c>).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
