@@ -27,6 +27,12 @@ public sealed record ServiceOptions
 
     /// <summary>Serve REST over TLS with the certificate in the <c>tls</c> section.</summary>
     public bool EnableTls { get; init; }
+
+    /// <summary>Answer browsers' cross-origin requests (any origin, as Qdrant does by default).</summary>
+    public bool EnableCors { get; init; } = true;
+
+    /// <summary>Requests per second accepted over all clients (a token bucket of one second's worth); 0 = unlimited.</summary>
+    public int RateLimitRps { get; init; }
 }
 
 /// <summary>The <c>tls</c> section: PEM files, re-read when they change (certificates can be rotated live).</summary>
@@ -107,6 +113,8 @@ public sealed record QuiverOptions
                 ReadOnlyApiKey = service["read_only_api_key"],
                 JwtRbac = Bool(service, "jwt_rbac", d.Service.JwtRbac),
                 EnableTls = Bool(service, "enable_tls", d.Service.EnableTls),
+                EnableCors = Bool(service, "enable_cors", d.Service.EnableCors),
+                RateLimitRps = Int(service, "rate_limit_rps", d.Service.RateLimitRps),
             },
             Storage = new StorageOptions
             {
@@ -147,6 +155,7 @@ public sealed record QuiverOptions
         Require(Logging.Format is "text" or "json", "logging.format must be text or json");
         Require(!Service.EnableTls || (!string.IsNullOrWhiteSpace(Tls.Cert) && !string.IsNullOrWhiteSpace(Tls.Key)), "service.enable_tls needs tls.cert and tls.key (PEM files)");
         Require(Tls.CertTtl is >= 1 and <= 86400, "tls.cert_ttl must be 1..86400 seconds");
+        Require(Service.RateLimitRps is >= 0 and <= 10_000_000, "service.rate_limit_rps must be 0 (unlimited) or up to 10000000");
         Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",
             "tracing.otlp_endpoint must be an http(s) URL");
     }

@@ -47,6 +47,7 @@ public static class QuiverServer
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Service.ShutdownTimeoutSec));
         builder.Services.AddQuiverMetrics();
         builder.Services.AddQuiverTracing(options.Tracing);
+        builder.Services.AddRequestLimits(options.Service);
         // Loaded before anything listens: a certificate that cannot be read stops start-up with the reason.
         CertificateSource? certificates = null;
         try
@@ -104,6 +105,8 @@ public static class QuiverServer
             app.Use(PathGuard.InvokeAsync);
             if (options.Tracing.Enabled)
                 app.Use(ServerTracing.AddTraceResponseAsync);
+            // Before the key check: a browser's preflight carries no key, and a flood is refused before any work.
+            app.UseRequestLimits(options.Service);
             // Routing first, so the key check sees which endpoint (and so which access) a request needs.
             app.UseRouting();
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
