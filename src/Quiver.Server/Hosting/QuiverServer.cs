@@ -112,7 +112,7 @@ public static class QuiverServer
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
-            MapApi(app, catalog);
+            MapApi(app, catalog, options.Service.JwtRbac);
             using var gauges = ServerMetrics.PublishCollectionGauges(catalog);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -132,10 +132,11 @@ public static class QuiverServer
     }
 
     /// <summary>Every REST endpoint (and the 404 fallback); tests enumerate them from here too.</summary>
-    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog)
+    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac = false)
     {
         app.MapServiceEndpoints();
         app.MapMetricsEndpoint();
+        app.MapTelemetryEndpoint(catalog, jwtRbac);
         app.MapCollectionEndpoints(catalog);
         app.MapPointEndpoints(catalog);
         app.MapQueryEndpoints(catalog);

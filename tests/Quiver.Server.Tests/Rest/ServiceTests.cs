@@ -34,4 +34,36 @@ public sealed class ServiceTests(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.False(string.IsNullOrWhiteSpace(response.Text));
     }
+
+    [Fact]
+    public async Task Telemetry_has_the_spec_shape_at_each_details_level()
+    {
+        var name = ServerFixture.UniqueName("telemetry");
+        (await _client.PutAsync($"/collections/{name}", new { vectors = new { size = 2, distance = "Dot" } })).EnsureOk();
+        (await _client.PutAsync($"/collections/{name}/points?wait=true", """{"points":[{"id":1,"vector":[1,0]},{"id":2,"vector":[0,1]}]}""")).EnsureOk();
+
+        var minimal = (await _client.GetAsync("/telemetry")).EnsureOk().Result;
+        Assert.False(string.IsNullOrEmpty(minimal["id"]!.GetValue<string>()));
+        Assert.Equal("quiver", minimal["app"]!["name"]!.GetValue<string>());
+        Assert.True(DateTimeOffset.Parse(minimal["app"]!["startup"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) <= DateTimeOffset.UtcNow);
+        var count = (await _client.GetAsync("/collections")).Result["collections"]!.AsArray().Count;
+        Assert.Equal(count, minimal["collections"]!["number_of_collections"]!.GetValue<int>());
+        Assert.Null(minimal["collections"]!["collections"]);
+        foreach (var field in new[] { "active_bytes", "allocated_bytes", "metadata_bytes", "resident_bytes", "retained_bytes" })
+            Assert.True(minimal["memory"]![field]!.GetValue<long>() >= 0, field);
+        Assert.True(minimal["memory"]!["resident_bytes"]!.GetValue<long>() > 0);
+
+        var aggregated = (await _client.GetAsync("/telemetry?details_level=1")).EnsureOk().Result["collections"]!["collections"]!.AsArray();
+        Assert.Equal(count, aggregated.Count);
+        Assert.All(aggregated, c => Assert.NotNull(c!["params"]));
+
+        var full = (await _client.GetAsync("/telemetry?details_level=2")).EnsureOk().Result["collections"]!["collections"]!.AsArray();
+        var mine = full.Single(c => c!["id"]!.GetValue<string>() == name)!;
+        Assert.Equal(2, mine["points_count"]!.GetValue<long>());
+        Assert.Equal(2, mine["config"]!["params"]!["vectors"]!["size"]!.GetValue<int>());
+        Assert.True(mine["ram_bytes"]!["vectors"]!.GetValue<long>() > 0);
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/telemetry?details_level=-1")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/telemetry?anonymize=perhaps")).Status);
+    }
 }

@@ -25,6 +25,7 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
     [
         ("GET", "/", "/", null, false),
         ("GET", "/metrics", "/metrics", null, false),
+        ("GET", "/telemetry", "/telemetry?details_level=2", null, false),
         ("GET", "/collections", "/collections", null, false),
         ("GET", "/collections/{name}", $"/collections/{C}", null, false),
         ("GET", "/collections/{name}/optimizations", $"/collections/{C}/optimizations", null, false),
