@@ -14,6 +14,8 @@ internal static class Program
           bench stream Freshness and query stability while upserts stream in (quiver bench stream --help)
           bench compare A.json B.json
                      Compare two bench JSON files: QPS of A over B at equal recall
+          healthcheck [--url URL] [--insecure]
+                     Exit 0 when URL (default http://127.0.0.1:6333/readyz) answers 200 (container health checks)
           version    Print the version
 
         serve options (each overrides config/config.yaml and QUIVER__SECTION__KEY variables):
@@ -72,6 +74,8 @@ internal static class Program
 
         switch (args[0])
         {
+            case "healthcheck":
+                return await HealthCheck.RunAsync(args[1..]).ConfigureAwait(false);
             case "version" or "--version":
                 Console.WriteLine(typeof(QuiverServer).Assembly.GetName().Version?.ToString(3));
                 return 0;
