@@ -67,7 +67,13 @@ public static class QuiverServer
             k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.HttpPort, listen =>
             {
                 if (certificates is not null)
-                    listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificates.Current);
+                {
+                    // Per handshake, so a rotated certificate (and its chain) is served from the next connection on.
+                    listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = _ => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificates.Current }),
+                    });
+                }
             });
         });
 

@@ -6,8 +6,8 @@ namespace Quiver.Server.Hosting;
 
 /// <summary>
 /// <c>service.enable_cors</c> (browsers from any origin, preflights answered before any key check) and
-/// <c>service.rate_limit_rps</c> (one token bucket for the whole server: a burst of one second's worth, then that
-/// many per second; excess requests get 429 with Retry-After, health probes are never limited).
+/// <c>service.rate_limit_rps</c> (a token bucket per client address: a burst of one second's worth, then that many
+/// per second; excess requests get 429 with Retry-After, health probes are never limited).
 /// </summary>
 internal static class RequestLimits
 {
@@ -19,10 +19,11 @@ internal static class RequestLimits
         {
             services.AddRateLimiter(limiter =>
             {
+                // One bucket per client address: a client without a valid key cannot use up everyone's budget.
                 limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
                     IsProbe(http)
                         ? RateLimitPartition.GetNoLimiter("probes")
-                        : RateLimitPartition.GetTokenBucketLimiter("all", _ => new TokenBucketRateLimiterOptions
+                        : RateLimitPartition.GetTokenBucketLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new TokenBucketRateLimiterOptions
                         {
                             TokenLimit = options.RateLimitRps,
                             TokensPerPeriod = options.RateLimitRps,

@@ -136,6 +136,10 @@ internal static class RestHandler
     private static async Task<JsonDocument> ReadBodyAsync(HttpContext http)
     {
         var request = http.Request;
+        // JSON bodies only: a browser may send a cross-site text/plain or form POST without a preflight, and such a
+        // request must not reach a handler (no CSRF, CORS or not). Qdrant refuses them too.
+        if (!IsJson(request.ContentType))
+            throw QuiverException.BadInput($"Content type error: expected `application/json`, got `{request.ContentType ?? "none"}`");
         if (request.ContentLength == 0)
             throw QuiverException.BadInput("Format error in JSON body: the request body is empty; expected a JSON object");
         using var buffer = new MemoryStream();
@@ -155,6 +159,11 @@ internal static class RestHandler
 
         return doc;
     }
+
+    private static bool IsJson(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || media.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
 
     private static string Describe(JsonException ex) =>
         ex.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase)

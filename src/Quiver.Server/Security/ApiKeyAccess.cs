@@ -125,7 +125,8 @@ internal sealed class ApiKeyAccess
         if (grant.Manage)
             return null;
         var write = IsWrite(http);
-        var endpoint = $"{http.Request.Method} {EndpointTemplate(http)}";
+        // Methods are matched without regard to case by routing (`delete` reaches DELETE): compare them canonicalized.
+        var endpoint = $"{HttpMethods.GetCanonicalizedValue(http.Request.Method).ToUpperInvariant()} {EndpointTemplate(http)}";
         if (ManageEndpoints.Contains(endpoint))
             return "this operation needs global manage access";
         if (http.GetRouteValue("name") is not string name)
@@ -135,11 +136,12 @@ internal sealed class ApiKeyAccess
             return !write && ScopedGlobalReads.Contains(endpoint) ? null : "this operation needs global access";
         }
 
-        // Access is to collections, whatever name (or alias) the request uses.
+        // Access is to collections, whatever name (or alias) the request uses; refusals echo the name used, so they
+        // never reveal which collection an alias points to.
         var collection = _catalog.TryGet(name)?.Name ?? name;
         if (write)
-            return grant.CanWrite(collection) ? null : grant.ReadAll ? "the read-only API key cannot call write endpoints" : $"no write access to collection `{collection}`";
-        return grant.CanRead(collection) ? null : $"no access to collection `{collection}`";
+            return grant.CanWrite(collection) ? null : grant.ReadAll ? "the read-only API key cannot call write endpoints" : $"no write access to `{name}`";
+        return grant.CanRead(collection) ? null : $"no access to `{name}`";
     }
 
     /// <summary>Whether the matched endpoint changes state (see <see cref="ReadingPosts"/>); unmatched requests read.</summary>

@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Quiver.Server.Security;
@@ -13,7 +14,7 @@ internal sealed class CertificateSource
     private readonly string _keyPath;
     private readonly TimeSpan _checkEvery;
     private readonly Lock _lock = new();
-    private X509Certificate2 _current;
+    private SslStreamCertificateContext _current;
     private (DateTime Cert, DateTime Key) _stamps;
     private DateTime _nextCheck;
 
@@ -28,7 +29,8 @@ internal sealed class CertificateSource
         _nextCheck = DateTime.UtcNow + _checkEvery;
     }
 
-    public X509Certificate2 Current
+    /// <summary>The certificate with the intermediates that followed it in the PEM file, sent in every handshake.</summary>
+    public SslStreamCertificateContext Current
     {
         get
         {
@@ -39,18 +41,19 @@ internal sealed class CertificateSource
                 if (DateTime.UtcNow < _nextCheck)
                     return _current;
                 _nextCheck = DateTime.UtcNow + _checkEvery;
-                var stamps = Stamps();
-                if (stamps != _stamps)
+                try
                 {
-                    try
+                    var stamps = Stamps();
+                    if (stamps != _stamps)
                     {
                         _current = Load(_certPath, _keyPath);
                         _stamps = stamps;
                     }
-                    catch (InvalidOperationException)
-                    {
-                        // Mid-rotation (one file written, not the other): keep serving the old one, look again later.
-                    }
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+                {
+                    // Mid-rotation (one file written, not the other) or briefly unreadable: keep serving the old one,
+                    // look again later; a handshake never fails for it.
                 }
 
                 return _current;
@@ -60,13 +63,24 @@ internal sealed class CertificateSource
 
     private (DateTime Cert, DateTime Key) Stamps() => (File.GetLastWriteTimeUtc(_certPath), File.GetLastWriteTimeUtc(_keyPath));
 
-    private static X509Certificate2 Load(string certPath, string keyPath)
+    private static SslStreamCertificateContext Load(string certPath, string keyPath)
     {
         try
         {
             using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
             // Exported and re-imported: SslStream on Linux needs a certificate whose key is not ephemeral.
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            var leaf = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            // A full-chain file: the certificates after the first are intermediates, sent so clients can build the chain.
+            var chain = new X509Certificate2Collection();
+            chain.ImportFromPemFile(certPath);
+            var intermediates = new X509Certificate2Collection();
+            foreach (var certificate in chain)
+            {
+                if (certificate.Thumbprint != leaf.Thumbprint)
+                    intermediates.Add(certificate);
+            }
+
+            return SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {

@@ -19,16 +19,48 @@ internal sealed class JwtAccess(string apiKey, CollectionCatalog catalog)
 {
     private readonly JsonWebTokenHandler _handler = new();
 
-    private readonly TokenValidationParameters _validation = new()
+    private readonly byte[] _key = Encoding.UTF8.GetBytes(apiKey);
+
+    private TokenValidationParameters Validation => new()
     {
-        IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(apiKey)),
-        ValidAlgorithms = [SecurityAlgorithms.HmacSha256, SecurityAlgorithms.HmacSha384, SecurityAlgorithms.HmacSha512],
+        // The signature is checked here rather than by the library, which refuses HMAC keys shorter than the hash
+        // (32 bytes for HS256); Qdrant accepts an API key of any length as the signing key. Lifetime stays the library's.
+        SignatureValidator = (token, _) => VerifySignature(token),
         ValidateIssuer = false,
         ValidateAudience = false,
+        ValidateIssuerSigningKey = false,
         ValidateLifetime = true,
         RequireExpirationTime = false,
+        RequireSignedTokens = true,
         ClockSkew = TimeSpan.Zero,
     };
+
+    /// <summary>The token if its HMAC signature (HS256/384/512) is the API key's; otherwise throws, as the library expects.</summary>
+    private JsonWebToken VerifySignature(string token)
+    {
+        var jwt = new JsonWebToken(token);
+        var signingInput = Encoding.ASCII.GetBytes(token[..token.LastIndexOf('.')]);
+        byte[] expected = jwt.Alg switch
+        {
+            SecurityAlgorithms.HmacSha256 => System.Security.Cryptography.HMACSHA256.HashData(_key, signingInput),
+            SecurityAlgorithms.HmacSha384 => System.Security.Cryptography.HMACSHA384.HashData(_key, signingInput),
+            SecurityAlgorithms.HmacSha512 => System.Security.Cryptography.HMACSHA512.HashData(_key, signingInput),
+            _ => throw new SecurityTokenInvalidAlgorithmException($"unsupported algorithm `{jwt.Alg}`; HS256, HS384 or HS512 expected"),
+        };
+        byte[] signature;
+        try
+        {
+            signature = Base64UrlEncoder.DecodeBytes(token[(token.LastIndexOf('.') + 1)..]);
+        }
+        catch (FormatException)
+        {
+            throw new SecurityTokenInvalidSignatureException("the signature is not base64url");
+        }
+
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(signature, expected))
+            throw new SecurityTokenInvalidSignatureException("the token is not signed with this server's key");
+        return jwt;
+    }
 
     /// <summary>Whether <paramref name="token"/> has a JWT's shape (three dot-separated parts) rather than a plain key's.</summary>
     public static bool LooksLikeJwt(string token) => token.Count(c => c == '.') == 2;
@@ -36,29 +68,35 @@ internal sealed class JwtAccess(string apiKey, CollectionCatalog catalog)
     /// <summary>The grant of a valid token; otherwise null and why (a 401, or a 403 when <c>Forbidden</c>).</summary>
     public async Task<(AccessGrant? Grant, string Error, bool Forbidden)> ValidateAsync(string token)
     {
-        var result = await _handler.ValidateTokenAsync(token, _validation).ConfigureAwait(false);
+        var result = await _handler.ValidateTokenAsync(token, Validation).ConfigureAwait(false);
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {
-            var reason = result.Exception is SecurityTokenExpiredException ? "the token has expired" : "the token is not signed with this server's key";
+            var reason = result.Exception switch
+            {
+                SecurityTokenExpiredException => "the token has expired",
+                SecurityTokenNotYetValidException => "the token is not valid yet",
+                SecurityTokenInvalidAlgorithmException e => e.Message,
+                _ => "the token is not signed with this server's key",
+            };
             return (null, $"Invalid API key or JWT: {reason}", false);
         }
 
-        var payload = JsonDocument.Parse(Base64UrlEncoder.Decode(jwt.EncodedPayload)).RootElement;
-        if (!payload.TryGetProperty("access", out var access))
-            return (null, "Invalid JWT: the `access` claim is missing", false);
-        AccessGrant grant;
+        // Claims come from the client: any shape they have is a refusal, never a server error.
         try
         {
-            grant = Grant(access);
+            using var document = JsonDocument.Parse(Base64UrlEncoder.Decode(jwt.EncodedPayload));
+            var payload = document.RootElement;
+            if (payload.ValueKind != JsonValueKind.Object || !payload.TryGetProperty("access", out var access))
+                return (null, "Invalid JWT: the `access` claim is missing", false);
+            var grant = Grant(access);
+            if (payload.TryGetProperty("value_exists", out var exists) && !ValueExists(exists))
+                return (null, "Forbidden: the token's value_exists condition does not hold", true);
+            return (grant, string.Empty, false);
         }
-        catch (FormatException ex)
+        catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or ArgumentException or Segment.Errors.QuiverException)
         {
             return (null, $"Invalid JWT: {ex.Message}", false);
         }
-
-        if (payload.TryGetProperty("value_exists", out var exists) && !ValueExists(exists))
-            return (null, "Forbidden: the token's value_exists condition does not hold", true);
-        return (grant, string.Empty, false);
     }
 
     private static AccessGrant Grant(JsonElement access)
@@ -79,7 +117,7 @@ internal sealed class JwtAccess(string apiKey, CollectionCatalog catalog)
         foreach (var entry in access.EnumerateArray())
         {
             if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("collection", out var name) || name.ValueKind != JsonValueKind.String
-                || !entry.TryGetProperty("access", out var level) || level.GetString() is not ("r" or "rw"))
+                || !entry.TryGetProperty("access", out var level) || level.ValueKind != JsonValueKind.String || level.GetString() is not ("r" or "rw"))
             {
                 throw new FormatException("each collection grant needs `collection` and `access` (\"r\" or \"rw\")");
             }

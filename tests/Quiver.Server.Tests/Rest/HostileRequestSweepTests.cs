@@ -68,6 +68,32 @@ public sealed class HostileRequestSweepTests(ServerFixture fixture, ITestOutputH
         Assert.StartsWith("HTTP/1.1 404", await RawAsync("GET", "/collections/a..b"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Bodies_that_are_not_json_typed_are_refused_so_cross_site_forms_cannot_write()
+    {
+        var client = fixture.Client;
+        var c = ServerFixture.UniqueName("ctype");
+        (await client.PutAsync($"/collections/{c}", """{"vectors":{"size":2,"distance":"Dot"}}""")).EnsureOk();
+        (await client.PutAsync($"/collections/{c}/points?wait=true", """{"points":[{"id":1,"vector":[1,0]}]}""")).EnsureOk();
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        foreach (var type in new[] { "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", null })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/collections/{c}/points/delete?wait=true", UriKind.Relative))
+            {
+                Content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"points":[1]}""")),
+            };
+            if (type is not null)
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("Content type error", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Contains("\"count\":1", (await client.PostAsync($"/collections/{c}/points/count", """{"exact":true}""")).Text, StringComparison.Ordinal);
+        // JSON with a charset, or a +json type, is JSON.
+        (await client.SendAsync(HttpMethod.Post, $"/collections/{c}/points/count", """{"exact":true}""")).EnsureOk();
+    }
+
     private async Task<string> RawAsync(string method, string target)
     {
         using var socket = new System.Net.Sockets.TcpClient();

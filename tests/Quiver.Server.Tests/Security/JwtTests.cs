@@ -1,6 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Quiver.Server.Tests.Infrastructure;
 
@@ -9,16 +9,54 @@ namespace Quiver.Server.Tests.Security;
 /// <summary>A server with <c>service.jwt_rbac</c>: tokens signed with the API key grant what their claims say.</summary>
 public sealed class JwtFixture() : ConfiguredServerFixture($"service:\n  api_key: \"{Key}\"\n  jwt_rbac: true\n")
 {
-    public const string Key = "jwt-signing-key-0123456789abcdef";
+    /// <summary>Shorter than HS256's 32 bytes on purpose: Qdrant signs with API keys of any length.</summary>
+    public const string Key = "short-key-16byte";
 }
 
 public sealed class JwtTests(JwtFixture fixture) : IClassFixture<JwtFixture>
 {
-    private static string Token(string claimsJson, string key = JwtFixture.Key)
+    /// <summary>A JWT over <paramref name="claimsJson"/>, signed with HMAC-SHA256 by hand (the library will not sign with short keys).</summary>
+    private static string Token(string claimsJson, string key = JwtFixture.Key, string alg = "HS256")
     {
-        var handler = new JsonWebTokenHandler();
-        var credentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256);
-        return handler.CreateToken(claimsJson, credentials);
+        var header = Base64UrlEncoder.Encode($$"""{"alg":"{{alg}}","typ":"JWT"}""");
+        var payload = Base64UrlEncoder.Encode(claimsJson);
+        var signature = alg == "none" ? string.Empty : Base64UrlEncoder.Encode(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.ASCII.GetBytes($"{header}.{payload}")));
+        return $"{header}.{payload}.{signature}";
+    }
+
+    [Fact]
+    public async Task Methods_in_lower_case_and_odd_claims_are_refused_not_let_through()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", "/collections/jwt_victim", """{"vectors":{"size":2,"distance":"Dot"}}""", JwtFixture.Key)).Status);
+        var scoped = Token("""{"access":[{"collection":"jwt_victim","access":"rw"},{"collection":"jwt_new","access":"rw"}]}""");
+        // Routing matches methods whatever their case: the access check must too. Sent raw (HttpClient upper-cases them).
+        foreach (var (method, path, body) in new[] { ("delete", "/collections/jwt_victim", ""), ("put", "/collections/jwt_new", """{"vectors":{"size":2,"distance":"Dot"}}"""), ("patch", "/collections/jwt_victim", """{"optimizers_config":{"indexing_threshold":1}}""") })
+            Assert.StartsWith("HTTP/1.1 403", await RawAsync(method, path, body, scoped), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("GET", "/collections/jwt_victim", null, JwtFixture.Key)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync("GET", "/collections/jwt_new", null, JwtFixture.Key)).Status);
+
+        foreach (var claims in new[] { """{"access":[{"collection":"jwt_victim","access":1}]}""", """{"access":[5]}""", """[1,2]""", """{"access":"m","value_exists":{"collection":"jwt_victim","matches":[{"key":"","value":1}]}}""" })
+        {
+            var (status, text) = await http.SendAsync("GET", "/collections", null, Token(claims));
+            Assert.True(status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, $"{claims}: {(int)status} {text}");
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections", null, Token("""{"access":"m"}""", alg: "none"))).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections", null, Token("""{"access":"m"}""", alg: "RS256"))).Status);
+    }
+
+    private async Task<string> RawAsync(string method, string path, string body, string key)
+    {
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(fixture.Server.BaseAddress.Host, fixture.Server.BaseAddress.Port);
+        var stream = socket.GetStream();
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var head = $"{method} {path} HTTP/1.1\r\nHost: {fixture.Server.BaseAddress.Authority}\r\napi-key: {key}\r\nContent-Type: application/json\r\nContent-Length: {bytes.Length}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(bytes);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
     }
 
     [Fact]
@@ -66,7 +104,7 @@ public sealed class JwtTests(JwtFixture fixture) : IClassFixture<JwtFixture>
         var expired = await http.SendAsync("GET", "/collections", null, Token("""{"access":"m","exp":1000000000}"""));
         Assert.Equal(HttpStatusCode.Unauthorized, expired.Status);
         Assert.Contains("expired", expired.Text, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections", null, Token("""{"access":"m"}""", "another-key-0123456789abcdefghij"))).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections", null, Token("""{"access":"m"}""", "another-key"))).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections", null, Token("""{"access":"x"}"""))).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections", null, Token("""{"exp":4102444800}"""))).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections/jwt_a", null, Token("""{"access":[{"collection":"jwt_a","access":"r","payload":{"user":"alice"}}]}"""))).Status);
