@@ -159,6 +159,12 @@ public sealed class CollectionConfig
                         throw QuiverException.BadInput($"vectors.{entry.Name}.{field.Name}: cannot be changed on an existing collection; updatable: hnsw_config, quantization_config, on_disk, memory");
                     if (field.Name == "hnsw_config" && field.Value.ValueKind != JsonValueKind.Null)
                         CheckHnswConfig(field.Value, $"vectors.{entry.Name}.hnsw_config");
+                    if (field.Name == "on_disk" && field.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+                        throw QuiverException.BadInput($"vectors.{entry.Name}.on_disk: expected true or false");
+                    if (field.Name == "memory" && field.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                        throw QuiverException.BadInput($"vectors.{entry.Name}.memory: expected a string");
+                    if (field.Name == "quantization_config" && field.Value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+                        throw QuiverException.BadInput($"vectors.{entry.Name}.quantization_config: expected an object");
                     target[field.Name] = JsonNode.Parse(field.Value.GetRawText());
                 }
             }

@@ -42,6 +42,11 @@ public sealed class WrongShapeTests(ServerFixture fixture)
     [InlineData("""{"params":5}""", "params")]
     [InlineData("""{"vectors":{"":{"size":8}}}""", "size")]
     [InlineData("""{"vectors":{"":{"datatype":"uint8"}}}""", "datatype")]
+    [InlineData("""{"vectors":{"":{"on_disk":"yes"}}}""", "vectors..on_disk")]
+    [InlineData("""{"vectors":{"":{"memory":5}}}""", "vectors..memory")]
+    [InlineData("""{"vectors":{"":{"hnsw_config":{"m":"16"}}}}""", "hnsw_config.m")]
+    [InlineData("""{"hnsw_config":{"on_disk":"true"}}""", "hnsw_config.on_disk")]
+    [InlineData("""{"optimizers_config":{"deleted_threshold":"half"}}""", "optimizers_config.deleted_threshold")]
     public async Task Config_that_shapes_storage_cannot_be_patched(string patch, string field)
     {
         var name = await Api.CreateAsync(Client, "patch");
