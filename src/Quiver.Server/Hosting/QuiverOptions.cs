@@ -31,8 +31,11 @@ public sealed record ServiceOptions
     /// <summary>Answer browsers' cross-origin requests (any origin, as Qdrant does by default).</summary>
     public bool EnableCors { get; init; } = true;
 
-    /// <summary>Requests per second accepted over all clients (a token bucket of one second's worth); 0 = unlimited.</summary>
+    /// <summary>Requests per second accepted from one client address (a token bucket of one second's worth); 0 = unlimited.</summary>
     public int RateLimitRps { get; init; }
+
+    /// <summary>Most points one write request (upsert, vector update, or a whole batch) may carry.</summary>
+    public int MaxBatchPoints { get; init; } = 100_000;
 }
 
 /// <summary>The <c>tls</c> section: PEM files, re-read when they change (certificates can be rotated live).</summary>
@@ -115,6 +118,7 @@ public sealed record QuiverOptions
                 EnableTls = Bool(service, "enable_tls", d.Service.EnableTls),
                 EnableCors = Bool(service, "enable_cors", d.Service.EnableCors),
                 RateLimitRps = Int(service, "rate_limit_rps", d.Service.RateLimitRps),
+                MaxBatchPoints = Int(service, "max_batch_points", d.Service.MaxBatchPoints),
             },
             Storage = new StorageOptions
             {
@@ -156,6 +160,7 @@ public sealed record QuiverOptions
         Require(!Service.EnableTls || (!string.IsNullOrWhiteSpace(Tls.Cert) && !string.IsNullOrWhiteSpace(Tls.Key)), "service.enable_tls needs tls.cert and tls.key (PEM files)");
         Require(Tls.CertTtl is >= 1 and <= 86400, "tls.cert_ttl must be 1..86400 seconds");
         Require(Service.RateLimitRps is >= 0 and <= 10_000_000, "service.rate_limit_rps must be 0 (unlimited) or up to 10000000");
+        Require(Service.MaxBatchPoints is >= 1 and <= 10_000_000, "service.max_batch_points must be 1..10000000");
         Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",
             "tracing.otlp_endpoint must be an http(s) URL");
     }

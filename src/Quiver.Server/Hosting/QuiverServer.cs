@@ -48,6 +48,7 @@ public static class QuiverServer
         builder.Services.AddQuiverMetrics();
         builder.Services.AddQuiverTracing(options.Tracing);
         builder.Services.AddRequestLimits(options.Service);
+        builder.Services.AddSingleton(options.Service);
         // Loaded before anything listens: a certificate that cannot be read stops start-up with the reason.
         CertificateSource? certificates = null;
         try

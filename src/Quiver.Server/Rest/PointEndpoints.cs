@@ -35,6 +35,7 @@ internal static class PointEndpoints
             req.ValidateWriteParameters();
             var collection = catalog.Get(name);
             var operations = ReadBatch(req.Body);
+            CheckBatchSize(http, operations);
             var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Aborted).ConfigureAwait(false);
             return w =>
             {
@@ -116,12 +117,36 @@ internal static class PointEndpoints
 
     private static ValueTask<Action<Utf8JsonWriter>> Done(Action<Utf8JsonWriter> write) => ValueTask.FromResult(write);
 
+    /// <summary>
+    /// <c>service.max_batch_points</c>: a request writing more points than that is refused whole, before anything is
+    /// applied (a batch counts all its operations).
+    /// </summary>
+    private static void CheckBatchSize(HttpContext http, IReadOnlyList<PointOperation> operations)
+    {
+        var limit = http.RequestServices.GetService(typeof(Hosting.ServiceOptions)) is Hosting.ServiceOptions options ? options.MaxBatchPoints : int.MaxValue;
+        long points = 0;
+        foreach (var operation in operations)
+        {
+            points += operation switch
+            {
+                UpsertPoints upsert => upsert.Points.Count,
+                UpdateVectors update => update.Points.Count,
+                _ => 0,
+            };
+        }
+
+        if (points > limit)
+            throw QuiverException.BadInput($"Bad request: {points} points in one request; at most {limit} (service.max_batch_points): split it into smaller batches");
+    }
+
     private static void MapWrite(IEndpointRouteBuilder app, CollectionCatalog catalog, string method, string suffix, Func<JsonElement, PointOperation> read) =>
         app.MapMethods("/collections/{name}" + suffix, [method], (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
             req.ValidateWriteParameters();
             var collection = catalog.Get(name);
-            var result = await collection.ApplyAsync(read(req.Body), req.Wait, req.Aborted).ConfigureAwait(false);
+            var operation = read(req.Body);
+            CheckBatchSize(http, [operation]);
+            var result = await collection.ApplyAsync(operation, req.Wait, req.Aborted).ConfigureAwait(false);
             return RestWriter.Update(result);
         }));
 
