@@ -28,6 +28,9 @@ public sealed record ServiceOptions
     /// <summary>Serve REST over TLS with the certificate in the <c>tls</c> section.</summary>
     public bool EnableTls { get; init; }
 
+    /// <summary>With TLS, require every client to present a certificate issued by <c>tls.ca_cert</c>.</summary>
+    public bool VerifyHttpsClientCertificate { get; init; }
+
     /// <summary>Answer browsers' cross-origin requests (any origin, as Qdrant does by default).</summary>
     public bool EnableCors { get; init; } = true;
 
@@ -44,6 +47,9 @@ public sealed record TlsOptions
     public string? Cert { get; init; }
 
     public string? Key { get; init; }
+
+    /// <summary>PEM file of the CA certificates client certificates must chain to (with client verification).</summary>
+    public string? CaCert { get; init; }
 
     /// <summary>Seconds between checks of the files for a new certificate.</summary>
     public int CertTtl { get; init; } = 60;
@@ -116,6 +122,7 @@ public sealed record QuiverOptions
                 ReadOnlyApiKey = service["read_only_api_key"],
                 JwtRbac = Bool(service, "jwt_rbac", d.Service.JwtRbac),
                 EnableTls = Bool(service, "enable_tls", d.Service.EnableTls),
+                VerifyHttpsClientCertificate = Bool(service, "verify_https_client_certificate", d.Service.VerifyHttpsClientCertificate),
                 EnableCors = Bool(service, "enable_cors", d.Service.EnableCors),
                 RateLimitRps = Int(service, "rate_limit_rps", d.Service.RateLimitRps),
                 MaxBatchPoints = Int(service, "max_batch_points", d.Service.MaxBatchPoints),
@@ -134,7 +141,7 @@ public sealed record QuiverOptions
                 SampleRatio = Double(tracing, "sample_ratio", d.Tracing.SampleRatio),
             },
             Logging = new LoggingOptions { Format = logging["format"] ?? d.Logging.Format },
-            Tls = new TlsOptions { Cert = tls["cert"], Key = tls["key"], CertTtl = Int(tls, "cert_ttl", d.Tls.CertTtl) },
+            Tls = new TlsOptions { Cert = tls["cert"], Key = tls["key"], CaCert = tls["ca_cert"], CertTtl = Int(tls, "cert_ttl", d.Tls.CertTtl) },
         };
         options.Validate();
         return options;
@@ -159,6 +166,8 @@ public sealed record QuiverOptions
         Require(Logging.Format is "text" or "json", "logging.format must be text or json");
         Require(!Service.EnableTls || (!string.IsNullOrWhiteSpace(Tls.Cert) && !string.IsNullOrWhiteSpace(Tls.Key)), "service.enable_tls needs tls.cert and tls.key (PEM files)");
         Require(Tls.CertTtl is >= 1 and <= 86400, "tls.cert_ttl must be 1..86400 seconds");
+        Require(!Service.VerifyHttpsClientCertificate || (Service.EnableTls && !string.IsNullOrWhiteSpace(Tls.CaCert)),
+            "service.verify_https_client_certificate needs service.enable_tls and tls.ca_cert");
         Require(Service.RateLimitRps is >= 0 and <= 10_000_000, "service.rate_limit_rps must be 0 (unlimited) or up to 10000000");
         Require(Service.MaxBatchPoints is >= 1 and <= 10_000_000, "service.max_batch_points must be 1..10000000");
         Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",

@@ -51,10 +51,13 @@ public static class QuiverServer
         builder.Services.AddSingleton(options.Service);
         // Loaded before anything listens: a certificate that cannot be read stops start-up with the reason.
         CertificateSource? certificates = null;
+        ClientCertificateCheck? clients = null;
         try
         {
             if (options.Service.EnableTls)
                 certificates = new CertificateSource(options.Tls.Cert!, options.Tls.Key!, TimeSpan.FromSeconds(options.Tls.CertTtl));
+            if (options.Service.VerifyHttpsClientCertificate)
+                clients = new ClientCertificateCheck(options.Tls.CaCert!);
         }
         catch (InvalidOperationException ex)
         {
@@ -72,7 +75,12 @@ public static class QuiverServer
                     // Per handshake, so a rotated certificate (and its chain) is served from the next connection on.
                     listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
                     {
-                        OnConnection = _ => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificates.Current }),
+                        OnConnection = _ =>
+                        {
+                            var tls = new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificates.Current };
+                            clients?.Apply(tls);
+                            return ValueTask.FromResult(tls);
+                        },
                     });
                 }
             });

@@ -73,6 +73,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("service:\n  enable_tls: true\n", "service.enable_tls needs tls.cert and tls.key")]
     [InlineData("service:\n  jwt_rbac: true\n", "service.jwt_rbac needs service.api_key")]
     [InlineData("service:\n  rate_limit_rps: -1\n", "service.rate_limit_rps")]
+    [InlineData("service:\n  verify_https_client_certificate: true\n", "needs service.enable_tls and tls.ca_cert")]
     public void Api_keys_and_tracing_settings_are_checked(string yaml, string message)
     {
         var ex = Assert.Throws<InvalidOperationException>(() => QuiverOptions.Bind(ConfigurationLoader.Build(["--config", WriteYaml(yaml)])));

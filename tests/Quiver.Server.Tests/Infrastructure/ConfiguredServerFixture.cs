@@ -15,8 +15,11 @@ public abstract class ConfiguredServerFixture(string yaml, bool https = false) :
         await PrepareAsync();
         var config = Path.Combine(Folder, "config.yaml");
         await File.WriteAllTextAsync(config, yaml.Replace("{folder}", Folder, StringComparison.Ordinal));
-        _server = await ServerProcess.StartAsync(Path.Combine(Folder, "data"), ["--config", config], https: https);
+        _server = await ServerProcess.StartAsync(Path.Combine(Folder, "data"), ["--config", config], https: https, clientCertificate: ReadinessCertificate);
     }
+
+    /// <summary>The client certificate the readiness probe presents (when the server requires one).</summary>
+    protected virtual System.Security.Cryptography.X509Certificates.X509Certificate2? ReadinessCertificate => null;
 
     /// <summary>Writes what the config refers to (files under <see cref="Folder"/>, named in it as <c>{folder}</c>).</summary>
     protected virtual Task PrepareAsync() => Task.CompletedTask;

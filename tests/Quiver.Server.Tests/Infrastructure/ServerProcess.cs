@@ -43,10 +43,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the server and waits until it answers /readyz.</summary>
-    public static async Task<ServerProcess> StartAsync(string storagePath, IEnumerable<string>? extraArgs = null, TimeSpan? readyTimeout = null, bool https = false)
+    public static async Task<ServerProcess> StartAsync(
+        string storagePath, IEnumerable<string>? extraArgs = null, TimeSpan? readyTimeout = null, bool https = false,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null)
     {
         var server = Launch(storagePath, extraArgs, https);
-        await server.WaitReadyAsync(readyTimeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        await server.WaitReadyAsync(readyTimeout ?? TimeSpan.FromSeconds(60), clientCertificate).ConfigureAwait(false);
         return server;
     }
 
@@ -86,12 +88,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
-    public async Task WaitReadyAsync(TimeSpan timeout)
+    public async Task WaitReadyAsync(TimeSpan timeout, System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null)
     {
         // Readiness only: over TLS the tests check the certificate themselves.
 #pragma warning disable CA5400 // The readiness probe needs no revocation check.
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator };
 #pragma warning restore CA5400
+        if (clientCertificate is not null)
+            handler.ClientCertificates.Add(clientCertificate);
         using var http = new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
