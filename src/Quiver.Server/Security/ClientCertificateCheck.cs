@@ -31,7 +31,9 @@ internal sealed class ClientCertificateCheck
     {
         if (certificate is null)
             return false;
-        using var presented = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        // The handshake owns the certificate it passes in: only a copy made here is disposed here.
+        using var copy = certificate is X509Certificate2 ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        var presented = copy ?? (X509Certificate2)certificate;
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(_authorities);
