@@ -37,7 +37,7 @@ internal static class PathGuard
         await next(http).ConfigureAwait(false);
     }
 
-    internal static bool HasDotSegment(string path)
+    private static bool HasDotSegment(string path)
     {
         foreach (var segment in path.Split('/'))
         {

@@ -145,7 +145,7 @@ internal sealed class ApiKeyAccess
     }
 
     /// <summary>Whether the matched endpoint changes state (see <see cref="ReadingPosts"/>); unmatched requests read.</summary>
-    internal static bool IsWrite(HttpContext http)
+    private static bool IsWrite(HttpContext http)
     {
         var method = http.Request.Method;
         if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method))
