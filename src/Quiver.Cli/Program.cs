@@ -26,6 +26,8 @@ internal static class Program
           --storage-path DIR          storage.storage_path (default ./storage)
           --fsync true|false          storage.fsync (default true)
           --flush-interval-sec N      storage.flush_interval_sec (default 5)
+          --snapshots-path DIR        storage.snapshots_path (default STORAGE/snapshots)
+          --storage-snapshot FILE     restore a full-storage snapshot before serving
         """;
 
     private static async Task<int> BenchAsync(string[] args)

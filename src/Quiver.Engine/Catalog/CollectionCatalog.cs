@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Internal;
+using Quiver.Engine.Snapshots;
 using Quiver.Segment.Errors;
 using Quiver.Storage.Files;
 
@@ -13,7 +14,7 @@ namespace Quiver.Engine.Catalog;
 /// The node's collections and aliases. Layout: <c>{storage}/collections/{name}/config.qcf</c> and
 /// <c>shards/{i}/</c>; <c>{storage}/aliases.qal</c>. Structural changes are serialised by one gate; reads are lock-free.
 /// </summary>
-public sealed class CollectionCatalog : IAsyncDisposable
+public sealed partial class CollectionCatalog : IAsyncDisposable
 {
     private const string ConfigKind = "QCFG";
     private const string AliasKind = "QALS";
@@ -28,6 +29,7 @@ public sealed class CollectionCatalog : IAsyncDisposable
     {
         _options = options;
         _logger = logger;
+        Snapshots = new SnapshotStore(options.SnapshotsPath ?? Path.Combine(options.StoragePath, "snapshots"));
     }
 
     private string CollectionsDir => Path.Combine(_options.StoragePath, "collections");
@@ -55,6 +57,7 @@ public sealed class CollectionCatalog : IAsyncDisposable
     private void LoadAll()
     {
         Directory.CreateDirectory(CollectionsDir);
+        FinishRecoveries();
         foreach (var dir in Directory.EnumerateDirectories(CollectionsDir))
         {
             var name = Path.GetFileName(dir);

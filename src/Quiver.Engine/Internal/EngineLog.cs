@@ -40,4 +40,10 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Deleted collection {Name}")]
     public static partial void CollectionDeleted(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "Snapshot {Name} written ({Bytes} bytes)")]
+    public static partial void SnapshotCreated(ILogger logger, string name, long bytes);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "Collection {Name} recovered from a snapshot")]
+    public static partial void CollectionRecovered(ILogger logger, string name);
 }

@@ -56,6 +56,8 @@ internal sealed partial class Shard : IAsyncDisposable
             Directory = Path.Combine(directory, "wal"),
             SegmentBytes = options.WalSegmentBytes,
             Fsync = options.Fsync,
+            // A shard restored from a snapshot has state but no log: new records continue after that state.
+            FirstSequence = flushedSequence + 1,
         });
         try
         {

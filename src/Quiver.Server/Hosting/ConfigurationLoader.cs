@@ -19,6 +19,8 @@ public static class ConfigurationLoader
         ["--storage-path"] = "storage:storage_path",
         ["--fsync"] = "storage:fsync",
         ["--flush-interval-sec"] = "storage:flush_interval_sec",
+        ["--snapshots-path"] = "storage:snapshots_path",
+        ["--storage-snapshot"] = "storage:storage_snapshot",
     };
 
     public static IConfiguration Build(IReadOnlyList<string> args)

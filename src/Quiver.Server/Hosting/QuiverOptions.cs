@@ -67,6 +67,12 @@ public sealed record StorageOptions
     public int FlushIntervalSec { get; init; } = 5;
 
     public int WalSegmentMb { get; init; } = 32;
+
+    /// <summary>Folder of snapshot files; unset: <c>{storage_path}/snapshots</c>.</summary>
+    public string? SnapshotsPath { get; init; }
+
+    /// <summary>A full-storage snapshot to restore at start-up, before serving (its collections replace same-named ones).</summary>
+    public string? StorageSnapshot { get; init; }
 }
 
 /// <summary>The <c>tracing</c> section: OpenTelemetry spans per request, search and optimizer run.</summary>
@@ -133,6 +139,8 @@ public sealed record QuiverOptions
                 Fsync = Bool(storage, "fsync", d.Storage.Fsync),
                 FlushIntervalSec = Int(storage, "flush_interval_sec", d.Storage.FlushIntervalSec),
                 WalSegmentMb = Int(storage, "wal_segment_mb", d.Storage.WalSegmentMb),
+                SnapshotsPath = storage["snapshots_path"] is { Length: > 0 } snapshots ? snapshots : null,
+                StorageSnapshot = storage["storage_snapshot"] is { Length: > 0 } restore ? restore : null,
             },
             Tracing = new TracingOptions
             {
@@ -162,6 +170,7 @@ public sealed record QuiverOptions
         Require(!string.IsNullOrWhiteSpace(Storage.StoragePath), "storage.storage_path must not be empty");
         Require(Storage.FlushIntervalSec is >= 1 and <= 3600, "storage.flush_interval_sec must be 1..3600");
         Require(Storage.WalSegmentMb is >= 1 and <= 1024, "storage.wal_segment_mb must be 1..1024");
+        Require(Storage.StorageSnapshot is null || File.Exists(Storage.StorageSnapshot), $"storage.storage_snapshot: file {Storage.StorageSnapshot} does not exist");
         Require(Tracing.SampleRatio is >= 0 and <= 1, "tracing.sample_ratio must be 0..1");
         Require(Logging.Format is "text" or "json", "logging.format must be text or json");
         Require(!Service.EnableTls || (!string.IsNullOrWhiteSpace(Tls.Cert) && !string.IsNullOrWhiteSpace(Tls.Key)), "service.enable_tls needs tls.cert and tls.key (PEM files)");

@@ -97,6 +97,7 @@ public static class QuiverServer
             catalog = CollectionCatalog.Open(new CatalogOptions
             {
                 StoragePath = storagePath,
+                SnapshotsPath = options.Storage.SnapshotsPath is { } snapshots ? Path.GetFullPath(snapshots) : null,
                 Shards = new ShardOptions
                 {
                     Fsync = options.Storage.Fsync,
@@ -111,6 +112,32 @@ public static class QuiverServer
             // Damaged or unreadable storage is for an operator to look at; never guess and serve partial data.
             ServerLog.RecoveryFailed(logger, storagePath, ex.Message);
             return 1;
+        }
+
+        if (options.Storage.StorageSnapshot is { } snapshot)
+        {
+            try
+            {
+                // Once per snapshot file: a flag left in a deployment must not roll the data back at every restart.
+                var journal = Path.Combine(storagePath, "restored-snapshots.txt");
+                var checksum = Quiver.Engine.Snapshots.SnapshotStore.FileSha256(snapshot);
+                if (File.Exists(journal) && File.ReadAllLines(journal).Contains(checksum, StringComparer.Ordinal))
+                {
+                    ServerLog.SnapshotAlreadyRestored(logger, snapshot);
+                }
+                else
+                {
+                    ServerLog.RestoringSnapshot(logger, snapshot);
+                    await catalog.RestoreFullSnapshotAsync(Path.GetFullPath(snapshot), cancellationToken).ConfigureAwait(false);
+                    await File.AppendAllLinesAsync(journal, [checksum], cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Quiver.Segment.Errors.QuiverException ex)
+            {
+                ServerLog.RecoveryFailed(logger, snapshot, ex.Error.Message);
+                await catalog.DisposeAsync().ConfigureAwait(false);
+                return 1;
+            }
         }
 
         ServerLog.Recovered(logger, catalog.CollectionNames.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -155,6 +182,7 @@ public static class QuiverServer
         app.MapCollectionEndpoints(catalog);
         app.MapPointEndpoints(catalog);
         app.MapQueryEndpoints(catalog);
+        app.MapSnapshotEndpoints(catalog);
         app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(
             http, StatusCodes.Status404NotFound, $"Not found: no endpoint {http.Request.Method} {http.Request.Path}", System.Diagnostics.Stopwatch.GetTimestamp()));
     }

@@ -23,6 +23,15 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2006, Level = LogLevel.Critical, Message = "Cannot start: storage at {Path} could not be recovered: {Reason}")]
     public static partial void RecoveryFailed(ILogger logger, string path, string reason);
 
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Error, Message = "Background snapshot operation on {Target} failed")]
+    public static partial void SnapshotTaskFailed(ILogger logger, Exception exception, string target);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Restoring the full-storage snapshot {Path}")]
+    public static partial void RestoringSnapshot(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "The full-storage snapshot {Path} was already restored into this storage; skipped (remove --storage-snapshot)")]
+    public static partial void SnapshotAlreadyRestored(ILogger logger, string path);
+
     public static IPAddress ParseAddress(string host) => host switch
     {
         "localhost" => IPAddress.Loopback,

@@ -19,6 +19,9 @@ internal sealed class RestRequest(HttpContext http, JsonElement body)
 
     public bool Wait => QueryBool("wait") ?? false;
 
+    /// <summary>Set by a handler that started its work in the background: answered 202 <c>accepted</c>, no result.</summary>
+    public bool Accepted { get; set; }
+
     public bool? QueryBool(string name)
     {
         if (!Http.Request.Query.TryGetValue(name, out var values))
@@ -90,7 +93,14 @@ internal static class RestHandler
                 body = doc.RootElement;
             }
 
-            var writeResult = await handler(new RestRequest(http, body)).ConfigureAwait(false);
+            var request = new RestRequest(http, body);
+            var writeResult = await handler(request).ConfigureAwait(false);
+            if (request.Accepted)
+            {
+                await WriteAsync(http, StatusCodes.Status202Accepted, started, w => w.WriteString("status", "accepted")).ConfigureAwait(false);
+                return;
+            }
+
             await WriteAsync(http, StatusCodes.Status200OK, started, w =>
             {
                 w.WritePropertyName("result");

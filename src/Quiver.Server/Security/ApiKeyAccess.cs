@@ -48,6 +48,9 @@ internal sealed class ApiKeyAccess
         "PATCH /collections/{name}",
         "DELETE /collections/{name}",
         "POST /collections/aliases",
+        // Recovery replaces (or creates) a collection wholesale.
+        "PUT /collections/{name}/snapshots/recover",
+        "POST /collections/{name}/snapshots/upload",
     };
 
     /// <summary>What a per-collection grant may call without naming a collection (the listings are filtered).</summary>

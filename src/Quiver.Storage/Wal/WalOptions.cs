@@ -14,4 +14,10 @@ public sealed record WalOptions
     /// power loss or kernel crash. Only for tests and throw-away data.
     /// </summary>
     public bool Fsync { get; init; } = true;
+
+    /// <summary>
+    /// Sequence of the first record of a log created empty. A store restored from a copy of its state (a snapshot)
+    /// continues after the sequence that state covers, so its replay never skips new records as already applied.
+    /// </summary>
+    public ulong FirstSequence { get; init; } = 1;
 }

@@ -244,10 +244,11 @@ public sealed partial class WriteAheadLog : IAsyncDisposable
 
         if (segments.Count == 0)
         {
-            var path = CreateSegmentFile(directory, 1, options.Fsync);
-            segments.Add(new SegmentInfo(path, 1) { Size = WalFormat.SegmentHeaderSize });
+            var first = Math.Max(1, options.FirstSequence);
+            var path = CreateSegmentFile(directory, first, options.Fsync);
+            segments.Add(new SegmentInfo(path, first) { Size = WalFormat.SegmentHeaderSize });
             var report = new WalRecoveryReport(1, 0, 0, null, -1);
-            return new WriteAheadLog(options, directory, lockFile, segments, OpenForAppend(path), 0, 0, report);
+            return new WriteAheadLog(options, directory, lockFile, segments, OpenForAppend(path), 0, first - 1, report);
         }
 
         ulong totalRecords = 0;

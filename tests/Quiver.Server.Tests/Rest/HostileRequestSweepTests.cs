@@ -127,6 +127,7 @@ public sealed class HostileRequestSweepTests(ServerFixture fixture, ITestOutputH
         ("POST", $"/collections/{c}/points/count", """{"exact":true,"filter":{"must":[{"key":"n","range":{"gte":3}}]}}""", false),
         ("POST", $"/collections/{c}/points/query", """{"query":[1,0,0,0],"limit":3,"filter":{"should":[{"key":"city","match":{"any":["c1","c2"]}}]},"params":{"hnsw_ef":16}}""", false),
         ("POST", $"/collections/{c}/points/query/batch", """{"searches":[{"query":[1,0,0,0],"limit":2},{"query":3}]}""", false),
+        ("PUT", $"/collections/{c}/snapshots/recover?wait=true", """{"location":"file:///nonexistent/x.snapshot","priority":"snapshot","checksum":null,"api_key":null}""", true),
     ];
 
     private static IEnumerable<(string Method, string Path, byte[]? Body, bool Write, string Label)> Generate(string c)
@@ -193,6 +194,29 @@ public sealed class HostileRequestSweepTests(ServerFixture fixture, ITestOutputH
             yield return ("DELETE", $"/collections/{name}", null, false, "delete " + name);
             yield return ("POST", $"/collections/{name}/points/count", Encoding.UTF8.GetBytes("{}"), false, "count " + name);
             yield return ("DELETE", $"/collections/{c}/index/{name}", null, false, "drop index " + name);
+        }
+
+        // Snapshot names that try to leave the snapshots folder, and recovery locations outside it.
+        foreach (var name in new[] { "..%2F..%2Fcollections%2Fsweep.snapshot", "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2F%2e%2e%2Faliases.qal", "x.snapshot%00.txt", ".hidden.snapshot",
+            "..%5C..%5Cx.snapshot", "%2Fetc%2Fpasswd", "a%2Fb.snapshot", "sweep.snapshot.checksum", new string('s', 300) + ".snapshot", "%2e%2e.snapshot" })
+        {
+            yield return ("GET", $"/collections/{c}/snapshots/{name}", null, false, "snapshot " + name);
+            yield return ("DELETE", $"/collections/{c}/snapshots/{name}", null, true, "delete snapshot " + name);
+            yield return ("GET", $"/snapshots/{name}", null, false, "full snapshot " + name);
+            yield return ("DELETE", $"/snapshots/{name}", null, true, "delete full snapshot " + name);
+            yield return ("GET", $"/collections/{name}/snapshots", null, false, "snapshots of " + name);
+        }
+
+        foreach (var location in new[] { "file:///etc/passwd", "file:///../../etc/passwd", "file://localhost/etc/shadow", "file:///proc/self/environ", "http://127.0.0.1:1/x.snapshot",
+            "ftp://example/x.snapshot", "javascript:alert(1)", "x.snapshot", "/etc/passwd", "file:///%2e%2e/%2e%2e/etc/passwd" })
+        {
+            yield return ("PUT", $"/collections/{c}/snapshots/recover", Encoding.UTF8.GetBytes(new JsonObject { ["location"] = location }.ToJsonString()), true, "recover from " + location);
+        }
+
+        foreach (var (type, body) in new[] { ("application/json", "{}"), ("multipart/form-data", "x"), ("multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--b--\r\n"),
+            ("multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"a\"\r\n\r\nnot a snapshot\r\n--b--\r\n"), ("multipart/form-data; boundary=b", "--b\r\ngarbage") })
+        {
+            yield return ("POST", $"/collections/{c}/snapshots/upload?content-type={Uri.EscapeDataString(type)}", Encoding.UTF8.GetBytes(body), true, "upload as " + type);
         }
 
         foreach (var id in new[] { "abc", "-1", "1e5", "99999999999999999999", "%00", "00000000-0000-0000-0000-00000000000g", "1.5" })
@@ -279,9 +303,10 @@ public sealed class HostileRequestSweepTests(ServerFixture fixture, ITestOutputH
         var info = await client.GetAsync($"/collections/{c}");
         var collections = await client.GetAsync("/collections");
         var aliases = await client.GetAsync("/aliases");
+        var snapshots = (await client.GetAsync($"/collections/{c}/snapshots")).Result.ToJsonString() + (await client.GetAsync("/snapshots")).Result.ToJsonString();
         var names = collections.Result["collections"]!.AsArray().Select(n => n!["name"]!.GetValue<string>()).Where(n => n.StartsWith("sweep", StringComparison.Ordinal) || n.Contains("..", StringComparison.Ordinal));
         return scroll.Result.ToJsonString() + info.Result["config"]!.ToJsonString() + info.Result["payload_schema"]!.ToJsonString()
-            + string.Join(",", names.Order(StringComparer.Ordinal)) + aliases.Result.ToJsonString();
+            + string.Join(",", names.Order(StringComparer.Ordinal)) + aliases.Result.ToJsonString() + snapshots;
     }
 
     private static async Task<(int Status, string Text)> SendAsync(HttpClient http, string method, string path, byte[]? body)
@@ -290,7 +315,9 @@ public sealed class HostileRequestSweepTests(ServerFixture fixture, ITestOutputH
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            // Uploads name their own content type in the query (the server ignores the parameter).
+            var type = path.Contains("?content-type=", StringComparison.Ordinal) ? Uri.UnescapeDataString(path[(path.IndexOf('=', StringComparison.Ordinal) + 1)..]) : "application/json";
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
         }
 
         try

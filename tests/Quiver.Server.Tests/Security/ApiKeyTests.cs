@@ -53,7 +53,21 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         ("PUT", "/collections/{name}/index", $"/collections/{C}/index?wait=true", """{"field_name":"city","field_schema":"keyword"}""", true),
         ("DELETE", "/collections/{name}/index/{field}", $"/collections/{C}/index/city?wait=true", null, true),
         ("POST", "/collections/{name}/points/batch", $"/collections/{C}/points/batch?wait=true", """{"operations":[{"upsert":{"points":[{"id":8,"vector":[1,0]}]}}]}""", true),
+        ("GET", "/collections/{name}/snapshots", $"/collections/{C}/snapshots", null, false),
+        ("GET", "/collections/{name}/snapshots/{snapshot}", $"/collections/{C}/snapshots/{Snap}", null, false),
+        ("POST", "/collections/{name}/snapshots", $"/collections/{C}/snapshots", null, true),
+        ("DELETE", "/collections/{name}/snapshots/{snapshot}", $"/collections/{C}/snapshots/{Snap}", null, true),
+        ("PUT", "/collections/{name}/snapshots/recover", $"/collections/{C}/snapshots/recover", """{"location":"file:///no/such.snapshot"}""", true),
+        ("POST", "/collections/{name}/snapshots/upload", $"/collections/{C}/snapshots/upload", null, true),
+        ("GET", "/snapshots", "/snapshots", null, false),
+        ("GET", "/snapshots/{snapshot}", $"/snapshots/{FullSnap}", null, false),
+        ("POST", "/snapshots", "/snapshots", null, true),
+        ("DELETE", "/snapshots/{snapshot}", $"/snapshots/{FullSnap}", null, true),
     ];
+
+    /// <summary>Stand-ins for the names of the snapshots the test takes first (names carry their time).</summary>
+    private const string Snap = "SNAP";
+    private const string FullSnap = "FULLSNAP";
 
     [Fact]
     public void The_table_covers_every_endpoint_the_server_maps()
@@ -78,13 +92,16 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}", """{"vectors":{"size":2,"distance":"Dot"}}""", ApiKeyFixture.FullKey)).Status);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":1,"vector":[0.5,0.5],"payload":{"a":1}},{"id":2,"vector":[0.1,0.9]}]}""", ApiKeyFixture.FullKey)).Status);
+        var snap = NameOf(await http.SendAsync("POST", $"/collections/{C}/snapshots", null, ApiKeyFixture.FullKey));
+        var fullSnap = NameOf(await http.SendAsync("POST", "/snapshots", null, ApiKeyFixture.FullKey));
         var before = await SnapshotAsync(http);
 
         foreach (var probe in new[] { "/healthz", "/livez", "/readyz" })
             Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("GET", probe, null, null)).Status);
 
-        foreach (var (method, _, path, body, write) in Endpoints)
+        foreach (var (method, _, template, body, write) in Endpoints)
         {
+            var path = template.Replace(FullSnap, fullSnap, StringComparison.Ordinal).Replace(Snap, snap, StringComparison.Ordinal);
             var none = await http.SendAsync(method, path, body, null);
             Assert.True(none.Status == HttpStatusCode.Unauthorized, $"{method} {path} without a key: {(int)none.Status} {none.Text}");
             Assert.Contains("API key", none.Text, StringComparison.Ordinal);
@@ -117,9 +134,18 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         var scroll = await http.SendAsync("POST", $"/collections/{C}/points/scroll", """{"with_payload":true,"with_vector":true}""", ApiKeyFixture.FullKey);
         var info = await http.SendAsync("GET", $"/collections/{C}", null, ApiKeyFixture.FullKey);
         var aliases = await http.SendAsync("GET", "/aliases", null, ApiKeyFixture.FullKey);
+        var snapshots = await http.SendAsync("GET", $"/collections/{C}/snapshots", null, ApiKeyFixture.FullKey);
+        var fullSnapshots = await http.SendAsync("GET", "/snapshots", null, ApiKeyFixture.FullKey);
         string Result(string text) => System.Text.Json.Nodes.JsonNode.Parse(text)?["result"]?.ToJsonString() ?? text;
         var collection = System.Text.Json.Nodes.JsonNode.Parse(info.Text)?["result"];
-        return Result(scroll.Text) + collection?["config"]?.ToJsonString() + collection?["payload_schema"]?.ToJsonString() + Result(aliases.Text);
+        return Result(scroll.Text) + collection?["config"]?.ToJsonString() + collection?["payload_schema"]?.ToJsonString() + Result(aliases.Text)
+            + Result(snapshots.Text) + Result(fullSnapshots.Text);
+    }
+
+    private static string NameOf((HttpStatusCode Status, string Text) created)
+    {
+        Assert.True(created.Status == HttpStatusCode.OK, created.Text);
+        return System.Text.Json.Nodes.JsonNode.Parse(created.Text)!["result"]!["name"]!.GetValue<string>();
     }
 
 

@@ -46,6 +46,33 @@ public sealed class JwtTests(JwtFixture fixture) : IClassFixture<JwtFixture>
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/collections", null, Token("""{"access":"m"}""", alg: "RS256"))).Status);
     }
 
+    [Fact]
+    public async Task Snapshot_access_follows_the_collection_grant_and_recovery_needs_manage()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", "/collections/jwt_snap", """{"vectors":{"size":2,"distance":"Dot"}}""", JwtFixture.Key)).Status);
+        var reader = Token("""{"access":[{"collection":"jwt_snap","access":"r"}]}""");
+        var writer = Token("""{"access":[{"collection":"jwt_snap","access":"rw"}]}""");
+        var other = Token("""{"access":[{"collection":"jwt_other","access":"rw"}]}""");
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync("POST", "/collections/jwt_snap/snapshots", null, reader)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync("POST", "/collections/jwt_snap/snapshots", null, other)).Status);
+        var (status, text) = await http.SendAsync("POST", "/collections/jwt_snap/snapshots", null, writer);
+        Assert.True(status == HttpStatusCode.OK, text);
+        var name = System.Text.Json.Nodes.JsonNode.Parse(text)!["result"]!["name"]!.GetValue<string>();
+
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("GET", $"/collections/jwt_snap/snapshots/{name}", null, reader)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync("GET", $"/collections/jwt_snap/snapshots/{name}", null, other)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync("DELETE", $"/collections/jwt_snap/snapshots/{name}", null, reader)).Status);
+        // Recovery replaces a collection wholesale, and full snapshots cover every collection: manage only.
+        var location = $$"""{"location":"file:///no/such.snapshot"}""";
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync("PUT", "/collections/jwt_snap/snapshots/recover", location, writer)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync("POST", "/snapshots", null, writer)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync("GET", "/snapshots", null, writer)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("DELETE", $"/collections/jwt_snap/snapshots/{name}", null, writer)).Status);
+        Assert.Equal("[]", System.Text.Json.Nodes.JsonNode.Parse((await http.SendAsync("GET", "/collections/jwt_snap/snapshots", null, reader)).Text)!["result"]!.ToJsonString());
+    }
+
     private async Task<string> RawAsync(string method, string path, string body, string key)
     {
         using var socket = new System.Net.Sockets.TcpClient();

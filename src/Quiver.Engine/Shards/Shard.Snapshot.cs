@@ -1,0 +1,31 @@
+namespace Quiver.Engine.Shards;
+
+internal sealed partial class Shard
+{
+    /// <summary>
+    /// Hands <paramref name="copyFile"/> (file name, full path) every file of a point-in-time copy of the shard and
+    /// returns the log sequence that copy covers. The shard is flushed first, so the files the manifest names hold
+    /// everything applied; the flush gate is then kept while the files are copied, because only a flush removes
+    /// files (the ones a newer manifest no longer names). Writes and reads go on meanwhile: they only wait for the
+    /// flush's own short capture. Files an optimizer adds during the copy are either whole (they are renamed into
+    /// place) or absent; a restored shard drops any its manifest does not name. The log is not copied.
+    /// </summary>
+    public ulong CopyStateTo(Action<string, string> copyFile)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        lock (_flushGate)
+        {
+            // Lock is re-entrant: Flush takes the gate again on this thread.
+            Flush();
+            var covered = (ulong)Volatile.Read(ref _flushedSequence);
+            foreach (var path in Directory.EnumerateFiles(_directory).Order(StringComparer.Ordinal))
+            {
+                var name = Path.GetFileName(path);
+                if (!name.EndsWith(".tmp", StringComparison.Ordinal))
+                    copyFile(name, path);
+            }
+
+            return covered;
+        }
+    }
+}
