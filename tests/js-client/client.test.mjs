@@ -123,6 +123,29 @@ test('official JS client against Quiver', async (t) => {
     await assert.rejects(client.getCollection(`${name}_missing`), (err) => err.status === 404);
   });
 
+  await t.test('snapshots: create, list, recover into a new collection, delete', async () => {
+    const snapshot = await client.createSnapshot(name, { wait: true });
+    assert.match(snapshot.name, /\.snapshot$/);
+    assert.match(snapshot.checksum, /^[0-9a-f]{64}$/);
+    assert.ok(snapshot.size > 0);
+    assert.deepEqual((await client.listSnapshots(name)).map(s => s.name), [snapshot.name]);
+
+    const copy = `${name}_copy`;
+    const location = `file://${process.env.QUIVER_SNAPSHOTS_PATH}/${name}/${snapshot.name}`;
+    assert.equal(await client.recoverSnapshot(copy, { location, checksum: snapshot.checksum }), true);
+    assert.deepEqual(await client.count(copy, { exact: true }), await client.count(name, { exact: true }));
+    const ids = [1, 3, 4, 500, 1000];
+    assert.deepEqual(await client.retrieve(copy, { ids, with_payload: true, with_vector: true }), await client.retrieve(name, { ids, with_payload: true, with_vector: true }));
+    await assert.rejects(client.recoverSnapshot(copy, { location, checksum: '0'.repeat(64) }), (err) => err.status === 400);
+    assert.equal(await client.deleteCollection(copy), true);
+
+    assert.equal(await client.deleteSnapshot(name, snapshot.name), true);
+    assert.deepEqual(await client.listSnapshots(name), []);
+    const full = await client.createFullSnapshot({ wait: true });
+    assert.ok((await client.listFullSnapshots()).some(s => s.name === full.name && s.checksum === full.checksum));
+    assert.equal(await client.deleteFullSnapshot(full.name), true);
+  });
+
   await t.test('delete collection', async () => {
     assert.equal(await client.deleteCollection(name), true);
     assert.deepEqual(await client.collectionExists(name), { exists: false });

@@ -8,5 +8,5 @@ namespace Quiver.Server.Tests.Clients;
 public sealed class JsClientTests(ServerFixture fixture, ITestOutputHelper output)
 {
     [Fact]
-    public Task Official_js_client_scenario_passes() => JsClientScenario.RunAsync(fixture.Server.BaseAddress, output);
+    public Task Official_js_client_scenario_passes() => JsClientScenario.RunAsync(fixture.Server, output);
 }

@@ -6,7 +6,7 @@ namespace Quiver.Server.Tests.Infrastructure;
 /// <summary>Runs tests/js-client (the official @qdrant/js-client-rest scenario) against a server and checks it passed.</summary>
 internal static class JsClientScenario
 {
-    public static async Task RunAsync(Uri server, ITestOutputHelper output, string? apiKey = null, string? extraCaCertificates = null)
+    public static async Task RunAsync(ServerProcess server, ITestOutputHelper output, string? apiKey = null, string? extraCaCertificates = null)
     {
         var dir = Path.Combine(RepoPaths.Root, "tests", "js-client");
         Assert.True(Directory.Exists(Path.Combine(dir, "node_modules", "@qdrant", "js-client-rest")),
@@ -17,7 +17,9 @@ internal static class JsClientScenario
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        psi.Environment["QUIVER_URL"] = server.ToString().TrimEnd('/');
+        psi.Environment["QUIVER_URL"] = server.BaseAddress.ToString().TrimEnd('/');
+        // Snapshots are recovered from file:// locations, which must be inside the server's snapshots folder.
+        psi.Environment["QUIVER_SNAPSHOTS_PATH"] = Path.Combine(Path.GetFullPath(server.StoragePath), "snapshots");
         if (apiKey is not null)
             psi.Environment["QUIVER_API_KEY"] = apiKey;
         if (extraCaCertificates is not null)

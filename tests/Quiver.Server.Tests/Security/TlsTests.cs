@@ -69,7 +69,7 @@ public sealed class TlsTests(TlsFixture fixture, ITestOutputHelper output) : ICl
     {
         Assert.Equal("https", fixture.Server.BaseAddress.Scheme);
         // Node trusts the self-signed certificate as an extra CA (the other test may have rotated it: use the file).
-        await JsClientScenario.RunAsync(fixture.Server.BaseAddress, output, TlsFixture.Key, fixture.CertPath);
+        await JsClientScenario.RunAsync(fixture.Server, output, TlsFixture.Key, fixture.CertPath);
     }
 
     /// <summary>The thumbprint of the certificate a fresh TLS connection is served (the request carries the key).</summary>

@@ -121,6 +121,28 @@ public sealed class WriteAheadLogTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_new_log_starts_at_the_first_sequence_asked_for_and_an_existing_one_ignores_it()
+    {
+        await using (var wal = WriteAheadLog.Open(Options() with { FirstSequence = 42 }))
+        {
+            Assert.Equal(41ul, wal.LastSequence);
+            Assert.Equal(42ul, wal.FirstSequence);
+            Assert.Empty(ReadAll(wal));
+            Assert.Equal(42ul, await wal.AppendAsync(Payload(42)));
+            Assert.Equal(43ul, await wal.AppendAsync(Payload(43)));
+        }
+
+        // The records on disk decide where an existing log continues.
+        await using (var wal = WriteAheadLog.Open(Options() with { FirstSequence = 7 }))
+        {
+            Assert.Equal(43ul, wal.LastSequence);
+            Assert.Equal(new[] { 42ul, 43ul }, ReadAll(wal, 42).Select(r => r.Sequence));
+            Assert.Equal(Payload(43), ReadAll(wal, 43).Single().Data.ToArray());
+            Assert.Equal(44ul, await wal.AppendAsync(Payload(44)));
+        }
+    }
+
+    [Fact]
     public async Task Segments_roll_and_truncate_before_deletes_whole_old_segments()
     {
         const int count = 200;
