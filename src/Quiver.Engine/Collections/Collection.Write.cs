@@ -14,13 +14,14 @@ public sealed partial class Collection
     /// <summary>Validates, logs and applies one operation.</summary>
     public async ValueTask<UpdateResult> ApplyAsync(PointOperation operation, bool wait, CancellationToken cancellationToken)
     {
-        var routed = Route(Validate(operation, []));
-        return await SubmitAsync(routed, wait, cancellationToken).ConfigureAwait(false);
+        var results = await ApplyBatchAsync([operation], wait, cancellationToken).ConfigureAwait(false);
+        return results[0];
     }
 
     /// <summary>
     /// Validates every operation first, then logs and applies them in order. Nothing is logged when any
-    /// operation is invalid.
+    /// operation is invalid. Every operation is logged before any waiting starts, so a request cut short (its
+    /// timeout, the client going away) while it waits for visibility never leaves a batch half logged.
     /// </summary>
     public async ValueTask<IReadOnlyList<UpdateResult>> ApplyBatchAsync(IReadOnlyList<PointOperation> operations, bool wait, CancellationToken cancellationToken)
     {
@@ -28,27 +29,43 @@ public sealed partial class Collection
         var upserted = new HashSet<PointId>();
         var routed = operations.Select(op => Route(Validate(op, upserted))).ToArray();
         var results = new UpdateResult[routed.Length];
+        var lastPerShard = new ulong[_shards.Length];
         for (var i = 0; i < routed.Length; i++)
-            results[i] = await SubmitAsync(routed[i], wait, cancellationToken).ConfigureAwait(false);
+            results[i] = new UpdateResult(await AppendAsync(routed[i], lastPerShard).ConfigureAwait(false), wait);
+        if (wait)
+        {
+            for (var s = 0; s < lastPerShard.Length; s++)
+            {
+                if (lastPerShard[s] > 0)
+                    await _shards[s].WaitAppliedAsync(lastPerShard[s], cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         return results;
     }
 
-    private async ValueTask<UpdateResult> SubmitAsync((int Shard, PointOperation Operation)[] routed, bool wait, CancellationToken cancellationToken)
+    /// <summary>
+    /// Logs one routed operation (not cancellable: once a request reached the logs it is written in full) and
+    /// returns the log sequence of the last shard part; with one shard (the default) it is exact.
+    /// </summary>
+    private async ValueTask<ulong> AppendAsync((int Shard, PointOperation Operation)[] routed, ulong[] lastPerShard)
     {
-        // The log sequence of the last shard touched; with one shard (the default) it is exact.
         ulong last = 0;
         if (routed.Length == 1)
         {
-            last = await _shards[routed[0].Shard].SubmitAsync(routed[0].Operation, wait, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            var tasks = routed.Select(r => _shards[r.Shard].SubmitAsync(r.Operation, wait, cancellationToken).AsTask()).ToArray();
-            foreach (var seq in await Task.WhenAll(tasks).ConfigureAwait(false))
-                last = Math.Max(last, seq);
+            last = await _shards[routed[0].Shard].SubmitAsync(routed[0].Operation, wait: false, CancellationToken.None).ConfigureAwait(false);
+            lastPerShard[routed[0].Shard] = last;
+            return last;
         }
 
-        return new UpdateResult(last, wait);
+        var sequences = await Task.WhenAll(routed.Select(r => _shards[r.Shard].SubmitAsync(r.Operation, wait: false, CancellationToken.None).AsTask())).ConfigureAwait(false);
+        for (var i = 0; i < routed.Length; i++)
+        {
+            lastPerShard[routed[i].Shard] = Math.Max(lastPerShard[routed[i].Shard], sequences[i]);
+            last = Math.Max(last, sequences[i]);
+        }
+
+        return last;
     }
 
     private PointOperation Validate(PointOperation operation, HashSet<PointId> upsertedInBatch)

@@ -26,7 +26,7 @@ internal static class PointEndpoints
         app.MapDelete("/collections/{name}/index/{field}", (HttpContext http, string name, string field) => RestHandler.RunAsync(http, false, async req =>
         {
             req.ValidateWriteParameters();
-            var result = await catalog.Get(name).ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Aborted).ConfigureAwait(false);
+            var result = await catalog.Get(name).ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Cancellation).ConfigureAwait(false);
             return RestWriter.Update(result);
         }));
 
@@ -36,7 +36,7 @@ internal static class PointEndpoints
             var collection = catalog.Get(name);
             var operations = ReadBatch(req.Body);
             CheckBatchSize(http, operations);
-            var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Aborted).ConfigureAwait(false);
+            var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Cancellation).ConfigureAwait(false);
             return w =>
             {
                 w.WriteStartArray();
@@ -146,7 +146,7 @@ internal static class PointEndpoints
             var collection = catalog.Get(name);
             var operation = read(req.Body);
             CheckBatchSize(http, [operation]);
-            var result = await collection.ApplyAsync(operation, req.Wait, req.Aborted).ConfigureAwait(false);
+            var result = await collection.ApplyAsync(operation, req.Wait, req.Cancellation).ConfigureAwait(false);
             return RestWriter.Update(result);
         }));
 

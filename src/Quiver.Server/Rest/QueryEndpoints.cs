@@ -13,16 +13,15 @@ internal static class QueryEndpoints
     {
         app.MapPost("/collections/{name}/points/query", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
         {
-            req.QueryInt("timeout", 1);
             var collection = catalog.Get(name);
-            var result = Run(collection, req.Body, string.Empty, req.Aborted);
+            var result = Run(collection, req.Body, string.Empty, req.Cancellation);
             var unnamed = collection.Config.HasUnnamedVector;
             return ValueTask.FromResult<Action<Utf8JsonWriter>>(w => RestWriter.ScoredList(w, result, unnamed));
         }));
 
         app.MapPost("/collections/{name}/points/query/batch", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
         {
-            req.QueryInt("timeout", 1);
+            var cancellation = req.Cancellation;
             var collection = catalog.Get(name);
             var searches = RestReader.Required(req.Body, "searches", string.Empty);
             if (searches.ValueKind != JsonValueKind.Array)
@@ -30,7 +29,7 @@ internal static class QueryEndpoints
             var results = new List<IReadOnlyList<ScoredRecord>>();
             var i = 0;
             foreach (var search in searches.EnumerateArray())
-                results.Add(Run(collection, search, $"searches[{i++}].", req.Aborted));
+                results.Add(Run(collection, search, $"searches[{i++}].", cancellation));
             var unnamed = collection.Config.HasUnnamedVector;
             return ValueTask.FromResult<Action<Utf8JsonWriter>>(w =>
             {

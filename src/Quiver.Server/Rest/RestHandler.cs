@@ -9,13 +9,43 @@ using Quiver.Segment.Errors;
 namespace Quiver.Server.Rest;
 
 /// <summary>A request as handlers see it: its parsed body (if any) and typed query parameters.</summary>
-internal sealed class RestRequest(HttpContext http, JsonElement body)
+internal sealed class RestRequest(HttpContext http, JsonElement body) : IDisposable
 {
+    private CancellationTokenSource? _deadline;
+    private int _timeoutSeconds;
+
     public HttpContext Http { get; } = http;
 
     public JsonElement Body { get; } = body;
 
     public CancellationToken Aborted => Http.RequestAborted;
+
+    /// <summary>
+    /// Cancelled when the client goes away or, with <c>timeout=N</c>, after N seconds; a handler that stops on it
+    /// because of the timeout is answered 408. Writes use it only while they wait to become visible: what reached
+    /// the log is applied anyway.
+    /// </summary>
+    public CancellationToken Cancellation
+    {
+        get
+        {
+            if (_deadline is not null)
+                return _deadline.Token;
+            if (QueryInt("timeout", 1) is not { } seconds)
+                return Aborted;
+            _timeoutSeconds = seconds;
+            _deadline = CancellationTokenSource.CreateLinkedTokenSource(Aborted);
+            _deadline.CancelAfter(TimeSpan.FromSeconds(seconds));
+            return _deadline.Token;
+        }
+    }
+
+    /// <summary>The <c>timeout</c> passed (and the client is still there).</summary>
+    public bool TimedOut => _deadline is { IsCancellationRequested: true } && !Aborted.IsCancellationRequested;
+
+    public int TimeoutSeconds => _timeoutSeconds;
+
+    public void Dispose() => _deadline?.Dispose();
 
     public bool Wait => QueryBool("wait") ?? false;
 
@@ -84,6 +114,7 @@ internal static class RestHandler
     {
         var started = Stopwatch.GetTimestamp();
         JsonDocument? doc = null;
+        RestRequest? request = null;
         try
         {
             JsonElement body = default;
@@ -93,7 +124,7 @@ internal static class RestHandler
                 body = doc.RootElement;
             }
 
-            var request = new RestRequest(http, body);
+            request = new RestRequest(http, body);
             var writeResult = await handler(request).ConfigureAwait(false);
             if (request.Accepted)
             {
@@ -123,6 +154,11 @@ internal static class RestHandler
                 : ex.Message;
             await WriteErrorAsync(http, ex.StatusCode, message, started).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (request?.TimedOut == true)
+        {
+            await WriteErrorAsync(http, ErrorMapping.HttpStatus(ErrorKind.Timeout),
+                $"Timeout error: not finished within the request's timeout of {request.TimeoutSeconds} s (a write that was accepted is still applied)", started).ConfigureAwait(false);
+        }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
@@ -139,6 +175,7 @@ internal static class RestHandler
         }
         finally
         {
+            request?.Dispose();
             doc?.Dispose();
         }
     }
