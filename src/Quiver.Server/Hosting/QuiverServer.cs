@@ -151,10 +151,12 @@ public static class QuiverServer
             app.UseRequestLimits(options.Service);
             // Routing first, so the key check sees which endpoint (and so which access) a request needs.
             app.UseRouting();
+            var requests = new RequestStatistics();
+            app.Use(requests.InvokeAsync);
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
-            MapApi(app, catalog, options.Service.JwtRbac);
+            MapApi(app, catalog, options.Service.JwtRbac, requests);
             using var gauges = ServerMetrics.PublishCollectionGauges(catalog);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -174,11 +176,11 @@ public static class QuiverServer
     }
 
     /// <summary>Every REST endpoint (and the 404 fallback); tests enumerate them from here too.</summary>
-    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac = false)
+    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac = false, RequestStatistics? requests = null)
     {
         app.MapServiceEndpoints();
         app.MapMetricsEndpoint();
-        app.MapTelemetryEndpoint(catalog, jwtRbac);
+        app.MapTelemetryEndpoint(catalog, jwtRbac, requests ?? new RequestStatistics());
         app.MapCollectionEndpoints(catalog);
         app.MapPointEndpoints(catalog);
         app.MapQueryEndpoints(catalog);

@@ -8,11 +8,12 @@ namespace Quiver.Server.Rest;
 /// <summary>
 /// <c>GET /telemetry</c> in the spec's <c>TelemetryData</c> shape: the app and process memory at every level,
 /// collection counts at <c>details_level</c> 0, an aggregate per collection at 1, and per collection its config,
-/// points, segments, optimizer state and resident bytes by component from 2 on.
+/// points, segments, optimizer state and resident bytes by component from 2 on; response counts and durations per
+/// endpoint and status at every level.
 /// </summary>
 internal static class TelemetryEndpoint
 {
-    public static void MapTelemetryEndpoint(this IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac)
+    public static void MapTelemetryEndpoint(this IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac, Observability.RequestStatistics requests)
     {
         var id = Guid.NewGuid().ToString();
         var startup = DateTimeOffset.UtcNow;
@@ -52,6 +53,7 @@ internal static class TelemetryEndpoint
                 }
 
                 w.WriteEndObject();
+                requests.WriteTo(w);
                 WriteMemory(w);
                 w.WriteEndObject();
             });

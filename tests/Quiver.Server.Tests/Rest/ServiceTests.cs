@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Net;
 using System.Text.Json;
 using Quiver.Server.Tests.Infrastructure;
@@ -65,5 +66,33 @@ public sealed class ServiceTests(ServerFixture fixture)
 
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/telemetry?details_level=-1")).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/telemetry?anonymize=perhaps")).Status);
+    }
+
+    [Fact]
+    public async Task Telemetry_counts_responses_per_endpoint_and_status()
+    {
+        var name = ServerFixture.UniqueName("reqstats");
+        (await _client.PutAsync($"/collections/{name}", new { vectors = new { size = 2, distance = "Dot" } })).EnsureOk();
+        const string Count = "POST /collections/{name}/points/count";
+        static JsonNode? Stats(JsonNode telemetry, string status) => telemetry["requests"]!["rest"]!["responses"]![Count]?[status];
+        var before = (await _client.GetAsync("/telemetry")).EnsureOk().Result;
+        var ok0 = Stats(before, "200")?["count"]?.GetValue<long>() ?? 0;
+        var bad0 = Stats(before, "400")?["count"]?.GetValue<long>() ?? 0;
+
+        for (var i = 0; i < 3; i++)
+            (await _client.PostAsync($"/collections/{name}/points/count", """{"exact":true}""")).EnsureOk();
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.PostAsync($"/collections/{name}/points/count", """{"exact":"yes"}""")).Status);
+
+        var after = (await _client.GetAsync("/telemetry")).EnsureOk().Result;
+        var ok = Stats(after, "200")!;
+        Assert.Equal(ok0 + 3, ok["count"]!.GetValue<long>());
+        Assert.Equal(bad0 + 1, Stats(after, "400")!["count"]!.GetValue<long>());
+        var min = ok["min_duration_micros"]!.GetValue<double>();
+        var avg = ok["avg_duration_micros"]!.GetValue<double>();
+        var max = ok["max_duration_micros"]!.GetValue<double>();
+        Assert.True(min > 0 && min <= avg && avg <= max, $"min {min} avg {avg} max {max}");
+        Assert.True(ok["total_duration_micros"]!.GetValue<long>() >= (long)(min * 3) - 1);
+        Assert.True(DateTimeOffset.Parse(ok["last_responded"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) <= DateTimeOffset.UtcNow);
+        Assert.NotNull(after["requests"]!["grpc"]!["responses"]);
     }
 }
