@@ -7,7 +7,6 @@ using Quiver.Engine.Snapshots;
 using Quiver.Segment.Errors;
 using Quiver.Storage.Files;
 using Quiver.Storage.Internal;
-using Quiver.Storage.Wal;
 
 namespace Quiver.Engine.Catalog;
 
@@ -20,9 +19,57 @@ namespace Quiver.Engine.Catalog;
 /// </summary>
 public sealed partial class CollectionCatalog
 {
-    private const string RestoredPrefix = ".restored.";
+    private const string RestoredPrefix = ".restore-";
+    private const string RestoreMarker = "restore-target.qrt";
+    private const string RestoreMarkerKind = "QRST";
 
     public SnapshotStore Snapshots { get; }
+
+    /// <summary>
+    /// Runs snapshot work nobody waits for (a request with <c>wait=false</c>); shutdown waits for it. Failures go to
+    /// <paramref name="onFailure"/>.
+    /// </summary>
+    public void RunInBackground(Func<Task> work, Action<Exception> onFailure)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(onFailure);
+        Task task = null!;
+        task = Task.Run(async () =>
+        {
+            try
+            {
+                await work().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // handed to the caller's logger: nobody awaits this task
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                onFailure(ex);
+            }
+            finally
+            {
+                lock (_background)
+                    _background.Remove(task);
+            }
+        });
+        lock (_background)
+        {
+            if (!task.IsCompleted)
+                _background.Add(task);
+        }
+    }
+
+    private Task[] BackgroundWork()
+    {
+        lock (_background)
+            return [.. _background];
+    }
+
+    private void ThrowIfShuttingDown()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+            throw new QuiverException(QuiverError.Unavailable("Service unavailable: the server is shutting down"));
+    }
 
     /// <summary>Snapshots a collection (by name or alias) and returns the new file's description.</summary>
     public async ValueTask<SnapshotInfo> CreateSnapshotAsync(string nameOrAlias, CancellationToken cancellationToken)
@@ -31,6 +78,7 @@ public sealed partial class CollectionCatalog
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfShuttingDown();
             var collection = Get(nameOrAlias);
             // Once started a snapshot completes (a client going away must not leave half a file behind).
             var info = await Task.Run(() => Snapshots.Create(collection.Name, collection.Name, writer => WriteCollection(collection, writer)), CancellationToken.None).ConfigureAwait(false);
@@ -49,6 +97,7 @@ public sealed partial class CollectionCatalog
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfShuttingDown();
             var info = await Task.Run(() => Snapshots.Create(null, "full-snapshot", WriteStorage), CancellationToken.None).ConfigureAwait(false);
             EngineLog.SnapshotCreated(_logger, info.Name, info.Size);
             return info;
@@ -71,22 +120,14 @@ public sealed partial class CollectionCatalog
         {
             var actual = await Task.Run(() => SnapshotArchive.FileSha256(archivePath), cancellationToken).ConfigureAwait(false);
             if (!string.Equals(actual, expectedChecksum.Trim(), StringComparison.OrdinalIgnoreCase))
-                throw QuiverException.BadInput($"Wrong input: snapshot checksum mismatch: expected {expectedChecksum}, the file's SHA-256 is {actual}. Nothing was changed.");
+                throw QuiverException.BadInput($"Wrong input: snapshot checksum mismatch: the file's SHA-256 is not {expectedChecksum}. Nothing was changed.");
         }
 
-        var staging = Path.Combine(CollectionsDir, $".staging-{Guid.NewGuid():N}");
+        var staging = NewStagingDir();
         try
         {
             var config = await Task.Run(() => PrepareRecovery(name, archivePath, staging), cancellationToken).ConfigureAwait(false);
-            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await CommitRecoveryAsync(name, staging, config).ConfigureAwait(false);
-            }
-            finally
-            {
-                _gate.Release();
-            }
+            await CommitRecoveriesAsync([(name, staging, config)], [], cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -97,45 +138,70 @@ public sealed partial class CollectionCatalog
 
     /// <summary>
     /// Restores a full-storage snapshot into this catalog: every collection in it replaces the one of its name (others
-    /// are kept) and its aliases are added. Meant for a server being set up, before it serves.
+    /// are kept) and its aliases are added. Every collection is extracted and proven to load before any is replaced.
     /// </summary>
     public async ValueTask RestoreFullSnapshotAsync(string archivePath, CancellationToken cancellationToken)
     {
-        var unpacked = Path.Combine(Snapshots.Root, ".incoming", $"full-{Guid.NewGuid():N}");
+        var unpacked = Snapshots.IncomingPath();
+        var prepared = new List<(string Name, string Staging, CollectionConfig Config)>();
+        var stagingDirs = new List<string>();
         try
         {
             var header = await Task.Run(() => SnapshotArchive.Extract(archivePath, unpacked, SnapshotArchive.StorageKind), cancellationToken).ConfigureAwait(false);
-            string[] names;
-            AliasAction[] aliases;
-            try
-            {
-                names = [.. (header["collections"] as JsonArray ?? []).Select(n => n!.GetValue<string>())];
-                aliases = [.. (header["aliases"] as JsonObject ?? []).Select(a => (AliasAction)new AliasAction.Create(a.Key, a.Value!.GetValue<string>()))];
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or NullReferenceException or FormatException)
-            {
-                throw SnapshotArchive.Damaged($"its list of collections or aliases cannot be read ({ex.Message})");
-            }
-
-            // Checked before anything is replaced, so a snapshot whose aliases cannot apply changes nothing.
-            foreach (var alias in aliases.Cast<AliasAction.Create>())
-            {
-                if (!names.Contains(alias.CollectionName, StringComparer.Ordinal) || names.Contains(alias.AliasName, StringComparer.Ordinal))
-                    throw SnapshotArchive.Damaged($"alias `{alias.AliasName}` does not point at one of its collections");
-                if (_collections.ContainsKey(alias.AliasName))
-                    throw QuiverException.BadInput($"Wrong input: the snapshot's alias `{alias.AliasName}` is the name of an existing collection. Nothing was changed.");
-            }
-
+            var (names, aliases) = ReadStorageHeader(header, unpacked);
             foreach (var name in names)
-                await RecoverSnapshotAsync(name, Path.Combine(unpacked, "collections", name + SnapshotStore.Extension), null, cancellationToken).ConfigureAwait(false);
-            if (aliases.Length > 0)
-                await ChangeAliasesAsync(aliases, cancellationToken).ConfigureAwait(false);
+            {
+                var staging = NewStagingDir();
+                stagingDirs.Add(staging);
+                var config = await Task.Run(() => PrepareRecovery(name, Path.Combine(unpacked, "collections", name + SnapshotStore.Extension), staging), cancellationToken).ConfigureAwait(false);
+                prepared.Add((name, staging, config));
+            }
+
+            await CommitRecoveriesAsync(prepared, aliases, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            foreach (var staging in stagingDirs)
+            {
+                if (Directory.Exists(staging))
+                    Directory.Delete(staging, recursive: true);
+            }
+
             if (Directory.Exists(unpacked))
                 Directory.Delete(unpacked, recursive: true);
         }
+    }
+
+    private (string[] Names, AliasAction.Create[] Aliases) ReadStorageHeader(JsonObject header, string unpacked)
+    {
+        string[] names;
+        AliasAction.Create[] aliases;
+        try
+        {
+            names = [.. (header["collections"] as JsonArray ?? []).Select(n => n!.GetValue<string>())];
+            aliases = [.. (header["aliases"] as JsonObject ?? []).Select(a => new AliasAction.Create(a.Key, a.Value!.GetValue<string>()))];
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or NullReferenceException or FormatException)
+        {
+            throw SnapshotArchive.Damaged($"its list of collections or aliases cannot be read ({ex.Message})");
+        }
+
+        foreach (var name in names)
+        {
+            ValidateName(name);
+            if (!File.Exists(Path.Combine(unpacked, "collections", name + SnapshotStore.Extension)))
+                throw SnapshotArchive.Damaged($"collection `{name}` is listed but not in the archive");
+        }
+
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+            throw SnapshotArchive.Damaged("a collection is listed twice");
+        foreach (var alias in aliases)
+        {
+            if (!names.Contains(alias.CollectionName, StringComparer.Ordinal) || names.Contains(alias.AliasName, StringComparer.Ordinal))
+                throw SnapshotArchive.Damaged($"alias `{alias.AliasName}` does not point at one of its collections");
+        }
+
+        return (names, aliases);
     }
 
     private static string WriteCollection(Collection collection, SnapshotArchiveWriter writer)
@@ -190,53 +256,102 @@ public sealed partial class CollectionCatalog
         });
     }
 
-    /// <summary>Extracts and verifies the snapshot into <paramref name="staging"/> and proves it loads there.</summary>
+    private string NewStagingDir() => Path.Combine(CollectionsDir, $".staging-{Guid.NewGuid():N}");
+
+    /// <summary>
+    /// Extracts and verifies the snapshot into <paramref name="staging"/>, proves it loads there, and makes it
+    /// durable. Anything wrong with it is BadInput naming the problem, never a server error.
+    /// </summary>
     private CollectionConfig PrepareRecovery(string name, string archivePath, string staging)
     {
         var header = SnapshotArchive.Extract(archivePath, staging, SnapshotArchive.CollectionKind);
         CollectionConfig config;
         try
         {
-            config = CollectionConfig.FromPersisted(header["config"]?.DeepClone() as JsonObject ?? throw SnapshotArchive.Damaged("it has no collection config"));
-            if (header["shards"] is not JsonArray shards || shards.Count != config.ShardNumber)
-                throw SnapshotArchive.Damaged("its shard list does not match its config");
+            config = CollectionConfig.FromUntrusted(header["config"]?.DeepClone() as JsonObject ?? throw SnapshotArchive.Damaged("it has no collection config"));
+        }
+        catch (QuiverException ex) when (!ex.Error.Message.Contains("damaged", StringComparison.Ordinal))
+        {
+            throw SnapshotArchive.Damaged($"its collection config is not valid ({ex.Error.Message})");
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or JsonException or InvalidCastException)
         {
             throw SnapshotArchive.Damaged($"its collection config cannot be read ({ex.Message})");
         }
 
+        if (header["shards"] is not JsonArray shards || shards.Count != config.ShardNumber)
+            throw SnapshotArchive.Damaged("its shard list does not match its config");
         try
         {
             Collection.Open(name, staging, config, _options.Shards, _logger).DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
-        catch (Exception ex) when (ex is StorageCorruptionException or WalCorruptionException or InvalidDataException or EndOfStreamException
-            or IOException or ArgumentException or InvalidCastException or InvalidOperationException or AggregateException)
+#pragma warning disable CA1031 // Whatever a crafted file makes loading throw, it is the file's fault: refused, not a server error.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
         {
-            throw SnapshotArchive.Damaged($"its data does not load ({ex.Message})");
+            throw SnapshotArchive.Damaged($"its data does not load ({ex.Message.Replace(staging + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal)})");
         }
 
         WriteConfig(staging, config);
+        foreach (var dir in Directory.EnumerateDirectories(staging, "*", SearchOption.AllDirectories).Append(staging))
+            DirectorySync.Fsync(dir);
         return config;
+    }
+
+    /// <summary>
+    /// Puts prepared recoveries in place, with <paramref name="aliases"/> added after them. Each is committed by
+    /// renaming its staging folder to <c>.restore-{guid}</c> with a marker naming the collection (start-up finishes
+    /// a commit the process did not); the collection it replaces is moved aside and deleted.
+    /// </summary>
+    private async ValueTask CommitRecoveriesAsync(IReadOnlyList<(string Name, string Staging, CollectionConfig Config)> prepared, AliasAction.Create[] aliases, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfShuttingDown();
+            foreach (var (name, _, _) in prepared)
+            {
+                if (Aliases.ContainsKey(name))
+                    throw QuiverException.BadInput($"Wrong input: `{name}` is an alias; recover into a collection name. Nothing was changed.");
+            }
+
+            foreach (var alias in aliases)
+            {
+                if (_collections.ContainsKey(alias.AliasName) && !prepared.Any(p => p.Name == alias.AliasName))
+                    throw QuiverException.BadInput($"Wrong input: the snapshot's alias `{alias.AliasName}` is the name of an existing collection. Nothing was changed.");
+            }
+
+            foreach (var (name, staging, config) in prepared)
+                await CommitRecoveryAsync(name, staging, config).ConfigureAwait(false);
+            if (aliases.Length > 0)
+            {
+                var merged = new Dictionary<string, string>(Aliases, StringComparer.Ordinal);
+                foreach (var alias in aliases)
+                    merged[alias.AliasName] = alias.CollectionName;
+                SaveAliases(merged);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     private async ValueTask CommitRecoveryAsync(string name, string staging, CollectionConfig config)
     {
-        if (Aliases.ContainsKey(name))
-            throw QuiverException.BadInput($"Wrong input: Alias `{name}` already exists!");
         var dir = Path.Combine(CollectionsDir, name);
-        var restored = Path.Combine(CollectionsDir, RestoredPrefix + name);
-        if (Directory.Exists(restored))
-            Directory.Delete(restored, recursive: true);
+        ChecksummedFile.WriteAtomic(Path.Combine(staging, RestoreMarker), RestoreMarkerKind, 1, s => s.Write(System.Text.Encoding.UTF8.GetBytes(name)));
+        var committed = Path.Combine(CollectionsDir, $"{RestoredPrefix}{Guid.NewGuid():N}");
         // The commit point: from here start-up finishes the replacement (FinishRecoveries) if the process dies.
-        Directory.Move(staging, restored);
+        Directory.Move(staging, committed);
         DirectorySync.Fsync(CollectionsDir);
-        var trash = Path.Combine(CollectionsDir, "." + name + "." + Guid.NewGuid().ToString("N"));
+        var trash = Path.Combine(CollectionsDir, $".trash-{Guid.NewGuid():N}");
         if (_collections.TryRemove(name, out var old))
             await old.DisposeAsync().ConfigureAwait(false);
         if (Directory.Exists(dir))
             Directory.Move(dir, trash);
-        Directory.Move(restored, dir);
+        File.Delete(Path.Combine(committed, RestoreMarker));
+        Directory.Move(committed, dir);
         DirectorySync.Fsync(CollectionsDir);
         _collections[name] = Collection.Open(name, dir, config, _options.Shards, _logger);
         if (Directory.Exists(trash))
@@ -247,15 +362,31 @@ public sealed partial class CollectionCatalog
     /// <summary>Completes recoveries that reached their commit point before the process stopped.</summary>
     private void FinishRecoveries()
     {
-        foreach (var restored in Directory.EnumerateDirectories(CollectionsDir, RestoredPrefix + "*"))
+        foreach (var committed in Directory.EnumerateDirectories(CollectionsDir, RestoredPrefix + "*"))
         {
-            var name = Path.GetFileName(restored)[RestoredPrefix.Length..];
-            if (name.Length == 0 || !File.Exists(Path.Combine(restored, "config.qcf")))
+            // Only folders this code made: the exact name shape and a readable marker (a trash folder has neither).
+            var marker = Path.Combine(committed, RestoreMarker);
+            if (!RestoredFolder().IsMatch(Path.GetFileName(committed)) || !File.Exists(marker))
                 continue;
+            string name;
+            try
+            {
+                name = System.Text.Encoding.UTF8.GetString(ChecksummedFile.Read(marker, RestoreMarkerKind, 1).Body.Span);
+                ValidateName(name);
+            }
+            catch (Exception ex) when (ex is StorageCorruptionException or QuiverException or IOException)
+            {
+                continue;
+            }
+
             var dir = Path.Combine(CollectionsDir, name);
             if (Directory.Exists(dir))
-                Directory.Move(dir, Path.Combine(CollectionsDir, "." + name + "." + Guid.NewGuid().ToString("N")));
-            Directory.Move(restored, dir);
+                Directory.Move(dir, Path.Combine(CollectionsDir, $".trash-{Guid.NewGuid():N}"));
+            File.Delete(marker);
+            Directory.Move(committed, dir);
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^\\.restore-[0-9a-f]{32}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex RestoredFolder();
 }

@@ -22,6 +22,7 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Collection> _collections = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly HashSet<Task> _background = [];
     private int _disposed;
     private Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
 
@@ -172,6 +173,8 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
             var trash = Path.Combine(CollectionsDir, "." + collection.Name + "." + Guid.NewGuid().ToString("N"));
             Directory.Move(collection.Directory, trash);
             Directory.Delete(trash, recursive: true);
+            // Its snapshots go with it: a later collection of the same name must not expose them.
+            Snapshots.DeleteAll(collection.Name);
             EngineLog.CollectionDeleted(_logger, collection.Name);
             return true;
         }
@@ -230,6 +233,8 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
         // Idempotent, as DisposeAsync should be: a second call (a caller's finally after an earlier shutdown) is a no-op.
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // Snapshot work started in the background finishes (or sees the shutdown and stops) first.
+        await Task.WhenAll(BackgroundWork()).ConfigureAwait(false);
         await _gate.WaitAsync().ConfigureAwait(false);
         List<Exception>? errors = null;
         foreach (var collection in _collections.Values)

@@ -135,6 +135,34 @@ public sealed class CollectionConfig
     /// <summary>Loads a persisted config (already validated when it was created).</summary>
     public static CollectionConfig FromPersisted(JsonObject json) => new(json);
 
+    /// <summary>
+    /// Loads a persisted config from an untrusted source (a snapshot file), first putting it through every check a
+    /// create request gets; BadInput when it would not have been accepted.
+    /// </summary>
+    public static CollectionConfig FromUntrusted(JsonObject json)
+    {
+        if (json["params"] is not JsonObject parameters)
+            throw QuiverException.BadInput("config: `params` is missing");
+        // shard_number is required here: the persisted form always has it, and a default would hide a damaged file.
+        if (parameters["shard_number"] is null)
+            throw QuiverException.BadInput("config: `params.shard_number` is missing");
+        var request = new JsonObject();
+        foreach (var (key, value) in new[]
+        {
+            ("vectors", parameters["vectors"]), ("shard_number", parameters["shard_number"]), ("replication_factor", parameters["replication_factor"]),
+            ("write_consistency_factor", parameters["write_consistency_factor"]), ("on_disk_payload", parameters["on_disk_payload"]),
+            ("hnsw_config", json["hnsw_config"]), ("optimizers_config", json["optimizer_config"]), ("wal_config", json["wal_config"]),
+        })
+        {
+            if (value is not null)
+                request[key] = value.DeepClone();
+        }
+
+        using (var doc = JsonDocument.Parse(request.ToJsonString()))
+            FromCreateRequest(doc.RootElement);
+        return new CollectionConfig(json);
+    }
+
     /// <summary>Applies an update-collection (PATCH) body: diffs merge into the current settings.</summary>
     public CollectionConfig ApplyUpdate(JsonElement body)
     {

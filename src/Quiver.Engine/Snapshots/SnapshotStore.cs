@@ -74,6 +74,14 @@ public sealed class SnapshotStore
         return true;
     }
 
+    /// <summary>Deletes every snapshot of <paramref name="collection"/> (the collection is being deleted).</summary>
+    public void DeleteAll(string collection)
+    {
+        var dir = Folder(collection);
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+    }
+
     /// <summary>A fresh path for a file being received (an upload, a download from a URL); removed at start-up.</summary>
     public string IncomingPath()
     {

@@ -132,9 +132,11 @@ public static class QuiverServer
                     await File.AppendAllLinesAsync(journal, [checksum], cancellationToken).ConfigureAwait(false);
                 }
             }
-            catch (Quiver.Segment.Errors.QuiverException ex)
+#pragma warning disable CA1031 // any failure to restore stops start-up with its reason, never half-serving
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
-                ServerLog.RecoveryFailed(logger, snapshot, ex.Error.Message);
+                ServerLog.RecoveryFailed(logger, snapshot, ex is Quiver.Segment.Errors.QuiverException q ? q.Error.Message : ex.Message);
                 await catalog.DisposeAsync().ConfigureAwait(false);
                 return 1;
             }

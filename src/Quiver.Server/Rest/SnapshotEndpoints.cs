@@ -28,7 +28,7 @@ internal static class SnapshotEndpoints
         app.MapPost("/collections/{name}/snapshots", (HttpContext http, string name) => RestHandler.RunAsync(http, false, async req =>
         {
             var collection = catalog.Get(name).Name;
-            var info = await RunAsync(req, collection, ct => catalog.CreateSnapshotAsync(collection, ct)).ConfigureAwait(false);
+            var info = await RunAsync(req, catalog, collection, ct => catalog.CreateSnapshotAsync(collection, ct)).ConfigureAwait(false);
             return w => WriteInfo(w, info);
         }));
 
@@ -69,7 +69,7 @@ internal static class SnapshotEndpoints
 
         app.MapPost("/snapshots", (HttpContext http) => RestHandler.RunAsync(http, false, async req =>
         {
-            var info = await RunAsync(req, "full storage", catalog.CreateFullSnapshotAsync).ConfigureAwait(false);
+            var info = await RunAsync(req, catalog, "full storage", catalog.CreateFullSnapshotAsync).ConfigureAwait(false);
             return w => WriteInfo(w, info);
         }));
 
@@ -85,11 +85,11 @@ internal static class SnapshotEndpoints
     private static bool Wait(RestRequest req) => req.QueryBool("wait") ?? true;
 
     /// <summary>Runs <paramref name="work"/> now, or with wait=false in the background (the request then gets 202).</summary>
-    private static async ValueTask<SnapshotInfo?> RunAsync(RestRequest req, string target, Func<CancellationToken, ValueTask<SnapshotInfo>> work)
+    private static async ValueTask<SnapshotInfo?> RunAsync(RestRequest req, CollectionCatalog catalog, string target, Func<CancellationToken, ValueTask<SnapshotInfo>> work)
     {
         if (Wait(req))
             return await work(req.Aborted).ConfigureAwait(false);
-        StartBackground(req, target, async () => await work(CancellationToken.None).ConfigureAwait(false));
+        StartBackground(req, catalog, target, async () => await work(CancellationToken.None).ConfigureAwait(false));
         return null;
     }
 
@@ -102,30 +102,18 @@ internal static class SnapshotEndpoints
             return;
         }
 
-        StartBackground(req, name, async () =>
+        StartBackground(req, catalog, name, async () =>
         {
             using (source)
                 await catalog.RecoverSnapshotAsync(name, source.Path, checksum, CancellationToken.None).ConfigureAwait(false);
         });
     }
 
-    private static void StartBackground(RestRequest req, string target, Func<Task> work)
+    private static void StartBackground(RestRequest req, CollectionCatalog catalog, string target, Func<Task> work)
     {
         var logger = req.Http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Quiver.Snapshots");
         req.Accepted = true;
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await work().ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // nobody awaits a background snapshot: its failure is logged
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                ServerLog.SnapshotTaskFailed(logger, ex, target);
-            }
-        });
+        catalog.RunInBackground(work, ex => ServerLog.SnapshotTaskFailed(logger, ex, target));
     }
 
     private static async Task DownloadAsync(HttpContext http, Func<string> locate)

@@ -12,7 +12,12 @@ namespace Quiver.Server.Rest;
 /// </summary>
 internal static class SnapshotSources
 {
-    private static readonly HttpClient Http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    // No redirects: the api_key header would follow them to any host. The download itself may take long (it is
+    // as large as the collection); only connecting is bounded.
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(30) })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
 
     /// <summary>A snapshot file ready to read, removed on dispose when it was received for this request.</summary>
     public sealed class Received(string path, bool temporary) : IDisposable
@@ -32,10 +37,11 @@ internal static class SnapshotSources
             throw QuiverException.BadInput($"Wrong input: snapshot location `{location}` is not an absolute URL (file://, http:// or https://)");
         if (uri.IsFile)
         {
-            // Only the snapshots folder: a recovery request must not become a way to read any file the server can.
+            // Only the snapshots folder, and no links out of it: a recovery request must not become a way to read
+            // any file the server can.
             var path = System.IO.Path.GetFullPath(uri.LocalPath);
-            if (!path.StartsWith(store.Root + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
-                throw QuiverException.BadInput($"Wrong input: snapshot file `{uri.LocalPath}` is outside the snapshots folder ({store.Root}); copy it there or upload it");
+            if (!path.StartsWith(store.Root + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal) || LinksOut(store.Root, path))
+                throw QuiverException.BadInput($"Wrong input: snapshot file `{uri.LocalPath}` is not inside the snapshots folder (storage.snapshots_path); copy it there or upload it");
             return File.Exists(path)
                 ? new Received(path, temporary: false)
                 : throw QuiverException.NotFound($"Not found: snapshot file `{uri.LocalPath}` does not exist");
@@ -67,6 +73,19 @@ internal static class SnapshotSources
             File.Delete(target);
             throw;
         }
+    }
+
+    /// <summary>Whether any part of <paramref name="path"/> below <paramref name="root"/> is a symbolic link.</summary>
+    private static bool LinksOut(string root, string path)
+    {
+        for (var current = path; current.Length > root.Length; current = System.IO.Path.GetDirectoryName(current)!)
+        {
+            FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
+            if (info.Exists && info.LinkTarget is not null)
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>Streams the <c>snapshot</c> part of a multipart/form-data body to the snapshots folder.</summary>

@@ -152,9 +152,31 @@ public sealed class SnapshotTests(ITestOutputHelper output)
             var refused = await UploadAsync(server.BaseAddress, "/collections/never/snapshots/upload", damaged[2].Bytes);
             Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
             Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/collections/never")).Status);
-            // And the intact one still recovers.
+            // The file's actual checksum is not echoed (it would make the error an oracle for files' hashes).
+            var mismatch = await UploadAsync(server.BaseAddress, $"/collections/good/snapshots/upload?checksum={new string('0', 64)}", bytes);
+            Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), mismatch.Text, StringComparison.Ordinal);
+
+            // file:// locations must stay inside the snapshots folder, links included.
+            var snapshots = Path.Combine(root, "a", "snapshots");
+            File.CreateSymbolicLink(Path.Combine(snapshots, "outside"), "/etc");
+            foreach (var location in new[] { "file:///etc/passwd", $"file://{snapshots}/outside/passwd", $"file://{snapshots}/../collections/good/config.qcf" })
+            {
+                var outside = await client.PutAsync("/collections/good/snapshots/recover", new JsonObject { ["location"] = location });
+                Assert.True(outside.Status == HttpStatusCode.BadRequest, $"{location}: {(int)outside.Status} {outside.Text}");
+                Assert.Contains("not inside the snapshots folder", outside.Error, StringComparison.Ordinal);
+            }
+
+            // And the intact one still recovers, from its own folder too.
             Api.Ok(await UploadAsync(server.BaseAddress, "/collections/good/snapshots/upload", bytes));
             Assert.Equal(before, await ReadAllAsync(client, "good"));
+            Api.Ok(await client.PutAsync("/collections/good/snapshots/recover", new JsonObject { ["location"] = $"file://{snapshots}/good/{name}" }));
+            Assert.Equal(before, await ReadAllAsync(client, "good"));
+
+            // A collection's snapshots go with it: a new collection of the same name does not inherit them.
+            Api.Ok(await client.DeleteAsync("/collections/good"));
+            Api.Ok(await client.PutAsync("/collections/good", CreateBody));
+            Assert.Empty(Api.Ok(await client.GetAsync("/collections/good/snapshots")).Result.AsArray());
+            Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/collections/good/snapshots/{name}")).Status);
         }
         finally
         {
