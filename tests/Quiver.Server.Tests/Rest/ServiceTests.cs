@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Quiver.Server.Tests.Infrastructure;
 
 namespace Quiver.Server.Tests.Rest;
