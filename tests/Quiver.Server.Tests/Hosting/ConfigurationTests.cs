@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Quiver.Server.Hosting;
 
 namespace Quiver.Server.Tests.Hosting;
@@ -78,6 +79,54 @@ public sealed class ConfigurationTests : IDisposable
     {
         var ex = Assert.Throws<InvalidOperationException>(() => QuiverOptions.Bind(ConfigurationLoader.Build(["--config", WriteYaml(yaml)])));
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_key_the_server_reads_is_in_the_configuration_reference_with_its_environment_variable()
+    {
+        var recorder = new RecordingSource();
+        QuiverOptions.Bind(new ConfigurationBuilder().Add(recorder).Build());
+        Assert.True(recorder.Keys.Count >= 25, $"only {recorder.Keys.Count} keys read");
+        var reference = File.ReadAllText(Path.Combine(Infrastructure.RepoPaths.Root, "docs", "operations.md"));
+        var table = reference[reference.IndexOf("## Configuration reference", StringComparison.Ordinal)..];
+        table = table[..table.IndexOf("\n## ", 3, StringComparison.Ordinal)];
+        foreach (var key in recorder.Keys)
+        {
+            var dotted = key.Replace(':', '.');
+            var variable = "QUIVER__" + key.Replace(":", "__", StringComparison.Ordinal).ToUpperInvariant();
+            Assert.True(table.Contains($"`{dotted}`", StringComparison.Ordinal), $"{dotted} is read by the server but not in the configuration reference");
+            Assert.True(table.Contains($"`{variable}`", StringComparison.Ordinal), $"{variable} is not in the configuration reference");
+        }
+
+        foreach (var (flag, key) in ConfigurationLoader.FlagKeys)
+            Assert.True(table.Contains($"`{flag}`", StringComparison.Ordinal) && recorder.Keys.Contains(key), $"flag {flag} ({key})");
+    }
+
+    /// <summary>A configuration source that holds nothing and remembers every key asked of it.</summary>
+    private sealed class RecordingSource : IConfigurationSource, IConfigurationProvider
+    {
+        public HashSet<string> Keys { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+
+        public bool TryGet(string key, out string? value)
+        {
+            Keys.Add(key);
+            value = null;
+            return false;
+        }
+
+        public void Set(string key, string? value)
+        {
+        }
+
+        public Microsoft.Extensions.Primitives.IChangeToken GetReloadToken() => new Microsoft.Extensions.Primitives.CancellationChangeToken(CancellationToken.None);
+
+        public void Load()
+        {
+        }
+
+        public IEnumerable<string> GetChildKeys(IEnumerable<string> earlierKeys, string? parentPath) => earlierKeys;
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Quiver.Server.Tests.Hosting;
 /// <summary>
 /// deploy/docker and deploy/helm/quiver against what the server really serves and reads: ports, probe and metrics
 /// paths (requested from a running server), the storage path, config keys (bound by the server's own binder and
-/// documented in the README), and the image's health check command (run against the server).
+/// documented in docs/operations.md), and the image's health check command (run against the server).
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed partial class DeploymentTests(ServerFixture fixture)
@@ -28,7 +28,7 @@ public sealed partial class DeploymentTests(ServerFixture fixture)
         // The rendered config is bound by the server's own binder, and every key is a documented one.
         var config = values.GetSection("config");
         var options = QuiverOptions.Bind(config);
-        var readme = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "README.md"));
+        var readme = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "docs", "operations.md"));
         foreach (var leaf in config.AsEnumerable(makePathsRelative: true).Where(kv => kv.Value is not null))
         {
             var key = leaf.Key.Replace(':', '.');
@@ -64,7 +64,7 @@ public sealed partial class DeploymentTests(ServerFixture fixture)
         foreach (Match env in Regex.Matches(dockerfile, @"QUIVER__([A-Z_]+)__([A-Z_]+)="))
         {
             var key = $"{env.Groups[1].Value.ToLowerInvariant()}.{env.Groups[2].Value.ToLowerInvariant()}";
-            Assert.Contains($"`{key}`", await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "README.md")), StringComparison.Ordinal);
+            Assert.Contains($"`{key}`", await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "docs", "operations.md")), StringComparison.Ordinal);
         }
 
         // The health check command itself, against a live server and a closed port.
