@@ -22,6 +22,7 @@ internal static class Program
           --config FILE               configuration file (default: config/config.yaml if present)
           --host ADDRESS              service.host (default 0.0.0.0)
           --http-port PORT            service.http_port (default 6333)
+          --grpc-port PORT            service.grpc_port (default 6334; 0 turns gRPC off)
           --max-request-size-mb N     service.max_request_size_mb (default 32)
           --storage-path DIR          storage.storage_path (default ./storage)
           --fsync true|false          storage.fsync (default true)

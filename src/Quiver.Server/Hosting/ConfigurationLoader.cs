@@ -15,6 +15,7 @@ public static class ConfigurationLoader
     {
         ["--host"] = "service:host",
         ["--http-port"] = "service:http_port",
+        ["--grpc-port"] = "service:grpc_port",
         ["--max-request-size-mb"] = "service:max_request_size_mb",
         ["--storage-path"] = "storage:storage_path",
         ["--fsync"] = "storage:fsync",

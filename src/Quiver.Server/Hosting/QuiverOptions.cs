@@ -10,6 +10,9 @@ public sealed record ServiceOptions
 
     public int HttpPort { get; init; } = 6333;
 
+    /// <summary>gRPC port (Qdrant's gRPC API, HTTP/2); 0 turns gRPC off.</summary>
+    public int GrpcPort { get; init; } = 6334;
+
     /// <summary>Largest accepted request body, in megabytes (Qdrant's default is 32).</summary>
     public int MaxRequestSizeMb { get; init; } = 32;
 
@@ -122,6 +125,7 @@ public sealed record QuiverOptions
             {
                 Host = service["host"] ?? d.Service.Host,
                 HttpPort = Int(service, "http_port", d.Service.HttpPort),
+                GrpcPort = Int(service, "grpc_port", d.Service.GrpcPort),
                 MaxRequestSizeMb = Int(service, "max_request_size_mb", d.Service.MaxRequestSizeMb),
                 ShutdownTimeoutSec = Int(service, "shutdown_timeout_sec", d.Service.ShutdownTimeoutSec),
                 ApiKey = service["api_key"],
@@ -159,6 +163,8 @@ public sealed record QuiverOptions
     public void Validate()
     {
         Require(Service.HttpPort is >= 0 and <= 65535, "service.http_port must be 0..65535");
+        Require(Service.GrpcPort is >= 0 and <= 65535, "service.grpc_port must be 0 (off) or a port up to 65535");
+        Require(Service.GrpcPort == 0 || Service.GrpcPort != Service.HttpPort, "service.grpc_port must differ from service.http_port");
         Require(!string.IsNullOrWhiteSpace(Service.Host), "service.host must not be empty");
         Require(Service.MaxRequestSizeMb is >= 1 and <= 4096, "service.max_request_size_mb must be 1..4096");
         Require(Service.ShutdownTimeoutSec is >= 1 and <= 3600, "service.shutdown_timeout_sec must be 1..3600");

@@ -68,23 +68,40 @@ public static class QuiverServer
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.Service.MaxRequestSizeMb * 1024L * 1024L;
-            k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.HttpPort, listen =>
+            void Secure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
             {
-                if (certificates is not null)
+                if (certificates is null)
+                    return;
+                // Per handshake, so a rotated certificate (and its chain) is served from the next connection on.
+                listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
                 {
-                    // Per handshake, so a rotated certificate (and its chain) is served from the next connection on.
-                    listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
+                    OnConnection = _ =>
                     {
-                        OnConnection = _ =>
-                        {
-                            var tls = new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificates.Current };
-                            clients?.Apply(tls);
-                            return ValueTask.FromResult(tls);
-                        },
-                    });
-                }
-            });
+                        var tls = new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificates.Current };
+                        clients?.Apply(tls);
+                        return ValueTask.FromResult(tls);
+                    },
+                });
+            }
+
+            k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.HttpPort, Secure);
+            if (options.Service.GrpcPort > 0)
+            {
+                // gRPC is HTTP/2 only: over TLS it is negotiated, in the clear clients speak it directly (h2c).
+                k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.GrpcPort, listen =>
+                {
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                    Secure(listen);
+                });
+            }
         });
+        var catalogReference = new CatalogReference();
+        if (options.Service.GrpcPort > 0)
+        {
+            builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = options.Service.MaxRequestSizeMb * 1024 * 1024);
+            builder.Services.AddSingleton<global::Grpc.AspNetCore.Server.Model.IServiceMethodProvider<Grpc.QdrantGrpcService>>(_ => new Grpc.GrpcBinding(catalogReference.Catalog!));
+            builder.Services.AddGrpcHealthChecks();
+        }
 
         await using var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Quiver");
@@ -143,6 +160,7 @@ public static class QuiverServer
         }
 
         ServerLog.Recovered(logger, catalog.CollectionNames.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        catalogReference.Catalog = catalog;
 
         try
         {
@@ -159,6 +177,13 @@ public static class QuiverServer
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
             MapApi(app, catalog, options.Service.JwtRbac, requests);
+            if (options.Service.GrpcPort > 0)
+            {
+                // Only on the gRPC port; REST stays on its own.
+                var grpcHost = $"*:{options.Service.GrpcPort}";
+                app.MapGrpcService<Grpc.QdrantGrpcService>().RequireHost(grpcHost);
+                app.MapGrpcHealthChecksService().RequireHost(grpcHost);
+            }
             using var gauges = ServerMetrics.PublishCollectionGauges(catalog);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -189,5 +214,11 @@ public static class QuiverServer
         app.MapSnapshotEndpoints(catalog);
         app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(
             http, StatusCodes.Status404NotFound, $"Not found: no endpoint {http.Request.Method} {http.Request.Path}", System.Diagnostics.Stopwatch.GetTimestamp()));
+    }
+
+    /// <summary>The catalog, for services registered before it is opened (the gRPC method binding).</summary>
+    private sealed class CatalogReference
+    {
+        public CollectionCatalog? Catalog { get; set; }
     }
 }

@@ -1,18 +1,23 @@
+using Grpc.Core;
 using Quiver.Segment.Errors;
 
 namespace Quiver.Server.Rest;
 
-/// <summary>The one place where error kinds become HTTP status codes.</summary>
+/// <summary>The one place where error kinds become HTTP and gRPC status codes.</summary>
 internal static class ErrorMapping
 {
-    public static int HttpStatus(ErrorKind kind) => kind switch
+    private static (int Http, StatusCode Grpc) Codes(ErrorKind kind) => kind switch
     {
-        ErrorKind.BadInput => StatusCodes.Status400BadRequest,
-        ErrorKind.NotFound => StatusCodes.Status404NotFound,
-        ErrorKind.Conflict => StatusCodes.Status409Conflict,
-        ErrorKind.Timeout => StatusCodes.Status408RequestTimeout,
-        ErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
-        ErrorKind.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
-        _ => StatusCodes.Status500InternalServerError,
+        ErrorKind.BadInput => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        ErrorKind.NotFound => (StatusCodes.Status404NotFound, StatusCode.NotFound),
+        ErrorKind.Conflict => (StatusCodes.Status409Conflict, StatusCode.AlreadyExists),
+        ErrorKind.Timeout => (StatusCodes.Status408RequestTimeout, StatusCode.DeadlineExceeded),
+        ErrorKind.Unavailable => (StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable),
+        ErrorKind.PayloadTooLarge => (StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted),
+        _ => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
     };
+
+    public static int HttpStatus(ErrorKind kind) => Codes(kind).Http;
+
+    public static StatusCode GrpcStatus(ErrorKind kind) => Codes(kind).Grpc;
 }

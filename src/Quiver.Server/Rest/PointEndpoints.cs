@@ -75,15 +75,7 @@ internal static class PointEndpoints
         app.MapPost("/collections/{name}/points/scroll", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
         {
             var collection = catalog.Get(name);
-            var body = req.Body;
-            var request = new ScrollRequest(
-                RestReader.OptionalFilter(body)?.Parsed,
-                RestReader.TryGet(body, "offset", out var offset) ? PointId.FromJson(offset, "offset") : null,
-                RestReader.Int(body, "limit", 10, 1, Collection.MaxLimit),
-                ReadOrderBy(body),
-                RestReader.WithPayload(body, true),
-                RestReader.WithVector(body, false));
-            var result = collection.Scroll(request);
+            var result = collection.Scroll(ReadScroll(req.Body));
             var unnamed = collection.Config.HasUnnamedVector;
             return Done(w =>
             {
@@ -117,11 +109,19 @@ internal static class PointEndpoints
 
     private static ValueTask<Action<Utf8JsonWriter>> Done(Action<Utf8JsonWriter> write) => ValueTask.FromResult(write);
 
+    internal static ScrollRequest ReadScroll(JsonElement body) => new(
+        RestReader.OptionalFilter(body)?.Parsed,
+        RestReader.TryGet(body, "offset", out var offset) ? PointId.FromJson(offset, "offset") : null,
+        RestReader.Int(body, "limit", 10, 1, Collection.MaxLimit),
+        ReadOrderBy(body),
+        RestReader.WithPayload(body, true),
+        RestReader.WithVector(body, false));
+
     /// <summary>
     /// <c>service.max_batch_points</c>: a request writing more points than that is refused whole, before anything is
     /// applied (a batch counts all its operations).
     /// </summary>
-    private static void CheckBatchSize(HttpContext http, IReadOnlyList<PointOperation> operations)
+    internal static void CheckBatchSize(HttpContext http, IReadOnlyList<PointOperation> operations)
     {
         var limit = http.RequestServices.GetService(typeof(Hosting.ServiceOptions)) is Hosting.ServiceOptions options ? options.MaxBatchPoints : int.MaxValue;
         long points = 0;
@@ -182,7 +182,7 @@ internal static class PointEndpoints
         return new UpdateVectors(result);
     }
 
-    private static CreateFieldIndex ReadCreateIndex(JsonElement body)
+    internal static CreateFieldIndex ReadCreateIndex(JsonElement body)
     {
         var field = RestReader.String(RestReader.Required(body, "field_name", string.Empty), "field_name");
         if (!RestReader.TryGet(body, "field_schema", out var schema))
@@ -223,7 +223,7 @@ internal static class PointEndpoints
         return new OrderBy(key, descending, startFrom);
     }
 
-    private static List<PointOperation> ReadBatch(JsonElement body)
+    internal static List<PointOperation> ReadBatch(JsonElement body)
     {
         var operations = RestReader.Required(body, "operations", string.Empty);
         if (operations.ValueKind != JsonValueKind.Array)

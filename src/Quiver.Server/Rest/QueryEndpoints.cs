@@ -41,7 +41,7 @@ internal static class QueryEndpoints
         }));
     }
 
-    private static IReadOnlyList<ScoredRecord> Run(Collection collection, JsonElement body, string path, CancellationToken cancellationToken)
+    internal static IReadOnlyList<ScoredRecord> Run(Collection collection, JsonElement body, string path, CancellationToken cancellationToken)
     {
         if (body.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"Format error in JSON body: {path.TrimEnd('.')}: expected an object");

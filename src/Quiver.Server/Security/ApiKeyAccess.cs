@@ -73,17 +73,19 @@ internal sealed class ApiKeyAccess
 
     public async Task InvokeAsync(HttpContext http, RequestDelegate next)
     {
-        if (!Enabled || Open.Contains(http.Request.Path.Value ?? string.Empty))
+        var path = http.Request.Path.Value ?? string.Empty;
+        if (!Enabled || Open.Contains(path) || path.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal))
         {
             await next(http).ConfigureAwait(false);
             return;
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var grpc = IsGrpc(http.Request);
         var key = PresentedKey(http.Request);
         if (key is null)
         {
-            await RestHandler.WriteErrorAsync(http, StatusCodes.Status401Unauthorized, "Must provide an API key or an Authorization bearer token", started).ConfigureAwait(false);
+            await RefuseAsync(http, grpc, StatusCodes.Status401Unauthorized, "Must provide an API key or an Authorization bearer token", started).ConfigureAwait(false);
             return;
         }
 
@@ -99,7 +101,7 @@ internal sealed class ApiKeyAccess
             var (tokenGrant, error, forbidden) = await _jwt.ValidateAsync(key).ConfigureAwait(false);
             if (tokenGrant is null)
             {
-                await RestHandler.WriteErrorAsync(http, forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized, error, started).ConfigureAwait(false);
+                await RefuseAsync(http, grpc, forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized, error, started).ConfigureAwait(false);
                 return;
             }
 
@@ -108,11 +110,12 @@ internal sealed class ApiKeyAccess
 
         if (grant is null)
         {
-            await RestHandler.WriteErrorAsync(http, StatusCodes.Status401Unauthorized, "Invalid API key or JWT", started).ConfigureAwait(false);
+            await RefuseAsync(http, grpc, StatusCodes.Status401Unauthorized, "Invalid API key or JWT", started).ConfigureAwait(false);
             return;
         }
 
-        if (Refusal(http, grant) is { } refusal)
+        // A gRPC call is authorized by its method and the collection its message names (Grpc.GrpcAccess).
+        if (!grpc && Refusal(http, grant) is { } refusal)
         {
             await RestHandler.WriteErrorAsync(http, StatusCodes.Status403Forbidden, $"Forbidden: {refusal}", started).ConfigureAwait(false);
             return;
@@ -120,6 +123,20 @@ internal sealed class ApiKeyAccess
 
         http.Features.Set(grant);
         await next(http).ConfigureAwait(false);
+    }
+
+    private static bool IsGrpc(HttpRequest request) => request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+
+    /// <summary>A refusal in the caller's protocol: the REST error envelope, or a gRPC status (a trailers-only response).</summary>
+    private static Task RefuseAsync(HttpContext http, bool grpc, int status, string message, long started)
+    {
+        if (!grpc)
+            return RestHandler.WriteErrorAsync(http, status, message, started);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/grpc";
+        http.Response.Headers["grpc-status"] = ((int)(status == StatusCodes.Status401Unauthorized ? global::Grpc.Core.StatusCode.Unauthenticated : global::Grpc.Core.StatusCode.PermissionDenied)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        http.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        return Task.CompletedTask;
     }
 
     /// <summary>Why <paramref name="grant"/> does not allow this request, or null when it does.</summary>

@@ -15,15 +15,19 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ServerProcess(Process process, int port, string storagePath, bool https)
+    private ServerProcess(Process process, int port, int grpcPort, string storagePath, bool https)
     {
         _process = process;
         Port = port;
+        GrpcPort = grpcPort;
         StoragePath = storagePath;
         BaseAddress = new Uri($"{(https ? "https" : "http")}://127.0.0.1:{port}");
     }
 
     public int Port { get; }
+
+    /// <summary>The gRPC port (a free one unless the arguments set it).</summary>
+    public int GrpcPort { get; }
 
     public string StoragePath { get; }
 
@@ -76,11 +80,20 @@ public sealed partial class ServerProcess : IAsyncDisposable
         };
         foreach (var a in new[] { dll, "serve", "--host", "127.0.0.1", "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--storage-path", storagePath })
             psi.ArgumentList.Add(a);
+        // Never the default 6334: servers run side by side in the tests.
+        var grpcPort = 0;
+        if (extraArgs?.Contains("--grpc-port") != true)
+        {
+            grpcPort = FreePort();
+            psi.ArgumentList.Add("--grpc-port");
+            psi.ArgumentList.Add(grpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         foreach (var a in extraArgs ?? [])
             psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_gcServer"] = "0";
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start quiver");
-        var server = new ServerProcess(process, port, storagePath, https);
+        var server = new ServerProcess(process, port, grpcPort, storagePath, https);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();

@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Grpc.Core;
+
+namespace Quiver.Server.Grpc;
+
+/// <summary>Per-call plumbing shared by the handlers: the <c>timeout</c> field, elapsed time, REST bodies.</summary>
+internal static class GrpcCalls
+{
+    private const string DeadlineKey = "quiver.timeout";
+
+    /// <summary>
+    /// Cancelled when the call is (client gone, gRPC deadline) or after the request's own <c>timeout</c> seconds, as
+    /// the REST <c>timeout</c> parameter works.
+    /// </summary>
+    public static CancellationTokenSource Cancellation(ServerCallContext call, ulong? timeoutSeconds)
+    {
+        var source = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken);
+        if (timeoutSeconds is { } seconds && seconds > 0)
+        {
+            var limit = TimeSpan.FromSeconds(Math.Min(seconds, 86_400UL));
+            call.UserState[DeadlineKey] = DateTime.UtcNow + limit;
+            source.CancelAfter(limit);
+        }
+
+        return source;
+    }
+
+    public static bool TimedOut(ServerCallContext call) =>
+        call.Deadline <= DateTime.UtcNow || (call.UserState.TryGetValue(DeadlineKey, out var at) && at is DateTime deadline && deadline <= DateTime.UtcNow);
+
+    public static double Seconds(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+    /// <summary>A REST body to hand to the REST readers; dispose it once what was read from it is used.</summary>
+    public static JsonDocument Body(JsonNode body) => JsonDocument.Parse(body.ToJsonString());
+}

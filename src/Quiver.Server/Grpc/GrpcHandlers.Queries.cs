@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Google.Protobuf.Reflection;
+using Grpc.AspNetCore.Server.Model;
+using Quiver.Engine.Collections;
+using Quiver.Server.Rest;
+using Qdrant.Client.Grpc;
+
+namespace Quiver.Server.Grpc;
+
+internal sealed partial class GrpcHandlers
+{
+    private void AddQueries(Dictionary<string, Action<ServiceMethodProviderContext<QdrantGrpcService>, MethodDescriptor>> handlers)
+    {
+        handlers["qdrant.Points/Get"] = Bind<GetPoints, GetResponse>((r, _) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            var json = new JsonObject { ["ids"] = GrpcRequests.Ids(r.Ids) };
+            GrpcRequests.SearchCommon(json, null, null, null, null, null, r.WithPayload, r.WithVectors);
+            using var body = GrpcCalls.Body(json);
+            var records = collection.Get(Rest.RestReader.Ids(body.RootElement.GetProperty("ids"), "ids"), RestReader.WithPayload(body.RootElement, true), RestReader.WithVector(body.RootElement, false));
+            var response = new GetResponse { Time = GrpcCalls.Seconds(started) };
+            var unnamed = collection.Config.HasUnnamedVector;
+            response.Result.Add(records.Select(p => GrpcResponses.Retrieved(p, unnamed)));
+            return Task.FromResult(response);
+        });
+        handlers["qdrant.Points/Scroll"] = Bind<ScrollPoints, ScrollResponse>((r, _) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            var json = new JsonObject();
+            GrpcRequests.SearchCommon(json, r.Filter, null, null, r.HasLimit ? r.Limit : null, null, r.WithPayload, r.WithVectors);
+            if (r.Offset is { } offset)
+                json["offset"] = GrpcRequests.Id(offset);
+            if (r.OrderBy is { } orderBy)
+                json["order_by"] = OrderBy(orderBy);
+            using var body = GrpcCalls.Body(json);
+            var result = collection.Scroll(PointEndpoints.ReadScroll(body.RootElement));
+            var response = new ScrollResponse { Time = GrpcCalls.Seconds(started) };
+            var unnamed = collection.Config.HasUnnamedVector;
+            response.Result.Add(result.Points.Select(p => GrpcResponses.Retrieved(p, unnamed)));
+            if (result.NextPageOffset is { } next)
+                response.NextPageOffset = GrpcResponses.Id(next);
+            return Task.FromResult(response);
+        });
+        handlers["qdrant.Points/Count"] = Bind<CountPoints, CountResponse>((r, _) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            var json = new JsonObject();
+            GrpcRequests.SearchCommon(json, r.Filter, null, null, null, null, null, null);
+            using var body = GrpcCalls.Body(json);
+            var count = collection.Count(RestReader.OptionalFilter(body.RootElement)?.Parsed);
+            return Task.FromResult(new CountResponse { Result = new CountResult { Count = (ulong)count }, Time = GrpcCalls.Seconds(started) });
+        });
+        handlers["qdrant.Points/Search"] = Bind<SearchPoints, SearchResponse>((r, call) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
+            var response = new SearchResponse();
+            response.Result.Add(Scored(collection, Search(r), cancellation.Token));
+            response.Time = GrpcCalls.Seconds(started);
+            return Task.FromResult(response);
+        });
+        handlers["qdrant.Points/SearchBatch"] = Bind<SearchBatchPoints, SearchBatchResponse>((r, call) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
+            var response = new SearchBatchResponse();
+            foreach (var search in r.SearchPoints)
+            {
+                var batch = new BatchResult();
+                batch.Result.Add(Scored(collection, Search(search), cancellation.Token));
+                response.Result.Add(batch);
+            }
+
+            response.Time = GrpcCalls.Seconds(started);
+            return Task.FromResult(response);
+        });
+        handlers["qdrant.Points/Query"] = Bind<QueryPoints, QueryResponse>((r, call) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
+            var response = new QueryResponse();
+            response.Result.Add(Scored(collection, Query(r), cancellation.Token));
+            response.Time = GrpcCalls.Seconds(started);
+            return Task.FromResult(response);
+        });
+        handlers["qdrant.Points/QueryBatch"] = Bind<QueryBatchPoints, QueryBatchResponse>((r, call) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
+            var response = new QueryBatchResponse();
+            foreach (var query in r.QueryPoints)
+            {
+                var batch = new BatchResult();
+                batch.Result.Add(Scored(collection, Query(query), cancellation.Token));
+                response.Result.Add(batch);
+            }
+
+            response.Time = GrpcCalls.Seconds(started);
+            return Task.FromResult(response);
+        });
+    }
+
+    /// <summary>Runs a REST query body through the REST query reader and engine, answering in gRPC points.</summary>
+    private static IEnumerable<ScoredPoint> Scored(Collection collection, JsonObject query, CancellationToken cancellationToken)
+    {
+        using var body = GrpcCalls.Body(query);
+        var unnamed = collection.Config.HasUnnamedVector;
+        return [.. QueryEndpoints.Run(collection, body.RootElement, string.Empty, cancellationToken).Select(p => GrpcResponses.Scored(p, unnamed))];
+    }
+
+    private static JsonObject Search(SearchPoints search)
+    {
+        if (search.SparseIndices is not null)
+            throw Segment.Errors.QuiverException.BadInput("Wrong input: sparse vectors are not supported yet");
+        var json = new JsonObject { ["query"] = new JsonArray([.. search.Vector.Select(v => (JsonNode)v)]) };
+        if (search.HasVectorName)
+            json["using"] = search.VectorName;
+        GrpcRequests.SearchCommon(json, search.Filter, search.Params, search.HasScoreThreshold ? search.ScoreThreshold : null, search.Limit, search.HasOffset ? search.Offset : null, search.WithPayload, search.WithVectors);
+        return json;
+    }
+
+    private static JsonObject Query(QueryPoints query)
+    {
+        var json = new JsonObject();
+        if (query.Query is { } q)
+            json["query"] = GrpcRequests.Query(q);
+        if (query.HasUsing)
+            json["using"] = query.Using;
+        // Refused by the shared reader exactly as over REST.
+        if (query.Prefetch.Count > 0)
+            json["prefetch"] = new JsonArray();
+        if (query.LookupFrom is not null)
+            json["lookup_from"] = new JsonObject();
+        GrpcRequests.SearchCommon(json, query.Filter, query.Params, query.HasScoreThreshold ? query.ScoreThreshold : null, query.HasLimit ? query.Limit : null, query.HasOffset ? query.Offset : null, query.WithPayload, query.WithVectors);
+        return json;
+    }
+
+    private static JsonObject OrderBy(Qdrant.Client.Grpc.OrderBy orderBy)
+    {
+        var json = new JsonObject { ["key"] = orderBy.Key };
+        if (orderBy.HasDirection)
+            json["direction"] = orderBy.Direction == Direction.Desc ? "desc" : "asc";
+        if (orderBy.StartFrom is { } start)
+        {
+            json["start_from"] = start.ValueCase switch
+            {
+                StartFrom.ValueOneofCase.Float => JsonValue.Create(start.Float),
+                StartFrom.ValueOneofCase.Integer => JsonValue.Create(start.Integer),
+                StartFrom.ValueOneofCase.Datetime => JsonValue.Create(start.Datetime),
+                StartFrom.ValueOneofCase.Timestamp => JsonValue.Create(start.Timestamp.ToDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+                _ => null,
+            };
+        }
+
+        return json;
+    }
+}

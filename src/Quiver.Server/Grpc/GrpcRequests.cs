@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Quiver.Segment.Errors;
+using Qdrant.Client.Grpc;
+
+namespace Quiver.Server.Grpc;
+
+/// <summary>
+/// Qdrant's gRPC request messages as the REST request bodies they mean, so both transports go through the same
+/// readers and validation (one behaviour, two wire formats).
+/// </summary>
+internal static class GrpcRequests
+{
+    public static JsonObject CreateCollection(CreateCollection request)
+    {
+        var body = new JsonObject();
+        if (request.VectorsConfig is { } vectors)
+            body["vectors"] = VectorsConfig(vectors);
+        if (request.HnswConfig is { } hnsw)
+            body["hnsw_config"] = ProtoJson.Settings(hnsw);
+        if (request.WalConfig is { } wal)
+            body["wal_config"] = ProtoJson.Settings(wal);
+        if (request.OptimizersConfig is { } optimizers)
+            body["optimizers_config"] = Optimizers(optimizers);
+        if (request.QuantizationConfig is { } quantization)
+            body["quantization_config"] = ProtoJson.Settings(quantization);
+        if (request.HasShardNumber)
+            body["shard_number"] = request.ShardNumber;
+#pragma warning disable CS0612 // deprecated on the wire (payload storage moved), still sent
+        if (request.HasOnDiskPayload)
+            body["on_disk_payload"] = request.OnDiskPayload;
+#pragma warning restore CS0612
+        if (request.HasReplicationFactor)
+            body["replication_factor"] = request.ReplicationFactor;
+        if (request.HasWriteConsistencyFactor)
+            body["write_consistency_factor"] = request.WriteConsistencyFactor;
+        if (request.SparseVectorsConfig is { Map.Count: > 0 })
+            throw QuiverException.BadInput("sparse_vectors: sparse vectors are not supported yet");
+        if (request.Metadata.Count > 0)
+            body["metadata"] = ProtoJson.FromPayload(request.Metadata);
+        return body;
+    }
+
+    public static JsonObject UpdateCollection(UpdateCollection request)
+    {
+        var body = new JsonObject();
+        if (request.OptimizersConfig is { } optimizers)
+            body["optimizers_config"] = Optimizers(optimizers);
+        if (request.HnswConfig is { } hnsw)
+            body["hnsw_config"] = ProtoJson.Settings(hnsw);
+        if (request.Params is { } parameters)
+            body["params"] = ProtoJson.Settings(parameters);
+        if (request.VectorsConfig is { } vectors)
+        {
+            var map = new JsonObject();
+            foreach (var (name, diff) in vectors.ParamsMap?.Map ?? [])
+                map[name] = ProtoJson.Settings(diff);
+            if (vectors.Params is { } single)
+                map[string.Empty] = ProtoJson.Settings(single);
+            body["vectors"] = map;
+        }
+
+        if (request.QuantizationConfig is { } quantization)
+            body["quantization_config"] = quantization.Disabled is not null ? "Disabled" : ProtoJson.Settings(quantization);
+        return body;
+    }
+
+    private static JsonNode VectorsConfig(VectorsConfig config)
+    {
+        if (config.Params is { } single)
+            return ProtoJson.Settings(single);
+        var named = new JsonObject();
+        foreach (var (name, parameters) in config.ParamsMap?.Map ?? [])
+            named[name] = ProtoJson.Settings(parameters);
+        return named;
+    }
+
+    /// <summary><c>max_optimization_threads</c> is a oneof on the wire (a number or <c>auto</c>) and a plain value in REST.</summary>
+    private static JsonObject Optimizers(OptimizersConfigDiff optimizers)
+    {
+        var json = ProtoJson.Settings(optimizers);
+        json.Remove("deprecated_max_optimization_threads");
+        if (optimizers.MaxOptimizationThreads is { } threads)
+            json["max_optimization_threads"] = threads.HasValue ? JsonValue.Create(threads.Value) : JsonValue.Create("auto");
+        return json;
+    }
+
+    public static JsonNode Id(PointId id) => id.PointIdOptionsCase switch
+    {
+        PointId.PointIdOptionsOneofCase.Num => JsonValue.Create(id.Num),
+        PointId.PointIdOptionsOneofCase.Uuid => JsonValue.Create(id.Uuid),
+        _ => throw QuiverException.BadInput("Wrong input: a point id is empty: set num or uuid"),
+    };
+
+    public static JsonArray Ids(IEnumerable<PointId> ids) => [.. ids.Select(Id)];
+
+    /// <summary>A point selector as the REST body fields it stands for: <c>points</c> or <c>filter</c>.</summary>
+    public static void Selector(PointsSelector? selector, JsonObject body, string pointsField = "points")
+    {
+        switch (selector?.PointsSelectorOneOfCase)
+        {
+            case PointsSelector.PointsSelectorOneOfOneofCase.Points:
+                body[pointsField] = Ids(selector.Points.Ids);
+                break;
+            case PointsSelector.PointsSelectorOneOfOneofCase.Filter:
+                body["filter"] = Filter(selector.Filter);
+                break;
+            default:
+                throw QuiverException.BadInput("Wrong input: a points selector is required (ids or a filter)");
+        }
+    }
+
+    public static JsonNode Vectors(Vectors vectors) => vectors.VectorsOptionsCase switch
+    {
+        Qdrant.Client.Grpc.Vectors.VectorsOptionsOneofCase.Vector => Dense(vectors.Vector),
+        Qdrant.Client.Grpc.Vectors.VectorsOptionsOneofCase.Vectors_ => new JsonObject(vectors.Vectors_.Vectors.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)Dense(v.Value)))),
+        _ => throw QuiverException.BadInput("Wrong input: a point has no vectors"),
+    };
+
+#pragma warning disable CS0612 // the deprecated `data` and `indices` fields are still what many clients send
+    private static JsonArray Dense(Vector vector)
+    {
+        if (vector.VectorCase is not (Vector.VectorOneofCase.None or Vector.VectorOneofCase.Dense) || vector.Indices is not null)
+            throw QuiverException.BadInput("Wrong input: only dense vectors are supported yet (sparse, multi-vectors and inference come later)");
+        var values = vector.Dense?.Data ?? vector.Data;
+        return [.. values.Select(v => (JsonNode)v)];
+    }
+#pragma warning restore CS0612
+
+    public static JsonObject Point(PointStruct point)
+    {
+        var json = new JsonObject
+        {
+            ["id"] = point.Id is null ? throw QuiverException.BadInput("Wrong input: a point has no id") : Id(point.Id),
+            ["vector"] = point.Vectors is null ? null : Vectors(point.Vectors),
+        };
+        if (point.Payload.Count > 0)
+            json["payload"] = ProtoJson.FromPayload(point.Payload);
+        return json;
+    }
+
+    public static JsonNode WithPayload(WithPayloadSelector selector) => selector.SelectorOptionsCase switch
+    {
+        WithPayloadSelector.SelectorOptionsOneofCase.Enable => JsonValue.Create(selector.Enable),
+        WithPayloadSelector.SelectorOptionsOneofCase.Include => new JsonObject { ["include"] = new JsonArray([.. selector.Include.Fields.Select(f => (JsonNode)f)]) },
+        WithPayloadSelector.SelectorOptionsOneofCase.Exclude => new JsonObject { ["exclude"] = new JsonArray([.. selector.Exclude.Fields.Select(f => (JsonNode)f)]) },
+        _ => JsonValue.Create(false),
+    };
+
+    public static JsonNode WithVectors(WithVectorsSelector selector) => selector.SelectorOptionsCase switch
+    {
+        WithVectorsSelector.SelectorOptionsOneofCase.Enable => JsonValue.Create(selector.Enable),
+        WithVectorsSelector.SelectorOptionsOneofCase.Include => new JsonArray([.. selector.Include.Names.Select(n => (JsonNode)n)]),
+        _ => JsonValue.Create(false),
+    };
+
+    public static JsonObject Filter(Filter filter)
+    {
+        var json = new JsonObject();
+        if (filter.Must.Count > 0)
+            json["must"] = Conditions(filter.Must);
+        if (filter.Should.Count > 0)
+            json["should"] = Conditions(filter.Should);
+        if (filter.MustNot.Count > 0)
+            json["must_not"] = Conditions(filter.MustNot);
+        if (filter.MinShould is { } minShould)
+            json["min_should"] = new JsonObject { ["conditions"] = Conditions(minShould.Conditions), ["min_count"] = minShould.MinCount };
+        return json;
+    }
+
+    private static JsonArray Conditions(IEnumerable<Condition> conditions) => [.. conditions.Select(c => (JsonNode)Condition(c))];
+
+    private static JsonObject Condition(Condition condition) => condition.ConditionOneOfCase switch
+    {
+        Qdrant.Client.Grpc.Condition.ConditionOneOfOneofCase.Field => Field(condition.Field),
+        Qdrant.Client.Grpc.Condition.ConditionOneOfOneofCase.IsEmpty => new JsonObject { ["is_empty"] = new JsonObject { ["key"] = condition.IsEmpty.Key } },
+        Qdrant.Client.Grpc.Condition.ConditionOneOfOneofCase.IsNull => new JsonObject { ["is_null"] = new JsonObject { ["key"] = condition.IsNull.Key } },
+        Qdrant.Client.Grpc.Condition.ConditionOneOfOneofCase.HasId => new JsonObject { ["has_id"] = Ids(condition.HasId.HasId) },
+        Qdrant.Client.Grpc.Condition.ConditionOneOfOneofCase.HasVector => new JsonObject { ["has_vector"] = condition.HasVector.HasVector },
+        Qdrant.Client.Grpc.Condition.ConditionOneOfOneofCase.Filter => Filter(condition.Filter),
+        Qdrant.Client.Grpc.Condition.ConditionOneOfOneofCase.Nested => new JsonObject
+        {
+            ["nested"] = new JsonObject { ["key"] = condition.Nested.Key, ["filter"] = Filter(condition.Nested.Filter ?? new Filter()) },
+        },
+        _ => throw QuiverException.BadInput($"Wrong input: filter condition `{condition.ConditionOneOfCase}` is not supported yet"),
+    };
+
+    private static JsonObject Field(FieldCondition field)
+    {
+        var json = new JsonObject { ["key"] = field.Key };
+        if (field.Match is { } match)
+            json["match"] = Match(match);
+        if (field.Range is { } range)
+            json["range"] = ProtoJson.Settings(range);
+        if (field.ValuesCount is { } count)
+            json["values_count"] = ProtoJson.Settings(count);
+        if (field.DatetimeRange is { } datetimes)
+        {
+            var rangeJson = new JsonObject();
+            foreach (var (name, stamp) in new[] { ("lt", datetimes.Lt), ("gt", datetimes.Gt), ("gte", datetimes.Gte), ("lte", datetimes.Lte) })
+            {
+                if (stamp is not null)
+                    rangeJson[name] = stamp.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);
+            }
+
+            json["range"] = rangeJson;
+        }
+
+        if (field.HasIsEmpty || field.HasIsNull || field.GeoBoundingBox is not null || field.GeoRadius is not null || field.GeoPolygon is not null)
+            throw QuiverException.BadInput($"Wrong input: this condition on `{field.Key}` is not supported over gRPC yet");
+        return json;
+    }
+
+    private static JsonObject Match(Match match) => match.MatchValueCase switch
+    {
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Keyword => new JsonObject { ["value"] = match.Keyword },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Integer => new JsonObject { ["value"] = match.Integer },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Boolean => new JsonObject { ["value"] = match.Boolean },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Text => new JsonObject { ["text"] = match.Text },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Phrase => new JsonObject { ["phrase"] = match.Phrase },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Keywords => new JsonObject { ["any"] = new JsonArray([.. match.Keywords.Strings.Select(s => (JsonNode)s)]) },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Integers => new JsonObject { ["any"] = new JsonArray([.. match.Integers.Integers.Select(i => (JsonNode)i)]) },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.ExceptKeywords => new JsonObject { ["except"] = new JsonArray([.. match.ExceptKeywords.Strings.Select(s => (JsonNode)s)]) },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.ExceptIntegers => new JsonObject { ["except"] = new JsonArray([.. match.ExceptIntegers.Integers.Select(i => (JsonNode)i)]) },
+        _ => throw QuiverException.BadInput($"Wrong input: match `{match.MatchValueCase}` is not supported yet"),
+    };
+
+    /// <summary>A search or query's shared fields: filter, params, threshold, paging and selectors.</summary>
+    public static void SearchCommon(JsonObject body, Filter? filter, SearchParams? parameters, float? threshold, ulong? limit, ulong? offset, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors)
+    {
+        if (filter is not null)
+            body["filter"] = Filter(filter);
+        if (parameters is not null)
+            body["params"] = ProtoJson.Settings(parameters);
+        if (threshold is { } t)
+            body["score_threshold"] = t;
+        if (limit is { } l)
+            body["limit"] = l;
+        if (offset is { } o)
+            body["offset"] = o;
+        if (withPayload is not null)
+            body["with_payload"] = WithPayload(withPayload);
+        if (withVectors is not null)
+            body["with_vector"] = WithVectors(withVectors);
+    }
+
+    /// <summary>A query's <c>query</c>: nearest to a dense vector or a point; other kinds are refused as REST refuses them.</summary>
+    public static JsonNode Query(Query query)
+    {
+        if (query.VariantCase != Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest)
+            throw QuiverException.BadInput($"query: `{query.VariantCase}` queries are not supported yet");
+        var nearest = query.Nearest;
+        return nearest.VariantCase switch
+        {
+            VectorInput.VariantOneofCase.Dense => new JsonArray([.. nearest.Dense.Data.Select(v => (JsonNode)v)]),
+            VectorInput.VariantOneofCase.Id => Id(nearest.Id),
+            _ => throw QuiverException.BadInput($"query: nearest to a `{nearest.VariantCase}` is not supported yet"),
+        };
+    }
+}
