@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server.Model;
+using Qdrant.Client.Grpc;
 using Quiver.Segment.Errors;
 using Quiver.Server.Rest;
-using Qdrant.Client.Grpc;
 
 namespace Quiver.Server.Grpc;
 

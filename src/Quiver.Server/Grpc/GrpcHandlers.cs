@@ -3,10 +3,10 @@ using System.Text.Json.Nodes;
 using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Qdrant.Client.Grpc;
 using Quiver.Engine.Catalog;
 using Quiver.Segment.Errors;
 using Quiver.Server.Rest;
-using Qdrant.Client.Grpc;
 
 namespace Quiver.Server.Grpc;
 

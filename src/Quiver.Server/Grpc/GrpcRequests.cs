@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Quiver.Segment.Errors;
 using Qdrant.Client.Grpc;
+using Quiver.Segment.Errors;
 
 namespace Quiver.Server.Grpc;
 

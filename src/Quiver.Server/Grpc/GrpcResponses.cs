@@ -2,11 +2,11 @@ using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf.WellKnownTypes;
+using Qdrant.Client.Grpc;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Query;
 using Quiver.Engine.Snapshots;
 using Quiver.Segment.Points;
-using Qdrant.Client.Grpc;
 using GrpcPointId = Qdrant.Client.Grpc.PointId;
 using PointId = Quiver.Segment.Points.PointId;
 

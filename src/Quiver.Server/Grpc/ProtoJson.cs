@@ -3,8 +3,8 @@ using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Google.Protobuf.Reflection;
-using Quiver.Segment.Errors;
 using Qdrant.Client.Grpc;
+using Quiver.Segment.Errors;
 using FieldType = Google.Protobuf.Reflection.FieldType;
 
 namespace Quiver.Server.Grpc;

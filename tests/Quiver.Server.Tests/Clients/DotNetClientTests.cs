@@ -90,7 +90,10 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
             };
             var restQuery = Api.Ok(await _rest.PostAsync($"/collections/{_r}/points/query", new JsonObject
             {
-                ["query"] = new JsonArray([.. vector.Select(v => (JsonNode)v)]), ["filter"] = restFilter, ["limit"] = 7, ["with_payload"] = true,
+                ["query"] = new JsonArray([.. vector.Select(v => (JsonNode)v)]),
+                ["filter"] = restFilter,
+                ["limit"] = 7,
+                ["with_payload"] = true,
             })).Result["points"]!.AsArray();
             var grpcQuery = await _grpc.QueryAsync(_g, query: vector, filter: filter, limit: 7, payloadSelector: true);
             // Search and Recommend are deprecated in the client, and still what many frameworks call.
@@ -218,7 +221,10 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
             ["vector"] = new JsonArray([.. vector.Select(v => (JsonNode)v)]),
             ["payload"] = new JsonObject
             {
-                ["color"] = color, ["n"] = n, ["price"] = price, ["tags"] = new JsonArray("a", color),
+                ["color"] = color,
+                ["n"] = n,
+                ["price"] = price,
+                ["tags"] = new JsonArray("a", color),
                 ["meta"] = new JsonObject { ["ok"] = n % 2 == 0, ["depth"] = new JsonObject { ["x"] = 1 } },
             },
         };
