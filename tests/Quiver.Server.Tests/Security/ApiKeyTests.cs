@@ -128,6 +128,51 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync("GET", "/no/such/path", null, ApiKeyFixture.ReadKey)).Status);
     }
 
+    [Fact]
+    public async Task Keys_guard_grpc_too_and_the_read_only_key_only_reads()
+    {
+        const string Name = "keyed_grpc";
+        using (var full = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false, apiKey: ApiKeyFixture.FullKey))
+        {
+            await full.CreateCollectionAsync(Name, new Qdrant.Client.Grpc.VectorParams { Size = 2, Distance = Qdrant.Client.Grpc.Distance.Dot });
+            await full.UpsertAsync(Name, [new Qdrant.Client.Grpc.PointStruct { Id = 1, Vectors = new[] { 1f, 0f } }]);
+        }
+
+        foreach (var key in new string?[] { null, "not-the-key" })
+        {
+            using var client = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false, apiKey: key);
+            var refused = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => client.CountAsync(Name));
+            Assert.Equal(global::Grpc.Core.StatusCode.Unauthenticated, refused.StatusCode);
+            refused = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => client.UpsertAsync(Name, [new Qdrant.Client.Grpc.PointStruct { Id = 2, Vectors = new[] { 0f, 1f } }]));
+            Assert.Equal(global::Grpc.Core.StatusCode.Unauthenticated, refused.StatusCode);
+        }
+
+        using var reader = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false, apiKey: ApiKeyFixture.ReadKey);
+        Assert.Equal(1UL, await reader.CountAsync(Name));
+        Assert.Contains(Name, await reader.ListCollectionsAsync());
+        Assert.Single(await reader.QueryAsync(Name, query: new[] { 1f, 0f }));
+        Assert.Single(await reader.RetrieveAsync(Name, 1UL));
+        var writes = new Func<Task>[]
+        {
+            () => reader.UpsertAsync(Name, [new Qdrant.Client.Grpc.PointStruct { Id = 2, Vectors = new[] { 0f, 1f } }]),
+            () => reader.DeleteAsync(Name, 1UL),
+            () => reader.SetPayloadAsync(Name, new Dictionary<string, Qdrant.Client.Grpc.Value> { ["a"] = 1 }, 1UL),
+            () => reader.CreatePayloadIndexAsync(Name, "a"),
+            () => reader.CreateSnapshotAsync(Name),
+            () => reader.CreateCollectionAsync("keyed_grpc_new", new Qdrant.Client.Grpc.VectorParams { Size = 2, Distance = Qdrant.Client.Grpc.Distance.Dot }),
+            () => reader.DeleteCollectionAsync(Name),
+        };
+        foreach (var write in writes)
+        {
+            var refused = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(write);
+            Assert.Equal(global::Grpc.Core.StatusCode.PermissionDenied, refused.StatusCode);
+        }
+
+        Assert.Equal(1UL, await reader.CountAsync(Name));
+        Assert.Empty(await reader.ListSnapshotsAsync(Name));
+        Assert.False(await reader.CollectionExistsAsync("keyed_grpc_new"));
+    }
+
     private static async Task<string> SnapshotAsync(HttpClient http)
     {
         // Points with payloads and vectors, the collection's config and payload schema, and the aliases.

@@ -73,6 +73,43 @@ public sealed class JwtTests(JwtFixture fixture) : IClassFixture<JwtFixture>
         Assert.Equal("[]", System.Text.Json.Nodes.JsonNode.Parse((await http.SendAsync("GET", "/collections/jwt_snap/snapshots", null, reader)).Text)!["result"]!.ToJsonString());
     }
 
+    [Fact]
+    public async Task Grpc_calls_are_held_to_the_token_claims_per_collection()
+    {
+        using (var manage = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false, apiKey: JwtFixture.Key))
+        {
+            foreach (var name in new[] { "jwt_grpc_a", "jwt_grpc_b" })
+            {
+                await manage.CreateCollectionAsync(name, new Qdrant.Client.Grpc.VectorParams { Size = 2, Distance = Qdrant.Client.Grpc.Distance.Dot });
+                await manage.UpsertAsync(name, [new Qdrant.Client.Grpc.PointStruct { Id = 1, Vectors = new[] { 1f, 0f } }]);
+            }
+        }
+
+        using var scoped = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false,
+            apiKey: Token("""{"access":[{"collection":"jwt_grpc_a","access":"rw"},{"collection":"jwt_grpc_b","access":"r"}]}"""));
+        await scoped.UpsertAsync("jwt_grpc_a", [new Qdrant.Client.Grpc.PointStruct { Id = 2, Vectors = new[] { 0f, 1f } }]);
+        Assert.Equal(2UL, await scoped.CountAsync("jwt_grpc_a"));
+        Assert.Equal(1UL, await scoped.CountAsync("jwt_grpc_b"));
+        var listed = await scoped.ListCollectionsAsync();
+        Assert.Contains("jwt_grpc_a", listed);
+        Assert.DoesNotContain("jwt_victim", listed);
+        foreach (var refused in new Func<Task>[]
+        {
+            () => scoped.UpsertAsync("jwt_grpc_b", [new Qdrant.Client.Grpc.PointStruct { Id = 2, Vectors = new[] { 0f, 1f } }]),
+            () => scoped.DeleteCollectionAsync("jwt_grpc_a"),
+            () => scoped.CreateFullSnapshotAsync(),
+        })
+        {
+            var error = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(refused);
+            Assert.Equal(global::Grpc.Core.StatusCode.PermissionDenied, error.StatusCode);
+        }
+
+        using var expired = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false, apiKey: Token("""{"access":"m","exp":1000000000}"""));
+        Assert.Equal(global::Grpc.Core.StatusCode.Unauthenticated, (await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => expired.CountAsync("jwt_grpc_a"))).StatusCode);
+        using var manager = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false, apiKey: JwtFixture.Key);
+        Assert.Equal(1UL, await manager.CountAsync("jwt_grpc_b"));
+    }
+
     private async Task<string> RawAsync(string method, string path, string body, string key)
     {
         using var socket = new System.Net.Sockets.TcpClient();

@@ -72,6 +72,24 @@ public sealed class TlsTests(TlsFixture fixture, ITestOutputHelper output) : ICl
         await JsClientScenario.RunAsync(fixture.Server, output, TlsFixture.Key, fixture.CertPath);
     }
 
+    [Fact]
+    public async Task The_official_dotnet_client_works_over_grpc_with_tls_and_an_api_key()
+    {
+        // The client pins the server certificate by thumbprint (the other test may have rotated it: read the file).
+        using var served = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(fixture.CertPath));
+        using var channel = Qdrant.Client.Grpc.QdrantChannel.ForAddress($"https://127.0.0.1:{fixture.Server.GrpcPort}",
+            new Qdrant.Client.ClientConfiguration { ApiKey = TlsFixture.Key, CertificateThumbprint = served.GetCertHashString(HashAlgorithmName.SHA256) });
+        using var client = new Qdrant.Client.QdrantClient(new Qdrant.Client.Grpc.QdrantGrpcClient(channel));
+        Assert.Equal("quiver - vector search engine", (await client.HealthAsync()).Title);
+        await client.CreateCollectionAsync("tls_grpc", new Qdrant.Client.Grpc.VectorParams { Size = 2, Distance = Qdrant.Client.Grpc.Distance.Dot });
+        await client.UpsertAsync("tls_grpc", [new Qdrant.Client.Grpc.PointStruct { Id = 7, Vectors = new[] { 1f, 0f } }]);
+        Assert.Equal(7UL, Assert.Single(await client.QueryAsync("tls_grpc", query: new[] { 1f, 0f })).Id.Num);
+
+        // Without TLS the gRPC port gives nothing.
+        using var plain = new Qdrant.Client.QdrantClient("127.0.0.1", fixture.Server.GrpcPort, https: false, apiKey: TlsFixture.Key);
+        await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => plain.HealthAsync());
+    }
+
     /// <summary>The thumbprint of the certificate a fresh TLS connection is served (the request carries the key).</summary>
     private async Task<string> ServedThumbprintAsync()
     {
