@@ -7,8 +7,9 @@ using System.Text.Json.Nodes;
 namespace Quiver.Cli.Bench;
 
 /// <summary>
-/// <c>quiver bench server</c>: concurrent REST clients send nearest-neighbour queries from a dataset to a running
-/// server for a fixed time and report throughput and latency percentiles. Loopback addresses only: this is a load
+/// <c>quiver bench server</c>: concurrent clients send nearest-neighbour queries from a dataset to a running server,
+/// over REST or gRPC (the official .NET client), for a fixed time and report throughput and latency percentiles;
+/// <c>--protocol both</c> runs one after the other and prints their ratio. Loopback addresses only: this is a load
 /// generator, bounded in time, and never aimed at other hosts.
 /// </summary>
 internal static class ServerBenchmark
@@ -20,9 +21,11 @@ internal static class ServerBenchmark
           --limit K          neighbours per query (default 10)
           --ef N             params.hnsw_ef (default: the collection's)
           --upload           create NAME and upload the dataset's base vectors first (indexing on)
+          --protocol P       rest, grpc, or both (one after the other, with their ratio) (default rest)
+          --grpc-url URL     the gRPC address (default: --url's host on port 6334)
         """;
 
-    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef"];
+    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef", "--protocol", "--grpc-url"];
     private static readonly HashSet<string> Flags = ["--upload"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -42,14 +45,82 @@ internal static class ServerBenchmark
         if (args.Has("--upload"))
             await UploadAsync(http, collection, data).ConfigureAwait(false);
 
+        var protocol = args.String("--protocol") ?? "rest";
+        if (protocol is not ("rest" or "grpc" or "both"))
+            throw new ArgumentException($"--protocol {protocol}: expected rest, grpc or both");
+        var grpcUrl = new Uri(args.String("--grpc-url") ?? new UriBuilder(url) { Port = 6334 }.Uri.ToString());
+        if (!IsLoopback(grpcUrl))
+            throw new ArgumentException($"--grpc-url {grpcUrl}: bench server only targets loopback addresses");
+
+        Result? rest = null, grpc = null;
+        if (protocol is "rest" or "both")
+            rest = Print("rest", await RunRestAsync(http, collection, data, limit, ef, concurrency, duration).ConfigureAwait(false), concurrency);
+        if (protocol is "grpc" or "both")
+            grpc = Print("grpc", await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, duration).ConfigureAwait(false), concurrency);
+        if (rest is not null && grpc is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"grpc/rest: throughput {grpc.Qps / rest.Qps:F2}x, p50 {grpc.P50 / rest.P50:F2}x, p99 {grpc.P99 / rest.P99:F2}x"));
+        }
+
+        return (rest?.Errors ?? 0) + (grpc?.Errors ?? 0) == 0 ? 0 : 1;
+    }
+
+    private sealed record Result(long Queries, double Seconds, double Qps, double P50, double P95, double P99, long Errors);
+
+    private static Result Print(string protocol, Result r, int concurrency)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{protocol}: {r.Queries:N0} queries in {r.Seconds:F1} s with {concurrency} clients: {r.Qps:F0} QPS, p50 {r.P50:F2} ms, p95 {r.P95:F2} ms, p99 {r.P99:F2} ms, errors {r.Errors}"));
+        return r;
+    }
+
+    private static Task<Result> RunRestAsync(HttpClient http, string collection, Dataset data, int limit, int? ef, int concurrency, int duration)
+    {
         var bodies = data.Queries.Select(q => Encoding.UTF8.GetBytes(new JsonObject
         {
             ["query"] = new JsonArray([.. q.Select(x => (JsonNode)x)]),
             ["limit"] = limit,
             ["params"] = ef is { } e ? new JsonObject { ["hnsw_ef"] = e } : null,
         }.ToJsonString())).ToArray();
-
         var path = new Uri($"/collections/{collection}/points/query", UriKind.Relative);
+        return MeasureAsync(concurrency, duration, async i =>
+        {
+            using var content = new ByteArrayContent(bodies[i % bodies.Length]);
+            content.Headers.ContentType = new("application/json");
+            using var response = await http.PostAsync(path, content, CancellationToken.None).ConfigureAwait(false);
+            await response.Content.ReadAsByteArrayAsync(CancellationToken.None).ConfigureAwait(false);
+            return response.StatusCode == HttpStatusCode.OK;
+        });
+    }
+
+    private static async Task<Result> RunGrpcAsync(Uri url, string collection, Dataset data, int limit, int? ef, int concurrency, int duration)
+    {
+        // One channel, as an application would hold it; HTTP/2 streams multiplex the clients' calls.
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(url, new Grpc.Net.Client.GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+        });
+        using var client = new Qdrant.Client.QdrantClient(new Qdrant.Client.Grpc.QdrantGrpcClient(channel));
+        var parameters = ef is { } e ? new Qdrant.Client.Grpc.SearchParams { HnswEf = (ulong)e } : null;
+        var queries = data.Queries.Select(q => (Qdrant.Client.Grpc.Query)q).ToArray();
+        return await MeasureAsync(concurrency, duration, async i =>
+        {
+            try
+            {
+                await client.QueryAsync(collection, queries[i % queries.Length], limit: (ulong)limit, searchParams: parameters).ConfigureAwait(false);
+                return true;
+            }
+            catch (global::Grpc.Core.RpcException)
+            {
+                return false;
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="concurrency"/> workers calling <paramref name="query"/> (with a running index) for the duration.</summary>
+    private static async Task<Result> MeasureAsync(int concurrency, int duration, Func<int, Task<bool>> query)
+    {
         var latencies = new List<double>[concurrency];
         var errors = 0L;
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(duration));
@@ -60,14 +131,10 @@ internal static class ServerBenchmark
             var i = w;
             while (!stop.IsCancellationRequested)
             {
-                using var content = new ByteArrayContent(bodies[i++ % bodies.Length]);
-                content.Headers.ContentType = new("application/json");
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await http.PostAsync(path, content, CancellationToken.None).ConfigureAwait(false);
-                    await response.Content.ReadAsByteArrayAsync(CancellationToken.None).ConfigureAwait(false);
-                    if (response.StatusCode != HttpStatusCode.OK)
+                    if (!await query(i++).ConfigureAwait(false))
                         Interlocked.Increment(ref errors);
                 }
                 catch (HttpRequestException)
@@ -80,12 +147,9 @@ internal static class ServerBenchmark
         })).ToArray();
         await Task.WhenAll(workers).ConfigureAwait(false);
         var seconds = clock.Elapsed.TotalSeconds;
-
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double P(double q) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)Math.Ceiling(all.Length * q) - 1)];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{all.Length:N0} queries in {seconds:F1} s with {concurrency} clients: {all.Length / seconds:F0} QPS, p50 {P(0.50):F2} ms, p95 {P(0.95):F2} ms, p99 {P(0.99):F2} ms, errors {errors}"));
-        return errors == 0 ? 0 : 1;
+        return new Result(all.Length, seconds, all.Length / seconds, P(0.50), P(0.95), P(0.99), errors);
     }
 
     private static async Task UploadAsync(HttpClient http, string collection, Dataset data)
