@@ -8,7 +8,8 @@ namespace Quiver.Cli.Bench;
 
 /// <summary>
 /// <c>quiver bench server</c>: concurrent clients send nearest-neighbour queries from a dataset to a running server,
-/// over REST or gRPC (the official .NET client), for a fixed time and report throughput and latency percentiles;
+/// over REST or gRPC (the official .NET client's generated gRPC client), for a fixed time and report throughput and
+/// latency percentiles. Both send requests built once and decode every answer;
 /// <c>--protocol both</c> runs one after the other and prints their ratio. Loopback addresses only: this is a load
 /// generator, bounded in time, and never aimed at other hosts.
 /// </summary>
@@ -22,10 +23,11 @@ internal static class ServerBenchmark
           --ef N             params.hnsw_ef (default: the collection's)
           --upload           create NAME and upload the dataset's base vectors first (indexing on)
           --protocol P       rest, grpc, or both (one after the other, with their ratio) (default rest)
+          --warmup S         unmeasured seconds before each protocol's run (default 5)
           --grpc-url URL     the gRPC address (default: --url's host on port 6334)
         """;
 
-    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef", "--protocol", "--grpc-url"];
+    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef", "--protocol", "--grpc-url", "--warmup"];
     private static readonly HashSet<string> Flags = ["--upload"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -52,11 +54,22 @@ internal static class ServerBenchmark
         if (!IsLoopback(grpcUrl))
             throw new ArgumentException($"--grpc-url {grpcUrl}: bench server only targets loopback addresses");
 
+        // Each protocol first runs unmeasured, so neither pays for JIT compilation, tiering or cold caches.
+        var warmup = Math.Clamp(args.Int("--warmup", 5), 0, 120);
         Result? rest = null, grpc = null;
         if (protocol is "rest" or "both")
+        {
+            if (warmup > 0)
+                await RunRestAsync(http, collection, data, limit, ef, concurrency, warmup).ConfigureAwait(false);
             rest = Print("rest", await RunRestAsync(http, collection, data, limit, ef, concurrency, duration).ConfigureAwait(false), concurrency);
+        }
+
         if (protocol is "grpc" or "both")
+        {
+            if (warmup > 0)
+                await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, warmup).ConfigureAwait(false);
             grpc = Print("grpc", await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, duration).ConfigureAwait(false), concurrency);
+        }
         if (rest is not null && grpc is not null)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -84,42 +97,63 @@ internal static class ServerBenchmark
             ["params"] = ef is { } e ? new JsonObject { ["hnsw_ef"] = e } : null,
         }.ToJsonString())).ToArray();
         var path = new Uri($"/collections/{collection}/points/query", UriKind.Relative);
-        return MeasureAsync(concurrency, duration, async i =>
+        return MeasureAsync(concurrency, duration, async (_, i) =>
         {
             using var content = new ByteArrayContent(bodies[i % bodies.Length]);
             content.Headers.ContentType = new("application/json");
             using var response = await http.PostAsync(path, content, CancellationToken.None).ConfigureAwait(false);
-            await response.Content.ReadAsByteArrayAsync(CancellationToken.None).ConfigureAwait(false);
-            return response.StatusCode == HttpStatusCode.OK;
+            var answer = await response.Content.ReadAsByteArrayAsync(CancellationToken.None).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.OK)
+                return false;
+            // Decoded as a client would (the gRPC run decodes its answers too).
+            using var doc = System.Text.Json.JsonDocument.Parse(answer);
+            var check = 0d;
+            foreach (var point in doc.RootElement.GetProperty("result").GetProperty("points").EnumerateArray())
+                check += point.GetProperty("id").GetUInt64() + point.GetProperty("score").GetSingle();
+            return double.IsFinite(check);
         });
     }
 
     private static async Task<Result> RunGrpcAsync(Uri url, string collection, Dataset data, int limit, int? ef, int concurrency, int duration)
     {
-        // One channel, as an application would hold it; HTTP/2 streams multiplex the clients' calls.
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(url, new Grpc.Net.Client.GrpcChannelOptions
+        // A client (channel, connection) per worker: the same number of connections as the REST run has clients.
+        var channels = Enumerable.Range(0, concurrency).Select(_ => Grpc.Net.Client.GrpcChannel.ForAddress(url)).ToArray();
+        var clients = channels.Select(c => new Qdrant.Client.Grpc.QdrantGrpcClient(c)).ToArray();
+        try
         {
-            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-        });
-        using var client = new Qdrant.Client.QdrantClient(new Qdrant.Client.Grpc.QdrantGrpcClient(channel));
-        var parameters = ef is { } e ? new Qdrant.Client.Grpc.SearchParams { HnswEf = (ulong)e } : null;
-        var queries = data.Queries.Select(q => (Qdrant.Client.Grpc.Query)q).ToArray();
-        return await MeasureAsync(concurrency, duration, async i =>
+            // Requests built once, as the REST run's bodies are; both runs decode every answer.
+            var requests = data.Queries.Select(q =>
+            {
+                var request = new Qdrant.Client.Grpc.QueryPoints { CollectionName = collection, Query = q, Limit = (ulong)limit };
+                if (ef is { } e)
+                    request.Params = new Qdrant.Client.Grpc.SearchParams { HnswEf = (ulong)e };
+                return request;
+            }).ToArray();
+            return await MeasureAsync(concurrency, duration, async (worker, i) =>
+            {
+                try
+                {
+                    var answer = await clients[worker].Points.QueryAsync(requests[i % requests.Length]).ConfigureAwait(false);
+                    var check = 0d;
+                    foreach (var point in answer.Result)
+                        check += point.Id.Num + point.Score;
+                    return double.IsFinite(check);
+                }
+                catch (global::Grpc.Core.RpcException)
+                {
+                    return false;
+                }
+            }).ConfigureAwait(false);
+        }
+        finally
         {
-            try
-            {
-                await client.QueryAsync(collection, queries[i % queries.Length], limit: (ulong)limit, searchParams: parameters).ConfigureAwait(false);
-                return true;
-            }
-            catch (global::Grpc.Core.RpcException)
-            {
-                return false;
-            }
-        }).ConfigureAwait(false);
+            foreach (var channel in channels)
+                channel.Dispose();
+        }
     }
 
     /// <summary>Runs <paramref name="concurrency"/> workers calling <paramref name="query"/> (with a running index) for the duration.</summary>
-    private static async Task<Result> MeasureAsync(int concurrency, int duration, Func<int, Task<bool>> query)
+    private static async Task<Result> MeasureAsync(int concurrency, int duration, Func<int, int, Task<bool>> query)
     {
         var latencies = new List<double>[concurrency];
         var errors = 0L;
@@ -134,7 +168,7 @@ internal static class ServerBenchmark
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    if (!await query(i++).ConfigureAwait(false))
+                    if (!await query(w, i++).ConfigureAwait(false))
                         Interlocked.Increment(ref errors);
                 }
                 catch (HttpRequestException)

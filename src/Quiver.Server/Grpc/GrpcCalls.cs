@@ -14,17 +14,26 @@ internal static class GrpcCalls
     /// Cancelled when the call is (client gone, gRPC deadline) or after the request's own <c>timeout</c> seconds, as
     /// the REST <c>timeout</c> parameter works.
     /// </summary>
-    public static CancellationTokenSource Cancellation(ServerCallContext call, ulong? timeoutSeconds)
+    public static Deadline Cancellation(ServerCallContext call, ulong? timeoutSeconds)
     {
+        if (timeoutSeconds is not ({ } seconds and > 0))
+            return new Deadline(null, call.CancellationToken);
         var source = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken);
-        if (timeoutSeconds is { } seconds && seconds > 0)
         {
             var limit = TimeSpan.FromSeconds(Math.Min(seconds, 86_400UL));
             call.UserState[DeadlineKey] = DateTime.UtcNow + limit;
             source.CancelAfter(limit);
         }
 
-        return source;
+        return new Deadline(source, source.Token);
+    }
+
+    /// <summary>The token a handler passes on; owns a timer only when the request set a timeout.</summary>
+    public readonly struct Deadline(CancellationTokenSource? source, CancellationToken token) : IDisposable
+    {
+        public CancellationToken Token { get; } = token;
+
+        public void Dispose() => source?.Dispose();
     }
 
     public static bool TimedOut(ServerCallContext call) =>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server.Model;
@@ -60,7 +61,7 @@ internal sealed partial class GrpcHandlers
             var collection = catalog.Get(r.CollectionName);
             using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
             var response = new SearchResponse();
-            response.Result.Add(Scored(collection, Search(r), cancellation.Token));
+            response.Result.Add(Run(collection, r, cancellation.Token));
             response.Time = GrpcCalls.Seconds(started);
             return Task.FromResult(response);
         });
@@ -73,7 +74,7 @@ internal sealed partial class GrpcHandlers
             foreach (var search in r.SearchPoints)
             {
                 var batch = new BatchResult();
-                batch.Result.Add(Scored(collection, Search(search), cancellation.Token));
+                batch.Result.Add(Run(collection, search, cancellation.Token));
                 response.Result.Add(batch);
             }
 
@@ -86,7 +87,7 @@ internal sealed partial class GrpcHandlers
             var collection = catalog.Get(r.CollectionName);
             using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
             var response = new QueryResponse();
-            response.Result.Add(Scored(collection, Query(r), cancellation.Token));
+            response.Result.Add(Run(collection, r, cancellation.Token));
             response.Time = GrpcCalls.Seconds(started);
             return Task.FromResult(response);
         });
@@ -99,7 +100,7 @@ internal sealed partial class GrpcHandlers
             foreach (var query in r.QueryPoints)
             {
                 var batch = new BatchResult();
-                batch.Result.Add(Scored(collection, Query(query), cancellation.Token));
+                batch.Result.Add(Run(collection, query, cancellation.Token));
                 response.Result.Add(batch);
             }
 
@@ -108,23 +109,90 @@ internal sealed partial class GrpcHandlers
         });
     }
 
+    /// <summary>
+    /// The common nearest-neighbour query, read straight from the message (the vector is not turned into JSON and
+    /// back), with the REST reader's bounds and messages; a filter still goes through the REST filter reader.
+    /// </summary>
+    private static IEnumerable<ScoredPoint> Direct(Collection collection, Engine.Query.NearestQuery nearest, string usingName, Filter? filter, SearchParams? parameters,
+        float? threshold, ulong limit, ulong offset, WithPayloadSelector? withPayload, WithVectorsSelector? withVectors, CancellationToken cancellationToken)
+    {
+        Segment.Filtering.Filter? parsed = null;
+        JsonDocument? filterBody = null;
+        try
+        {
+            if (filter is not null)
+            {
+                filterBody = GrpcCalls.Body(new JsonObject { ["filter"] = GrpcRequests.Filter(filter) });
+                parsed = RestReader.OptionalFilter(filterBody.RootElement)?.Parsed;
+            }
+
+            var request = new Engine.Query.SearchRequest(
+                nearest,
+                usingName,
+                parsed,
+                RestReader.InRange((long)Math.Min(limit, int.MaxValue), "limit", 0, Collection.MaxLimit),
+                RestReader.InRange((long)Math.Min(offset, int.MaxValue), "offset", 0, Collection.MaxLimit),
+                threshold,
+                withPayload is null ? Engine.Query.WithPayload.None : Payload(withPayload),
+                withVectors is null ? Engine.Query.WithVector.None : Vectors(withVectors),
+                parameters is { HasExact: true, Exact: true },
+                parameters is { HasHnswEf: true } ? RestReader.InRange((long)Math.Min(parameters.HnswEf, int.MaxValue), "params.hnsw_ef", 1, 1_000_000) : null,
+                parameters is { HasIndexedOnly: true, IndexedOnly: true });
+            var unnamed = collection.Config.HasUnnamedVector;
+            var found = collection.Search(request, cancellationToken);
+            var points = new ScoredPoint[found.Count];
+            for (var i = 0; i < points.Length; i++)
+                points[i] = GrpcResponses.Scored(found[i], unnamed);
+            return points;
+        }
+        finally
+        {
+            filterBody?.Dispose();
+        }
+    }
+
+    private static Engine.Query.WithPayload Payload(WithPayloadSelector selector) => selector.SelectorOptionsCase switch
+    {
+        WithPayloadSelector.SelectorOptionsOneofCase.Enable => selector.Enable ? Engine.Query.WithPayload.All : Engine.Query.WithPayload.None,
+        WithPayloadSelector.SelectorOptionsOneofCase.Include => new Engine.Query.WithPayload(true, [.. selector.Include.Fields]),
+        WithPayloadSelector.SelectorOptionsOneofCase.Exclude => new Engine.Query.WithPayload(true, Exclude: [.. selector.Exclude.Fields]),
+        _ => Engine.Query.WithPayload.None,
+    };
+
+    private static Engine.Query.WithVector Vectors(WithVectorsSelector selector) => selector.SelectorOptionsCase switch
+    {
+        WithVectorsSelector.SelectorOptionsOneofCase.Enable => selector.Enable ? Engine.Query.WithVector.All : Engine.Query.WithVector.None,
+        WithVectorsSelector.SelectorOptionsOneofCase.Include => new Engine.Query.WithVector(true, [.. selector.Include.Names]),
+        _ => Engine.Query.WithVector.None,
+    };
+
+    private static IEnumerable<ScoredPoint> Run(Collection collection, QueryPoints query, CancellationToken cancellationToken)
+    {
+        if (query.Prefetch.Count == 0 && query.LookupFrom is null && query.Query?.VariantCase == Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest
+            && query.Query.Nearest.VariantCase == VectorInput.VariantOneofCase.Dense)
+        {
+            var nearest = new Engine.Query.NearestQuery(query.Query.Nearest.Dense.Data.ToArray(), null);
+            return Direct(collection, nearest, query.HasUsing ? query.Using : string.Empty, query.Filter, query.Params, query.HasScoreThreshold ? query.ScoreThreshold : null,
+                query.HasLimit ? query.Limit : 10, query.HasOffset ? query.Offset : 0, query.WithPayload, query.WithVectors, cancellationToken);
+        }
+
+        return Scored(collection, Query(query), cancellationToken);
+    }
+
+    private static IEnumerable<ScoredPoint> Run(Collection collection, SearchPoints search, CancellationToken cancellationToken)
+    {
+        if (search.SparseIndices is not null)
+            throw Segment.Errors.QuiverException.BadInput("Wrong input: sparse vectors are not supported yet");
+        return Direct(collection, new Engine.Query.NearestQuery(search.Vector.ToArray(), null), search.HasVectorName ? search.VectorName : string.Empty, search.Filter, search.Params,
+            search.HasScoreThreshold ? search.ScoreThreshold : null, search.Limit, search.HasOffset ? search.Offset : 0, search.WithPayload, search.WithVectors, cancellationToken);
+    }
+
     /// <summary>Runs a REST query body through the REST query reader and engine, answering in gRPC points.</summary>
     private static IEnumerable<ScoredPoint> Scored(Collection collection, JsonObject query, CancellationToken cancellationToken)
     {
         using var body = GrpcCalls.Body(query);
         var unnamed = collection.Config.HasUnnamedVector;
         return [.. QueryEndpoints.Run(collection, body.RootElement, string.Empty, cancellationToken).Select(p => GrpcResponses.Scored(p, unnamed))];
-    }
-
-    private static JsonObject Search(SearchPoints search)
-    {
-        if (search.SparseIndices is not null)
-            throw Segment.Errors.QuiverException.BadInput("Wrong input: sparse vectors are not supported yet");
-        var json = new JsonObject { ["query"] = new JsonArray([.. search.Vector.Select(v => (JsonNode)v)]) };
-        if (search.HasVectorName)
-            json["using"] = search.VectorName;
-        GrpcRequests.SearchCommon(json, search.Filter, search.Params, search.HasScoreThreshold ? search.ScoreThreshold : null, search.Limit, search.HasOffset ? search.Offset : null, search.WithPayload, search.WithVectors);
-        return json;
     }
 
     private static JsonObject Query(QueryPoints query)

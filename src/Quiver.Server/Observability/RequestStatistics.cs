@@ -13,6 +13,7 @@ internal sealed class RequestStatistics
 {
     private const int Window = 128;
     private readonly ConcurrentDictionary<(string Endpoint, int Status), Entry> _entries = new();
+    private readonly ConcurrentDictionary<(string Endpoint, int Status), Entry> _grpc = new();
 
     /// <summary>Middleware: times every request that matched an endpoint (after routing, before the key check).</summary>
     public async Task InvokeAsync(HttpContext http, RequestDelegate next)
@@ -24,7 +25,15 @@ internal sealed class RequestStatistics
         }
         finally
         {
-            if ((http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is { } raw && !raw.Contains('*', StringComparison.Ordinal))
+            if (http.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                // gRPC: by method and gRPC status (a trailer, or a header in a trailers-only answer).
+                var trailers = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseTrailersFeature>()?.Trailers;
+                var status = trailers?["grpc-status"].ToString() is { Length: > 0 } t ? t : http.Response.Headers["grpc-status"].ToString();
+                _grpc.GetOrAdd((http.Request.Path.Value ?? string.Empty, int.TryParse(status, out var code) ? code : 0), _ => new Entry())
+                    .Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+            }
+            else if ((http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is { } raw && !raw.Contains('*', StringComparison.Ordinal))
             {
                 var endpoint = $"{HttpMethods.GetCanonicalizedValue(http.Request.Method).ToUpperInvariant()} {(raw.StartsWith('/') ? raw : "/" + raw)}";
                 _entries.GetOrAdd((endpoint, http.Response.StatusCode), _ => new Entry()).Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
@@ -32,13 +41,20 @@ internal sealed class RequestStatistics
         }
     }
 
-    /// <summary>Writes the spec's <c>RequestsTelemetry</c> object (gRPC has no endpoints yet).</summary>
+    /// <summary>Writes the spec's <c>RequestsTelemetry</c> object: REST by endpoint and HTTP status, gRPC by method and gRPC status.</summary>
     public void WriteTo(Utf8JsonWriter w)
     {
         w.WriteStartObject("requests");
-        w.WriteStartObject("rest");
+        WriteResponses(w, "rest", _entries);
+        WriteResponses(w, "grpc", _grpc);
+        w.WriteEndObject();
+    }
+
+    private static void WriteResponses(Utf8JsonWriter w, string name, ConcurrentDictionary<(string Endpoint, int Status), Entry> entries)
+    {
+        w.WriteStartObject(name);
         w.WriteStartObject("responses");
-        foreach (var endpoint in _entries.GroupBy(e => e.Key.Endpoint).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (var endpoint in entries.GroupBy(e => e.Key.Endpoint).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             w.WriteStartObject(endpoint.Key);
             foreach (var (key, entry) in endpoint.OrderBy(e => e.Key.Status))
@@ -50,11 +66,6 @@ internal sealed class RequestStatistics
             w.WriteEndObject();
         }
 
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.WriteStartObject("grpc");
-        w.WriteStartObject("responses");
-        w.WriteEndObject();
         w.WriteEndObject();
         w.WriteEndObject();
     }

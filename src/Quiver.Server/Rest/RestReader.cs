@@ -41,10 +41,16 @@ internal static class RestReader
     {
         if (!TryGet(obj, name, out var v, path))
             return fallback;
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var n) || n < min || n > max)
-            throw QuiverException.BadInput($"Format error in JSON body: {Join(path, name)}: expected an integer from {min} to {max}");
-        return (int)n;
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var n))
+            throw OutOfRange(Join(path, name), min, max);
+        return InRange(n, Join(path, name), min, max);
     }
+
+    /// <summary>An integer setting checked against its bounds, with the message every transport gives.</summary>
+    public static int InRange(long n, string name, int min, int max) => n < min || n > max ? throw OutOfRange(name, min, max) : (int)n;
+
+    private static QuiverException OutOfRange(string name, int min, int max) =>
+        QuiverException.BadInput($"Format error in JSON body: {name}: expected an integer from {min} to {max}");
 
     public static bool Bool(JsonElement obj, string name, bool fallback, string path = "")
     {

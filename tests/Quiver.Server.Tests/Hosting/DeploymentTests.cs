@@ -37,6 +37,8 @@ public sealed partial class DeploymentTests(ServerFixture fixture)
 
         Assert.Equal(int.Parse(values["service:httpPort"]!, System.Globalization.CultureInfo.InvariantCulture), options.Service.HttpPort);
         Assert.Contains("containerPort: {{ .Values.service.httpPort }}", statefulSet, StringComparison.Ordinal);
+        Assert.Equal(int.Parse(values["service:grpcPort"]!, System.Globalization.CultureInfo.InvariantCulture), options.Service.GrpcPort);
+        Assert.Contains("containerPort: {{ .Values.service.grpcPort }}", statefulSet, StringComparison.Ordinal);
         Assert.Contains($"mountPath: {options.Storage.StoragePath}", statefulSet, StringComparison.Ordinal);
         Assert.Contains("args: [\"--config\", \"/quiver/config/config.yaml\"]", statefulSet, StringComparison.Ordinal);
         Assert.Contains("mountPath: /quiver/config", statefulSet, StringComparison.Ordinal);
