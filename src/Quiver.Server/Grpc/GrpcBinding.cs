@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 using Quiver.Engine.Catalog;
 using Quiver.Segment.Errors;
 using Quiver.Server.Rest;
@@ -79,6 +80,12 @@ internal sealed class GrpcBinding(CollectionCatalog catalog) : IServiceMethodPro
                 catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested || GrpcCalls.TimedOut(call))
                 {
                     throw new RpcException(new Status(GrpcCalls.TimedOut(call) ? StatusCode.DeadlineExceeded : StatusCode.Cancelled, "Timeout error: not finished within the request's timeout or deadline"));
+                }
+                catch (Exception ex) when (ex is not RpcException and not OperationCanceledException)
+                {
+                    // A bug, not an outcome: logged, and answered as REST answers one (the message, status Internal).
+                    Rest.RestLog.UnhandledError(((ILoggerFactory)call.GetHttpContext().RequestServices.GetService(typeof(ILoggerFactory))!).CreateLogger("Quiver.Grpc"), ex, "gRPC", fullName);
+                    throw new RpcException(new Status(StatusCode.Internal, $"Service internal error: {ex.Message}"));
                 }
             });
         };

@@ -13,7 +13,7 @@ internal sealed partial class GrpcHandlers
     private void AddPoints(Dictionary<string, Action<ServiceMethodProviderContext<QdrantGrpcService>, MethodDescriptor>> handlers)
     {
         handlers["qdrant.Points/Upsert"] = Bind<UpsertPoints, PointsOperationResponse>((r, call) =>
-            WriteOneAsync(call, r.CollectionName, "upsert", Upsert(r.Points), r.Wait, r.HasTimeout ? r.Timeout : null));
+            WriteOneAsync(call, r.CollectionName, "upsert", Upsert(r.Points, r.UpdateFilter, r.HasUpdateMode && r.UpdateMode != UpdateMode.Upsert), r.Wait, r.HasTimeout ? r.Timeout : null));
         handlers["qdrant.Points/Delete"] = Bind<Qdrant.Client.Grpc.DeletePoints, PointsOperationResponse>((r, call) =>
             WriteOneAsync(call, r.CollectionName, "delete", Selected(r.Points), r.Wait, r.HasTimeout ? r.Timeout : null));
         handlers["qdrant.Points/SetPayload"] = Bind<SetPayloadPoints, PointsOperationResponse>((r, call) =>
@@ -25,7 +25,7 @@ internal sealed partial class GrpcHandlers
         handlers["qdrant.Points/ClearPayload"] = Bind<ClearPayloadPoints, PointsOperationResponse>((r, call) =>
             WriteOneAsync(call, r.CollectionName, "clear_payload", Selected(r.Points), r.Wait, r.HasTimeout ? r.Timeout : null));
         handlers["qdrant.Points/UpdateVectors"] = Bind<UpdatePointVectors, PointsOperationResponse>((r, call) =>
-            WriteOneAsync(call, r.CollectionName, "update_vectors", VectorUpdates(r.Points), r.Wait, r.HasTimeout ? r.Timeout : null));
+            WriteOneAsync(call, r.CollectionName, "update_vectors", VectorUpdates(r.Points, r.UpdateFilter), r.Wait, r.HasTimeout ? r.Timeout : null));
         handlers["qdrant.Points/DeleteVectors"] = Bind<DeletePointVectors, PointsOperationResponse>((r, call) =>
             WriteOneAsync(call, r.CollectionName, "delete_vectors", VectorDeletes(r.PointsSelector, r.Vectors), r.Wait, r.HasTimeout ? r.Timeout : null));
         handlers["qdrant.Points/UpdateBatch"] = Bind<UpdateBatchPoints, UpdateBatchResponse>(async (r, call) =>
@@ -54,7 +54,20 @@ internal sealed partial class GrpcHandlers
         });
     }
 
-    private static JsonObject Upsert(IEnumerable<PointStruct> points) => new() { ["points"] = new JsonArray([.. points.Select(p => (JsonNode)GrpcRequests.Point(p))]) };
+    /// <summary>Conditional writes are refused rather than done unconditionally (the engine has no update filter yet).</summary>
+    private static void Unconditional(Filter? updateFilter, bool otherMode)
+    {
+        if (updateFilter is not null)
+            throw QuiverException.BadInput("Wrong input: update_filter is not supported yet");
+        if (otherMode)
+            throw QuiverException.BadInput("Wrong input: update_mode other than upsert is not supported yet");
+    }
+
+    private static JsonObject Upsert(IEnumerable<PointStruct> points, Filter? updateFilter = null, bool otherMode = false)
+    {
+        Unconditional(updateFilter, otherMode);
+        return new() { ["points"] = new JsonArray([.. points.Select(p => (JsonNode)GrpcRequests.Point(p))]) };
+    }
 
     private static JsonObject Selected(PointsSelector? selector)
     {
@@ -79,6 +92,12 @@ internal sealed partial class GrpcHandlers
         return json;
     }
 
+    private static JsonObject VectorUpdates(IEnumerable<Qdrant.Client.Grpc.PointVectors> points, Filter? updateFilter = null)
+    {
+        Unconditional(updateFilter, false);
+        return VectorUpdates(points);
+    }
+
     private static JsonObject VectorUpdates(IEnumerable<Qdrant.Client.Grpc.PointVectors> points) => new()
     {
         ["points"] = new JsonArray([.. points.Select(p => (JsonNode)new JsonObject
@@ -97,7 +116,10 @@ internal sealed partial class GrpcHandlers
 
     private static JsonObject BatchOperation(PointsUpdateOperation operation) => operation.OperationCase switch
     {
-        PointsUpdateOperation.OperationOneofCase.Upsert => new JsonObject { ["upsert"] = Upsert(operation.Upsert.Points) },
+        PointsUpdateOperation.OperationOneofCase.Upsert => new JsonObject
+        {
+            ["upsert"] = Upsert(operation.Upsert.Points, operation.Upsert.UpdateFilter, operation.Upsert.HasUpdateMode && operation.Upsert.UpdateMode != UpdateMode.Upsert),
+        },
         PointsUpdateOperation.OperationOneofCase.DeletePoints => new JsonObject { ["delete"] = Selected(operation.DeletePoints.Points) },
 #pragma warning disable CS0612 // deprecated forms still sent by older clients
         PointsUpdateOperation.OperationOneofCase.DeleteDeprecated => new JsonObject { ["delete"] = Selected(operation.DeleteDeprecated) },
@@ -113,7 +135,7 @@ internal sealed partial class GrpcHandlers
         },
         PointsUpdateOperation.OperationOneofCase.DeletePayload => new JsonObject { ["delete_payload"] = Keys(operation.DeletePayload.Keys, operation.DeletePayload.PointsSelector) },
         PointsUpdateOperation.OperationOneofCase.ClearPayload => new JsonObject { ["clear_payload"] = Selected(operation.ClearPayload.Points) },
-        PointsUpdateOperation.OperationOneofCase.UpdateVectors => new JsonObject { ["update_vectors"] = VectorUpdates(operation.UpdateVectors.Points) },
+        PointsUpdateOperation.OperationOneofCase.UpdateVectors => new JsonObject { ["update_vectors"] = VectorUpdates(operation.UpdateVectors.Points, operation.UpdateVectors.UpdateFilter) },
         PointsUpdateOperation.OperationOneofCase.DeleteVectors => new JsonObject { ["delete_vectors"] = VectorDeletes(operation.DeleteVectors.PointsSelector, operation.DeleteVectors.Vectors) },
         _ => throw QuiverException.BadInput("Wrong input: an update operation is empty"),
     };

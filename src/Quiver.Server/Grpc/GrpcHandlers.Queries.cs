@@ -71,13 +71,7 @@ internal sealed partial class GrpcHandlers
             var collection = catalog.Get(r.CollectionName);
             using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
             var response = new SearchBatchResponse();
-            foreach (var search in r.SearchPoints)
-            {
-                var batch = new BatchResult();
-                batch.Result.Add(Run(collection, search, cancellation.Token));
-                response.Result.Add(batch);
-            }
-
+            response.Result.Add(Batches(r.SearchPoints, search => Run(collection, search, cancellation.Token)));
             response.Time = GrpcCalls.Seconds(started);
             return Task.FromResult(response);
         });
@@ -97,16 +91,23 @@ internal sealed partial class GrpcHandlers
             var collection = catalog.Get(r.CollectionName);
             using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
             var response = new QueryBatchResponse();
-            foreach (var query in r.QueryPoints)
-            {
-                var batch = new BatchResult();
-                batch.Result.Add(Run(collection, query, cancellation.Token));
-                response.Result.Add(batch);
-            }
-
+            response.Result.Add(Batches(r.QueryPoints, query => Run(collection, query, cancellation.Token)));
             response.Time = GrpcCalls.Seconds(started);
             return Task.FromResult(response);
         });
+    }
+
+    private static List<BatchResult> Batches<T>(IEnumerable<T> requests, Func<T, IEnumerable<ScoredPoint>> run)
+    {
+        var batches = new List<BatchResult>();
+        foreach (var request in requests)
+        {
+            var batch = new BatchResult();
+            batch.Result.Add(run(request));
+            batches.Add(batch);
+        }
+
+        return batches;
     }
 
     /// <summary>
@@ -132,7 +133,7 @@ internal sealed partial class GrpcHandlers
                 parsed,
                 RestReader.InRange((long)Math.Min(limit, int.MaxValue), "limit", 0, Collection.MaxLimit),
                 RestReader.InRange((long)Math.Min(offset, int.MaxValue), "offset", 0, Collection.MaxLimit),
-                threshold,
+                threshold is { } t && !float.IsFinite(t) ? throw Segment.Errors.QuiverException.BadInput("Format error in JSON body: score_threshold: expected a number") : threshold,
                 withPayload is null ? Engine.Query.WithPayload.None : Payload(withPayload),
                 withVectors is null ? Engine.Query.WithVector.None : Vectors(withVectors),
                 parameters is { HasExact: true, Exact: true },
@@ -220,10 +221,10 @@ internal sealed partial class GrpcHandlers
         {
             json["start_from"] = start.ValueCase switch
             {
-                StartFrom.ValueOneofCase.Float => JsonValue.Create(start.Float),
+                StartFrom.ValueOneofCase.Float => double.IsFinite(start.Float) ? JsonValue.Create(start.Float) : throw Segment.Errors.QuiverException.BadInput("Wrong input: order_by.start_from: NaN and infinite numbers are not accepted"),
                 StartFrom.ValueOneofCase.Integer => JsonValue.Create(start.Integer),
                 StartFrom.ValueOneofCase.Datetime => JsonValue.Create(start.Datetime),
-                StartFrom.ValueOneofCase.Timestamp => JsonValue.Create(start.Timestamp.ToDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+                StartFrom.ValueOneofCase.Timestamp => JsonValue.Create(GrpcRequests.Timestamp(start.Timestamp, "order_by.start_from")),
                 _ => null,
             };
         }

@@ -123,6 +123,12 @@ internal static class GrpcRequests
         if (vector.VectorCase is not (Vector.VectorOneofCase.None or Vector.VectorOneofCase.Dense) || vector.Indices is not null)
             throw QuiverException.BadInput("Wrong input: only dense vectors are supported yet (sparse, multi-vectors and inference come later)");
         var values = vector.Dense?.Data ?? vector.Data;
+        foreach (var v in values)
+        {
+            if (!float.IsFinite(v))
+                throw QuiverException.BadInput("Wrong input: vector contains NaN or Infinity");
+        }
+
         return [.. values.Select(v => (JsonNode)v)];
     }
 #pragma warning restore CS0612
@@ -196,11 +202,13 @@ internal static class GrpcRequests
             json["values_count"] = ProtoJson.Settings(count);
         if (field.DatetimeRange is { } datetimes)
         {
+            if (field.Range is not null)
+                throw QuiverException.BadInput($"Wrong input: condition on `{field.Key}` has both a range and a datetime range; use one");
             var rangeJson = new JsonObject();
             foreach (var (name, stamp) in new[] { ("lt", datetimes.Lt), ("gt", datetimes.Gt), ("gte", datetimes.Gte), ("lte", datetimes.Lte) })
             {
                 if (stamp is not null)
-                    rangeJson[name] = stamp.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);
+                    rangeJson[name] = Timestamp(stamp, $"{field.Key}.{name}");
             }
 
             json["range"] = rangeJson;
@@ -211,6 +219,19 @@ internal static class GrpcRequests
         return json;
     }
 
+    /// <summary>A timestamp as REST's RFC 3339 text; an impossible one is refused, not a server error.</summary>
+    public static string Timestamp(Google.Protobuf.WellKnownTypes.Timestamp stamp, string field)
+    {
+        try
+        {
+            return stamp.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            throw QuiverException.BadInput($"Wrong input: {field}: not a valid timestamp ({ex.Message})");
+        }
+    }
+
     private static JsonObject Match(Match match) => match.MatchValueCase switch
     {
         Qdrant.Client.Grpc.Match.MatchValueOneofCase.Keyword => new JsonObject { ["value"] = match.Keyword },
@@ -218,6 +239,8 @@ internal static class GrpcRequests
         Qdrant.Client.Grpc.Match.MatchValueOneofCase.Boolean => new JsonObject { ["value"] = match.Boolean },
         Qdrant.Client.Grpc.Match.MatchValueOneofCase.Text => new JsonObject { ["text"] = match.Text },
         Qdrant.Client.Grpc.Match.MatchValueOneofCase.Phrase => new JsonObject { ["phrase"] = match.Phrase },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.TextAny => new JsonObject { ["text_any"] = match.TextAny },
+        Qdrant.Client.Grpc.Match.MatchValueOneofCase.Prefix => new JsonObject { ["prefix"] = match.Prefix },
         Qdrant.Client.Grpc.Match.MatchValueOneofCase.Keywords => new JsonObject { ["any"] = new JsonArray([.. match.Keywords.Strings.Select(s => (JsonNode)s)]) },
         Qdrant.Client.Grpc.Match.MatchValueOneofCase.Integers => new JsonObject { ["any"] = new JsonArray([.. match.Integers.Integers.Select(i => (JsonNode)i)]) },
         Qdrant.Client.Grpc.Match.MatchValueOneofCase.ExceptKeywords => new JsonObject { ["except"] = new JsonArray([.. match.ExceptKeywords.Strings.Select(s => (JsonNode)s)]) },
@@ -233,7 +256,7 @@ internal static class GrpcRequests
         if (parameters is not null)
             body["params"] = ProtoJson.Settings(parameters);
         if (threshold is { } t)
-            body["score_threshold"] = t;
+            body["score_threshold"] = float.IsFinite(t) ? t : throw QuiverException.BadInput("Format error in JSON body: score_threshold: expected a number");
         if (limit is { } l)
             body["limit"] = l;
         if (offset is { } o)

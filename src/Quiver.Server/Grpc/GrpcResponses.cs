@@ -133,6 +133,8 @@ internal static class GrpcResponses
         };
         if (config["quantization_config"] is JsonObject quantization)
             result.QuantizationConfig = ProtoJson.ToSettings<QuantizationConfig>(quantization);
+        if (config["metadata"] is JsonObject metadata)
+            ProtoJson.ToPayload(System.Text.Encoding.UTF8.GetBytes(metadata.ToJsonString()), result.Metadata);
         return result;
     }
 

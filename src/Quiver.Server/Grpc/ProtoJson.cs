@@ -33,28 +33,16 @@ internal static class ProtoJson
                 continue;
             }
 
+            // Fields without presence are written even at their default: in settings messages they are the
+            // required ones (a product quantization's compression x4 is the enum's zero).
             var current = accessor.GetValue(message);
-            if (field.HasPresence ? !accessor.HasValue(message) : current is null || (field.FieldType == FieldType.Enum ? Convert.ToInt32(current, CultureInfo.InvariantCulture) == 0 : Equals(current, Default(field))))
+            if ((field.HasPresence && !accessor.HasValue(message)) || current is null)
                 continue;
             json[field.Name] = Scalar(field, current);
         }
 
         return json;
     }
-
-    private static object? Default(FieldDescriptor field) => field.FieldType switch
-    {
-        FieldType.Bool => false,
-        FieldType.String => string.Empty,
-        FieldType.Double => 0d,
-        FieldType.Float => 0f,
-        FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => 0,
-        FieldType.UInt32 or FieldType.Fixed32 => 0u,
-        FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => 0L,
-        FieldType.UInt64 or FieldType.Fixed64 => 0UL,
-        FieldType.Enum => 0,
-        _ => null,
-    };
 
     private static JsonNode? Scalar(FieldDescriptor field, object value) => field.FieldType switch
     {
@@ -63,19 +51,34 @@ internal static class ProtoJson
         FieldType.Enum => JsonValue.Create(EnumName(field.EnumType, Convert.ToInt32(value, CultureInfo.InvariantCulture))),
         FieldType.Bool => JsonValue.Create((bool)value),
         FieldType.String => JsonValue.Create((string)value),
-        FieldType.Double => JsonValue.Create((double)value),
-        FieldType.Float => JsonValue.Create((float)value),
+        FieldType.Double => double.IsFinite((double)value) ? JsonValue.Create((double)value) : throw NotFinite(field),
+        FieldType.Float => float.IsFinite((float)value) ? JsonValue.Create((float)value) : throw NotFinite(field),
         FieldType.UInt64 or FieldType.Fixed64 => JsonValue.Create((ulong)value),
         FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => JsonValue.Create((long)value),
         FieldType.UInt32 or FieldType.Fixed32 => JsonValue.Create((uint)value),
         _ => JsonValue.Create(Convert.ToInt64(value, CultureInfo.InvariantCulture)),
     };
 
-    /// <summary>REST spells Qdrant's enum names in lower case (<c>Int8</c> -> <c>int8</c>), except distances.</summary>
+    private static QuiverException NotFinite(FieldDescriptor field) => QuiverException.BadInput($"Wrong input: {field.Name}: NaN and infinite numbers are not accepted");
+
+    /// <summary>
+    /// REST spells Qdrant's enum names in snake case (<c>Int8</c> -> <c>int8</c>, <c>TwoBits</c> -> <c>two_bits</c>,
+    /// <c>MaxSim</c> -> <c>max_sim</c>), except distances, which keep their capital.
+    /// </summary>
     private static string EnumName(EnumDescriptor type, int number)
     {
         var name = type.FindValueByNumber(number)?.Name ?? number.ToString(CultureInfo.InvariantCulture);
-        return type.Name is "Distance" ? name : name.ToLowerInvariant();
+        if (type.Name is "Distance")
+            return name;
+        var snake = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0 && char.IsLower(name[i - 1]))
+                snake.Append('_');
+            snake.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return snake.ToString();
     }
 
     /// <summary>A REST settings object as a message of <typeparamref name="T"/>: matching names, enums by any case; others ignored.</summary>
@@ -158,7 +161,7 @@ internal static class ProtoJson
     {
         Value.KindOneofCase.NullValue or Value.KindOneofCase.None => null,
         Value.KindOneofCase.DoubleValue => double.IsFinite(value.DoubleValue)
-            ? JsonValue.Create(value.DoubleValue)
+            ? Double(value.DoubleValue)
             : throw QuiverException.BadInput("payload: NaN and infinite numbers cannot be stored"),
         Value.KindOneofCase.IntegerValue => JsonValue.Create(value.IntegerValue),
         Value.KindOneofCase.StringValue => JsonValue.Create(value.StringValue),
@@ -167,6 +170,19 @@ internal static class ProtoJson
         Value.KindOneofCase.ListValue => new JsonArray([.. value.ListValue.Values.Select(FromValue)]),
         _ => null,
     };
+
+    /// <summary>
+    /// A double as JSON that stays a double: 2.0 is written <c>2.0</c>, not <c>2</c>, so it is stored and answered as
+    /// the floating-point value it was (REST keeps a client's own spelling the same way).
+    /// </summary>
+    private static JsonNode Double(double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        if (text.AsSpan().IndexOfAny('.', 'E', 'e') < 0)
+            text += ".0";
+        using var doc = System.Text.Json.JsonDocument.Parse(text);
+        return JsonValue.Create(doc.RootElement.Clone())!;
+    }
 
     /// <summary>A stored payload (a JSON object) as the payload map of a response.</summary>
     public static void ToPayload(ReadOnlySpan<byte> utf8Json, MapField<string, Value> into)

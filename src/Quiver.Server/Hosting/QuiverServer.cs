@@ -98,7 +98,7 @@ public static class QuiverServer
         var catalogReference = new CatalogReference();
         if (options.Service.GrpcPort > 0)
         {
-            builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = options.Service.MaxRequestSizeMb * 1024 * 1024);
+            builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, options.Service.MaxRequestSizeMb * 1024L * 1024L));
             builder.Services.AddSingleton<global::Grpc.AspNetCore.Server.Model.IServiceMethodProvider<Grpc.QdrantGrpcService>>(_ => new Grpc.GrpcBinding(catalogReference.Catalog!));
             builder.Services.AddGrpcHealthChecks();
         }
@@ -171,6 +171,10 @@ public static class QuiverServer
             app.UseRequestLimits(options.Service);
             // Routing first, so the key check sees which endpoint (and so which access) a request needs.
             app.UseRouting();
+            // Each API on its own port, decided by the port a connection arrived on (not the Host header, which
+            // proxies and port mappings rewrite).
+            if (options.Service.GrpcPort > 0)
+                app.Use(new Grpc.PortSeparation(options.Service.GrpcPort).InvokeAsync);
             var requests = new RequestStatistics();
             app.Use(requests.InvokeAsync);
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
@@ -179,10 +183,8 @@ public static class QuiverServer
             MapApi(app, catalog, options.Service.JwtRbac, requests);
             if (options.Service.GrpcPort > 0)
             {
-                // Only on the gRPC port; REST stays on its own.
-                var grpcHost = $"*:{options.Service.GrpcPort}";
-                app.MapGrpcService<Grpc.QdrantGrpcService>().RequireHost(grpcHost);
-                app.MapGrpcHealthChecksService().RequireHost(grpcHost);
+                app.MapGrpcService<Grpc.QdrantGrpcService>();
+                app.MapGrpcHealthChecksService();
             }
             using var gauges = ServerMetrics.PublishCollectionGauges(catalog);
 

@@ -81,7 +81,7 @@ internal sealed class ApiKeyAccess
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var grpc = IsGrpc(http.Request);
+        var grpc = IsGrpc(http);
         var key = PresentedKey(http.Request);
         if (key is null)
         {
@@ -125,7 +125,11 @@ internal sealed class ApiKeyAccess
         await next(http).ConfigureAwait(false);
     }
 
-    private static bool IsGrpc(HttpRequest request) => request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+    /// <summary>
+    /// Whether the request reached a gRPC method. Decided by the matched endpoint, never by a header the client
+    /// chooses: a REST request claiming to be gRPC is still held to the REST checks.
+    /// </summary>
+    private static bool IsGrpc(HttpContext http) => http.GetEndpoint()?.Metadata.GetMetadata<global::Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null;
 
     /// <summary>A refusal in the caller's protocol: the REST error envelope, or a gRPC status (a trailers-only response).</summary>
     private static Task RefuseAsync(HttpContext http, bool grpc, int status, string message, long started)

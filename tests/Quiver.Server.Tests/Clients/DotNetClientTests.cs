@@ -143,7 +143,18 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
         await _grpc.DeleteSnapshotAsync(_g, snapshot.Name);
         Assert.Empty(await _grpc.ListSnapshotsAsync(_g));
 
+        // A whole-number double stays a double (not an integer) both ways.
+        var whole = (await _grpc.RetrieveAsync(_g, 1UL)).Single().Payload["whole"];
+        Assert.Equal(Value.KindOneofCase.DoubleValue, whole.KindCase);
+        Assert.Equal(3.0, whole.DoubleValue);
+
         // Errors carry REST's messages with the matching status codes.
+        var nan = await Assert.ThrowsAsync<RpcException>(() => _grpc.UpsertAsync(_g, [new PointStruct { Id = 1, Vectors = new[] { float.NaN, 0, 0, 0, 0, 0, 0, 0 } }]));
+        Assert.Equal(StatusCode.InvalidArgument, nan.StatusCode);
+        var nanThreshold = await Assert.ThrowsAsync<RpcException>(() => _grpc.QueryAsync(_g, query: new float[Dim], scoreThreshold: float.NaN));
+        Assert.Equal(StatusCode.InvalidArgument, nanThreshold.StatusCode);
+        var conditional = await Assert.ThrowsAsync<RpcException>(() => _grpc.UpsertAsync(_g, [new PointStruct { Id = 1, Vectors = new float[Dim] }], updateFilter: MatchKeyword("color", "red")));
+        Assert.Equal(StatusCode.InvalidArgument, conditional.StatusCode);
         var missing = await Assert.ThrowsAsync<RpcException>(() => _grpc.GetCollectionInfoAsync(_g + "_missing"));
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
         Assert.Equal((await _rest.GetAsync($"/collections/{_g}_missing")).Error, missing.Status.Detail);
@@ -191,7 +202,7 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
     private static JsonNode? Json(Value value) => value.KindCase switch
     {
         Value.KindOneofCase.IntegerValue => value.IntegerValue,
-        Value.KindOneofCase.DoubleValue => value.DoubleValue,
+        Value.KindOneofCase.DoubleValue => JsonDouble(value.DoubleValue),
         Value.KindOneofCase.StringValue => value.StringValue,
         Value.KindOneofCase.BoolValue => value.BoolValue,
         Value.KindOneofCase.StructValue => Json(value.StructValue.Fields),
@@ -202,6 +213,14 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
     private async Task<JsonNode> InfoAsync(string name) => Api.Ok(await _rest.GetAsync($"/collections/{name}")).Result;
 
     private static string RestConfig(JsonNode info) => info["config"]!.ToJsonString();
+
+    /// <summary>A double spelled as one: JsonNode would write 11.0 as 11, which a server stores as an integer.</summary>
+    private static JsonNode JsonDouble(double value)
+    {
+        var text = value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        using var doc = System.Text.Json.JsonDocument.Parse(text.Contains('.', StringComparison.Ordinal) ? text : text + ".0");
+        return JsonValue.Create(doc.RootElement.Clone())!;
+    }
 
     private static (PointStruct Grpc, JsonObject Json) MakePoint(Random random, ulong id)
     {
@@ -214,6 +233,7 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
         grpc.Payload["n"] = n;
         grpc.Payload["price"] = price;
         grpc.Payload["tags"] = new[] { "a", color };
+        grpc.Payload["whole"] = 3.0;
         grpc.Payload["meta"] = new Value { StructValue = new Struct { Fields = { ["ok"] = n % 2 == 0, ["depth"] = new Value { StructValue = new Struct { Fields = { ["x"] = 1 } } } } } };
         var rest = new JsonObject
         {
@@ -223,8 +243,9 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
             {
                 ["color"] = color,
                 ["n"] = n,
-                ["price"] = price,
+                ["price"] = JsonDouble(price),
                 ["tags"] = new JsonArray("a", color),
+                ["whole"] = JsonDouble(3.0),
                 ["meta"] = new JsonObject { ["ok"] = n % 2 == 0, ["depth"] = new JsonObject { ["x"] = 1 } },
             },
         };

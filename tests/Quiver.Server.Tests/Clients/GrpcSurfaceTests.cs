@@ -61,6 +61,37 @@ public sealed class GrpcSurfaceTests(ServerFixture fixture)
         Assert.True(telemetry["/qdrant.Qdrant/HealthCheck"]?["0"]?["count"]?.GetValue<long>() >= 1, telemetry.ToJsonString());
     }
 
+    [Fact]
+    public async Task Each_api_stays_on_its_port_whatever_host_name_the_client_uses()
+    {
+        // A proxy or a port mapping changes the Host header; the gRPC port still serves gRPC.
+        using var handler = new HostRewriter(new SocketsHttpHandler());
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{fixture.Server.GrpcPort}", new GrpcChannelOptions { HttpHandler = handler });
+        var health = await new Qdrant.Client.Grpc.Qdrant.QdrantClient(channel).HealthCheckAsync(new Qdrant.Client.Grpc.HealthCheckRequest());
+        Assert.Equal("quiver - vector search engine", health.Title);
+
+        // REST over HTTP/2 on the gRPC port is not served.
+        using var h2 = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var response = await h2.GetAsync(new Uri($"http://127.0.0.1:{fixture.Server.GrpcPort}/collections"));
+        Assert.Equal("12", response.Headers.TryGetValues("grpc-status", out var status) ? status.Single() : null);
+
+        // gRPC methods are not served on the REST port.
+        using var rest = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.Server.BaseAddress, "/qdrant.Qdrant/HealthCheck")) { Content = new ByteArrayContent([0, 0, 0, 0, 0]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/grpc");
+        using var refused = await rest.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, refused.StatusCode);
+    }
+
+    private sealed class HostRewriter(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Host = "quiver.example.com:443";
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     private static async Task<Status> CallEmptyAsync(CallInvoker invoker, MethodDescriptor method)
     {
         var call = new Method<byte[], byte[]>(MethodType.Unary, method.Service.FullName, method.Name, Bytes, Bytes);

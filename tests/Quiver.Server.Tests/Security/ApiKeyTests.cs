@@ -171,6 +171,21 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         Assert.Equal(1UL, await reader.CountAsync(Name));
         Assert.Empty(await reader.ListSnapshotsAsync(Name));
         Assert.False(await reader.CollectionExistsAsync("keyed_grpc_new"));
+
+        // A REST request that calls itself gRPC (by its content type) is still held to the REST checks.
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        foreach (var (method, path, type) in new[] { ("DELETE", $"/collections/{Name}", "application/grpc"), ("PUT", $"/collections/{Name}/points?wait=true", "application/grpc+json") })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
+            request.Headers.Add("api-key", ApiKeyFixture.ReadKey);
+            request.Content = new StringContent("""{"points":[{"id":5,"vector":[1,1]}]}""");
+            request.Content.Headers.ContentType = null;
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        Assert.Equal(1UL, await reader.CountAsync(Name));
     }
 
     private static async Task<string> SnapshotAsync(HttpClient http)
