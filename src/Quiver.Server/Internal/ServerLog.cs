@@ -11,7 +11,7 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Recovered {Count} collections in {Milliseconds:F0} ms")]
     public static partial void Recovered(ILogger logger, int count, double milliseconds);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Quiver REST API listening on {Address}")]
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Quiver listening on {Address} (REST on service.http_port, gRPC on service.grpc_port)")]
     public static partial void Listening(ILogger logger, string address);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Shutting down: flushing collections")]
