@@ -59,6 +59,9 @@ public sealed class GrpcSurfaceTests(ServerFixture fixture)
         var telemetry = (await fixture.Client.GetAsync("/telemetry")).EnsureOk().Result["requests"]!["grpc"]!["responses"]!;
         Assert.True(telemetry["/qdrant.Points/Recommend"]?["12"]?["count"]?.GetValue<long>() >= 1, telemetry.ToJsonString());
         Assert.True(telemetry["/qdrant.Qdrant/HealthCheck"]?["0"]?["count"]?.GetValue<long>() >= 1, telemetry.ToJsonString());
+        // And in the metrics, per method.
+        var metrics = (await fixture.Client.GetAsync("/metrics")).Text;
+        Assert.Contains("http_route=\"/qdrant.Points/Query\"", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
