@@ -25,9 +25,10 @@ internal static class ServerBenchmark
           --protocol P       rest, grpc, or both (one after the other, with their ratio) (default rest)
           --warmup S         unmeasured seconds before each protocol's run (default 5)
           --grpc-url URL     the gRPC address (default: --url's host on port 6334)
+          --grpc-channels N  gRPC channels the clients share (default 1: one per application, as Qdrant.Client holds it)
         """;
 
-    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef", "--protocol", "--grpc-url", "--warmup"];
+    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef", "--protocol", "--grpc-url", "--warmup", "--grpc-channels"];
     private static readonly HashSet<string> Flags = ["--upload"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -66,9 +67,10 @@ internal static class ServerBenchmark
 
         if (protocol is "grpc" or "both")
         {
+            var channelCount = Math.Clamp(args.Int("--grpc-channels", 1), 1, concurrency);
             if (warmup > 0)
-                await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, warmup).ConfigureAwait(false);
-            grpc = Print("grpc", await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, duration).ConfigureAwait(false), concurrency);
+                await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, warmup).ConfigureAwait(false);
+            grpc = Print($"grpc ({channelCount} channel{(channelCount == 1 ? string.Empty : "s")})", await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, duration).ConfigureAwait(false), concurrency);
         }
         if (rest is not null && grpc is not null)
         {
@@ -114,11 +116,12 @@ internal static class ServerBenchmark
         });
     }
 
-    private static async Task<Result> RunGrpcAsync(Uri url, string collection, Dataset data, int limit, int? ef, int concurrency, int duration)
+    private static async Task<Result> RunGrpcAsync(Uri url, string collection, Dataset data, int limit, int? ef, int concurrency, int channelCount, int duration)
     {
-        // A client (channel, connection) per worker: the same number of connections as the REST run has clients.
-        var channels = Enumerable.Range(0, concurrency).Select(_ => Grpc.Net.Client.GrpcChannel.ForAddress(url)).ToArray();
-        var clients = channels.Select(c => new Qdrant.Client.Grpc.QdrantGrpcClient(c)).ToArray();
+        // By default one channel (one HTTP/2 connection) carries every worker's calls, as an application holds one
+        // QdrantClient; the REST run's HttpClient pools connections the way it does by default.
+        var channels = Enumerable.Range(0, channelCount).Select(_ => Grpc.Net.Client.GrpcChannel.ForAddress(url)).ToArray();
+        var clients = Enumerable.Range(0, concurrency).Select(w => new Qdrant.Client.Grpc.QdrantGrpcClient(channels[w % channelCount])).ToArray();
         try
         {
             // Requests built once, as the REST run's bodies are; both runs decode every answer.
