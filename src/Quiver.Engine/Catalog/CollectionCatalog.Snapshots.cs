@@ -33,11 +33,14 @@ public sealed partial class CollectionCatalog
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(onFailure);
+        // Registered before it can run, so its own removal always finds it.
+        var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task task = null!;
         task = Task.Run(async () =>
         {
             try
             {
+                await registered.Task.ConfigureAwait(false);
                 await work().ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // handed to the caller's logger: nobody awaits this task
@@ -53,10 +56,8 @@ public sealed partial class CollectionCatalog
             }
         });
         lock (_background)
-        {
-            if (!task.IsCompleted)
-                _background.Add(task);
-        }
+            _background.Add(task);
+        registered.SetResult();
     }
 
     private Task[] BackgroundWork()
