@@ -168,6 +168,17 @@ public sealed class SnapshotTests(ITestOutputHelper output) : IDisposable
         Api.Ok(await client.PutAsync("/collections/good/snapshots/recover", new JsonObject { ["location"] = $"file://{snapshots}/good/{name}" }));
         Assert.Equal(before, await ReadAllAsync(client, "good"));
 
+        // wait=false answers 202 at once and the snapshot appears when it is written.
+        var accepted = await client.PostAsync("/collections/good/snapshots?wait=false", "{}");
+        Assert.Equal(HttpStatusCode.Accepted, accepted.Status);
+        Assert.Equal("accepted", accepted.Json!["status"]!.GetValue<string>());
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Api.Ok(await client.GetAsync("/collections/good/snapshots")).Result.AsArray().Count < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the background snapshot never appeared");
+            await Task.Delay(50);
+        }
+
         // A collection's snapshots go with it: a new collection of the same name does not inherit them.
         Api.Ok(await client.DeleteAsync("/collections/good"));
         Api.Ok(await client.PutAsync("/collections/good", CreateBody));
