@@ -148,8 +148,10 @@ internal sealed partial class GrpcHandlers
         var type = request.FieldType.ToString().Replace("FieldType", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
         if (request.FieldIndexParams is not { } parameters || parameters.IndexParamsCase == PayloadIndexParams.IndexParamsOneofCase.None)
             return JsonValue.Create(type)!;
-        var settings = ProtoJson.Settings(parameters).Single().Value!.AsObject().DeepClone().AsObject();
-        settings["type"] = type;
-        return settings;
+        // As a REST client writes it: the type first, then its params.
+        var schema = new JsonObject { ["type"] = type };
+        foreach (var (key, value) in ProtoJson.Settings(parameters).Single().Value!.AsObject())
+            schema[key] = value?.DeepClone();
+        return schema;
     }
 }

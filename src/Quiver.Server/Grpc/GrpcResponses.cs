@@ -106,6 +106,13 @@ internal static class GrpcResponses
             var entry = new PayloadSchemaInfo { DataType = ProtoJson.ToSettings<PayloadSchemaInfo>(new JsonObject { ["data_type"] = schema!["data_type"]!.DeepClone() }).DataType };
             if (schema["points"] is JsonValue points)
                 entry.Points = points.GetValue<ulong>();
+            // REST's params carry their type; on the wire they sit in the oneof case named after it.
+            if (schema["params"] is JsonObject parameters && parameters["type"]?.GetValue<string>() is { } type)
+            {
+                var settings = parameters.DeepClone().AsObject();
+                settings.Remove("type");
+                entry.Params = ProtoJson.ToSettings<PayloadIndexParams>(new JsonObject { [$"{type}_index_params"] = settings });
+            }
             info.PayloadSchema[field] = entry;
         }
 

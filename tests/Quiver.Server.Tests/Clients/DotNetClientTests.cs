@@ -66,8 +66,13 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
         // Field index.
         await _grpc.CreatePayloadIndexAsync(_g, "color", PayloadSchemaType.Keyword);
         Api.Ok(await _rest.PutAsync($"/collections/{_r}/index?wait=true", """{"field_name":"color","field_schema":"keyword"}"""));
+        await _grpc.CreatePayloadIndexAsync(_g, "n", PayloadSchemaType.Integer, new PayloadIndexParams { IntegerIndexParams = new IntegerIndexParams { Lookup = true, Range = true, IsPrincipal = true } });
+        Api.Ok(await _rest.PutAsync($"/collections/{_r}/index?wait=true", """{"field_name":"n","field_schema":{"type":"integer","lookup":true,"range":true,"is_principal":true}}"""));
         Assert.Equal((await InfoAsync(_r))["payload_schema"]!.ToJsonString(), (await InfoAsync(_g))["payload_schema"]!.ToJsonString());
-        Assert.Equal(PayloadSchemaType.Keyword, (await _grpc.GetCollectionInfoAsync(_g)).PayloadSchema["color"].DataType);
+        var schema = (await _grpc.GetCollectionInfoAsync(_g)).PayloadSchema;
+        Assert.Equal(PayloadSchemaType.Keyword, schema["color"].DataType);
+        Assert.Equal(PayloadSchemaType.Integer, schema["n"].DataType);
+        Assert.True(schema["n"].Params.IntegerIndexParams.IsPrincipal);
 
         // Get.
         var some = new ulong[] { 3, 1, 77, 300, 9999 };
