@@ -39,6 +39,19 @@ internal static class GrpcCalls
     public static bool TimedOut(ServerCallContext call) =>
         call.Deadline <= DateTime.UtcNow || (call.UserState.TryGetValue(DeadlineKey, out var at) && at is DateTime deadline && deadline <= DateTime.UtcNow);
 
+    /// <summary>
+    /// Answers a request that never reaches a gRPC handler (refused by a middleware) with a gRPC status: a
+    /// trailers-only response, which gRPC clients read as that status and message.
+    /// </summary>
+    public static Task RefuseAsync(HttpContext http, StatusCode status, string message)
+    {
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/grpc";
+        http.Response.Headers["grpc-status"] = ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        http.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        return Task.CompletedTask;
+    }
+
     public static double Seconds(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;
 
     /// <summary>A REST body to hand to the REST readers; dispose it once what was read from it is used.</summary>

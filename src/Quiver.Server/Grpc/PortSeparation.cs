@@ -20,10 +20,6 @@ internal sealed class PortSeparation(int grpcPort)
                 $"Not found: no endpoint {http.Request.Method} {http.Request.Path} (gRPC is served on port {grpcPort})", System.Diagnostics.Stopwatch.GetTimestamp());
         }
 
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/grpc";
-        http.Response.Headers["grpc-status"] = ((int)global::Grpc.Core.StatusCode.Unimplemented).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        http.Response.Headers["grpc-message"] = Uri.EscapeDataString($"no gRPC method {http.Request.Path} (REST is served on its own port)");
-        return Task.CompletedTask;
+        return GrpcCalls.RefuseAsync(http, global::Grpc.Core.StatusCode.Unimplemented, $"no gRPC method {http.Request.Path} (REST is served on its own port)");
     }
 }

@@ -136,11 +136,7 @@ internal sealed class ApiKeyAccess
     {
         if (!grpc)
             return RestHandler.WriteErrorAsync(http, status, message, started);
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/grpc";
-        http.Response.Headers["grpc-status"] = ((int)(status == StatusCodes.Status401Unauthorized ? global::Grpc.Core.StatusCode.Unauthenticated : global::Grpc.Core.StatusCode.PermissionDenied)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        http.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
-        return Task.CompletedTask;
+        return Grpc.GrpcCalls.RefuseAsync(http, status == StatusCodes.Status401Unauthorized ? global::Grpc.Core.StatusCode.Unauthenticated : global::Grpc.Core.StatusCode.PermissionDenied, message);
     }
 
     /// <summary>Why <paramref name="grant"/> does not allow this request, or null when it does.</summary>
