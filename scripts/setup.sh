@@ -28,6 +28,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
+# nats-server: the ingestion tests (and later cluster tests) run a real JetStream server on loopback.
+if ! command -v nats-server >/dev/null 2>&1; then
+  echo "setup: installing nats-server (apt)" >&2
+  apt_install nats-server
+fi
+
 client="$root/tests/js-client"
 if [ ! -d "$client/node_modules/@qdrant/js-client-rest" ] || [ "$client/package-lock.json" -nt "$client/node_modules/.package-lock.json" ]; then
   echo "setup: npm ci in tests/js-client" >&2

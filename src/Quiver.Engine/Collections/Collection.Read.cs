@@ -127,6 +127,24 @@ public sealed partial class Collection
         return new CollectionMemory(vectors, graphs, sketches);
     }
 
+    /// <summary>
+    /// How far the shards are behind their logs: the longest apply queue, and the points the optimizers still
+    /// have to index. Ingestion pauses on these rather than queueing without bound.
+    /// </summary>
+    public WriteBacklog Backlog()
+    {
+        long apply = 0, unindexed = 0;
+        foreach (var shard in _shards)
+        {
+            apply = Math.Max(apply, shard.ApplyBacklog);
+            var status = shard.OptimizerStatus;
+            if (status.Running || status.Pending)
+                unindexed += shard.Read(set => Math.Max(0, set.LiveCount - set.IndexedVectorCount));
+        }
+
+        return new WriteBacklog(apply, unindexed);
+    }
+
     /// <summary>Per shard: what its optimizer is doing.</summary>
     public IReadOnlyList<OptimizerProgress> Optimizations() =>
         [.. _shards.Select((shard, i) => (i, shard.OptimizerStatus))
@@ -156,6 +174,9 @@ public sealed partial class Collection
 public sealed record CollectionStats(long PointsCount, long IndexedVectorsCount, int SegmentsCount, long WalBytes, bool Optimizing, bool OptimizationPending, IReadOnlyList<PayloadFieldInfo> PayloadSchema);
 
 /// <summary>Resident bytes of a collection's vectors, graphs and projection sketches.</summary>
+/// <summary>Operations logged but not applied (largest per shard), and points waiting for the optimizer.</summary>
+public readonly record struct WriteBacklog(long ApplyOperations, long UnindexedPoints);
+
 public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes)
 {
     public long TotalBytes => VectorBytes + GraphBytes + SketchBytes;

@@ -28,10 +28,27 @@ public sealed partial class Collection
         // Points upserted earlier in the batch count as existing for the operations after them.
         var upserted = new HashSet<PointId>();
         var routed = operations.Select(op => Route(Validate(op, upserted))).ToArray();
-        var results = new UpdateResult[routed.Length];
-        var lastPerShard = new ulong[_shards.Length];
+        // Each shard's parts go to its log in one append (one durability point), in the batch's order.
+        var perShard = new List<(int Operation, PointOperation Part)>?[_shards.Length];
         for (var i = 0; i < routed.Length; i++)
-            results[i] = new UpdateResult(await AppendAsync(routed[i], lastPerShard).ConfigureAwait(false), wait);
+        {
+            foreach (var (shard, part) in routed[i])
+                (perShard[shard] ??= []).Add((i, part));
+        }
+
+        var sequences = new ulong[routed.Length];
+        var lastPerShard = new ulong[_shards.Length];
+        var appends = new List<Task>(_shards.Length);
+        for (var s = 0; s < perShard.Length; s++)
+        {
+            if (perShard[s] is { } parts)
+                appends.Add(AppendAsync(s, parts, sequences, lastPerShard));
+        }
+
+        await Task.WhenAll(appends).ConfigureAwait(false);
+        var results = new UpdateResult[routed.Length];
+        for (var i = 0; i < results.Length; i++)
+            results[i] = new UpdateResult(sequences[i], wait);
         if (wait)
         {
             for (var s = 0; s < lastPerShard.Length; s++)
@@ -45,27 +62,50 @@ public sealed partial class Collection
     }
 
     /// <summary>
-    /// Logs one routed operation (not cancellable: once a request reached the logs it is written in full) and
-    /// returns the log sequence of the last shard part; with one shard (the default) it is exact.
+    /// Checks each operation as <see cref="ApplyBatchAsync"/> would check the batch, without logging anything:
+    /// the refusal of each, or null where it passes. Finds the poison in a batch in one pass.
     /// </summary>
-    private async ValueTask<ulong> AppendAsync((int Shard, PointOperation Operation)[] routed, ulong[] lastPerShard)
+    public QuiverError?[] CheckEach(IReadOnlyList<PointOperation> operations)
     {
-        ulong last = 0;
-        if (routed.Length == 1)
+        var upserted = new HashSet<PointId>();
+        var errors = new QuiverError?[operations.Count];
+        for (var i = 0; i < errors.Length; i++)
         {
-            last = await _shards[routed[0].Shard].SubmitAsync(routed[0].Operation, wait: false, CancellationToken.None).ConfigureAwait(false);
-            lastPerShard[routed[0].Shard] = last;
-            return last;
+            try
+            {
+                Validate(operations[i], upserted);
+            }
+            catch (QuiverException ex)
+            {
+                errors[i] = ex.Error;
+            }
         }
 
-        var sequences = await Task.WhenAll(routed.Select(r => _shards[r.Shard].SubmitAsync(r.Operation, wait: false, CancellationToken.None).AsTask())).ConfigureAwait(false);
-        for (var i = 0; i < routed.Length; i++)
+        return errors;
+    }
+
+    /// <summary>Waits until every operation logged so far is applied and visible.</summary>
+    public async ValueTask CatchUpAsync(CancellationToken cancellationToken)
+    {
+        foreach (var shard in _shards)
+            await shard.WaitAppliedAsync(shard.DurableSequence, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Logs one shard's parts of a batch (not cancellable: once a request reached the logs it is written in full).
+    /// An operation's id is the log sequence of its last part; with one shard (the default) it is exact.
+    /// </summary>
+    private async Task AppendAsync(int shard, List<(int Operation, PointOperation Part)> parts, ulong[] sequences, ulong[] lastPerShard)
+    {
+        var first = await _shards[shard].SubmitBatchAsync([.. parts.Select(p => p.Part)]).ConfigureAwait(false);
+        for (var j = 0; j < parts.Count; j++)
         {
-            lastPerShard[routed[i].Shard] = Math.Max(lastPerShard[routed[i].Shard], sequences[i]);
-            last = Math.Max(last, sequences[i]);
+            var sequence = first + (ulong)j;
+            lock (sequences)
+                sequences[parts[j].Operation] = Math.Max(sequences[parts[j].Operation], sequence);
         }
 
-        return last;
+        lastPerShard[shard] = first + (ulong)parts.Count - 1;
     }
 
     private PointOperation Validate(PointOperation operation, HashSet<PointId> upsertedInBatch)

@@ -30,6 +30,7 @@ internal sealed partial class Shard : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _flushGate = new();
     private long _appliedSequence;
+    private long _durableSequence;
     private long _flushedSequence;
     private int _disposed;
 
@@ -69,6 +70,7 @@ internal sealed partial class Shard : IAsyncDisposable
             throw;
         }
 
+        _durableSequence = _appliedSequence;
         _wal.OnDurable = OnDurable;
         _applyLoop = Task.Run(ApplyLoopAsync);
         _flushLoop = Task.Run(FlushLoopAsync);
@@ -77,6 +79,12 @@ internal sealed partial class Shard : IAsyncDisposable
     }
 
     public ulong AppliedSequence => (ulong)Volatile.Read(ref _appliedSequence);
+
+    /// <summary>The last operation durably in the log.</summary>
+    public ulong DurableSequence => (ulong)Volatile.Read(ref _durableSequence);
+
+    /// <summary>Operations logged durably but not yet applied: the apply queue's length.</summary>
+    public long ApplyBacklog => Math.Max(0, Volatile.Read(ref _durableSequence) - Volatile.Read(ref _appliedSequence));
 
     public long WalBytes => _wal.SizeBytes;
 
@@ -99,6 +107,21 @@ internal sealed partial class Shard : IAsyncDisposable
         if (wait)
             await WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
         return sequence;
+    }
+
+    /// <summary>
+    /// Appends several operations with contiguous sequences and one durability point (one fsync for all); returns
+    /// the first sequence once all are durable.
+    /// </summary>
+    public async ValueTask<ulong> SubmitBatchAsync(IReadOnlyList<PointOperation> operations)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (operations.Count == 1)
+            return await _wal.AppendAsync(OperationCodec.Encode(operations[0]), CancellationToken.None).ConfigureAwait(false);
+        var records = new ReadOnlyMemory<byte>[operations.Count];
+        for (var i = 0; i < records.Length; i++)
+            records[i] = OperationCodec.Encode(operations[i]);
+        return await _wal.AppendBatchAsync(records, CancellationToken.None).ConfigureAwait(false);
     }
 
     public ValueTask WaitAppliedAsync(ulong sequence, CancellationToken cancellationToken) =>
@@ -175,6 +198,7 @@ internal sealed partial class Shard : IAsyncDisposable
     {
         for (var i = 0; i < records.Count; i++)
             _applyQueue.Writer.TryWrite((firstSequence + (ulong)i, OperationCodec.Decode(records[i].Span)));
+        Volatile.Write(ref _durableSequence, (long)firstSequence + records.Count - 1);
     }
 
     private async Task ApplyLoopAsync()
@@ -183,7 +207,12 @@ internal sealed partial class Shard : IAsyncDisposable
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out var item))
+            {
+                if (_options.ApplyDelay > TimeSpan.Zero)
+                    await Task.Delay(_options.ApplyDelay).ConfigureAwait(false);
                 ApplyLocked(item.Sequence, item.Operation);
+            }
+
             _waiters.Release(AppliedSequence);
             SignalOptimizer();
         }

@@ -11,4 +11,10 @@ public sealed record ShardOptions
 
     /// <summary>How often applied state is written out so the log tail to replay stays short.</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A pause before applying each logged operation. Fault injection for tests of back-pressure (a slowed apply
+    /// path); never read from configuration.
+    /// </summary>
+    public TimeSpan ApplyDelay { get; init; } = TimeSpan.Zero;
 }

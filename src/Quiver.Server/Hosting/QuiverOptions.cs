@@ -111,6 +111,9 @@ public sealed record QuiverOptions
 
     public TlsOptions Tls { get; init; } = new();
 
+    /// <summary>Source connectors defined in the configuration (<c>connectors:</c>, a list).</summary>
+    public IReadOnlyList<Quiver.Ingest.Connectors.ConnectorDefinition> Connectors { get; init; } = [];
+
     public static QuiverOptions Bind(IConfiguration configuration)
     {
         var service = configuration.GetSection("service");
@@ -154,6 +157,7 @@ public sealed record QuiverOptions
             },
             Logging = new LoggingOptions { Format = logging["format"] ?? d.Logging.Format },
             Tls = new TlsOptions { Cert = tls["cert"], Key = tls["key"], CaCert = tls["ca_cert"], CertTtl = Int(tls, "cert_ttl", d.Tls.CertTtl) },
+            Connectors = BindConnectors(configuration.GetSection("connectors")),
         };
         options.Validate();
         return options;
@@ -187,6 +191,30 @@ public sealed record QuiverOptions
         Require(Service.MaxBatchPoints is >= 1 and <= 10_000_000, "service.max_batch_points must be 1..10000000");
         Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",
             "tracing.otlp_endpoint must be an http(s) URL");
+    }
+
+    /// <summary>Each entry of the <c>connectors</c> list, read with the same rules as the API's create request.</summary>
+    private static List<Quiver.Ingest.Connectors.ConnectorDefinition> BindConnectors(IConfigurationSection section)
+    {
+        var result = new List<Quiver.Ingest.Connectors.ConnectorDefinition>();
+        foreach (var entry in section.GetChildren())
+        {
+            var values = entry.AsEnumerable(makePathsRelative: true)
+                .Where(kv => kv.Value is not null)
+                .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase);
+            try
+            {
+                result.Add(Quiver.Ingest.Connectors.ConnectorDefinition.Parse(values, fromConfig: true));
+            }
+            catch (Quiver.Segment.Errors.QuiverException ex)
+            {
+                throw new InvalidOperationException($"Invalid configuration: connectors[{entry.Key}]: {ex.Message}", ex);
+            }
+        }
+
+        var duplicate = result.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        Require(duplicate is null, $"connectors: the name '{duplicate?.Key}' is used twice");
+        return result;
     }
 
     private static void Require(bool condition, string message)

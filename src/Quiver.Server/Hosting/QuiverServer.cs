@@ -161,6 +161,17 @@ public static class QuiverServer
 
         ServerLog.Recovered(logger, catalog.CollectionNames.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         catalogReference.Catalog = catalog;
+        Quiver.Ingest.Connectors.ConnectorManager connectors;
+        try
+        {
+            connectors = new Quiver.Ingest.Connectors.ConnectorManager(catalog, storagePath, options.Connectors, logger);
+        }
+        catch (Exception ex) when (ex is StorageCorruptionException or InvalidOperationException or Quiver.Segment.Errors.QuiverException or System.Text.Json.JsonException or KeyNotFoundException)
+        {
+            ServerLog.RecoveryFailed(logger, Path.Combine(storagePath, "connectors.dat"), ex.Message);
+            await catalog.DisposeAsync().ConfigureAwait(false);
+            return 1;
+        }
 
         try
         {
@@ -180,7 +191,7 @@ public static class QuiverServer
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
-            MapApi(app, catalog, options.Service.JwtRbac, requests);
+            MapApi(app, catalog, options.Service.JwtRbac, requests, connectors);
             if (options.Service.GrpcPort > 0)
             {
                 app.MapGrpcService<Grpc.QdrantGrpcService>();
@@ -191,12 +202,15 @@ public static class QuiverServer
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             foreach (var address in app.Urls)
                 ServerLog.Listening(logger, address);
+            connectors.StartAll();
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             // In-flight requests have finished (or timed out) by now: make the applied state durable and close.
             ServerLog.ShuttingDown(logger);
+            // Connectors stop first: a batch in hand is finished and committed, or left for re-delivery.
+            await connectors.DisposeAsync().ConfigureAwait(false);
             await catalog.DisposeAsync().ConfigureAwait(false);
             ServerLog.Stopped(logger);
         }
@@ -205,7 +219,7 @@ public static class QuiverServer
     }
 
     /// <summary>Every REST endpoint (and the 404 fallback); tests enumerate them from here too.</summary>
-    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac = false, RequestStatistics? requests = null)
+    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac = false, RequestStatistics? requests = null, Quiver.Ingest.Connectors.ConnectorManager? connectors = null)
     {
         app.MapServiceEndpoints();
         app.MapMetricsEndpoint();
@@ -214,6 +228,7 @@ public static class QuiverServer
         app.MapPointEndpoints(catalog);
         app.MapQueryEndpoints(catalog);
         app.MapSnapshotEndpoints(catalog);
+        app.MapConnectorEndpoints(connectors);
         app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(
             http, StatusCodes.Status404NotFound, $"Not found: no endpoint {http.Request.Method} {http.Request.Path}", System.Diagnostics.Stopwatch.GetTimestamp()));
     }

@@ -14,7 +14,7 @@ internal static class ServerMetrics
 {
     /// <summary>The meters exported: ASP.NET Core's, the runtime's, and Quiver's layers.</summary>
     private static readonly string[] Meters =
-        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Quiver.Engine", "Quiver.Storage", "Quiver.Server"];
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Quiver.Engine", "Quiver.Storage", "Quiver.Server", "Quiver.Ingest"];
 
     public static IServiceCollection AddQuiverMetrics(this IServiceCollection services)
     {

@@ -20,7 +20,7 @@ internal static class ServerTracing
         services.AddOpenTelemetry().WithTracing(tracing =>
         {
             // A caller's sampling decision is followed; new traces are sampled at the configured ratio.
-            tracing.AddSource("Microsoft.AspNetCore", "Quiver.Engine")
+            tracing.AddSource("Microsoft.AspNetCore", "Quiver.Engine", "Quiver.Ingest")
                 .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.SampleRatio)));
             if (options.OtlpEndpoint is { } endpoint)
                 tracing.AddOtlpExporter(otlp => otlp.Endpoint = new Uri(endpoint));

@@ -51,6 +51,11 @@ internal sealed class ApiKeyAccess
         // Recovery replaces (or creates) a collection wholesale.
         "PUT /collections/{name}/snapshots/recover",
         "POST /collections/{name}/snapshots/upload",
+        // A connector writes into collections on its own, for as long as it runs.
+        "PUT /quiver/connectors/{connector}",
+        "DELETE /quiver/connectors/{connector}",
+        "POST /quiver/connectors/{connector}/pause",
+        "POST /quiver/connectors/{connector}/resume",
     };
 
     /// <summary>What a per-collection grant may call without naming a collection (the listings are filtered).</summary>

@@ -1,0 +1,166 @@
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Catalog;
+using Quiver.Ingest.Events;
+using Quiver.Ingest.Internal;
+
+namespace Quiver.Ingest.Connectors;
+
+/// <summary>
+/// One running connector: a loop that reads batches from its source, writes them through <see cref="EventWriter"/>,
+/// dead-letters poison events and commits the source position only after all of that is durable. A failing source
+/// restarts the loop with backoff; the loop resumes from the last committed position.
+/// </summary>
+public abstract class SourceConnector : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _run;
+    private volatile bool _userPaused;
+    private bool _backPressured;
+
+    private protected SourceConnector(ConnectorDefinition definition, CollectionCatalog catalog, ILogger logger)
+    {
+        Definition = definition;
+        Catalog = catalog;
+        Logger = logger;
+        Writer = new EventWriter(catalog, definition, Status, logger);
+    }
+
+    public ConnectorDefinition Definition { get; }
+
+    public ConnectorStatus Status { get; } = new();
+
+    private protected CollectionCatalog Catalog { get; }
+
+    private protected ILogger Logger { get; }
+
+    private protected EventWriter Writer { get; }
+
+    public bool UserPaused => _userPaused;
+
+    public void Start() => _run ??= Task.Run(() => RunGuardedAsync(_stopping.Token));
+
+    /// <summary>Stops reading after the batch in hand; the source keeps the rest.</summary>
+    public void Pause()
+    {
+        _userPaused = true;
+        Status.State = ConnectorState.Paused;
+    }
+
+    public void Resume() => _userPaused = false;
+
+    /// <summary>Reads, writes and commits until cancelled.</summary>
+    private protected abstract Task RunAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether reading should stop for now: paused over the API, or the target collection is behind. Back-pressure
+    /// has hysteresis: it starts above the bound and ends once the apply queue is under half of it.
+    /// </summary>
+    private protected bool ShouldHold()
+    {
+        if (_userPaused)
+        {
+            Status.State = ConnectorState.Paused;
+            return true;
+        }
+
+        var backlog = Catalog.TryGet(Definition.Collection)?.Backlog();
+        if (backlog is { } b)
+        {
+            var applyLimit = _backPressured ? Definition.MaxApplyBacklog / 2 : Definition.MaxApplyBacklog;
+            var hold = b.ApplyOperations > applyLimit || b.UnindexedPoints > Definition.MaxUnindexedPoints;
+            if (hold && !_backPressured)
+            {
+                Status.AddBackPressurePause();
+                IngestLog.BackPressure(Logger, Definition.Name, b.ApplyOperations, b.UnindexedPoints);
+            }
+
+            _backPressured = hold;
+            if (hold)
+            {
+                Status.State = ConnectorState.BackPressure;
+                return true;
+            }
+        }
+
+        if (Status.State is ConnectorState.Paused or ConnectorState.BackPressure or ConnectorState.Starting or ConnectorState.Failed)
+            Status.State = ConnectorState.Running;
+        return false;
+    }
+
+    /// <summary>Waits while <see cref="ShouldHold"/> says so (for sources that need no polling while held).</summary>
+    private protected async ValueTask WaitWhileHeldAsync(CancellationToken cancellationToken)
+    {
+        while (ShouldHold())
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+    }
+
+    private protected void Record(int consumed, EventOutcome[] outcomes, TimeSpan elapsed)
+    {
+        var dead = outcomes.Count(o => !o.Applied);
+        var tag = new KeyValuePair<string, object?>("connector", Definition.Name);
+        Status.AddConsumed(consumed);
+        Status.AddApplied(outcomes.Length - dead);
+        Status.AddDeadLettered(dead);
+        Status.BatchDone(elapsed);
+        IngestMetrics.Consumed.Add(consumed, tag);
+        IngestMetrics.Applied.Add(outcomes.Length - dead, tag);
+        if (dead > 0)
+            IngestMetrics.DeadLettered.Add(dead, tag);
+        IngestMetrics.BatchDuration.Record(elapsed.TotalSeconds, tag);
+    }
+
+    /// <summary>A header value on one line, bounded, as NATS and Kafka headers expect.</summary>
+    private protected static string HeaderValue(string text)
+    {
+        var line = text.Replace('\r', ' ').Replace('\n', ' ');
+        return line.Length <= 1024 ? line : line[..1024];
+    }
+
+    private async Task RunGuardedAsync(CancellationToken cancellationToken)
+    {
+        IngestLog.Started(Logger, Definition.Name, Definition.Kind.ToString().ToLowerInvariant(), Definition.Collection);
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunAsync(cancellationToken).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+#pragma warning disable CA1031 // Any source failure restarts the loop from the committed position.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                failures++;
+                var delay = Writer.Backoff(failures);
+                Status.State = ConnectorState.Failed;
+                Status.LastError = ex.Message;
+                IngestLog.Failed(Logger, ex, Definition.Name, delay);
+                try
+                {
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        Status.State = ConnectorState.Stopped;
+        IngestLog.Stopped(Logger, Definition.Name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_run is { } run)
+            await run.ConfigureAwait(false);
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

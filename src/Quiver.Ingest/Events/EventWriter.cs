@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Catalog;
+using Quiver.Engine.Operations;
+using Quiver.Ingest.Connectors;
+using Quiver.Ingest.Internal;
+using Quiver.Segment.Errors;
+
+namespace Quiver.Ingest.Events;
+
+/// <summary>
+/// Writes a batch of events to the connector's collection, durably, in order. Events that can never be written
+/// (unparseable, wrong shape, failed validation) are singled out for the dead-letter destination while the rest
+/// are written; writes that may pass later are retried with exponential backoff. It returns only once every
+/// event is either in the collection's log or marked for dead-lettering, so the source may then commit.
+/// </summary>
+internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition definition, ConnectorStatus status, ILogger logger)
+{
+    public async ValueTask<EventOutcome[]> WriteAsync(IReadOnlyList<SourceEvent> events, CancellationToken cancellationToken)
+    {
+        using var activity = StartActivity(events);
+        var outcomes = new EventOutcome[events.Count];
+        var pending = new List<(int Index, PointOperation Operation)>(events.Count);
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (EventDecoder.TryDecode(events[i].Data.Span, events[i].Key, definition.IdFrom, out var operation, out var error))
+                pending.Add((i, operation!));
+            else
+                outcomes[i] = new EventOutcome(error);
+        }
+
+        var attempt = 0;
+        while (pending.Count > 0)
+        {
+            try
+            {
+                var collection = catalog.TryGet(definition.Collection)
+                    ?? throw new MissingCollectionException($"collection `{definition.Collection}` does not exist");
+                try
+                {
+                    await collection.ApplyBatchAsync([.. pending.Select(p => p.Operation)], wait: false, cancellationToken).ConfigureAwait(false);
+                    pending.Clear();
+                }
+                catch (QuiverException ex) when (ex.Error.Kind is ErrorKind.BadInput or ErrorKind.NotFound)
+                {
+                    // Some event in the batch is poison: check each (against applied state, so once all logged
+                    // before is applied), set the refused ones aside and write the rest on the next turn.
+                    await collection.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+                    var errors = collection.CheckEach([.. pending.Select(p => p.Operation)]);
+                    if (errors.All(e => e is null))
+                    {
+                        // The refusal no longer reproduces (a concurrent writer changed things): one by one, so
+                        // the batch makes progress whatever happens.
+                        await WriteOneByOneAsync(collection, pending, outcomes, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        for (var i = 0; i < errors.Length; i++)
+                        {
+                            if (errors[i] is { } refusal)
+                                outcomes[pending[i].Index] = new EventOutcome(refusal.Message);
+                        }
+
+                        pending = [.. pending.Where((_, i) => errors[i] is null)];
+                    }
+                }
+
+                status.State = ConnectorState.Running;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetryable(ex))
+            {
+                attempt++;
+                status.LastError = ex.Message;
+                // A missing collection may be created yet, but not forever: after the bounded retries its events
+                // are dead-lettered so the source keeps flowing. Any other failure (disk, engine) is retried without
+                // end and nothing is committed meanwhile: nothing is lost, and the lag shows it.
+                if (ex is MissingCollectionException && attempt >= definition.RetryMaxAttempts)
+                {
+                    foreach (var (index, _) in pending)
+                        outcomes[index] = new EventOutcome($"{ex.Message} (after {attempt} attempts)");
+                    pending.Clear();
+                    break;
+                }
+
+                var delay = Backoff(attempt);
+                status.State = ConnectorState.Retrying;
+                status.AddRetry();
+                IngestLog.Retrying(logger, definition.Name, attempt, delay, ex.Message);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var deadLettered = outcomes.Count(o => !o.Applied);
+        activity?.SetTag("quiver.connector.events", events.Count);
+        activity?.SetTag("quiver.connector.dead_lettered", deadLettered);
+        return outcomes;
+    }
+
+    private static async ValueTask WriteOneByOneAsync(Engine.Collections.Collection collection, List<(int Index, PointOperation Operation)> pending, EventOutcome[] outcomes, CancellationToken cancellationToken)
+    {
+        while (pending.Count > 0)
+        {
+            var (index, operation) = pending[0];
+            try
+            {
+                // Applied before the next is checked, since checks (a point exists) read applied state.
+                await collection.ApplyAsync(operation, wait: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (QuiverException one) when (one.Error.Kind is ErrorKind.BadInput or ErrorKind.NotFound)
+            {
+                outcomes[index] = new EventOutcome(one.Message);
+            }
+
+            pending.RemoveAt(0);
+        }
+    }
+
+    /// <summary>Exponential backoff with jitter, capped.</summary>
+    public int Backoff(int attempt)
+    {
+        var exponential = definition.RetryInitialBackoffMs * Math.Pow(2, Math.Min(attempt - 1, 20));
+        var capped = Math.Min(exponential, definition.RetryMaxBackoffMs);
+        return (int)Math.Max(1, capped * (0.8 + (0.4 * Random.Shared.NextDouble())));
+    }
+
+    // Cancellation (shutdown) and bugs propagate; everything else is an outside condition that may pass.
+    private static bool IsRetryable(Exception ex) =>
+        ex is not OperationCanceledException and not ObjectDisposedException and not ArgumentException and not NullReferenceException and not InvalidCastException;
+
+    private Activity? StartActivity(IReadOnlyList<SourceEvent> events)
+    {
+        if (!IngestMetrics.Activities.HasListeners())
+            return null;
+        List<ActivityLink>? links = null;
+        foreach (var e in events)
+        {
+            if (e.TraceParent is { } parent && ActivityContext.TryParse(parent, e.TraceState, out var context))
+                (links ??= []).Add(new ActivityLink(context));
+        }
+
+        // One parent is the producer's trace when the whole batch carries the same one; otherwise links to each.
+        var single = links is { Count: > 0 } && links.All(l => l.Context.TraceId == links[0].Context.TraceId) ? links[0].Context : default;
+        return IngestMetrics.Activities.StartActivity(ActivityKind.Consumer, single, name: $"connector {definition.Name} write", links: links,
+            tags: [new("quiver.connector", definition.Name), new("quiver.collection", definition.Collection)]);
+    }
+
+    private sealed class MissingCollectionException(string message) : Exception(message);
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Catalog;
+using Quiver.Ingest.Connectors;
+using Quiver.Ingest.Events;
+using Quiver.Ingest.Internal;
+
+namespace Quiver.Ingest.Kafka;
+
+/// <summary>
+/// Reads a Kafka topic in a consumer group. Offsets are committed by hand, per partition, only after the batch is
+/// in the collection's log and its poison events are in the dead-letter topic; a crash or a rebalance re-delivers
+/// from the committed offsets, in partition order, which replays the same events in the same order.
+/// </summary>
+internal sealed class KafkaSourceConnector(ConnectorDefinition definition, CollectionCatalog catalog, ILogger logger)
+    : SourceConnector(definition, catalog, logger)
+{
+    private KafkaSourceOptions Options => Definition.Kafka!;
+
+    private protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<ConsumeResult<string?, byte[]>>(Definition.MaxBatch);
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = Options.BootstrapServers,
+            GroupId = Definition.GroupId,
+            ClientId = $"quiver-connector-{Definition.Name}",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = Options.AutoOffsetReset == "latest" ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest,
+            EnablePartitionEof = false,
+        };
+        using var consumer = new ConsumerBuilder<string?, byte[]>(config)
+            .SetKeyDeserializer(Deserializers.Utf8)
+            .SetPartitionsAssignedHandler((_, partitions) => IngestLog.Partitions(Logger, Definition.Name, "assigned", Describe(partitions)))
+            .SetPartitionsRevokedHandler((_, partitions) =>
+            {
+                // Everything handled is already committed; events gathered but not written are left to the next
+                // owner, which starts at the committed offsets.
+                IngestLog.Partitions(Logger, Definition.Name, "revoked", Describe(partitions.Select(p => p.TopicPartition)));
+                batch.RemoveAll(r => partitions.Any(p => p.TopicPartition == r.TopicPartition));
+            })
+            .SetPartitionsLostHandler((_, partitions) =>
+            {
+                IngestLog.Partitions(Logger, Definition.Name, "lost", Describe(partitions.Select(p => p.TopicPartition)));
+                batch.RemoveAll(r => partitions.Any(p => p.TopicPartition == r.TopicPartition));
+            })
+            .Build();
+        using var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = Options.BootstrapServers,
+            ClientId = $"quiver-dead-letter-{Definition.Name}",
+            EnableIdempotence = true,
+            Acks = Acks.All,
+        }).SetKeySerializer(Serializers.Utf8).Build();
+        consumer.Subscribe(Options.Topic);
+        try
+        {
+            var paused = false;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                if (ShouldHold())
+                {
+                    // Keep polling while paused: it keeps the group membership alive and runs rebalances.
+                    consumer.Pause(consumer.Assignment);
+                    paused = true;
+                    consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    continue;
+                }
+
+                if (paused)
+                {
+                    consumer.Resume(consumer.Assignment);
+                    paused = false;
+                }
+
+                batch.Clear();
+                if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is not { } first)
+                    continue;
+                batch.Add(first);
+                var deadline = Stopwatch.GetTimestamp() + (Definition.LingerMs * Stopwatch.Frequency / 1000);
+                while (batch.Count < Definition.MaxBatch)
+                {
+                    var left = Math.Max(0, (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency);
+                    if (consumer.Consume(TimeSpan.FromMilliseconds(left)) is not { } next)
+                        break;
+                    batch.Add(next);
+                }
+
+                if (batch.Count > 0)
+                    await HandleBatchAsync(consumer, producer, batch, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    private async Task HandleBatchAsync(IConsumer<string?, byte[]> consumer, IProducer<string?, byte[]> producer, List<ConsumeResult<string?, byte[]>> batch, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var events = batch.ConvertAll(r => new SourceEvent(r.Message.Value ?? [], r.Message.Key, Header(r, "traceparent"), Header(r, "tracestate")));
+        var outcomes = await Writer.WriteAsync(events, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (outcomes[i].DeadLetterReason is { } reason)
+                await DeadLetterAsync(producer, batch[i], reason, cancellationToken).ConfigureAwait(false);
+        }
+
+        var commits = batch.GroupBy(r => r.TopicPartition)
+            .Select(g => new TopicPartitionOffset(g.Key, new Offset(g.Max(r => r.Offset.Value) + 1)))
+            .ToList();
+        consumer.Commit(commits);
+        Status.Position = string.Join(',', commits.Select(c => $"{c.Partition.Value}:{c.Offset.Value}"));
+        Status.Lag = Lag(consumer);
+        Record(batch.Count, outcomes, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task DeadLetterAsync(IProducer<string?, byte[]> producer, ConsumeResult<string?, byte[]> source, string reason, CancellationToken cancellationToken)
+    {
+        IngestLog.DeadLettered(Logger, Definition.Name, reason);
+        var headers = new Headers
+        {
+            { "quiver-reason", Encoding.UTF8.GetBytes(HeaderValue(reason)) },
+            { "quiver-connector", Encoding.UTF8.GetBytes(Definition.Name) },
+            { "quiver-source-topic", Encoding.UTF8.GetBytes(source.Topic) },
+            { "quiver-source-partition", Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+            { "quiver-source-offset", Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
+        };
+        var message = new Message<string?, byte[]> { Key = source.Message.Key, Value = source.Message.Value ?? [], Headers = headers };
+        await producer.ProduceAsync(Definition.DeadLetterTopic, message, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static long Lag(IConsumer<string?, byte[]> consumer)
+    {
+        long lag = 0;
+        foreach (var partition in consumer.Assignment)
+        {
+            var high = consumer.GetWatermarkOffsets(partition).High;
+            var position = consumer.Position(partition);
+            if (high != Offset.Unset && position != Offset.Unset)
+                lag += Math.Max(0, high.Value - position.Value);
+        }
+
+        return lag;
+    }
+
+    private static string? Header(ConsumeResult<string?, byte[]> result, string name) =>
+        result.Message.Headers?.TryGetLastBytes(name, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
+
+    private static string Describe(IEnumerable<TopicPartition> partitions) =>
+        string.Join(',', partitions.Select(p => p.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+}
