@@ -10,7 +10,10 @@ using Quiver.Server.Tests.Infrastructure;
 namespace Quiver.Server.Tests.Security;
 
 /// <summary>A server started with both keys (from a YAML config file), driven over plain HTTP.</summary>
-public sealed class ApiKeyFixture() : ConfiguredServerFixture($"service:\n  api_key: \"{FullKey}\"\n  read_only_api_key: \"{ReadKey}\"\n")
+public sealed class ApiKeyFixture() : ConfiguredServerFixture(
+    $"service:\n  api_key: \"{FullKey}\"\n  read_only_api_key: \"{ReadKey}\"\n" +
+    // A connector from the config file, so its routes have something to show (its NATS server is absent).
+    "connectors:\n  - name: probe\n    kind: nats\n    collection: keyed\n    nats:\n      url: nats://127.0.0.1:9\n      stream: S\n      subject: s.events\n")
 {
     public const string FullKey = "full-key-7f3a";
     public const string ReadKey = "read-key-91c2";
@@ -63,6 +66,12 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         ("GET", "/snapshots/{snapshot}", $"/snapshots/{FullSnap}", null, false),
         ("POST", "/snapshots", "/snapshots", null, true),
         ("DELETE", "/snapshots/{snapshot}", $"/snapshots/{FullSnap}", null, true),
+        ("GET", "/quiver/connectors", "/quiver/connectors", null, false),
+        ("GET", "/quiver/connectors/{connector}", "/quiver/connectors/probe", null, false),
+        ("PUT", "/quiver/connectors/{connector}", "/quiver/connectors/other", """{"kind":"nats","collection":"keyed","nats":{"stream":"S","subject":"x"}}""", true),
+        ("DELETE", "/quiver/connectors/{connector}", "/quiver/connectors/probe", null, true),
+        ("POST", "/quiver/connectors/{connector}/pause", "/quiver/connectors/probe/pause", null, true),
+        ("POST", "/quiver/connectors/{connector}/resume", "/quiver/connectors/probe/resume", null, true),
     ];
 
     /// <summary>Stand-ins for the names of the snapshots the test takes first (names carry their time).</summary>
@@ -123,6 +132,10 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         // The full key writes, through either header.
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":3,"vector":[1,0]}]}""", ApiKeyFixture.FullKey, bearer: true)).Status);
         Assert.Contains("\"count\":3", (await http.SendAsync("POST", $"/collections/{C}/points/count", """{"exact":true}""", ApiKeyFixture.ReadKey)).Text, StringComparison.Ordinal);
+        // A connector from the config file is changed there, not over the API, even with the full key.
+        Assert.Equal(HttpStatusCode.Conflict, (await http.SendAsync("DELETE", "/quiver/connectors/probe", null, ApiKeyFixture.FullKey)).Status);
+        Assert.Equal(HttpStatusCode.Conflict, (await http.SendAsync("PUT", "/quiver/connectors/probe", """{"kind":"nats","collection":"keyed","nats":{"stream":"S","subject":"x"}}""", ApiKeyFixture.FullKey)).Status);
+        Assert.Contains("\"defined_in\":\"config\"", (await http.SendAsync("GET", "/quiver/connectors/probe", null, ApiKeyFixture.ReadKey)).Text, StringComparison.Ordinal);
         // An unknown path needs a key like any other, then is a 404.
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync("GET", "/no/such/path", null, null)).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync("GET", "/no/such/path", null, ApiKeyFixture.ReadKey)).Status);
@@ -196,10 +209,12 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         var aliases = await http.SendAsync("GET", "/aliases", null, ApiKeyFixture.FullKey);
         var snapshots = await http.SendAsync("GET", $"/collections/{C}/snapshots", null, ApiKeyFixture.FullKey);
         var fullSnapshots = await http.SendAsync("GET", "/snapshots", null, ApiKeyFixture.FullKey);
+        var connectors = await http.SendAsync("GET", "/quiver/connectors", null, ApiKeyFixture.FullKey);
         string Result(string text) => System.Text.Json.Nodes.JsonNode.Parse(text)?["result"]?.ToJsonString() ?? text;
         var collection = System.Text.Json.Nodes.JsonNode.Parse(info.Text)?["result"];
         return Result(scroll.Text) + collection?["config"]?.ToJsonString() + collection?["payload_schema"]?.ToJsonString() + Result(aliases.Text)
-            + Result(snapshots.Text) + Result(fullSnapshots.Text);
+            + Result(snapshots.Text) + Result(fullSnapshots.Text)
+            + string.Join(',', System.Text.Json.Nodes.JsonNode.Parse(connectors.Text)!["result"]!.AsArray().Select(c => $"{c!["name"]}:{c["paused"]}"));
     }
 
     private static string NameOf((HttpStatusCode Status, string Text) created)
