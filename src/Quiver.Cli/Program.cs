@@ -12,6 +12,7 @@ internal static class Program
           bench ann  Build an index over a dataset in-process and sweep recall/QPS (quiver bench ann --help)
           bench server Drive a running server over REST with concurrent clients (quiver bench server --help)
           bench stream Freshness and query stability while upserts stream in (quiver bench stream --help)
+          bench ingest Ingest from NATS through a running server's connector (quiver bench ingest --help)
           bench compare A.json B.json
                      Compare two bench JSON files: QPS of A over B at equal recall
           healthcheck [--url URL] [--insecure]
@@ -50,7 +51,9 @@ internal static class Program
                 "server" => await Bench.ServerBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "stream" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.StreamBenchmark.Usage),
                 "stream" => await Bench.StreamBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
-                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, server, stream, compare"),
+                "ingest" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.IngestBenchmark.Usage),
+                "ingest" => await Bench.IngestBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
+                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, server, stream, ingest, compare"),
             };
         }
         catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException

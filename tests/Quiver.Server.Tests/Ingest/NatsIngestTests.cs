@@ -59,6 +59,11 @@ public sealed class NatsIngestTests(ITestOutputHelper output)
                 var expected = IngestScenario.Expected(ordered);
                 await IngestScenario.AssertHoldsAsync(again, "ingest", expected);
                 output.WriteLine($"{expected.Count} points hold exactly the final state of {EventCount} events");
+
+                // The counters are exported for Prometheus too.
+                var metrics = (await again.GetAsync("/metrics")).Text;
+                Assert.Contains($"quiver_connector_events_applied_total{{otel_scope_name=\"Quiver.Ingest\",connector=\"events\"}} {done["applied"]}", metrics, StringComparison.Ordinal);
+                Assert.Contains("quiver_connector_lag{otel_scope_name=\"Quiver.Ingest\",connector=\"events\"} 0", metrics, StringComparison.Ordinal);
             }
 
             await server.DisposeAsync();
@@ -70,12 +75,12 @@ public sealed class NatsIngestTests(ITestOutputHelper output)
     }
 
     /// <summary>Publishes with up to 256 acks outstanding, recording the stream sequence of each event.</summary>
-    internal static async Task PublishAsync(NatsJSContext js, List<byte[]> events, ulong[] sequences)
+    internal static async Task PublishAsync(NatsJSContext js, List<byte[]> events, ulong[] sequences, string subject = "events.points")
     {
         var inFlight = new Queue<(int Index, Task<PubAckResponse> Ack)>();
         for (var i = 0; i < events.Count; i++)
         {
-            inFlight.Enqueue((i, js.PublishAsync("events.points", events[i]).AsTask()));
+            inFlight.Enqueue((i, js.PublishAsync(subject, events[i]).AsTask()));
             if (inFlight.Count >= 256)
                 await Drain(inFlight.Dequeue());
         }
