@@ -1,3 +1,4 @@
+using Quiver.Engine.Operations;
 using Quiver.Engine.Query;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
@@ -144,6 +145,34 @@ public sealed partial class Collection
 
         return new WriteBacklog(apply, unindexed);
     }
+
+    public int ShardCount => _shards.Length;
+
+    /// <summary>
+    /// The change stream's position on a shard. The first time, it starts at the oldest operation still in the
+    /// log: a new collection's stream holds everything from its creation; an older one's starts with its
+    /// unflushed tail. The log is kept from there on.
+    /// </summary>
+    public ulong ChangeFeedCursor(int shard)
+    {
+        var s = _shards[shard];
+        if (s.ReadFeedCursor() is { } cursor)
+        {
+            s.RetainLogFrom(cursor + 1);
+            return cursor;
+        }
+
+        var start = Math.Min(s.LogStart, s.AppliedSequence);
+        s.WriteFeedCursor(start);
+        return start;
+    }
+
+    /// <summary>Records durably that the change stream published a shard's operations up to <paramref name="published"/>.</summary>
+    public void AdvanceChangeFeed(int shard, ulong published) => _shards[shard].WriteFeedCursor(published);
+
+    /// <summary>Applied operations of a shard after <paramref name="after"/>, in log order, at most <paramref name="max"/>.</summary>
+    public IReadOnlyList<(ulong Sequence, PointOperation Operation)> ReadAppliedOperations(int shard, ulong after, int max) =>
+        _shards[shard].ReadApplied(after, max);
 
     /// <summary>Per shard: what its optimizer is doing.</summary>
     public IReadOnlyList<OptimizerProgress> Optimizations() =>

@@ -166,7 +166,7 @@ internal sealed partial class Shard
             foreach (var id in obsolete)
                 DeleteSegmentFiles(_directory, id);
             Volatile.Write(ref _flushedSequence, (long)applied);
-            _wal.TruncateBefore(applied + 1);
+            _wal.TruncateBefore(TruncationPoint(applied));
             EngineLog.ShardFlushed(_logger, _directory, applied);
         }
     }

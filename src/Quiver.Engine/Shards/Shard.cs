@@ -71,6 +71,8 @@ internal sealed partial class Shard : IAsyncDisposable
         }
 
         _durableSequence = _appliedSequence;
+        if (options.ChangeFeed && ReadFeedCursor() is { } published)
+            RetainLogFrom(published + 1);
         _wal.OnDurable = OnDurable;
         _applyLoop = Task.Run(ApplyLoopAsync);
         _flushLoop = Task.Run(FlushLoopAsync);
@@ -206,11 +208,18 @@ internal sealed partial class Shard : IAsyncDisposable
         var reader = _applyQueue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            var sinceRelease = 0;
             while (reader.TryRead(out var item))
             {
                 if (_options.ApplyDelay > TimeSpan.Zero)
                     await Task.Delay(_options.ApplyDelay).ConfigureAwait(false);
                 ApplyLocked(item.Sequence, item.Operation);
+                // Under a steady stream the queue may never run dry: release waiters as we go, not only then.
+                if (++sinceRelease == 256)
+                {
+                    _waiters.Release(AppliedSequence);
+                    sinceRelease = 0;
+                }
             }
 
             _waiters.Release(AppliedSequence);

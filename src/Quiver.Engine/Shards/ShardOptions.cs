@@ -13,6 +13,12 @@ public sealed record ShardOptions
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// Keep the log from the change stream's position on (its cursor in each shard's folder) from the moment the
+    /// shard opens, so nothing unpublished is truncated before the publisher starts. Off: the cursor is ignored.
+    /// </summary>
+    public bool ChangeFeed { get; init; }
+
+    /// <summary>
     /// A pause before applying each logged operation. Fault injection for tests of back-pressure (a slowed apply
     /// path); never read from configuration.
     /// </summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Quiver.Ingest.Internal;
 using Quiver.Segment.Errors;
 
 namespace Quiver.Ingest.Connectors;
@@ -119,20 +120,16 @@ public sealed record ConnectorDefinition
     /// </summary>
     public static ConnectorDefinition Parse(IReadOnlyDictionary<string, string?> values, bool fromConfig)
     {
-        foreach (var key in values.Keys)
-        {
-            if (!KnownKeys.Contains(key, StringComparer.OrdinalIgnoreCase) && !KnownKeys.Any(k => k.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase)))
-                throw Bad($"unknown setting `{key.Replace(':', '.')}`; known: {string.Join(", ", KnownKeys.Select(k => k.Replace(':', '.')))}");
-        }
-
-        string? Get(string key) => values.FirstOrDefault(kv => string.Equals(kv.Key, key, StringComparison.OrdinalIgnoreCase)).Value is { Length: > 0 } v ? v : null;
-        string Required(string key) => Get(key) ?? throw Bad($"`{key.Replace(':', '.')}` is required");
+        var settings = new FlatSettings(values, KnownKeys, Bad);
+        settings.CheckKeys();
+        string? Get(string key) => settings.Get(key);
+        string Required(string key) => Get(key) ?? throw Bad($"`{FlatSettings.Dotted(key)}` is required");
         long Number(string key, long fallback, long min, long max)
         {
             if (Get(key) is not { } text)
                 return fallback;
             if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
-                throw Bad($"`{key.Replace(':', '.')}` = '{text}': expected an integer from {min} to {max}");
+                throw Bad($"`{FlatSettings.Dotted(key)}` = '{text}': expected an integer from {min} to {max}");
             return n;
         }
 
@@ -245,8 +242,11 @@ public sealed record ConnectorDefinition
         }
     }
 
-    /// <summary>Writes the definition in the shape <see cref="FromJson"/> reads.</summary>
-    public void WriteJson(Utf8JsonWriter w)
+    /// <summary>
+    /// Writes the definition in the shape <see cref="FromJson"/> reads. With <paramref name="redact"/> (the API's
+    /// answers), credentials in the NATS URL are hidden.
+    /// </summary>
+    public void WriteJson(Utf8JsonWriter w, bool redact = false)
     {
         w.WriteStartObject();
         w.WriteString("name", Name);
@@ -269,7 +269,7 @@ public sealed record ConnectorDefinition
         if (Nats is { } n)
         {
             w.WriteStartObject("nats");
-            w.WriteString("url", n.Url);
+            w.WriteString("url", redact ? RedactUrl(n.Url) : n.Url);
             w.WriteString("stream", n.Stream);
             w.WriteString("subject", n.Subject);
             w.WriteString("durable", DurableName);
@@ -291,6 +291,9 @@ public sealed record ConnectorDefinition
 
         w.WriteEndObject();
     }
+
+    private static string RedactUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 ? url.Replace(uri.UserInfo + "@", "***@", StringComparison.Ordinal) : url;
 
     private static QuiverException Bad(string message) => QuiverException.BadInput($"connector: {message}");
 }

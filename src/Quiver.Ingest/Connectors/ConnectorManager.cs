@@ -34,15 +34,14 @@ public sealed class ConnectorManager : IAsyncDisposable
                 throw new InvalidOperationException($"Invalid configuration: connector name '{definition.Name}' is used twice");
         }
 
-        foreach (var (definition, paused) in LoadCreated())
+        foreach (var (name, definition, paused) in Load())
         {
-            // A config entry wins over an API-created connector of the same name.
-            if (_connectors.ContainsKey(definition.Name))
-                continue;
-            var connector = Create(definition);
-            if (paused)
+            if (definition is not null && !_connectors.ContainsKey(name))
+                _connectors[name] = Create(definition);
+            // A config entry wins over an API-created connector of the same name; a pause given over the API
+            // holds for either kind.
+            if (paused && _connectors.TryGetValue(name, out var connector))
                 connector.Pause();
-            _connectors[definition.Name] = connector;
         }
 
         _meter.CreateObservableGauge("quiver.connector.lag", () => List()
@@ -80,12 +79,13 @@ public sealed class ConnectorManager : IAsyncDisposable
                 _connectors.TryGetValue(definition.Name, out old);
             if (old is { Definition.FromConfig: true })
                 throw new QuiverException(QuiverError.Conflict($"Connector `{definition.Name}` is defined in the configuration file; change it there"));
+            // The file first: if it cannot be written, nothing has changed.
+            Save(definition.Name, (definition, false));
             if (old is not null)
                 await old.DisposeAsync().ConfigureAwait(false);
             var connector = Create(definition);
             lock (_connectors)
                 _connectors[definition.Name] = connector;
-            Save();
             connector.Start();
             return connector;
         }
@@ -107,9 +107,9 @@ public sealed class ConnectorManager : IAsyncDisposable
                 return false;
             if (connector.Definition.FromConfig)
                 throw new QuiverException(QuiverError.Conflict($"Connector `{name}` is defined in the configuration file; remove it there"));
+            Save(name, null);
             lock (_connectors)
                 _connectors.Remove(name);
-            Save();
             await connector.DisposeAsync().ConfigureAwait(false);
             return true;
         }
@@ -125,12 +125,11 @@ public sealed class ConnectorManager : IAsyncDisposable
         try
         {
             var connector = Get(name);
+            Save(name, (connector.Definition, paused));
             if (paused)
                 connector.Pause();
             else
                 connector.Resume();
-            if (!connector.Definition.FromConfig)
-                Save();
         }
         finally
         {
@@ -144,34 +143,64 @@ public sealed class ConnectorManager : IAsyncDisposable
         _ => new KafkaSourceConnector(definition, _catalog, _logger),
     };
 
-    private void Save()
+    /// <summary>
+    /// Writes the file as it will be once <paramref name="name"/> is changed to <paramref name="change"/> (null:
+    /// removed). Called before the change is made in memory, so a failed write changes nothing (503).
+    /// </summary>
+    private void Save(string name, (ConnectorDefinition Definition, bool Paused)? change)
     {
-        List<SourceConnector> created;
+        var entries = new SortedDictionary<string, (ConnectorDefinition Definition, bool Paused)>(StringComparer.Ordinal);
         lock (_connectors)
-            created = [.. _connectors.Values.Where(c => !c.Definition.FromConfig).OrderBy(c => c.Definition.Name, StringComparer.Ordinal)];
-        ChecksummedFile.WriteAtomic(_path, FileKind, 1, stream =>
         {
-            using var w = new Utf8JsonWriter(stream);
-            w.WriteStartArray();
-            foreach (var c in created)
-            {
-                w.WriteStartObject();
-                w.WritePropertyName("definition");
-                c.Definition.WriteJson(w);
-                w.WriteBoolean("paused", c.UserPaused);
-                w.WriteEndObject();
-            }
+            foreach (var c in _connectors.Values)
+                entries[c.Definition.Name] = (c.Definition, c.UserPaused);
+        }
 
-            w.WriteEndArray();
-        });
+        if (change is { } changed)
+            entries[name] = changed;
+        else
+            entries.Remove(name);
+        try
+        {
+            ChecksummedFile.WriteAtomic(_path, FileKind, 1, stream =>
+            {
+                using var w = new Utf8JsonWriter(stream);
+                w.WriteStartArray();
+                foreach (var (definition, paused) in entries.Values)
+                {
+                    // Config-defined connectors are kept only for their paused flag; their settings stay in the file.
+                    if (definition.FromConfig && !paused)
+                        continue;
+                    w.WriteStartObject();
+                    w.WriteString("name", definition.Name);
+                    w.WriteBoolean("paused", paused);
+                    if (!definition.FromConfig)
+                    {
+                        w.WritePropertyName("definition");
+                        definition.WriteJson(w);
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new QuiverException(QuiverError.Unavailable($"the connectors file {_path} could not be written: {ex.Message}"));
+        }
     }
 
-    private List<(ConnectorDefinition Definition, bool Paused)> LoadCreated()
+    private List<(string Name, ConnectorDefinition? Definition, bool Paused)> Load()
     {
         if (!File.Exists(_path))
             return [];
         using var doc = JsonDocument.Parse(ChecksummedFile.Read(_path, FileKind, 1).Body);
-        return [.. doc.RootElement.EnumerateArray().Select(e => (ConnectorDefinition.FromJson(e.GetProperty("definition"), null), e.GetProperty("paused").GetBoolean()))];
+        return [.. doc.RootElement.EnumerateArray().Select(e => (
+            e.GetProperty("name").GetString()!,
+            e.TryGetProperty("definition", out var d) ? ConnectorDefinition.FromJson(d, null) : null,
+            e.GetProperty("paused").GetBoolean()))];
     }
 
     public async ValueTask DisposeAsync()

@@ -16,6 +16,7 @@ public abstract class SourceConnector : IAsyncDisposable
     private Task? _run;
     private volatile bool _userPaused;
     private bool _backPressured;
+    private int _failures;
 
     private protected SourceConnector(ConnectorDefinition definition, CollectionCatalog catalog, ILogger logger)
     {
@@ -96,6 +97,8 @@ public abstract class SourceConnector : IAsyncDisposable
 
     private protected void Record(int consumed, EventOutcome[] outcomes, TimeSpan elapsed)
     {
+        // A batch went through: the next failure starts the restart backoff from its shortest delay again.
+        Volatile.Write(ref _failures, 0);
         var dead = outcomes.Count(o => !o.Applied);
         var tag = new KeyValuePair<string, object?>("connector", Definition.Name);
         Status.AddConsumed(consumed);
@@ -119,13 +122,11 @@ public abstract class SourceConnector : IAsyncDisposable
     private async Task RunGuardedAsync(CancellationToken cancellationToken)
     {
         IngestLog.Started(Logger, Definition.Name, Definition.Kind.ToString().ToLowerInvariant(), Definition.Collection);
-        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
                 await RunAsync(cancellationToken).ConfigureAwait(false);
-                failures = 0;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -135,8 +136,7 @@ public abstract class SourceConnector : IAsyncDisposable
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                failures++;
-                var delay = Writer.Backoff(failures);
+                var delay = Writer.Backoff(Interlocked.Increment(ref _failures));
                 Status.State = ConnectorState.Failed;
                 Status.LastError = ex.Message;
                 IngestLog.Failed(Logger, ex, Definition.Name, delay);

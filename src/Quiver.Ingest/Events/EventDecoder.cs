@@ -20,6 +20,13 @@ public static class EventDecoder
     /// <summary>Decodes an event, or says why it cannot be written (an outcome, not an exception).</summary>
     public static bool TryDecode(ReadOnlySpan<byte> json, string? key, IdSource idFrom, out PointOperation? operation, out string? error)
     {
+        // Checked whole first: JSON strings with broken UTF-8 parse, and would only fail (or be stored) later.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            (operation, error) = (null, "not UTF-8 text");
+            return false;
+        }
+
         try
         {
             operation = Decode(json, key, idFrom);
@@ -34,6 +41,12 @@ public static class EventDecoder
         catch (JsonException ex)
         {
             (operation, error) = (null, $"not JSON: {ex.Message}");
+            return false;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+        {
+            // Whatever an event's bytes make the reader throw, it is that event's fault: never a reason to stop.
+            (operation, error) = (null, $"unreadable event: {ex.Message}");
             return false;
         }
     }

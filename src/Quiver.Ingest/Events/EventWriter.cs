@@ -16,8 +16,14 @@ namespace Quiver.Ingest.Events;
 /// </summary>
 internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition definition, ConnectorStatus status, ILogger logger)
 {
-    public async ValueTask<EventOutcome[]> WriteAsync(IReadOnlyList<SourceEvent> events, CancellationToken cancellationToken)
+    /// <param name="giveUpAfter">
+    /// How long a write may keep failing before the caller's loop is restarted (a <see cref="TimeoutException"/>):
+    /// kept under the source's own deadline (Kafka's poll interval, JetStream's ack wait), so a connector never
+    /// writes a batch the source has meanwhile handed to someone else.
+    /// </param>
+    public async ValueTask<EventOutcome[]> WriteAsync(IReadOnlyList<SourceEvent> events, TimeSpan giveUpAfter, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var activity = StartActivity(events);
         var outcomes = new EventOutcome[events.Count];
         var pending = new List<(int Index, PointOperation Operation)>(events.Count);
@@ -30,6 +36,7 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
         }
 
         var attempt = 0;
+        var refusedAfterCatchUp = false;
         while (pending.Count > 0)
         {
             try
@@ -43,17 +50,11 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
                 }
                 catch (QuiverException ex) when (ex.Error.Kind is ErrorKind.BadInput or ErrorKind.NotFound)
                 {
-                    // Some event in the batch is poison: check each (against applied state, so once all logged
-                    // before is applied), set the refused ones aside and write the rest on the next turn.
+                    // Checks read applied state: an event may be refused only because the batch before it is logged
+                    // but not yet applied (a set_payload after its upsert). Catch up, then find the poison.
                     await collection.CatchUpAsync(cancellationToken).ConfigureAwait(false);
                     var errors = collection.CheckEach([.. pending.Select(p => p.Operation)]);
-                    if (errors.All(e => e is null))
-                    {
-                        // The refusal no longer reproduces (a concurrent writer changed things): one by one, so
-                        // the batch makes progress whatever happens.
-                        await WriteOneByOneAsync(collection, pending, outcomes, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
+                    if (errors.Any(e => e is not null))
                     {
                         for (var i = 0; i < errors.Length; i++)
                         {
@@ -63,9 +64,19 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
 
                         pending = [.. pending.Where((_, i) => errors[i] is null)];
                     }
+                    else if (refusedAfterCatchUp)
+                    {
+                        // Refused again though each passes alone (a concurrent writer changes things): one by one,
+                        // so the batch makes progress whatever happens.
+                        await WriteOneByOneAsync(collection, pending, outcomes, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    refusedAfterCatchUp = true;
+                    continue;
                 }
 
-                status.State = ConnectorState.Running;
+                if (status.State == ConnectorState.Retrying)
+                    status.State = ConnectorState.Running;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsRetryable(ex))
             {
@@ -82,6 +93,8 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
                     break;
                 }
 
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > giveUpAfter)
+                    throw new TimeoutException($"writing a batch kept failing for {giveUpAfter.TotalSeconds:F0} s: {ex.Message}", ex);
                 var delay = Backoff(attempt);
                 status.State = ConnectorState.Retrying;
                 status.AddRetry();
@@ -98,9 +111,8 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
 
     private static async ValueTask WriteOneByOneAsync(Engine.Collections.Collection collection, List<(int Index, PointOperation Operation)> pending, EventOutcome[] outcomes, CancellationToken cancellationToken)
     {
-        while (pending.Count > 0)
+        foreach (var (index, operation) in pending)
         {
-            var (index, operation) = pending[0];
             try
             {
                 // Applied before the next is checked, since checks (a point exists) read applied state.
@@ -110,9 +122,9 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
             {
                 outcomes[index] = new EventOutcome(one.Message);
             }
-
-            pending.RemoveAt(0);
         }
+
+        pending.Clear();
     }
 
     /// <summary>Exponential backoff with jitter, capped.</summary>

@@ -28,4 +28,10 @@ internal static partial class IngestLog
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "Connector {Name}: partitions {Change}: {Partitions}")]
     public static partial void Partitions(ILogger logger, string name, string change, string partitions);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "Change stream: failed, retrying from the last published position in {DelayMs} ms")]
+    public static partial void ChangeStreamFailed(ILogger logger, Exception exception, int delayMs);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Change stream: collection {Collection} shard {Shard}: sequences {From}..{To} were no longer in the log and are not published")]
+    public static partial void ChangeStreamGap(ILogger logger, string collection, int shard, ulong from, ulong to);
 }

@@ -17,6 +17,8 @@ internal static class IngestMetrics
 
     public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("quiver.connector.events.dead_lettered", description: "Events sent to the dead-letter destination, by connector.");
 
+    public static readonly Counter<long> ChangesPublished = Meter.CreateCounter<long>("quiver.change_stream.published", description: "Change messages published and acknowledged.");
+
     public static readonly Histogram<double> BatchDuration = Meter.CreateHistogram(
         "quiver.connector.batch.duration",
         unit: "s",

@@ -18,6 +18,8 @@ namespace Quiver.Ingest.Kafka;
 internal sealed class KafkaSourceConnector(ConnectorDefinition definition, CollectionCatalog catalog, ILogger logger)
     : SourceConnector(definition, catalog, logger)
 {
+    private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(5);
+
     private KafkaSourceOptions Options => Definition.Kafka!;
 
     private protected override async Task RunAsync(CancellationToken cancellationToken)
@@ -32,6 +34,9 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
             EnableAutoOffsetStore = false,
             AutoOffsetReset = Options.AutoOffsetReset == "latest" ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest,
             EnablePartitionEof = false,
+            // A member that does not poll for this long is dropped from the group; a write that keeps failing is
+            // abandoned well before (see WriteTimeout), so no batch is written after its partition moved on.
+            MaxPollIntervalMs = (int)MaxPollInterval.TotalMilliseconds,
         };
         using var consumer = new ConsumerBuilder<string?, byte[]>(config)
             .SetKeyDeserializer(Deserializers.Utf8)
@@ -64,10 +69,16 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
             {
                 if (ShouldHold())
                 {
-                    // Keep polling while paused: it keeps the group membership alive and runs rebalances.
+                    // Keep polling while paused: it keeps the group membership alive and runs rebalances. Partitions
+                    // assigned meanwhile are not paused yet and may yield a message: put it back, so nothing is skipped.
                     consumer.Pause(consumer.Assignment);
                     paused = true;
-                    consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is { } early)
+                    {
+                        consumer.Pause([early.TopicPartition]);
+                        consumer.Seek(early.TopicPartitionOffset);
+                    }
+
                     continue;
                 }
 
@@ -104,7 +115,7 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
     {
         var started = Stopwatch.GetTimestamp();
         var events = batch.ConvertAll(r => new SourceEvent(r.Message.Value ?? [], r.Message.Key, Header(r, "traceparent"), Header(r, "tracestate")));
-        var outcomes = await Writer.WriteAsync(events, cancellationToken).ConfigureAwait(false);
+        var outcomes = await Writer.WriteAsync(events, MaxPollInterval / 3, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < outcomes.Length; i++)
         {
             if (outcomes[i].DeadLetterReason is { } reason)

@@ -18,10 +18,12 @@ namespace Quiver.Ingest.Nats;
 /// </summary>
 /// <remarks>
 /// Order matters, since replaying an older event after a newer one would undo it. JetStream redelivers unacked
-/// messages after a timeout, possibly behind newer ones, so the loop tracks the consumer's delivery sequence:
-/// a redelivery of something already handled is skipped, and a gap (a delivery lost with a dropped connection)
-/// restarts the loop, which re-creates the consumer at the ack floor. Re-reading from the ack floor in order is
-/// harmless: each event is applied again in the same order and the final state is the same.
+/// messages after <c>ack_wait</c>, possibly behind newer ones. The loop keeps two positions: the last stream
+/// sequence it handled (a message at or below it is a redelivery of something already written, and is skipped)
+/// and the last delivery sequence it received (every delivery, redeliveries included, takes the next one, so a
+/// jump means a delivery was lost with a dropped connection). A jump restarts the loop, which re-creates the
+/// consumer at the ack floor. Re-reading from the ack floor in order is harmless: each event is applied again in
+/// the same order and the final state is the same.
 /// </remarks>
 internal sealed class NatsSourceConnector(ConnectorDefinition definition, CollectionCatalog catalog, ILogger logger)
     : SourceConnector(definition, catalog, logger)
@@ -34,7 +36,7 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         await connection.ConnectAsync().ConfigureAwait(false);
         var js = new NatsJSContext(connection);
         await EnsureDeadLetterStreamAsync(js, cancellationToken).ConfigureAwait(false);
-        var (consumer, lastDelivery) = await OpenConsumerAsync(js, cancellationToken).ConfigureAwait(false);
+        var (consumer, position) = await OpenConsumerAsync(js, cancellationToken).ConfigureAwait(false);
         var fetch = new NatsJSFetchOpts { MaxMsgs = Definition.MaxBatch };
         var batch = new List<INatsJSMsg<byte[]>>(Definition.MaxBatch);
         while (!cancellationToken.IsCancellationRequested)
@@ -63,23 +65,25 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
                 }
             }
 
-            lastDelivery = await HandleBatchAsync(js, batch, lastDelivery, cancellationToken).ConfigureAwait(false);
+            position = await HandleBatchAsync(js, batch, position, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<ulong> HandleBatchAsync(NatsJSContext js, List<INatsJSMsg<byte[]>> batch, ulong lastDelivery, CancellationToken cancellationToken)
+    private async Task<Position> HandleBatchAsync(NatsJSContext js, List<INatsJSMsg<byte[]>> batch, Position position, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var fresh = new List<INatsJSMsg<byte[]>>(batch.Count);
+        var (lastStream, lastDelivery) = position;
         foreach (var msg in batch)
         {
             var metadata = msg.Metadata ?? throw new InvalidOperationException("a JetStream message without metadata");
             var delivery = metadata.Sequence.Consumer;
-            if (delivery <= lastDelivery)
-                continue;
-            if (delivery != lastDelivery + 1)
+            if (delivery > lastDelivery + 1)
                 throw new NatsConsumerGapException($"delivery {lastDelivery + 1} is missing (got {delivery}); resuming from the ack floor");
-            lastDelivery = delivery;
+            lastDelivery = Math.Max(lastDelivery, delivery);
+            if (metadata.Sequence.Stream <= lastStream)
+                continue;
+            lastStream = metadata.Sequence.Stream;
             fresh.Add(msg);
         }
 
@@ -87,11 +91,11 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         {
             // Only redeliveries of handled messages: ack the newest so the server stops resending them.
             await batch[^1].AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return lastDelivery;
+            return new Position(lastStream, lastDelivery);
         }
 
         var events = fresh.ConvertAll(m => new SourceEvent(m.Data ?? [], LastToken(m.Subject), Header(m, "traceparent"), Header(m, "tracestate")));
-        var outcomes = await Writer.WriteAsync(events, cancellationToken).ConfigureAwait(false);
+        var outcomes = await Writer.WriteAsync(events, TimeSpan.FromSeconds(Options.AckWaitSec / 2.0), cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < outcomes.Length; i++)
         {
             if (outcomes[i].DeadLetterReason is { } reason)
@@ -105,7 +109,7 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         Status.Position = last.Metadata!.Value.Sequence.Stream.ToString(CultureInfo.InvariantCulture);
         Status.Lag = (long)last.Metadata!.Value.NumPending;
         Record(fresh.Count, outcomes, Stopwatch.GetElapsedTime(started));
-        return lastDelivery;
+        return new Position(lastStream, lastDelivery);
     }
 
     private async Task DeadLetterAsync(NatsJSContext js, INatsJSMsg<byte[]> msg, string reason, CancellationToken cancellationToken)
@@ -127,7 +131,7 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
     /// Opens the durable consumer. A consumer with messages delivered but not acked (the process died mid-batch)
     /// is re-created at its ack floor, so those messages come again first and in order, not after newer ones.
     /// </summary>
-    private async Task<(INatsJSConsumer Consumer, ulong LastDelivery)> OpenConsumerAsync(NatsJSContext js, CancellationToken cancellationToken)
+    private async Task<(INatsJSConsumer Consumer, Position Position)> OpenConsumerAsync(NatsJSContext js, CancellationToken cancellationToken)
     {
         INatsJSConsumer? existing = null;
         try
@@ -145,7 +149,7 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
             if (info.NumAckPending == 0 && info.Config.FilterSubject == Options.Subject && info.Config.AckPolicy == ConsumerConfigAckPolicy.All)
             {
                 IngestLog.Resuming(Logger, Definition.Name, Definition.DurableName, info.AckFloor.StreamSeq);
-                return (existing, info.Delivered.ConsumerSeq);
+                return (existing, new Position(info.AckFloor.StreamSeq, info.Delivered.ConsumerSeq));
             }
 
             startAfter = info.AckFloor.StreamSeq;
@@ -164,7 +168,7 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
             config.OptStartSeq = startAfter + 1;
         var consumer = await js.CreateOrUpdateConsumerAsync(Options.Stream, config, cancellationToken).ConfigureAwait(false);
         IngestLog.Resuming(Logger, Definition.Name, Definition.DurableName, startAfter);
-        return (consumer, 0);
+        return (consumer, new Position(startAfter, 0));
     }
 
     /// <summary>Dead letters are published to JetStream; when no stream holds their subject, one is made for it.</summary>
@@ -184,6 +188,9 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
 
     private static string? Header(INatsJSMsg<byte[]> msg, string name) =>
         msg.Headers is { } headers && headers.TryGetValue(name, out var values) ? values.ToString() : null;
+
+    /// <summary>The last stream sequence written, and the last delivery sequence received.</summary>
+    private readonly record struct Position(ulong Stream, ulong Delivery);
 
     private sealed class NatsConsumerGapException(string message) : Exception(message);
 }

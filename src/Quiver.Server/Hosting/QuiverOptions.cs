@@ -111,6 +111,9 @@ public sealed record QuiverOptions
 
     public TlsOptions Tls { get; init; } = new();
 
+    /// <summary>Where every applied operation is published (<c>change_stream:</c>); null when off.</summary>
+    public Quiver.Ingest.ChangeStream.ChangeStreamOptions? ChangeStream { get; init; }
+
     /// <summary>Source connectors defined in the configuration (<c>connectors:</c>, a list).</summary>
     public IReadOnlyList<Quiver.Ingest.Connectors.ConnectorDefinition> Connectors { get; init; } = [];
 
@@ -158,6 +161,7 @@ public sealed record QuiverOptions
             Logging = new LoggingOptions { Format = logging["format"] ?? d.Logging.Format },
             Tls = new TlsOptions { Cert = tls["cert"], Key = tls["key"], CaCert = tls["ca_cert"], CertTtl = Int(tls, "cert_ttl", d.Tls.CertTtl) },
             Connectors = BindConnectors(configuration.GetSection("connectors")),
+            ChangeStream = BindChangeStream(configuration.GetSection("change_stream")),
         };
         options.Validate();
         return options;
@@ -191,6 +195,23 @@ public sealed record QuiverOptions
         Require(Service.MaxBatchPoints is >= 1 and <= 10_000_000, "service.max_batch_points must be 1..10000000");
         Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",
             "tracing.otlp_endpoint must be an http(s) URL");
+    }
+
+    private static Quiver.Ingest.ChangeStream.ChangeStreamOptions? BindChangeStream(IConfigurationSection section)
+    {
+        var values = section.AsEnumerable(makePathsRelative: true)
+            .Where(kv => kv.Value is not null)
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase);
+        // Asked by name too, so the configuration reference check sees the key.
+        _ = section["kind"];
+        try
+        {
+            return Quiver.Ingest.ChangeStream.ChangeStreamOptions.Parse(values);
+        }
+        catch (Quiver.Segment.Errors.QuiverException ex)
+        {
+            throw new InvalidOperationException($"Invalid configuration: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Each entry of the <c>connectors</c> list, read with the same rules as the API's create request.</summary>

@@ -120,6 +120,7 @@ public static class QuiverServer
                     Fsync = options.Storage.Fsync,
                     FlushInterval = TimeSpan.FromSeconds(options.Storage.FlushIntervalSec),
                     WalSegmentBytes = options.Storage.WalSegmentMb * 1024L * 1024L,
+                    ChangeFeed = options.ChangeStream is not null,
                 },
             }, logger);
         }
@@ -162,6 +163,7 @@ public static class QuiverServer
         ServerLog.Recovered(logger, catalog.CollectionNames.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         catalogReference.Catalog = catalog;
         Quiver.Ingest.Connectors.ConnectorManager connectors;
+        var changeStream = options.ChangeStream is { } changes ? new Quiver.Ingest.ChangeStream.ChangeStreamPublisher(catalog, changes, logger) : null;
         try
         {
             connectors = new Quiver.Ingest.Connectors.ConnectorManager(catalog, storagePath, options.Connectors, logger);
@@ -203,6 +205,7 @@ public static class QuiverServer
             foreach (var address in app.Urls)
                 ServerLog.Listening(logger, address);
             connectors.StartAll();
+            changeStream?.Start();
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -211,6 +214,8 @@ public static class QuiverServer
             ServerLog.ShuttingDown(logger);
             // Connectors stop first: a batch in hand is finished and committed, or left for re-delivery.
             await connectors.DisposeAsync().ConfigureAwait(false);
+            if (changeStream is not null)
+                await changeStream.DisposeAsync().ConfigureAwait(false);
             await catalog.DisposeAsync().ConfigureAwait(false);
             ServerLog.Stopped(logger);
         }

@@ -67,7 +67,7 @@ internal static class ConnectorEndpoints
         w.WriteString("defined_in", connector.Definition.FromConfig ? "config" : "api");
         w.WriteBoolean("paused", connector.UserPaused);
         w.WritePropertyName("config");
-        connector.Definition.WriteJson(w);
+        connector.Definition.WriteJson(w, redact: true);
         w.WriteStartObject("status");
         connector.Status.WriteJson(w);
         w.WriteEndObject();

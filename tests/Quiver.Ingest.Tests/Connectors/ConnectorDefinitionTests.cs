@@ -53,10 +53,28 @@ public sealed class ConnectorDefinitionTests
     [InlineData("""{"kind":"kafka","collection":"d","kafka":{"topic":"t","bootstrap_servers":"b","auto_offset_reset":"middle"}}""", "expected earliest or latest")]
     [InlineData("""{"kind":"nats","collection":"d","nats":{"stream":"S","subject":"x"},"retry":{"initial_backoff_ms":500,"max_backoff_ms":100}}""", "`retry.max_backoff_ms` must be at least")]
     [InlineData("""{"kind":"nats","collection":"d","nats":["x"]}""", "`nats`: expected a string, a number, a boolean or an object")]
+    [InlineData("""{"kind":"nats","collection":"d","nats":{"stream":"S","subject":"x"},"batch":5}""", "`batch` is a section: expected an object of settings, got '5'")]
     [InlineData("""{"name":"other","kind":"nats","collection":"d","nats":{"stream":"S","subject":"x"}}""", "name 'other' in the body differs from 'c1'")]
     public void Bad_definitions_are_refused_naming_the_setting(string json, string reason)
     {
         Assert.Contains(reason, Refusal(json), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Credentials_in_the_nats_url_are_hidden_in_answers_but_kept()
+    {
+        var d = FromJson("""{"kind":"nats","collection":"d","nats":{"url":"nats://user:secret@host:4222","stream":"S","subject":"x"}}""");
+        string Json(bool redact)
+        {
+            using var stream = new MemoryStream();
+            using (var w = new Utf8JsonWriter(stream))
+                d.WriteJson(w, redact);
+            return Encoding.UTF8.GetString(stream.ToArray());
+        }
+
+        Assert.Contains("nats://***@host:4222", Json(true), StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", Json(true), StringComparison.Ordinal);
+        Assert.Contains("nats://user:secret@host:4222", Json(false), StringComparison.Ordinal);
     }
 
     [Fact]

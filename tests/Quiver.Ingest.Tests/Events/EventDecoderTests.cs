@@ -76,6 +76,19 @@ public sealed class EventDecoderTests
     }
 
     [Fact]
+    public void Broken_utf8_anywhere_is_poison_not_a_crash()
+    {
+        foreach (var text in new[] { "{\"op\":\"dele\u0001\",\"id\":1}", "{\"op\":\"upsert\",\"id\":1,\"vector\":[1],\"payload\":{\"a\":\"x\u0001\"}}" })
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            bytes[Array.IndexOf(bytes, (byte)1)] = 0xC3; // a lead byte with no continuation
+            Assert.False(EventDecoder.TryDecode(bytes, null, IdSource.Event, out var op, out var error));
+            Assert.Null(op);
+            Assert.Equal("not UTF-8 text", error);
+        }
+    }
+
+    [Fact]
     public void Schema_version_1_is_accepted()
     {
         Assert.Null(Decode("""{"op":"delete","id":1,"schema_version":1}""").Error);

@@ -175,6 +175,41 @@ public sealed class KafkaIngestTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Paused right after it is created (typically before its partitions are assigned), the connector reads
+    /// nothing while held and everything once resumed.
+    /// </summary>
+    [Fact]
+    public async Task A_paused_connector_reads_nothing_until_resumed_and_then_everything()
+    {
+        using var kafka = new KafkaMockCluster();
+        kafka.CreateTopic("held", 2);
+        var events = IngestScenario.Events(2_000, 50, seed: 31);
+        var storage = TempStorage();
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(storage);
+            using var rest = new RestClient(server.BaseAddress);
+            (await rest.PutAsync("/collections/ingest", IngestScenario.CollectionConfig)).EnsureOk();
+            (await rest.PutAsync("/quiver/connectors/held", Connector(kafka, "held"))).EnsureOk();
+            (await rest.PostAsync("/quiver/connectors/held/pause", new { })).EnsureOk();
+            Produce(kafka, "held", events);
+            await Task.Delay(2_000);
+            var held = (await rest.GetAsync("/quiver/connectors/held")).EnsureOk().Result["status"]!;
+            Assert.Equal("paused", held["state"]!.GetValue<string>());
+            Assert.Equal(0, held["applied"]!.GetValue<long>());
+
+            (await rest.PostAsync("/quiver/connectors/held/resume", new { })).EnsureOk();
+            var done = await WaitCaughtUpAsync(rest, "held");
+            output.WriteLine($"after resuming: {done.ToJsonString()}");
+            await IngestScenario.AssertHoldsAsync(rest, "ingest", IngestScenario.Expected(events));
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+
     private static object Connector(KafkaMockCluster kafka, string topic, int batch = 500) => new
     {
         kind = "kafka",

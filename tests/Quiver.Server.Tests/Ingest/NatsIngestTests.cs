@@ -74,6 +74,58 @@ public sealed class NatsIngestTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A previous instance died with messages delivered but not acked. The connector must re-create its consumer at
+    /// the ack floor, so those come again first and in order (not after newer ones once their ack wait expires).
+    /// </summary>
+    [Fact]
+    public async Task Messages_left_pending_by_a_dead_instance_are_read_again_first_and_in_order()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        await using var connection = await nats.ConnectAsync();
+        var js = new NatsJSContext(connection);
+        await js.CreateStreamAsync(new StreamConfig("PENDING", ["pending.>"]));
+        // Few ids, so most events touch a point an earlier one did: any reordering shows in the final state.
+        var events = IngestScenario.Events(2_000, 50, seed: 99);
+        await PublishAsync(js, events, new ulong[events.Count], "pending.points");
+
+        var dead = await js.CreateOrUpdateConsumerAsync("PENDING", new ConsumerConfig("quiver-pending")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.All,
+            FilterSubject = "pending.points",
+            AckWait = TimeSpan.FromSeconds(60),
+        });
+        var delivered = new List<INatsJSMsg<byte[]>>();
+        await foreach (var msg in dead.FetchAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 300, Expires = TimeSpan.FromSeconds(5) }))
+            delivered.Add(msg);
+        Assert.Equal(300, delivered.Count);
+        await delivered[99].AckAsync(new AckOpts { DoubleAck = true });
+
+        var storage = Path.Combine(Path.GetTempPath(), "quiver-nats-pending-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(storage);
+            using var rest = new RestClient(server.BaseAddress);
+            (await rest.PutAsync("/collections/ingest", IngestScenario.CollectionConfig)).EnsureOk();
+            (await rest.PutAsync("/quiver/connectors/pending", new
+            {
+                kind = "nats",
+                collection = "ingest",
+                batch = new { max_events = 64 },
+                nats = new { url = nats.Url, stream = "PENDING", subject = "pending.points" },
+            })).EnsureOk();
+            var done = await IngestScenario.WaitForConnectorAsync(rest, "pending", s => s["position"]?.GetValue<string>() == "2000", TimeSpan.FromSeconds(60));
+            output.WriteLine($"status {done.ToJsonString()}");
+            // The first 100 were acked by the dead instance, so this collection starts with event 101.
+            Assert.Equal(1_900, done["consumed"]!.GetValue<long>());
+            await IngestScenario.AssertHoldsAsync(rest, "ingest", IngestScenario.Expected(events.Skip(100)));
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+
     /// <summary>Publishes with up to 256 acks outstanding, recording the stream sequence of each event.</summary>
     internal static async Task PublishAsync(NatsJSContext js, List<byte[]> events, ulong[] sequences, string subject = "events.points")
     {
