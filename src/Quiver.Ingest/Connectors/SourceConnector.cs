@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Quiver.Engine.Catalog;
 using Quiver.Ingest.Events;
@@ -110,6 +111,29 @@ public abstract class SourceConnector : IAsyncDisposable
         if (dead > 0)
             IngestMetrics.DeadLettered.Add(dead, tag);
         IngestMetrics.BatchDuration.Record(elapsed.TotalSeconds, tag);
+    }
+
+    /// <summary>
+    /// A span for one batch, from reading to committing (log entries written meanwhile carry its trace id). It
+    /// continues the producer's trace when every event carries the same one (a <c>traceparent</c> header), and
+    /// otherwise links to each event's trace context.
+    /// </summary>
+    private protected Activity? StartBatchActivity(IReadOnlyList<SourceEvent> events)
+    {
+        if (!IngestMetrics.Activities.HasListeners())
+            return null;
+        List<ActivityLink>? links = null;
+        foreach (var e in events)
+        {
+            if (e.TraceParent is { } parent && ActivityContext.TryParse(parent, e.TraceState, out var context))
+                (links ??= []).Add(new ActivityLink(context));
+        }
+
+        var single = links is { Count: > 0 } && links.Count == events.Count && links.All(l => l.Context.TraceId == links[0].Context.TraceId) ? links[0].Context : default;
+        var activity = IngestMetrics.Activities.StartActivity(ActivityKind.Consumer, single, name: $"connector {Definition.Name} batch", links: links,
+            tags: [new("quiver.connector", Definition.Name), new("quiver.collection", Definition.Collection)]);
+        activity?.SetTag("quiver.connector.events", events.Count);
+        return activity;
     }
 
     /// <summary>A header value on one line, bounded, as NATS and Kafka headers expect.</summary>

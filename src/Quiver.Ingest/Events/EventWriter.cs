@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Operations;
@@ -24,7 +23,6 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
     public async ValueTask<EventOutcome[]> WriteAsync(IReadOnlyList<SourceEvent> events, TimeSpan giveUpAfter, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var activity = StartActivity(events);
         var outcomes = new EventOutcome[events.Count];
         var pending = new List<(int Index, PointOperation Operation)>(events.Count);
         for (var i = 0; i < events.Count; i++)
@@ -103,9 +101,6 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
             }
         }
 
-        var deadLettered = outcomes.Count(o => !o.Applied);
-        activity?.SetTag("quiver.connector.events", events.Count);
-        activity?.SetTag("quiver.connector.dead_lettered", deadLettered);
         return outcomes;
     }
 
@@ -138,23 +133,6 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
     // Cancellation (shutdown) and bugs propagate; everything else is an outside condition that may pass.
     private static bool IsRetryable(Exception ex) =>
         ex is not OperationCanceledException and not ObjectDisposedException and not ArgumentException and not NullReferenceException and not InvalidCastException;
-
-    private Activity? StartActivity(IReadOnlyList<SourceEvent> events)
-    {
-        if (!IngestMetrics.Activities.HasListeners())
-            return null;
-        List<ActivityLink>? links = null;
-        foreach (var e in events)
-        {
-            if (e.TraceParent is { } parent && ActivityContext.TryParse(parent, e.TraceState, out var context))
-                (links ??= []).Add(new ActivityLink(context));
-        }
-
-        // One parent is the producer's trace when the whole batch carries the same one; otherwise links to each.
-        var single = links is { Count: > 0 } && links.All(l => l.Context.TraceId == links[0].Context.TraceId) ? links[0].Context : default;
-        return IngestMetrics.Activities.StartActivity(ActivityKind.Consumer, single, name: $"connector {definition.Name} write", links: links,
-            tags: [new("quiver.connector", definition.Name), new("quiver.collection", definition.Collection)]);
-    }
 
     private sealed class MissingCollectionException(string message) : Exception(message);
 }

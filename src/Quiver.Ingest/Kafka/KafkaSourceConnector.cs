@@ -115,6 +115,7 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
     {
         var started = Stopwatch.GetTimestamp();
         var events = batch.ConvertAll(r => new SourceEvent(r.Message.Value ?? [], r.Message.Key, Header(r, "traceparent"), Header(r, "tracestate")));
+        using var activity = StartBatchActivity(events);
         var outcomes = await Writer.WriteAsync(events, MaxPollInterval / 3, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < outcomes.Length; i++)
         {

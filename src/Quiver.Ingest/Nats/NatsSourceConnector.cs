@@ -95,6 +95,7 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         }
 
         var events = fresh.ConvertAll(m => new SourceEvent(m.Data ?? [], LastToken(m.Subject), Header(m, "traceparent"), Header(m, "tracestate")));
+        using var activity = StartBatchActivity(events);
         var outcomes = await Writer.WriteAsync(events, TimeSpan.FromSeconds(Options.AckWaitSec / 2.0), cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < outcomes.Length; i++)
         {

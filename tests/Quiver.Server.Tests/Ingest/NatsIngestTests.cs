@@ -126,6 +126,51 @@ public sealed class NatsIngestTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The producer's W3C trace context, sent in the events' headers, continues into the connector's batch.</summary>
+    [Fact]
+    public async Task The_producers_trace_continues_into_the_batch_that_writes_its_events()
+    {
+        const string TraceId = "0af7651916cd43dd8448eb211c80319c";
+        await using var nats = await NatsServer.StartAsync();
+        await using var connection = await nats.ConnectAsync();
+        var js = new NatsJSContext(connection);
+        await js.CreateStreamAsync(new StreamConfig("TRACED", ["traced.>"]));
+        foreach (var body in new[] { """{"op":"upsert","id":1,"vector":[1,2,3,4]}""", """{"op":"upsert","id":2,"vector":[1]}""" })
+        {
+            var headers = new NATS.Client.Core.NatsHeaders { ["traceparent"] = $"00-{TraceId}-b7ad6b7169203331-01" };
+            (await js.PublishAsync("traced.points", System.Text.Encoding.UTF8.GetBytes(body), headers: headers)).EnsureSuccess();
+        }
+
+        var storage = Path.Combine(Path.GetTempPath(), "quiver-nats-traced-" + Guid.NewGuid().ToString("N"));
+        var config = storage + ".yaml";
+        await File.WriteAllTextAsync(config, "tracing:\n  enabled: true\nlogging:\n  format: json\n");
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(storage, ["--config", config]);
+            using var rest = new RestClient(server.BaseAddress);
+            (await rest.PutAsync("/collections/ingest", IngestScenario.CollectionConfig)).EnsureOk();
+            (await rest.PutAsync("/quiver/connectors/traced", new
+            {
+                kind = "nats",
+                collection = "ingest",
+                nats = new { url = nats.Url, stream = "TRACED", subject = "traced.points" },
+            })).EnsureOk();
+            await IngestScenario.WaitForConnectorAsync(rest, "traced", s => s["dead_lettered"]!.GetValue<long>() == 1, TimeSpan.FromSeconds(30));
+
+            // The dead-letter warning is written inside the batch's span: its scope carries the producer's trace id.
+            var line = server.Output.Split('\n').FirstOrDefault(l => l.Contains("dead-lettered", StringComparison.Ordinal))
+                ?? throw new InvalidOperationException($"no dead-letter log line in:\n{server.Output}");
+            using var entry = System.Text.Json.JsonDocument.Parse(line);
+            var scopes = entry.RootElement.GetProperty("Scopes").EnumerateArray();
+            Assert.Contains(scopes, scope => scope.TryGetProperty("TraceId", out var id) && id.GetString() == TraceId);
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+            File.Delete(config);
+        }
+    }
+
     /// <summary>Publishes with up to 256 acks outstanding, recording the stream sequence of each event.</summary>
     internal static async Task PublishAsync(NatsJSContext js, List<byte[]> events, ulong[] sequences, string subject = "events.points")
     {
