@@ -62,7 +62,7 @@ internal static class ServerBenchmark
         {
             if (warmup > 0)
                 await RunRestAsync(http, collection, data, limit, ef, concurrency, warmup).ConfigureAwait(false);
-            rest = Print("rest", await RunRestAsync(http, collection, data, limit, ef, concurrency, duration).ConfigureAwait(false), concurrency);
+            rest = Print("rest", await WithCpuAsync(http, () => RunRestAsync(http, collection, data, limit, ef, concurrency, duration)).ConfigureAwait(false), concurrency);
         }
 
         if (protocol is "grpc" or "both")
@@ -70,23 +70,65 @@ internal static class ServerBenchmark
             var channelCount = Math.Clamp(args.Int("--grpc-channels", 1), 1, concurrency);
             if (warmup > 0)
                 await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, warmup).ConfigureAwait(false);
-            grpc = Print($"grpc ({channelCount} channel{(channelCount == 1 ? string.Empty : "s")})", await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, duration).ConfigureAwait(false), concurrency);
+            grpc = Print($"grpc ({channelCount} channel{(channelCount == 1 ? string.Empty : "s")})", await WithCpuAsync(http, () => RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, duration)).ConfigureAwait(false), concurrency);
         }
         if (rest is not null && grpc is not null)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"grpc/rest: throughput {grpc.Qps / rest.Qps:F2}x, p50 {grpc.P50 / rest.P50:F2}x, p99 {grpc.P99 / rest.P99:F2}x"));
+                $"grpc/rest: throughput {grpc.Qps / rest.Qps:F2}x, p50 {grpc.P50 / rest.P50:F2}x, p99 {grpc.P99 / rest.P99:F2}x, server CPU per query {grpc.ServerCpuUs / rest.ServerCpuUs:F2}x, client CPU per query {grpc.ClientCpuUs / rest.ClientCpuUs:F2}x"));
         }
 
         return (rest?.Errors ?? 0) + (grpc?.Errors ?? 0) == 0 ? 0 : 1;
     }
 
-    private sealed record Result(long Queries, double Seconds, double Qps, double P50, double P95, double P99, long Errors);
+    private sealed record Result(long Queries, double Seconds, double Qps, double P50, double P95, double P99, long Errors)
+    {
+        /// <summary>The server's CPU time per query (user + system, from its <c>/metrics</c>), in microseconds.</summary>
+        public double ServerCpuUs { get; init; } = double.NaN;
+
+        /// <summary>This process's (the clients') CPU time per query, in microseconds.</summary>
+        public double ClientCpuUs { get; init; } = double.NaN;
+    }
+
+    /// <summary>
+    /// Runs a measurement and adds both sides' CPU time per query. Client and server share this machine's cores,
+    /// so throughput alone mixes the two; CPU per query tells what each protocol costs the server itself.
+    /// </summary>
+    private static async Task<Result> WithCpuAsync(HttpClient http, Func<Task<Result>> run)
+    {
+        var serverBefore = await ServerCpuSecondsAsync(http).ConfigureAwait(false);
+        var clientBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var result = await run().ConfigureAwait(false);
+        var clientAfter = Process.GetCurrentProcess().TotalProcessorTime;
+        var serverAfter = await ServerCpuSecondsAsync(http).ConfigureAwait(false);
+        var queries = Math.Max(1, result.Queries);
+        return result with
+        {
+            ServerCpuUs = (serverAfter - serverBefore) * 1e6 / queries,
+            ClientCpuUs = (clientAfter - clientBefore).TotalMicroseconds / queries,
+        };
+    }
+
+    /// <summary>The server process's CPU seconds (user + system) from its Prometheus metrics; NaN when not exported.</summary>
+    private static async Task<double> ServerCpuSecondsAsync(HttpClient http)
+    {
+        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)).ConfigureAwait(false);
+        var total = double.NaN;
+        foreach (var line in text.Split('\n'))
+        {
+            if (!line.StartsWith("dotnet_process_cpu_time_seconds_total{", StringComparison.Ordinal))
+                continue;
+            var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            total = double.IsNaN(total) ? value : total + value;
+        }
+
+        return total;
+    }
 
     private static Result Print(string protocol, Result r, int concurrency)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{protocol}: {r.Queries:N0} queries in {r.Seconds:F1} s with {concurrency} clients: {r.Qps:F0} QPS, p50 {r.P50:F2} ms, p95 {r.P95:F2} ms, p99 {r.P99:F2} ms, errors {r.Errors}"));
+            $"{protocol}: {r.Queries:N0} queries in {r.Seconds:F1} s with {concurrency} clients: {r.Qps:F0} QPS, p50 {r.P50:F2} ms, p95 {r.P95:F2} ms, p99 {r.P99:F2} ms, errors {r.Errors}; CPU per query: server {r.ServerCpuUs:F0} µs, clients {r.ClientCpuUs:F0} µs"));
         return r;
     }
 

@@ -1,5 +1,6 @@
 using Quiver.Engine.Operations;
 using Quiver.Engine.Query;
+using Quiver.Engine.Shards;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
 using Quiver.Segment.Segments;
@@ -148,31 +149,19 @@ public sealed partial class Collection
 
     public int ShardCount => _shards.Length;
 
-    /// <summary>
-    /// The change stream's position on a shard. The first time, it starts at the oldest operation still in the
-    /// log: a new collection's stream holds everything from its creation; an older one's starts with its
-    /// unflushed tail. The log is kept from there on.
-    /// </summary>
-    public ulong ChangeFeedCursor(int shard)
-    {
-        var s = _shards[shard];
-        if (s.ReadFeedCursor() is { } cursor)
-        {
-            s.RetainLogFrom(cursor + 1);
-            return cursor;
-        }
+    /// <summary>The change stream's cursor on a shard; null when the stream is off (<c>ShardOptions.ChangeFeed</c>).</summary>
+    public ChangeFeedCursor? ChangeFeedCursor(int shard) => _shards[shard].FeedCursor;
 
-        var start = Math.Min(s.LogStart, s.AppliedSequence);
-        s.WriteFeedCursor(start);
-        return start;
-    }
+    /// <summary>Applied operations the change stream has not published yet, over every shard.</summary>
+    public long ChangeFeedBacklog() =>
+        _shards.Sum(s => s.FeedCursor is { } c ? (long)(s.AppliedSequence - Math.Min(c.Published, s.AppliedSequence)) : 0);
 
     /// <summary>Records durably that the change stream published a shard's operations up to <paramref name="published"/>.</summary>
-    public void AdvanceChangeFeed(int shard, ulong published) => _shards[shard].WriteFeedCursor(published);
+    public void AdvanceChangeFeed(int shard, ulong published) => _shards[shard].AdvanceChangeFeed(published);
 
-    /// <summary>Applied operations of a shard after <paramref name="after"/>, in log order, at most <paramref name="max"/>.</summary>
-    public IReadOnlyList<(ulong Sequence, PointOperation Operation)> ReadAppliedOperations(int shard, ulong after, int max) =>
-        _shards[shard].ReadApplied(after, max);
+    /// <summary>Applied operations of a shard after <paramref name="after"/>, in log order, bounded by count and bytes.</summary>
+    public IReadOnlyList<(ulong Sequence, PointOperation Operation)> ReadAppliedOperations(int shard, ulong after, int max, long maxBytes) =>
+        _shards[shard].ReadApplied(after, max, maxBytes);
 
     /// <summary>Per shard: what its optimizer is doing.</summary>
     public IReadOnlyList<OptimizerProgress> Optimizations() =>

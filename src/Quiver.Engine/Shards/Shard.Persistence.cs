@@ -92,7 +92,11 @@ internal sealed partial class Shard
                     lock (_flushState)
                     {
                         if ((long)applied == Volatile.Read(ref _flushedSequence) && !_manifestDirty && !graphsPending)
+                        {
+                            // Nothing to write, but the change stream may have moved on since: let the log go.
+                            _wal.TruncateBefore(TruncationPoint(applied));
                             return;
+                        }
                         obsolete = [.. _obsoleteSegmentIds];
                         generation = _swapGeneration;
                     }

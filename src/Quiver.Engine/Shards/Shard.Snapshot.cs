@@ -21,7 +21,9 @@ internal sealed partial class Shard
             foreach (var path in Directory.EnumerateFiles(_directory).Order(StringComparer.Ordinal))
             {
                 var name = Path.GetFileName(path);
-                if (!name.EndsWith(".tmp", StringComparison.Ordinal))
+                // The change stream's cursor belongs to this folder's log, which is not copied: a restored shard
+                // starts a cursor of its own.
+                if (!name.EndsWith(".tmp", StringComparison.Ordinal) && name != FeedCursorFile)
                     copyFile(name, path);
             }
 

@@ -22,8 +22,8 @@ internal sealed partial class Shard : IAsyncDisposable
     private readonly IReadOnlyList<SegmentVectorSpace> _spaces;
     private SegmentSet _set;
     private readonly WriteAheadLog _wal;
-    private readonly Channel<(ulong Sequence, PointOperation Operation)> _applyQueue =
-        Channel.CreateUnbounded<(ulong, PointOperation)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(ulong Sequence, PointOperation Operation, int Bytes)> _applyQueue =
+        Channel.CreateUnbounded<(ulong, PointOperation, int)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly AppliedWaiters _waiters = new();
     private readonly Task _applyLoop;
     private readonly Task _flushLoop;
@@ -63,6 +63,7 @@ internal sealed partial class Shard : IAsyncDisposable
         try
         {
             ReplayLogTail();
+            OpenChangeFeed();
         }
         catch
         {
@@ -71,8 +72,6 @@ internal sealed partial class Shard : IAsyncDisposable
         }
 
         _durableSequence = _appliedSequence;
-        if (options.ChangeFeed && ReadFeedCursor() is { } published)
-            RetainLogFrom(published + 1);
         _wal.OnDurable = OnDurable;
         _applyLoop = Task.Run(ApplyLoopAsync);
         _flushLoop = Task.Run(FlushLoopAsync);
@@ -157,6 +156,11 @@ internal sealed partial class Shard : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // A change-feed cursor write in progress finishes before the folder can go; later ones are refused.
+        lock (_feedLock)
+        {
+        }
+
         await _wal.DisposeAsync().ConfigureAwait(false);
         _applyQueue.Writer.TryComplete();
         await _applyLoop.ConfigureAwait(false);
@@ -199,7 +203,7 @@ internal sealed partial class Shard : IAsyncDisposable
     private void OnDurable(ulong firstSequence, IReadOnlyList<ReadOnlyMemory<byte>> records)
     {
         for (var i = 0; i < records.Count; i++)
-            _applyQueue.Writer.TryWrite((firstSequence + (ulong)i, OperationCodec.Decode(records[i].Span)));
+            _applyQueue.Writer.TryWrite((firstSequence + (ulong)i, OperationCodec.Decode(records[i].Span), records[i].Length));
         Volatile.Write(ref _durableSequence, (long)firstSequence + records.Count - 1);
     }
 
@@ -214,6 +218,7 @@ internal sealed partial class Shard : IAsyncDisposable
                 if (_options.ApplyDelay > TimeSpan.Zero)
                     await Task.Delay(_options.ApplyDelay).ConfigureAwait(false);
                 ApplyLocked(item.Sequence, item.Operation);
+                RememberApplied(item.Sequence, item.Operation, item.Bytes);
                 // Under a steady stream the queue may never run dry: release waiters as we go, not only then.
                 if (++sinceRelease == 256)
                 {

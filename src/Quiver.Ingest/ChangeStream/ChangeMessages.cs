@@ -5,7 +5,7 @@ using Quiver.Segment.Points;
 namespace Quiver.Ingest.ChangeStream;
 
 /// <summary>One message of the change stream, ready to publish; <see cref="Id"/> is null for filter-selected changes.</summary>
-internal readonly record struct ChangeMessage(string Collection, int Shard, ulong Version, int Part, PointId? Id, byte[] Json);
+internal readonly record struct ChangeMessage(string Collection, int Shard, ulong Incarnation, ulong Version, int Part, PointId? Id, byte[] Json);
 
 /// <summary>
 /// Turns one applied operation into change messages: one per point it names,
@@ -14,7 +14,7 @@ internal readonly record struct ChangeMessage(string Collection, int Shard, ulon
 /// </summary>
 internal static class ChangeMessages
 {
-    public static void Expand(string collection, int shard, ulong version, PointOperation operation, List<ChangeMessage> output)
+    public static void Expand(string collection, int shard, ulong incarnation, ulong version, PointOperation operation, List<ChangeMessage> output)
     {
         var (op, ids, selector, field) = operation switch
         {
@@ -36,13 +36,13 @@ internal static class ChangeMessages
             for (var i = 0; i < ids.Length; i++)
             {
                 var id = ids[i];
-                output.Add(new ChangeMessage(collection, shard, version, i, id, Write(collection, shard, version, op, w => WriteId(w, id))));
+                output.Add(new ChangeMessage(collection, shard, incarnation, version, i, id, Write(collection, shard, version, op, w => WriteId(w, id))));
             }
 
             return;
         }
 
-        output.Add(new ChangeMessage(collection, shard, version, 0, null, Write(collection, shard, version, op, w =>
+        output.Add(new ChangeMessage(collection, shard, incarnation, version, 0, null, Write(collection, shard, version, op, w =>
         {
             if (selector?.Filter is { } filter)
             {

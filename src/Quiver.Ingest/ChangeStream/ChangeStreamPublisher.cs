@@ -23,8 +23,9 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
     private readonly ChangeStreamOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    // Keyed by the collection object, so a collection deleted and created again starts from its own position.
-    private readonly ConditionalWeakTable<Collection, ulong[]> _cursors = [];
+    // Per shard (keyed by the collection object, so a re-created collection starts afresh): failures and when to retry.
+    private readonly ConditionalWeakTable<Collection, (int Failures, long RetryAt)[]> _backoff = [];
+    private readonly System.Diagnostics.Metrics.Meter _meter = new("Quiver.Ingest");
     private Task? _run;
     private long _published;
 
@@ -33,6 +34,23 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
         _catalog = catalog;
         _options = options;
         _logger = logger;
+        _meter.CreateObservableGauge("quiver.change_stream.backlog", () => _catalog.CollectionNames
+            .Select(name => _catalog.TryGet(name))
+            .Where(c => c is not null)
+            .Select(c => new System.Diagnostics.Metrics.Measurement<long>(Backlog(c!), new KeyValuePair<string, object?>("collection", c!.Name))),
+            description: "Applied operations the change stream has not published yet.");
+    }
+
+    private static long Backlog(Collection collection)
+    {
+        try
+        {
+            return collection.ChangeFeedBacklog();
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
     }
 
     public long Published => Interlocked.Read(ref _published);
@@ -49,10 +67,11 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
             try
             {
                 await using var sink = await OpenSinkAsync(cancellationToken).ConfigureAwait(false);
-                failures = 0;
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    if (!await PublishRoundAsync(sink, cancellationToken).ConfigureAwait(false))
+                    if (await PublishRoundAsync(sink, cancellationToken).ConfigureAwait(false))
+                        failures = 0;
+                    else
                         await Task.Delay(10, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -80,7 +99,10 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
         }
     }
 
-    /// <summary>One pass over every shard of every collection; true when anything was published.</summary>
+    /// <summary>
+    /// One pass over every shard of every collection; true when anything was published. A shard whose publish
+    /// fails (its subject refused, the broker slow) backs off alone, so one collection never holds up the others.
+    /// </summary>
     private async Task<bool> PublishRoundAsync(IChangeSink sink, CancellationToken cancellationToken)
     {
         var any = false;
@@ -89,55 +111,50 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
         {
             if (_catalog.TryGet(name) is not { } collection)
                 continue;
-            ulong[] cursors;
-            try
+            var backoff = _backoff.GetValue(collection, c => new (int, long)[c.ShardCount]);
+            for (var shard = 0; shard < backoff.Length; shard++)
             {
-                cursors = _cursors.GetValue(collection, c => [.. Enumerable.Range(0, c.ShardCount).Select(c.ChangeFeedCursor)]);
-            }
-            catch (ObjectDisposedException)
-            {
-                continue;
-            }
-
-            for (var shard = 0; shard < cursors.Length; shard++)
-            {
-                IReadOnlyList<(ulong Sequence, Engine.Operations.PointOperation Operation)> operations;
+                if (backoff[shard].RetryAt > Environment.TickCount64)
+                    continue;
                 try
                 {
-                    operations = collection.ReadAppliedOperations(shard, cursors[shard], _options.MaxBatch);
+                    if (collection.ChangeFeedCursor(shard) is not { } cursor)
+                        continue;
+                    var operations = collection.ReadAppliedOperations(shard, cursor.Published, _options.MaxBatch, MaxBatchBytes);
+                    if (operations.Count == 0)
+                        continue;
+                    if (operations[0].Sequence != cursor.Published + 1)
+                        IngestLog.ChangeStreamGap(_logger, collection.Name, shard, cursor.Published + 1, operations[0].Sequence - 1);
+                    messages.Clear();
+                    foreach (var (sequence, operation) in operations)
+                        ChangeMessages.Expand(collection.Name, shard, cursor.Incarnation, sequence, operation, messages);
+                    await sink.PublishAsync(messages, cancellationToken).ConfigureAwait(false);
+                    collection.AdvanceChangeFeed(shard, operations[^1].Sequence);
+                    backoff[shard] = default;
+                    Interlocked.Add(ref _published, messages.Count);
+                    IngestMetrics.ChangesPublished.Add(messages.Count);
+                    any = true;
                 }
                 catch (Exception ex) when (ex is ObjectDisposedException or DirectoryNotFoundException or FileNotFoundException)
                 {
-                    break; // deleted meanwhile
+                    break; // the collection was deleted meanwhile
                 }
-
-                if (operations.Count == 0)
-                    continue;
-                if (operations[0].Sequence != cursors[shard] + 1)
-                    IngestLog.ChangeStreamGap(_logger, collection.Name, shard, cursors[shard] + 1, operations[0].Sequence - 1);
-                messages.Clear();
-                foreach (var (sequence, operation) in operations)
-                    ChangeMessages.Expand(collection.Name, shard, sequence, operation, messages);
-                await sink.PublishAsync(messages, cancellationToken).ConfigureAwait(false);
-                var last = operations[^1].Sequence;
-                try
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
                 {
-                    collection.AdvanceChangeFeed(shard, last);
+                    var failures = backoff[shard].Failures + 1;
+                    var delay = (int)Math.Min(30_000, 100 * Math.Pow(2, Math.Min(failures, 10)));
+                    backoff[shard] = (failures, Environment.TickCount64 + delay);
+                    LastError = $"{collection.Name}/{shard}: {ex.Message}";
+                    IngestLog.ChangeStreamShardFailed(_logger, ex, collection.Name, shard, delay);
                 }
-                catch (Exception ex) when (ex is ObjectDisposedException or DirectoryNotFoundException)
-                {
-                    break;
-                }
-
-                cursors[shard] = last;
-                Interlocked.Add(ref _published, messages.Count);
-                IngestMetrics.ChangesPublished.Add(messages.Count);
-                any = true;
             }
         }
 
         return any;
     }
+
+    /// <summary>About this many bytes of log records are published per shard in one round.</summary>
+    private const long MaxBatchBytes = 8L * 1024 * 1024;
 
     private async Task<IChangeSink> OpenSinkAsync(CancellationToken cancellationToken) => _options.Kind == ConnectorKind.Nats
         ? await NatsChangeSink.OpenAsync(_options, cancellationToken).ConfigureAwait(false)
@@ -149,6 +166,7 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
         if (_run is { } run)
             await run.ConfigureAwait(false);
         _stopping.Dispose();
+        _meter.Dispose();
     }
 
     private interface IChangeSink : IAsyncDisposable
@@ -183,23 +201,36 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
 
         public async Task PublishAsync(List<ChangeMessage> messages, CancellationToken cancellationToken)
         {
-            var acks = new Task<PubAckResponse>[messages.Count];
-            for (var i = 0; i < messages.Count; i++)
+            // In chunks, so a large batch never has more than a bounded number of publishes in flight.
+            for (var start = 0; start < messages.Count; start += 1024)
             {
-                var m = messages[i];
-                var subject = $"{prefix}.{SubjectToken(m.Collection)}";
-                acks[i] = js.PublishAsync(subject, m.Json, opts: new NatsJSPubOpts { MsgId = $"{m.Collection}/{m.Shard}/{m.Version}/{m.Part}" }, cancellationToken: cancellationToken).AsTask();
-            }
+                var acks = new Task<PubAckResponse>[Math.Min(1024, messages.Count - start)];
+                for (var i = 0; i < acks.Length; i++)
+                {
+                    var m = messages[start + i];
+                    var subject = $"{prefix}.{SubjectToken(m.Collection)}";
+                    // The incarnation keeps a re-created collection's changes (its versions start again) from being
+                    // taken for repeats of the old one's.
+                    var id = $"{m.Collection}/{m.Incarnation:x}/{m.Shard}/{m.Version}/{m.Part}";
+                    acks[i] = js.PublishAsync(subject, m.Json, opts: new NatsJSPubOpts { MsgId = id }, cancellationToken: cancellationToken).AsTask();
+                }
 
-            foreach (var ack in acks)
-                (await ack.ConfigureAwait(false)).EnsureSuccess();
+                foreach (var ack in acks)
+                {
+                    var response = await ack.ConfigureAwait(false);
+                    // A repeat (published before a restart, its cursor not yet saved) is already stored: fine.
+                    if (!response.Duplicate)
+                        response.EnsureSuccess();
+                }
+            }
         }
 
+        /// <summary>A subject token for a collection name: characters NATS does not allow in one become '_'.</summary>
         private static string SubjectToken(string collection) =>
             string.Create(collection.Length, collection, (span, name) =>
             {
                 for (var i = 0; i < span.Length; i++)
-                    span[i] = name[i] is '.' or '*' or '>' or ' ' ? '_' : name[i];
+                    span[i] = name[i] is '.' or '*' or '>' || char.IsWhiteSpace(name[i]) || char.IsControl(name[i]) ? '_' : name[i];
             });
 
         public ValueTask DisposeAsync() => connection.DisposeAsync();
@@ -219,15 +250,19 @@ public sealed class ChangeStreamPublisher : IAsyncDisposable
 
         public async Task PublishAsync(List<ChangeMessage> messages, CancellationToken cancellationToken)
         {
-            var acks = new Task[messages.Count];
-            for (var i = 0; i < messages.Count; i++)
+            // In chunks, well under librdkafka's local queue limit, so a large batch never fails with a full queue.
+            for (var start = 0; start < messages.Count; start += 10_000)
             {
-                var m = messages[i];
-                var key = $"{m.Collection}/{(m.Id is { } id ? id.ToString() : "*")}";
-                acks[i] = _producer.ProduceAsync(options.KafkaTopic, new Message<string, byte[]> { Key = key, Value = m.Json }, cancellationToken);
-            }
+                var acks = new Task[Math.Min(10_000, messages.Count - start)];
+                for (var i = 0; i < acks.Length; i++)
+                {
+                    var m = messages[start + i];
+                    // Keyed by shard: a shard's changes stay in one partition, in log order.
+                    acks[i] = _producer.ProduceAsync(options.KafkaTopic, new Message<string, byte[]> { Key = $"{m.Collection}/{m.Shard}", Value = m.Json }, cancellationToken);
+                }
 
-            await Task.WhenAll(acks).ConfigureAwait(false);
+                await Task.WhenAll(acks).ConfigureAwait(false);
+            }
         }
 
         public ValueTask DisposeAsync()

@@ -292,8 +292,13 @@ public sealed record ConnectorDefinition
         w.WriteEndObject();
     }
 
-    private static string RedactUrl(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 ? url.Replace(uri.UserInfo + "@", "***@", StringComparison.Ordinal) : url;
+    /// <summary>Hides <c>user:password@</c> in each of a comma-separated list of server URLs.</summary>
+    private static string RedactUrl(string urls) => string.Join(',', urls.Split(',').Select(url =>
+    {
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        var at = url.LastIndexOf('@');
+        return scheme >= 0 && at > scheme ? string.Concat(url.AsSpan(0, scheme + 3), "***", url.AsSpan(at)) : url;
+    }));
 
     private static QuiverException Bad(string message) => QuiverException.BadInput($"connector: {message}");
 }

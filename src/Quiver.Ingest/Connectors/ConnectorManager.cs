@@ -197,10 +197,13 @@ public sealed class ConnectorManager : IAsyncDisposable
         if (!File.Exists(_path))
             return [];
         using var doc = JsonDocument.Parse(ChecksummedFile.Read(_path, FileKind, 1).Body);
-        return [.. doc.RootElement.EnumerateArray().Select(e => (
-            e.GetProperty("name").GetString()!,
-            e.TryGetProperty("definition", out var d) ? ConnectorDefinition.FromJson(d, null) : null,
-            e.GetProperty("paused").GetBoolean()))];
+        return [.. doc.RootElement.EnumerateArray().Select(e =>
+        {
+            var definition = e.TryGetProperty("definition", out var d) ? ConnectorDefinition.FromJson(d, null) : null;
+            // Entries written before the name was stored on its own carry it only inside the definition.
+            var name = e.TryGetProperty("name", out var n) ? n.GetString()! : definition?.Name ?? throw new InvalidDataException("a connectors.dat entry without a name");
+            return (name, definition, e.GetProperty("paused").GetBoolean());
+        })];
     }
 
     public async ValueTask DisposeAsync()

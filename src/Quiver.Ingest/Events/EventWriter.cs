@@ -93,7 +93,8 @@ internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition
 
                 if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > giveUpAfter)
                     throw new TimeoutException($"writing a batch kept failing for {giveUpAfter.TotalSeconds:F0} s: {ex.Message}", ex);
-                var delay = Backoff(attempt);
+                // Never sleep past the deadline either: the source's own clock is running.
+                var delay = (int)Math.Min(Backoff(attempt), Math.Max(1, (giveUpAfter - System.Diagnostics.Stopwatch.GetElapsedTime(started)).TotalMilliseconds));
                 status.State = ConnectorState.Retrying;
                 status.AddRetry();
                 IngestLog.Retrying(logger, definition.Name, attempt, delay, ex.Message);

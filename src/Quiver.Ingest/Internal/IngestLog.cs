@@ -34,4 +34,7 @@ internal static partial class IngestLog
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Change stream: collection {Collection} shard {Shard}: sequences {From}..{To} were no longer in the log and are not published")]
     public static partial void ChangeStreamGap(ILogger logger, string collection, int shard, ulong from, ulong to);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Change stream: collection {Collection} shard {Shard}: publishing failed, retrying in {DelayMs} ms")]
+    public static partial void ChangeStreamShardFailed(ILogger logger, Exception exception, string collection, int shard, int delayMs);
 }

@@ -75,6 +75,8 @@ public sealed class ConnectorDefinitionTests
         Assert.Contains("nats://***@host:4222", Json(true), StringComparison.Ordinal);
         Assert.DoesNotContain("secret", Json(true), StringComparison.Ordinal);
         Assert.Contains("nats://user:secret@host:4222", Json(false), StringComparison.Ordinal);
+        d = d with { Nats = d.Nats! with { Url = "nats://u:p1@a:4222,nats://u:p2@b:4222" } };
+        Assert.Contains("nats://***@a:4222,nats://***@b:4222", Json(true), StringComparison.Ordinal);
     }
 
     [Fact]

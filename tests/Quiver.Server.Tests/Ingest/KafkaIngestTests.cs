@@ -128,6 +128,8 @@ public sealed class KafkaIngestTests(ITestOutputHelper output)
     {
         using var kafka = new KafkaMockCluster();
         kafka.CreateTopic("mixed", 1);
+        // One partition for the dead letters too, so they can be read back in the order they were sent.
+        kafka.CreateTopic("mixed.dead-letter", 1);
         var good = IngestScenario.Events(600, 50, seed: 5).Where(e => e.AsSpan().IndexOf("set_payload"u8) < 0).ToList();
         var poison = new (int At, string Body, string Reason)[]
         {
