@@ -96,23 +96,9 @@ internal sealed partial class Shard : IAsyncDisposable
     }
 
     /// <summary>
-    /// Appends an operation to the log. Returns its sequence number once it is durable, and with
-    /// <paramref name="wait"/> once it is also applied and visible to readers.
-    /// </summary>
-    public async ValueTask<ulong> SubmitAsync(PointOperation operation, bool wait, CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        // The append itself is not cancellable: once a request reached the log it is written in full (a client
-        // going away must not drop some shards' parts of a write); only the wait for visibility is.
-        var sequence = await _wal.AppendAsync(OperationCodec.Encode(operation), CancellationToken.None).ConfigureAwait(false);
-        if (wait)
-            await WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
-        return sequence;
-    }
-
-    /// <summary>
     /// Appends several operations with contiguous sequences and one durability point (one fsync for all); returns
-    /// the first sequence once all are durable.
+    /// the first sequence once all are durable. Not cancellable: once a request reached the log it is written in
+    /// full (a client going away must not drop some shards' parts of a write); only waiting for visibility is.
     /// </summary>
     public async ValueTask<ulong> SubmitBatchAsync(IReadOnlyList<PointOperation> operations)
     {

@@ -151,12 +151,12 @@ internal static class PointEndpoints
         }));
 
     private static SetPayload ReadSetPayload(JsonElement body) => new(
-        RestReader.PayloadObject(RestReader.Required(body, "payload", string.Empty), "payload"),
+        PointJson.PayloadObject(RestReader.Required(body, "payload", string.Empty), "payload"),
         RestReader.Selector(body),
         RestReader.TryGet(body, "key", out var key) ? RestReader.String(key, "key") : null);
 
     private static PointOperation ReadOverwritePayload(JsonElement body) => new OverwritePayload(
-        RestReader.PayloadObject(RestReader.Required(body, "payload", string.Empty), "payload"), RestReader.Selector(body));
+        PointJson.PayloadObject(RestReader.Required(body, "payload", string.Empty), "payload"), RestReader.Selector(body));
 
     private static PointOperation ReadDeletePayload(JsonElement body) => new DeletePayloadKeys(
         RestReader.Strings(RestReader.Required(body, "keys", string.Empty), "keys"), RestReader.Selector(body));
@@ -176,7 +176,7 @@ internal static class PointEndpoints
             var path = $"points[{i++}]";
             result.Add(new PointVectors(
                 PointId.FromJson(RestReader.Required(p, "id", path), $"{path}.id"),
-                RestReader.VectorStruct(RestReader.Required(p, "vector", path), $"{path}.vector")));
+                PointJson.VectorStruct(RestReader.Required(p, "vector", path), $"{path}.vector")));
         }
 
         return new UpdateVectors(result);

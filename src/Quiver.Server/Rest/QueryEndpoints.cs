@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
+using Quiver.Engine.Operations;
 using Quiver.Engine.Query;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
@@ -101,7 +102,7 @@ internal static class QueryEndpoints
             case JsonValueKind.Array:
                 if (query.GetArrayLength() > 0 && query[0].ValueKind == JsonValueKind.Array)
                     throw QuiverException.BadInput("query: multivector queries are not supported yet");
-                return new NearestQuery(RestReader.Dense(query, "query"), null);
+                return new NearestQuery(PointJson.Dense(query, "query"), null);
             case JsonValueKind.Number:
             case JsonValueKind.String:
                 return new NearestQuery(null, PointId.FromJson(query, "query"));

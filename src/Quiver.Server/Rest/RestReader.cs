@@ -82,12 +82,6 @@ internal static class RestReader
         return ids;
     }
 
-    public static float[] Dense(JsonElement array, string path) => PointJson.Dense(array, path);
-
-    /// <summary>A point's vectors: an array (the unnamed vector) or an object of named vectors.</summary>
-    public static NamedVector[] VectorStruct(JsonElement value, string path) => PointJson.VectorStruct(value, path);
-
-    public static Payload PayloadObject(JsonElement value, string path) => PointJson.PayloadObject(value, path);
 
     /// <summary>Upsert body: <c>{"points":[...]}</c> or the columnar <c>{"batch":{ids, vectors, payloads}}</c>.</summary>
     public static PointWrite[] Upsert(JsonElement body)
@@ -104,8 +98,8 @@ internal static class RestReader
                 if (p.ValueKind != JsonValueKind.Object)
                     throw QuiverException.BadInput($"Format error in JSON body: {path}: expected an object");
                 var id = PointId.FromJson(Required(p, "id", path), $"{path}.id");
-                var vectors = TryGet(p, "vector", out var v) ? VectorStruct(v, $"{path}.vector") : [];
-                var payload = TryGet(p, "payload", out var pl) ? PayloadObject(pl, $"{path}.payload") : Payload.Empty;
+                var vectors = TryGet(p, "vector", out var v) ? PointJson.VectorStruct(v, $"{path}.vector") : [];
+                var payload = TryGet(p, "payload", out var pl) ? PointJson.PayloadObject(pl, $"{path}.payload") : Payload.Empty;
                 result[i++] = new PointWrite(id, vectors, payload);
             }
 
@@ -131,7 +125,7 @@ internal static class RestReader
                 var i = 0;
                 foreach (var row in v.EnumerateArray())
                 {
-                    vectors[i] = [new NamedVector(string.Empty, Dense(row, $"batch.vectors[{i}]"))];
+                    vectors[i] = [new NamedVector(string.Empty, PointJson.Dense(row, $"batch.vectors[{i}]"))];
                     i++;
                 }
             }
@@ -144,7 +138,7 @@ internal static class RestReader
                     var i = 0;
                     foreach (var row in named.Value.EnumerateArray())
                     {
-                        (lists[i] ??= []).Add(new NamedVector(named.Name, Dense(row, $"batch.vectors.{named.Name}[{i}]")));
+                        (lists[i] ??= []).Add(new NamedVector(named.Name, PointJson.Dense(row, $"batch.vectors.{named.Name}[{i}]")));
                         i++;
                     }
                 }
@@ -166,7 +160,7 @@ internal static class RestReader
             var i = 0;
             foreach (var pl in pls.EnumerateArray())
             {
-                payloads[i] = PayloadObject(pl, $"batch.payloads[{i}]");
+                payloads[i] = PointJson.PayloadObject(pl, $"batch.payloads[{i}]");
                 i++;
             }
         }
