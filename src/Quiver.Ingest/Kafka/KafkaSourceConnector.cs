@@ -144,7 +144,18 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
             { "quiver-source-offset", Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)) },
         };
         var message = new Message<string?, byte[]> { Key = source.Message.Key, Value = source.Message.Value ?? [], Headers = headers };
-        await producer.ProduceAsync(Definition.DeadLetterTopic, message, cancellationToken).ConfigureAwait(false);
+        // Bounded like a write: a dead-letter topic that cannot be reached restarts the loop (nothing is committed,
+        // so the batch comes again) rather than holding the partition past the poll interval.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(MaxPollInterval / 3);
+        try
+        {
+            await producer.ProduceAsync(Definition.DeadLetterTopic, message, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the dead-letter topic {Definition.DeadLetterTopic} took no message for {(MaxPollInterval / 3).TotalSeconds:F0} s");
+        }
     }
 
     private static long Lag(IConsumer<string?, byte[]> consumer)
