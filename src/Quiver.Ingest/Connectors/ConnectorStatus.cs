@@ -36,6 +36,7 @@ public sealed class ConnectorStatus
     private int _state = (int)ConnectorState.Starting;
     private volatile string? _lastError;
     private volatile string? _position;
+    private volatile string? _partitions;
 
     public ConnectorState State
     {
@@ -75,6 +76,13 @@ public sealed class ConnectorStatus
         internal set => _position = value;
     }
 
+    /// <summary>The Kafka partitions this server holds in its group, ascending; null for NATS.</summary>
+    public string? Partitions
+    {
+        get => _partitions;
+        internal set => _partitions = value;
+    }
+
     internal void AddConsumed(long n) => Interlocked.Add(ref _consumed, n);
 
     internal void AddApplied(long n) => Interlocked.Add(ref _applied, n);
@@ -110,6 +118,8 @@ public sealed class ConnectorStatus
             w.WriteNull("lag");
         w.WriteNumber("last_batch_ms", Interlocked.Read(ref _lastBatchMicros) / 1000.0);
         w.WriteString("position", Position);
+        if (Partitions is not null)
+            w.WriteString("partitions", Partitions);
         w.WriteString("last_error", LastError);
     }
 }

@@ -84,9 +84,16 @@ public abstract class SourceConnector : IAsyncDisposable
             }
         }
 
-        if (Status.State is ConnectorState.Paused or ConnectorState.BackPressure or ConnectorState.Starting or ConnectorState.Failed)
+        if (Status.State is ConnectorState.Paused or ConnectorState.BackPressure)
             Status.State = ConnectorState.Running;
         return false;
+    }
+
+    /// <summary>Called by a source once it is connected and reading.</summary>
+    private protected void MarkRunning()
+    {
+        if (Status.State is ConnectorState.Starting or ConnectorState.Failed)
+            Status.State = ConnectorState.Running;
     }
 
     /// <summary>Waits while <see cref="ShouldHold"/> says so (for sources that need no polling while held).</summary>
@@ -150,6 +157,8 @@ public abstract class SourceConnector : IAsyncDisposable
         {
             try
             {
+                // Unknown until the source says again: a stale 0 would read as caught up.
+                Status.Lag = -1;
                 await RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -37,4 +37,7 @@ internal static partial class IngestLog
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Change stream: collection {Collection} shard {Shard}: publishing failed, retrying in {DelayMs} ms")]
     public static partial void ChangeStreamShardFailed(ILogger logger, Exception exception, string collection, int shard, int delayMs);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "Connector {Name}: offsets not committed while the group rebalances ({Reason}); the next owner re-reads them")]
+    public static partial void CommitSkipped(ILogger logger, string name, string reason);
 }

@@ -40,16 +40,22 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
         };
         using var consumer = new ConsumerBuilder<string?, byte[]>(config)
             .SetKeyDeserializer(Deserializers.Utf8)
-            .SetPartitionsAssignedHandler((_, partitions) => IngestLog.Partitions(Logger, Definition.Name, "assigned", Describe(partitions)))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                Status.Partitions = Describe(partitions);
+                IngestLog.Partitions(Logger, Definition.Name, "assigned", Status.Partitions);
+            })
             .SetPartitionsRevokedHandler((_, partitions) =>
             {
                 // Everything handled is already committed; events gathered but not written are left to the next
                 // owner, which starts at the committed offsets.
+                Status.Partitions = string.Empty;
                 IngestLog.Partitions(Logger, Definition.Name, "revoked", Describe(partitions.Select(p => p.TopicPartition)));
                 batch.RemoveAll(r => partitions.Any(p => p.TopicPartition == r.TopicPartition));
             })
             .SetPartitionsLostHandler((_, partitions) =>
             {
+                Status.Partitions = string.Empty;
                 IngestLog.Partitions(Logger, Definition.Name, "lost", Describe(partitions.Select(p => p.TopicPartition)));
                 batch.RemoveAll(r => partitions.Any(p => p.TopicPartition == r.TopicPartition));
             })
@@ -62,6 +68,8 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
             Acks = Acks.All,
         }).SetKeySerializer(Serializers.Utf8).Build();
         consumer.Subscribe(Options.Topic);
+        MarkRunning();
+        var lagUpdated = 0L;
         try
         {
             var paused = false;
@@ -90,7 +98,17 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
 
                 batch.Clear();
                 if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is not { } first)
+                {
+                    // Idle: ask the brokers (a few round trips, so not on every batch); this is what tells a caller
+                    // waiting on the lag that the connector caught up.
+                    if (Environment.TickCount64 - lagUpdated > 2000)
+                    {
+                        Status.Lag = CommittedLag(consumer);
+                        lagUpdated = Environment.TickCount64;
+                    }
+
                     continue;
+                }
                 batch.Add(first);
                 var deadline = Stopwatch.GetTimestamp() + (Definition.LingerMs * Stopwatch.Frequency / 1000);
                 while (batch.Count < Definition.MaxBatch)
@@ -126,9 +144,22 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
         var commits = batch.GroupBy(r => r.TopicPartition)
             .Select(g => new TopicPartitionOffset(g.Key, new Offset(g.Max(r => r.Offset.Value) + 1)))
             .ToList();
-        consumer.Commit(commits);
+        try
+        {
+            consumer.Commit(commits);
+        }
+        catch (KafkaException ex) when (ex.Error.Code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)
+        {
+            // The batch is written; the group is moving partitions. Whoever holds them next starts at the last
+            // committed offsets and writes these events again, in order, which changes nothing.
+            Status.LastError = ex.Message;
+            IngestLog.CommitSkipped(Logger, Definition.Name, ex.Error.Reason);
+            Record(batch.Count, outcomes, Stopwatch.GetElapsedTime(started));
+            return;
+        }
+
         Status.Position = string.Join(',', commits.Select(c => $"{c.Partition.Value}:{c.Offset.Value}"));
-        Status.Lag = Lag(consumer);
+        Status.Lag = CachedLag(consumer);
         Record(batch.Count, outcomes, Stopwatch.GetElapsedTime(started));
     }
 
@@ -158,15 +189,38 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
         }
     }
 
-    private static long Lag(IConsumer<string?, byte[]> consumer)
+    /// <summary>After a batch: from the client's cached watermarks and positions, without a round trip.</summary>
+    private static long CachedLag(IConsumer<string?, byte[]> consumer)
     {
         long lag = 0;
         foreach (var partition in consumer.Assignment)
         {
             var high = consumer.GetWatermarkOffsets(partition).High;
             var position = consumer.Position(partition);
-            if (high != Offset.Unset && position != Offset.Unset)
-                lag += Math.Max(0, high.Value - position.Value);
+            if (high == Offset.Unset || position == Offset.Unset)
+                return -1;
+            lag += Math.Max(0, high.Value - position.Value);
+        }
+
+        return lag;
+    }
+
+    /// <summary>
+    /// Events in this server's partitions past the group's committed offsets, asked of the brokers (cached
+    /// watermarks are unknown for a partition nothing was read from since it was assigned).
+    /// </summary>
+    private static long CommittedLag(IConsumer<string?, byte[]> consumer)
+    {
+        var assignment = consumer.Assignment;
+        if (assignment.Count == 0)
+            return 0;
+        var committed = consumer.Committed(assignment, TimeSpan.FromSeconds(5));
+        long lag = 0;
+        foreach (var c in committed)
+        {
+            var marks = consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(5));
+            var from = c.Offset == Offset.Unset ? marks.Low.Value : c.Offset.Value;
+            lag += Math.Max(0, marks.High.Value - from);
         }
 
         return lag;
@@ -176,5 +230,5 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
         result.Message.Headers?.TryGetLastBytes(name, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
 
     private static string Describe(IEnumerable<TopicPartition> partitions) =>
-        string.Join(',', partitions.Select(p => p.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+        string.Join(',', partitions.Select(p => p.Partition.Value).Order().Select(p => p.ToString(CultureInfo.InvariantCulture)));
 }

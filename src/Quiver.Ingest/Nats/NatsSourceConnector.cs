@@ -37,6 +37,8 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         var js = new NatsJSContext(connection);
         await EnsureDeadLetterStreamAsync(js, cancellationToken).ConfigureAwait(false);
         var (consumer, position) = await OpenConsumerAsync(js, cancellationToken).ConfigureAwait(false);
+        Status.Lag = (long)consumer.Info.NumPending + consumer.Info.NumAckPending;
+        MarkRunning();
         var fetch = new NatsJSFetchOpts { MaxMsgs = Definition.MaxBatch };
         var batch = new List<INatsJSMsg<byte[]>>(Definition.MaxBatch);
         while (!cancellationToken.IsCancellationRequested)

@@ -95,7 +95,10 @@ public sealed class KafkaIngestTests(ITestOutputHelper output)
             // A leaves the group: B takes every partition from the committed offsets.
             (await restA.DeleteAsync("/quiver/connectors/shared")).EnsureOk();
             await producing;
-            var done = await WaitCaughtUpAsync(restB, "shared");
+            // Caught up means holding every partition (the rebalance is over) with nothing left past the commits.
+            var done = await IngestScenario.WaitForConnectorAsync(restB, "shared",
+                s => s["partitions"]?.GetValue<string>() == "0,1,2,3" && s["lag"] is { } lag && lag.GetValue<long>() == 0 && s["state"]!.GetValue<string>() == "running",
+                TimeSpan.FromSeconds(180));
             output.WriteLine($"B after A left: {done.ToJsonString()}");
 
             var last = new Dictionary<long, int>();
