@@ -214,16 +214,24 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
         var assignment = consumer.Assignment;
         if (assignment.Count == 0)
             return 0;
-        var committed = consumer.Committed(assignment, TimeSpan.FromSeconds(5));
-        long lag = 0;
-        foreach (var c in committed)
+        try
         {
-            var marks = consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(5));
-            var from = c.Offset == Offset.Unset ? marks.Low.Value : c.Offset.Value;
-            lag += Math.Max(0, marks.High.Value - from);
-        }
+            var committed = consumer.Committed(assignment, TimeSpan.FromSeconds(5));
+            long lag = 0;
+            foreach (var c in committed)
+            {
+                var marks = consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(5));
+                var from = c.Offset == Offset.Unset ? marks.Low.Value : c.Offset.Value;
+                lag += Math.Max(0, marks.High.Value - from);
+            }
 
-        return lag;
+            return lag;
+        }
+        catch (KafkaException)
+        {
+            // A slow or rebalancing group: the lag is unknown for now, which is no reason to stop reading.
+            return -1;
+        }
     }
 
     private static string? Header(ConsumeResult<string?, byte[]> result, string name) =>
