@@ -23,12 +23,7 @@ public sealed class QuantizedVectors
         var dim = quantizer.Dimension;
         _codeSums = new long[codes.Length / dim];
         for (var row = 0; row < _codeSums.Length; row++)
-        {
-            long sum = 0;
-            foreach (var c in codes.AsSpan(row * dim, dim))
-                sum += c;
-            _codeSums[row] = sum;
-        }
+            _codeSums[row] = Sum(codes.AsSpan(row * dim, dim));
     }
 
     public ScalarQuantizer Quantizer { get; }
@@ -44,10 +39,15 @@ public sealed class QuantizedVectors
     {
         var code = new byte[Quantizer.Dimension];
         Quantizer.Encode(query, code);
+        return new QuantizedQuery(code, Sum(code));
+    }
+
+    private static long Sum(ReadOnlySpan<byte> code)
+    {
         long sum = 0;
         foreach (var c in code)
             sum += c;
-        return new QuantizedQuery(code, sum);
+        return sum;
     }
 
     /// <summary>The dot product of the decoded query and row.</summary>
