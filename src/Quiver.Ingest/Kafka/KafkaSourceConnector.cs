@@ -101,7 +101,7 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
                 {
                     // Idle: ask the brokers (a few round trips, so not on every batch); this is what tells a caller
                     // waiting on the lag that the connector caught up.
-                    if (Environment.TickCount64 - lagUpdated > 2000)
+                    if (Status.Lag < 0 || Environment.TickCount64 - lagUpdated > 2000)
                     {
                         Status.Lag = CommittedLag(consumer);
                         lagUpdated = Environment.TickCount64;
@@ -159,7 +159,10 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
         }
 
         Status.Position = string.Join(',', commits.Select(c => $"{c.Partition.Value}:{c.Offset.Value}"));
-        Status.Lag = CachedLag(consumer);
+        // Cached watermarks can be behind the brokers: a 0 from them is only a guess, so it is reported as unknown
+        // until the idle path has asked the brokers.
+        var cached = CachedLag(consumer);
+        Status.Lag = cached > 0 ? cached : -1;
         Record(batch.Count, outcomes, Stopwatch.GetElapsedTime(started));
     }
 
