@@ -7,6 +7,7 @@ using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Query;
 using Quiver.Segment.Filtering;
+using Quiver.Segment.Segments;
 
 namespace Quiver.Cli.Bench;
 
@@ -28,13 +29,17 @@ internal static class AnnBenchmark
           --runs N              time each ef's pass N times and keep the fastest, as ann-benchmarks does (default 1)
           --threads T           index build threads (default 1); queries always run one at a time on one thread
           --full-scan-threshold KB  hnsw_config.full_scan_threshold: filters matching fewer vectors (KB) scan exactly (default 10000)
+          --quantization KIND   none (default) or int8: scalar codes (quantization_config.scalar), walked instead of the
+                                vectors, the candidates rescored with the full vectors
+          --quantile Q          scalar quantization's quantile, 0.5..1 (default: the whole range)
+          --oversampling F      candidates per result the codes walk keeps for rescoring (default 1; 1..100)
           --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
           --out FILE            write the results as JSON
           --plot FILE.png       draw recall@10 vs QPS (log scale), one line per filter setting, markers labelled by ef
           --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
         """;
 
-    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot"];
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling"];
     private static readonly HashSet<string> Flags = ["--filter-labels"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -51,6 +56,16 @@ internal static class AnnBenchmark
         var fullScanKb = args.Int("--full-scan-threshold", 10_000, 0);
         int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
         var plotPath = args.String("--plot") is { } plot ? RecallPlot.Validate(plot) : null;
+        var quantization = args.String("--quantization") ?? "none";
+        if (quantization is not ("none" or "int8"))
+            throw new ArgumentException($"--quantization: expected none or int8, got '{quantization}'");
+        var quantile = args.Has("--quantile") ? args.Double("--quantile", 1) : (double?)null;
+        if (quantile is { } q && !(q >= 0.5 && q <= 1))
+            throw new ArgumentException($"--quantile: expected a number from 0.5 to 1, got {q}");
+        var oversampling = args.Double("--oversampling", 1);
+        if (!(oversampling >= 1 && oversampling <= 100))
+            throw new ArgumentException($"--oversampling: expected a number from 1 to 100, got {oversampling}");
+        var searchQuantization = quantization == "none" ? default : new QuantizationSearch(false, true, oversampling);
 
         Console.Error.WriteLine($"bench ann: loading {dir}");
         var data = Dataset.Load(dir, limit, queryCount);
@@ -64,7 +79,11 @@ internal static class AnnBenchmark
         {
             await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage, Shards = new() { Fsync = false, FlushInterval = TimeSpan.FromMinutes(10) } }, NullLogger.Instance);
             var hnsw = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads, ["full_scan_threshold"] = fullScanKb };
-            var collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels);
+            var quantizationConfig = quantization == "none" ? null : new JsonObject
+            {
+                ["scalar"] = new JsonObject { ["type"] = "int8", ["quantile"] = quantile, ["always_ram"] = true },
+            };
+            var collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels, quantization: quantizationConfig);
 
             // Uploaded with indexing off; switching it on makes one segment with one graph over the whole set. The
             // build time is until that segment serves queries; writing its files follows in the background.
@@ -74,16 +93,23 @@ internal static class AnnBenchmark
             Console.Error.WriteLine($"bench ann: index serving after {buildSeconds:F1} s ({threads} threads), files written after {done.TotalSeconds:F1} s; vectors {memory.VectorBytes / 1048576.0:F1} MiB + graph {memory.GraphBytes / 1048576.0:F1} MiB + sketch {memory.SketchBytes / 1048576.0:F1} MiB");
 
             var runs = new List<RunResult>();
-            runs.AddRange(Sweep(collection, data, angular, efs, null, timedRuns));
+            runs.AddRange(Sweep(collection, data, angular, efs, null, timedRuns, searchQuantization));
             if (filterLabels)
             {
-                runs.AddRange(Sweep(collection, data, angular, efs, "10%", timedRuns));
-                runs.AddRange(Sweep(collection, data, angular, efs, "1%", timedRuns));
+                runs.AddRange(Sweep(collection, data, angular, efs, "10%", timedRuns, searchQuantization));
+                runs.AddRange(Sweep(collection, data, angular, efs, "1%", timedRuns, searchQuantization));
             }
 
             Print(data, buildSeconds, memory, runs, m, efConstruct, threads);
             if (args.String("--out") is { } outPath)
-                await File.WriteAllTextAsync(outPath, ToJson(data, buildSeconds, memory, runs, m, efConstruct, threads).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            {
+                var json = ToJson(data, buildSeconds, memory, runs, m, efConstruct, threads);
+                json["quantization"] = quantization;
+                json["quantile"] = quantile;
+                json["oversampling"] = oversampling;
+                await File.WriteAllTextAsync(outPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+
             if (plotPath is not null)
             {
                 RecallPlot.Save(plotPath, data.Name, data.Base.Length, m, efConstruct, runs);
@@ -103,7 +129,7 @@ internal static class AnnBenchmark
 
     internal sealed record RunResult(string? Filter, int Ef, double Recall, double Qps, double P50Ms, double P99Ms);
 
-    private static IEnumerable<RunResult> Sweep(Collection collection, Dataset data, bool angular, int[] efs, string? filterShare, int timedRuns)
+    private static IEnumerable<RunResult> Sweep(Collection collection, Dataset data, bool angular, int[] efs, string? filterShare, int timedRuns, QuantizationSearch quantization)
     {
         var filters = new Filter?[data.Queries.Length];
         if (filterShare is not null)
@@ -136,14 +162,14 @@ internal static class AnnBenchmark
         // dynamic PGO) before anything is timed; a single pass of fast queries ends before that happens.
         var warm = Stopwatch.StartNew();
         for (var q = 0; warm.Elapsed < WarmUp; q = (q + 1) % data.Queries.Length)
-            collection.Search(Request(data.Queries[q], filters[q], efs[0], exact: false), default);
+            collection.Search(Request(data.Queries[q], filters[q], efs[0], exact: false, quantization), default);
 
         var latencies = new double[data.Queries.Length];
         foreach (var ef in efs)
         {
             // An untimed pass first (as the hnswlib driver does): JIT tiers and caches settle before timing.
             for (var q = 0; q < data.Queries.Length; q++)
-                collection.Search(Request(data.Queries[q], filters[q], ef, exact: false), default);
+                collection.Search(Request(data.Queries[q], filters[q], ef, exact: false, quantization), default);
 
             long hits = 0;
             var seconds = double.MaxValue;
@@ -157,7 +183,7 @@ internal static class AnnBenchmark
                 for (var q = 0; q < data.Queries.Length; q++)
                 {
                     var started = Stopwatch.GetTimestamp();
-                    var result = collection.Search(Request(data.Queries[q], filters[q], ef, exact: false), default);
+                    var result = collection.Search(Request(data.Queries[q], filters[q], ef, exact: false, quantization), default);
                     latencies[q] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                     foreach (var r in result)
                     {
@@ -182,8 +208,8 @@ internal static class AnnBenchmark
         }
     }
 
-    private static SearchRequest Request(float[] query, Filter? filter, int ef, bool exact) =>
-        new(new NearestQuery(query, null), string.Empty, filter, 10, 0, null, WithPayload.None, WithVector.None, exact, ef > 0 ? ef : null);
+    private static SearchRequest Request(float[] query, Filter? filter, int ef, bool exact, QuantizationSearch quantization = default) =>
+        new(new NearestQuery(query, null), string.Empty, filter, 10, 0, null, WithPayload.None, WithVector.None, exact, ef > 0 ? ef : null, Quantization: quantization);
 
     // Scores come back on the API's scale: cosine similarity (angular) or L2 distance (euclidean).
     private static double Distance(float score, bool angular) => angular ? 1.0 - score : score;
@@ -191,7 +217,7 @@ internal static class AnnBenchmark
     private static void Print(Dataset data, double buildSeconds, CollectionMemory memory, List<RunResult> runs, int m, int efConstruct, int threads)
     {
         Console.WriteLine($"dataset {data.Name}: {data.Base.Length:N0} x {data.Dim} ({data.Metric}), {data.Queries.Length:N0} queries, M={m} ef_construct={efConstruct}");
-        Console.WriteLine($"build {buildSeconds:F2} s with {threads} thread(s); index memory {memory.TotalBytes / 1048576.0:F1} MiB (vectors {memory.VectorBytes / 1048576.0:F1} + graph {memory.GraphBytes / 1048576.0:F1} + sketch {memory.SketchBytes / 1048576.0:F1})");
+        Console.WriteLine($"build {buildSeconds:F2} s with {threads} thread(s); index memory {memory.TotalBytes / 1048576.0:F1} MiB (vectors {memory.VectorBytes / 1048576.0:F1} + graph {memory.GraphBytes / 1048576.0:F1} + codes {memory.CodeBytes / 1048576.0:F1} + sketch {memory.SketchBytes / 1048576.0:F1})");
         Console.WriteLine($"{"filter",-7} {"ef",5} {"recall@10",10} {"QPS",9} {"p50 ms",8} {"p99 ms",8}");
         foreach (var r in runs)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Filter ?? "-",-7} {r.Ef,5} {r.Recall,10:F4} {r.Qps,9:F0} {r.P50Ms,8:F3} {r.P99Ms,8:F3}"));
@@ -212,6 +238,7 @@ internal static class AnnBenchmark
         ["vector_bytes"] = memory.VectorBytes,
         ["graph_bytes"] = memory.GraphBytes,
         ["sketch_bytes"] = memory.SketchBytes,
+        ["code_bytes"] = memory.CodeBytes,
         ["runs"] = new JsonArray([.. runs.Select(r => (JsonNode)new JsonObject
         {
             ["filter"] = r.Filter,

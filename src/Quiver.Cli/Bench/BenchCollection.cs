@@ -17,7 +17,7 @@ internal static class BenchCollection
     /// indexing off: bulk-load practice), uploads the base vectors (with label/bucket payloads and their indexes
     /// when <paramref name="labels"/>), and returns it.
     /// </summary>
-    public static async Task<Collection> CreateAndLoadAsync(CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels, int indexingThresholdKb = 0)
+    public static async Task<Collection> CreateAndLoadAsync(CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels, int indexingThresholdKb = 0, JsonObject? quantization = null)
     {
         var create = new JsonObject
         {
@@ -25,6 +25,8 @@ internal static class BenchCollection
             ["hnsw_config"] = hnswConfig,
             ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = indexingThresholdKb },
         };
+        if (quantization is not null)
+            create["quantization_config"] = quantization;
         using (var doc = JsonDocument.Parse(create.ToJsonString()))
             await catalog.CreateAsync(name, CollectionConfig.FromCreateRequest(doc.RootElement), default);
         var collection = catalog.Get(name);

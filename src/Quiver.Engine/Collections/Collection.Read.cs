@@ -114,19 +114,20 @@ public sealed partial class Collection
         return new CollectionStats(points, indexed, segments, walBytes, optimizing, pending, PayloadFieldInfo.Sum(schemas));
     }
 
-    /// <summary>Bytes held in memory by vectors, graphs and sketches, over every shard and segment.</summary>
+    /// <summary>Bytes held in memory by vectors, graphs, sketches and quantized codes, over every shard and segment.</summary>
     public CollectionMemory Memory()
     {
-        long vectors = 0, graphs = 0, sketches = 0;
+        long vectors = 0, graphs = 0, sketches = 0, codes = 0;
         foreach (var shard in _shards)
         {
-            var (v, g, k) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes)));
+            var (v, g, k, c) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes), set.Segments.Sum(s => s.CodeBytes)));
             vectors += v;
             graphs += g;
             sketches += k;
+            codes += c;
         }
 
-        return new CollectionMemory(vectors, graphs, sketches);
+        return new CollectionMemory(vectors, graphs, sketches, codes);
     }
 
     /// <summary>
@@ -195,9 +196,9 @@ public sealed record CollectionStats(long PointsCount, long IndexedVectorsCount,
 /// <summary>Operations logged but not applied (largest per shard), and points waiting for the optimizer.</summary>
 public readonly record struct WriteBacklog(long ApplyOperations, long UnindexedPoints);
 
-public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes)
+public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes, long CodeBytes = 0)
 {
-    public long TotalBytes => VectorBytes + GraphBytes + SketchBytes;
+    public long TotalBytes => VectorBytes + GraphBytes + SketchBytes + CodeBytes;
 }
 
 /// <summary>An optimization running on a shard.</summary>

@@ -198,7 +198,7 @@ public sealed partial class Collection
         var hnsw = Config.HnswFor(space.Name);
         // full_scan_threshold is in KB of vectors: below it an exact scan is cheaper than the graph.
         var fullScanPoints = (int)Math.Min(int.MaxValue, (long)hnsw.FullScanThresholdKb * 1024 / ((long)space.Dimension * sizeof(float)));
-        return new SegmentSearchParams(request.HnswEf ?? hnsw.EfConstruct, request.Exact, fullScanPoints);
+        return new SegmentSearchParams(request.HnswEf ?? hnsw.EfConstruct, request.Exact, fullScanPoints, request.Quantization);
     }
 
     /// <summary>Search order: internal score descending, then id ascending.</summary>

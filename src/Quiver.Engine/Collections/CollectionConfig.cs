@@ -79,6 +79,17 @@ public sealed class CollectionConfig
             IntOf(merged, "payload_m", 0));
     }
 
+    private readonly ConcurrentDictionary<string, QuantizationSettings?> _quantization = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The quantization of a vector space: the vector's own quantization_config when it has one, else the
+    /// collection's (as in Qdrant, the vector's replaces it whole); null when off.
+    /// </summary>
+    public QuantizationSettings? QuantizationFor(string name) => _quantization.GetOrAdd(
+        name,
+        static (n, config) => QuantizationSettings.From(FindVectorParamsIn((JsonObject)config.Json["params"]!, n)?["quantization_config"] ?? config.Json["quantization_config"]),
+        this);
+
     /// <summary>A number from the optimizer_config, or <paramref name="fallback"/> when unset.</summary>
     public double OptimizerSetting(string key, double fallback) =>
         Json["optimizer_config"]?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : fallback;
@@ -125,7 +136,7 @@ public sealed class CollectionConfig
             ["hnsw_config"] = Merge(DefaultHnsw(), body, "hnsw_config"),
             ["optimizer_config"] = Merge(DefaultOptimizers(), body, "optimizers_config"),
             ["wal_config"] = Merge(DefaultWal(), body, "wal_config"),
-            ["quantization_config"] = body.TryGetProperty("quantization_config", out var q) ? JsonNode.Parse(q.GetRawText()) : null,
+            ["quantization_config"] = body.TryGetProperty("quantization_config", out var q) ? CheckedQuantization(q, "quantization_config", allowDisabled: false) : null,
         };
         if (body.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
             json["metadata"] = JsonNode.Parse(metadata.GetRawText());
@@ -152,6 +163,7 @@ public sealed class CollectionConfig
             ("vectors", parameters["vectors"]), ("shard_number", parameters["shard_number"]), ("replication_factor", parameters["replication_factor"]),
             ("write_consistency_factor", parameters["write_consistency_factor"]), ("on_disk_payload", parameters["on_disk_payload"]),
             ("hnsw_config", json["hnsw_config"]), ("optimizers_config", json["optimizer_config"]), ("wal_config", json["wal_config"]),
+            ("quantization_config", json["quantization_config"]),
         })
         {
             if (value is not null)
@@ -191,8 +203,12 @@ public sealed class CollectionConfig
                         throw QuiverException.BadInput($"vectors.{entry.Name}.on_disk: expected true or false");
                     if (field.Name == "memory" && field.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
                         throw QuiverException.BadInput($"vectors.{entry.Name}.memory: expected a string");
-                    if (field.Name == "quantization_config" && field.Value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
-                        throw QuiverException.BadInput($"vectors.{entry.Name}.quantization_config: expected an object");
+                    if (field.Name == "quantization_config")
+                    {
+                        target[field.Name] = CheckedQuantization(field.Value, $"vectors.{entry.Name}.quantization_config", allowDisabled: true);
+                        continue;
+                    }
+
                     target[field.Name] = JsonNode.Parse(field.Value.GetRawText());
                 }
             }
@@ -225,7 +241,7 @@ public sealed class CollectionConfig
         json["hnsw_config"] = Merge((JsonObject)json["hnsw_config"]!.DeepClone(), body, "hnsw_config");
         json["optimizer_config"] = Merge((JsonObject)json["optimizer_config"]!.DeepClone(), body, "optimizers_config");
         if (body.TryGetProperty("quantization_config", out var q))
-            json["quantization_config"] = q.ValueKind == JsonValueKind.Null ? null : JsonNode.Parse(q.GetRawText());
+            json["quantization_config"] = CheckedQuantization(q, "quantization_config", allowDisabled: true);
         if (body.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
         {
             if (json["metadata"] is not JsonObject merged)
@@ -302,6 +318,8 @@ public sealed class CollectionConfig
 
         if (p.TryGetProperty("hnsw_config", out var hnsw) && hnsw.ValueKind != JsonValueKind.Null)
             CheckHnswConfig(hnsw, $"{path}.hnsw_config");
+        if (p.TryGetProperty("quantization_config", out var quantization))
+            QuantizationSettings.Check(quantization, $"{path}.quantization_config", allowDisabled: false);
 
         var result = (JsonObject)JsonNode.Parse(p.GetRawText())!;
         result["size"] = (int)dim;
@@ -395,6 +413,13 @@ public sealed class CollectionConfig
                 throw QuiverException.BadInput($"{path}.{name}: expected an integer from 0 to {MaxGraphDegree}");
             }
         }
+    }
+
+    /// <summary>A checked quantization_config as stored: null for null or "Disabled" (quantization off).</summary>
+    private static JsonNode? CheckedQuantization(JsonElement config, string path, bool allowDisabled)
+    {
+        QuantizationSettings.Check(config, path, allowDisabled);
+        return config.ValueKind == JsonValueKind.Object ? JsonNode.Parse(config.GetRawText()) : null;
     }
 
     /// <summary>The largest m (links per node) an HNSW graph is built with.</summary>

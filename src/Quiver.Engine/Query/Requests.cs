@@ -1,5 +1,6 @@
 using Quiver.Segment.Filtering;
 using Quiver.Segment.Points;
+using Quiver.Segment.Segments;
 
 namespace Quiver.Engine.Query;
 
@@ -17,7 +18,8 @@ public sealed record SearchRequest(
     WithVector WithVector,
     bool Exact,
     int? HnswEf = null,
-    bool IndexedOnly = false);
+    bool IndexedOnly = false,
+    QuantizationSearch Quantization = default);
 
 public sealed record OrderBy(string Key, bool Descending, double? StartFrom);
 

@@ -259,6 +259,16 @@ internal sealed partial class Shard
             }
         }
 
+        // Codes that no longer match the quantization settings (or are missing) are rebuilt while the segment serves.
+        foreach (var segment in _set.Segments)
+        {
+            if (segment.IsSealed && _persistedSegments.ContainsKey(segment) && CodesStale(segment, indexing)
+                && DateTimeOffset.UtcNow.UtcTicks - Interlocked.Read(ref _lastFailureTicks) > RetryDelay.Ticks)
+            {
+                return dryRun ? new OptimizationJob(QuantizeKind, []) : Started(new OptimizationJob(QuantizeKind, [(segment, [])]));
+            }
+        }
+
         foreach (var segment in _set.Segments)
         {
             if (!segment.IsSealed || segment.UsedSlots < indexing.VacuumMinVectorNumber)
@@ -413,6 +423,12 @@ internal sealed partial class Shard
 
     private void Run(OptimizationJob job)
     {
+        if (job.Kind == QuantizeKind)
+        {
+            RunQuantize(job.Parts[0].Source);
+            return;
+        }
+
         var total = job.Parts.Sum(p => p.Offsets.Length);
         using var activity = Internal.EngineMetrics.Activities.StartActivity("quiver.optimize");
         activity?.SetTag("quiver.optimization", job.Kind);
@@ -449,6 +465,8 @@ internal sealed partial class Shard
                 copy.AttachGraph(s, graph);
         }
 
+        var codes = BuildCodes(copy, indexing);
+
         // Swap first, so queries use the new index at once, then write its files. No manifest may name them before
         // they are complete: the flush gate is held until they are, so no flush runs in between (the log keeps
         // every change since the last manifest meanwhile).
@@ -459,6 +477,7 @@ internal sealed partial class Shard
             try
             {
                 WriteIndexedSegment(id, graphs, points);
+                WriteCodes(id, codes);
                 // on_disk: from now on the graph is read from its file, and the copy in memory goes.
                 for (var s = 0; s < graphs.Length; s++)
                 {

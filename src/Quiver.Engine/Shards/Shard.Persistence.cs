@@ -372,6 +372,7 @@ internal sealed partial class Shard
             if (!r.ReadBoolean())
                 continue;
             segment.AttachGraph(s, ReadGraph(GraphPath(directory, id, s), indexing.GraphOnDisk(s)));
+            LoadCodes(directory, id, segment, s, indexing, warnings);
 
             // Optional: segments written before sketches existed, or of narrow vectors, have none; a damaged one
             // costs only speed, so the segment loads without it.

@@ -33,7 +33,7 @@ internal sealed record ShardIndexing
     public IReadOnlyList<SpaceGraphSettings> Spaces { get; init; } = [];
 
     /// <summary>The graph settings of a space.</summary>
-    public SpaceGraphSettings Space(int space) => space < Spaces.Count ? Spaces[space] : new SpaceGraphSettings(M, EfConstruct, OnDisk: false, PayloadM: 0, FullScanThresholdKb);
+    public SpaceGraphSettings Space(int space) => space < Spaces.Count ? Spaces[space] : new SpaceGraphSettings(M, EfConstruct, OnDisk: false, PayloadM: 0, FullScanThresholdKb, Quantization: null);
 
     /// <summary>True when some space gets a graph of its own (m of 2 or more), so an appendable segment is indexed live.</summary>
     public bool AnyGraph => Spaces.Count == 0 ? M >= 2 : Spaces.Any(s => s.M >= 2);
@@ -66,5 +66,7 @@ internal sealed record ShardIndexing
 /// One vector space's HNSW settings: <paramref name="M"/> below 2 means no graph (searched exactly);
 /// <paramref name="PayloadM"/> of 2 or more gives sealed segments a graph per indexed payload value held by more
 /// points than <paramref name="FullScanThresholdKb"/> of this space's vectors (fewer are scanned exactly).
+/// <paramref name="Quantization"/>: scalar codes built with each indexed segment's graph and walked instead of the
+/// vectors (null: none).
 /// </summary>
-internal sealed record SpaceGraphSettings(int M, int EfConstruct, bool OnDisk, int PayloadM, long FullScanThresholdKb);
+internal sealed record SpaceGraphSettings(int M, int EfConstruct, bool OnDisk, int PayloadM, long FullScanThresholdKb, Collections.QuantizationSettings? Quantization);

@@ -143,15 +143,16 @@ public sealed partial class HnswGraph
 
         try
         {
-            var entryScore = TKernel.Score(vq, Row(ref vbase, entry, _dim));
+            var scorer = new FloatScorer<TKernel, DenseRows>(vq, ref vbase, ref unusedMap);
+            var entryScore = scorer.Score(entry);
             for (var l = top; l > level; l--)
             {
-                entry = GreedyClosest<TKernel, DenseRows>(vq, ref vbase, ref unusedMap, entry, ref entryScore, l);
+                entry = GreedyClosest(scorer, entry, ref entryScore, l);
             }
 
             for (var l = Math.Min(level, top); l >= 0; l--)
             {
-                SearchLayer<TKernel, DenseRows>(vq, ref vbase, ref unusedMap, entry, entryScore, state.EfConstruct, l, Capacity, scratch, state.Cancellation);
+                SearchLayer(scorer, entry, entryScore, state.EfConstruct, l, Capacity, scratch, state.Cancellation);
                 var found = WithoutSelf(pool.AsSpan(0, scratch.Results.DrainBestFirst(pool)), q);
                 if (found == 0)
                 {

@@ -11,9 +11,6 @@ public sealed partial class HnswGraph
     /// <summary>Cancellation is polled once per this many node expansions (a power of two).</summary>
     private const int CancellationCheckInterval = 256;
 
-    /// <summary>Cache lines of a vector row prefetched before it is scored.</summary>
-    private const int PrefetchRowLines = 8;
-
     /// <summary>
     /// How many rows ahead of the one being scored are prefetched. Prefetching a whole list at once fills the
     /// line-fill buffers and stalls; a window keeps memory busy while earlier rows are scored.
@@ -55,7 +52,8 @@ public sealed partial class HnswGraph
         }
 
         var unused = 0;
-        return SearchCore<TKernel, DenseRows>(query, ref MemoryMarshal.GetReference(vectors), ref unused, rows, k, ef, filter, results, ct);
+        var scorer = new FloatScorer<TKernel, DenseRows>(query, ref MemoryMarshal.GetReference(vectors), ref unused);
+        return SearchCore(scorer, rows, k, ef, filter, results, ct);
     }
 
     /// <summary>
@@ -89,7 +87,8 @@ public sealed partial class HnswGraph
         }
 
         var table = rows.Rows;
-        var found = SearchCore<TKernel, MappedRows>(query, ref MemoryMarshal.GetReference(vectors), ref MemoryMarshal.GetArrayDataReference(table), count, k, ef, filter, results, ct);
+        var scorer = new FloatScorer<TKernel, MappedRows>(query, ref MemoryMarshal.GetReference(vectors), ref MemoryMarshal.GetArrayDataReference(table));
+        var found = SearchCore(scorer, count, k, ef, filter, results, ct);
         for (var i = 0; i < found; i++)
         {
             results[i] = new ScoredId(table[results[i].Id], results[i].Score);
@@ -98,7 +97,7 @@ public sealed partial class HnswGraph
         return found;
     }
 
-    private void CheckArguments(ReadOnlySpan<float> query, int k, Span<ScoredId> results, int count)
+    private void CheckArguments<T>(ReadOnlySpan<T> query, int k, Span<ScoredId> results, int count)
     {
         if (query.Length != _dim)
         {
@@ -112,11 +111,10 @@ public sealed partial class HnswGraph
         }
     }
 
-    /// <summary>The walk shared by <see cref="Search{TKernel}"/> and <see cref="SearchSubset{TKernel}"/>; results carry node ids.</summary>
+    /// <summary>The walk shared by every search entry point; results carry node ids.</summary>
     [SkipLocalsInit]
-    private int SearchCore<TKernel, TRows>(ReadOnlySpan<float> query, ref float vbase, ref int map, int rows, int k, int ef, IGraphFilter? filter, Span<ScoredId> results, CancellationToken ct)
-        where TKernel : struct, IScoreKernel
-        where TRows : struct, IRowMapping
+    private int SearchCore<TScorer>(TScorer scorer, int rows, int k, int ef, IGraphFilter? filter, Span<ScoredId> results, CancellationToken ct)
+        where TScorer : struct, INodeScorer, allows ref struct
     {
         var wanted = Math.Min(k, rows);
         var packed = Volatile.Read(ref _entry);
@@ -129,20 +127,20 @@ public sealed partial class HnswGraph
         wanted = Math.Min(wanted, results.Length);
         ef = Math.Max(ef, k);
         var scratch = SearchScratch.ForCurrentThread();
-        var entryScore = TKernel.Score(query, TRows.Row(ref vbase, ref map, entry, _dim));
+        var entryScore = scorer.Score(entry);
         for (var level = (int)(packed >> 32); level > 0; level--)
         {
-            entry = GreedyClosest<TKernel, TRows>(query, ref vbase, ref map, entry, ref entryScore, level);
+            entry = GreedyClosest(scorer, entry, ref entryScore, level);
         }
 
         var found = scratch.Results;
         if (filter is null)
         {
-            SearchLayer<TKernel, TRows>(query, ref vbase, ref map, entry, entryScore, ef, 0, rows, scratch, ct);
+            SearchLayer(scorer, entry, entryScore, ef, 0, rows, scratch, ct);
         }
         else
         {
-            SearchLevel0Filtered<TKernel, TRows>(query, ref vbase, ref map, entry, entryScore, ef, filter, rows, scratch, ct);
+            SearchLevel0Filtered(scorer, entry, entryScore, ef, filter, rows, scratch, ct);
         }
 
         while (found.Count > wanted)
@@ -154,11 +152,9 @@ public sealed partial class HnswGraph
     }
 
     /// <summary>Greedy walk at one upper level: moves to the best neighbour until none improves (ef = 1).</summary>
-    private int GreedyClosest<TKernel, TRows>(ReadOnlySpan<float> query, ref float vbase, ref int map, int current, ref float currentScore, int level)
-        where TKernel : struct, IScoreKernel
-        where TRows : struct, IRowMapping
+    private int GreedyClosest<TScorer>(TScorer scorer, int current, ref float currentScore, int level)
+        where TScorer : struct, INodeScorer, allows ref struct
     {
-        var dim = _dim;
         bool improved;
         do
         {
@@ -168,7 +164,7 @@ public sealed partial class HnswGraph
             for (var j = 1; j <= n; j++)
             {
                 var id = Unsafe.Add(ref head, j);
-                var s = TKernel.ScoreAtLeast(query, TRows.Row(ref vbase, ref map, id, dim), currentScore);
+                var s = scorer.ScoreAtLeast(id, currentScore);
                 if (s > currentScore)
                 {
                     currentScore = s;
@@ -185,12 +181,9 @@ public sealed partial class HnswGraph
     /// Best-first search at one level from one entry point (the paper's SEARCH-LAYER): leaves the ef best nodes
     /// in <c>scratch.Results</c>. Shared by queries and construction.
     /// </summary>
-    private void SearchLayer<TKernel, TRows>(
-        ReadOnlySpan<float> query, ref float vbase, ref int map, int entry, float entryScore, int ef, int level, int rows, SearchScratch scratch, CancellationToken ct)
-        where TKernel : struct, IScoreKernel
-        where TRows : struct, IRowMapping
+    private void SearchLayer<TScorer>(TScorer scorer, int entry, float entryScore, int ef, int level, int rows, SearchScratch scratch, CancellationToken ct)
+        where TScorer : struct, INodeScorer, allows ref struct
     {
-        var dim = _dim;
         var visited = scratch.Visited;
         var candidates = scratch.Candidates;
         var found = scratch.Results;
@@ -225,19 +218,19 @@ public sealed partial class HnswGraph
                 PrefetchLinks(candidates.Top.Id, level);
             }
 
-            var n = GatherUnvisited<TRows>(current.Id, level, ref vbase, ref map, ref marks, generation, ref pending);
+            var n = GatherUnvisited(scorer, current.Id, level, ref marks, generation, ref pending);
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
-                if (Sse.IsSupported && j + PrefetchAhead < n)
+                if (j + PrefetchAhead < n)
                 {
-                    PrefetchRow(TRows.Row(ref vbase, ref map, Unsafe.Add(ref pending, j + PrefetchAhead), dim));
+                    scorer.Prefetch(Unsafe.Add(ref pending, j + PrefetchAhead));
                 }
 
                 // Once the result list is full, a candidate only matters if it beats the worst kept: a distance can
                 // stop as soon as it cannot.
                 var full = found.Count >= ef;
-                var s = full ? TKernel.ScoreAtLeast(query, TRows.Row(ref vbase, ref map, id, dim), found.Top.Score) : TKernel.Score(query, TRows.Row(ref vbase, ref map, id, dim));
+                var s = full ? scorer.ScoreAtLeast(id, found.Top.Score) : scorer.Score(id);
                 if (full && s <= found.Top.Score)
                 {
                     continue;
@@ -267,12 +260,9 @@ public sealed partial class HnswGraph
     /// expansion), but only accepted nodes enter the ef-bounded result list, and a node enters the candidate queue
     /// only while it could still lead somewhere better than the worst accepted result.
     /// </summary>
-    private void SearchLevel0Filtered<TKernel, TRows>(
-        ReadOnlySpan<float> query, ref float vbase, ref int map, int entry, float entryScore, int ef, IGraphFilter filter, int rows, SearchScratch scratch, CancellationToken ct)
-        where TKernel : struct, IScoreKernel
-        where TRows : struct, IRowMapping
+    private void SearchLevel0Filtered<TScorer>(TScorer scorer, int entry, float entryScore, int ef, IGraphFilter filter, int rows, SearchScratch scratch, CancellationToken ct)
+        where TScorer : struct, INodeScorer, allows ref struct
     {
-        var dim = _dim;
         var visited = scratch.Visited;
         var candidates = scratch.Candidates;
         var accepted = scratch.Results;
@@ -285,7 +275,7 @@ public sealed partial class HnswGraph
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
         candidates.Push(entry, entryScore);
-        if (filter.Accept(TRows.RowId(ref map, entry)))
+        if (filter.Accept(scorer.RowId(entry)))
         {
             accepted.Push(entry, entryScore);
         }
@@ -309,17 +299,17 @@ public sealed partial class HnswGraph
                 PrefetchLinks(candidates.Top.Id, 0);
             }
 
-            var n = GatherUnvisited<TRows>(current.Id, 0, ref vbase, ref map, ref marks, generation, ref pending);
+            var n = GatherUnvisited(scorer, current.Id, 0, ref marks, generation, ref pending);
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
-                if (Sse.IsSupported && j + PrefetchAhead < n)
+                if (j + PrefetchAhead < n)
                 {
-                    PrefetchRow(TRows.Row(ref vbase, ref map, Unsafe.Add(ref pending, j + PrefetchAhead), dim));
+                    scorer.Prefetch(Unsafe.Add(ref pending, j + PrefetchAhead));
                 }
 
                 var full = accepted.Count >= ef;
-                var s = full ? TKernel.ScoreAtLeast(query, TRows.Row(ref vbase, ref map, id, dim), accepted.Top.Score) : TKernel.Score(query, TRows.Row(ref vbase, ref map, id, dim));
+                var s = full ? scorer.ScoreAtLeast(id, accepted.Top.Score) : scorer.Score(id);
                 if (full && s <= accepted.Top.Score)
                 {
                     continue;
@@ -331,7 +321,7 @@ public sealed partial class HnswGraph
                 }
 
                 candidates.Push(id, s);
-                if (filter.Accept(TRows.RowId(ref map, id)))
+                if (filter.Accept(scorer.RowId(id)))
                 {
                     if (full)
                     {
@@ -351,12 +341,11 @@ public sealed partial class HnswGraph
     /// visited and prefetching their rows, so the memory loads of a whole list overlap before any is scored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int GatherUnvisited<TRows>(int node, int level, ref float vbase, ref int map, ref ushort marks, ushort generation, ref int pending)
-        where TRows : struct, IRowMapping
+    private int GatherUnvisited<TScorer>(TScorer scorer, int node, int level, ref ushort marks, ushort generation, ref int pending)
+        where TScorer : struct, INodeScorer, allows ref struct
     {
         ref var head = ref LinkHead(node, level);
         var n = Volatile.Read(ref head);
-        var dim = _dim;
         var count = 0;
         if (Sse.IsSupported)
         {
@@ -374,9 +363,9 @@ public sealed partial class HnswGraph
             if (mark != generation)
             {
                 mark = generation;
-                if (Sse.IsSupported && count < PrefetchAhead)
+                if (count < PrefetchAhead)
                 {
-                    PrefetchRow(TRows.Row(ref vbase, ref map, id, dim));
+                    scorer.Prefetch(id);
                 }
 
                 Unsafe.Add(ref pending, count++) = id;
@@ -384,19 +373,6 @@ public sealed partial class HnswGraph
         }
 
         return count;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchRow(ReadOnlySpan<float> row)
-    {
-        // A prefetch is only a hint and never faults, so a stale address (if the GC moved the buffer) is harmless.
-        // Up to PrefetchRowLines cache lines: all of a typical embedding row; the hardware streams the rest of longer ones.
-        var p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(row));
-        var end = p + ((nint)Math.Min(row.Length, PrefetchRowLines * 16) * sizeof(float));
-        for (; p < end; p += 64)
-        {
-            Sse.Prefetch0(p);
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -11,15 +11,19 @@ public sealed class ScalarQuantizer
     /// <summary>Components sampled to learn the bounds; more adds time, not accuracy.</summary>
     private const int SampleComponents = 1 << 20;
 
-    private ScalarQuantizer(int dimension, float min, float max)
+    private ScalarQuantizer(int dimension, float min, float max, double? quantile)
     {
         Dimension = dimension;
+        Quantile = quantile;
         Min = min;
         Max = max;
         Step = (max - min) / 255f;
     }
 
     public int Dimension { get; }
+
+    /// <summary>The central share of the components the bounds were learnt from; null for the whole range.</summary>
+    public double? Quantile { get; }
 
     /// <summary>The value of code 0.</summary>
     public float Min { get; }
@@ -32,12 +36,12 @@ public sealed class ScalarQuantizer
 
     /// <summary>A quantizer with the bounds given (as persisted with the codes).</summary>
     /// <exception cref="ArgumentException">Bounds not finite, or not increasing.</exception>
-    public static ScalarQuantizer FromBounds(int dimension, float min, float max)
+    public static ScalarQuantizer FromBounds(int dimension, float min, float max, double? quantile = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
         if (!float.IsFinite(min) || !float.IsFinite(max) || !(max > min))
             throw new ArgumentException($"Bounds [{min}, {max}] must be finite and increasing.", nameof(max));
-        return new ScalarQuantizer(dimension, min, max);
+        return new ScalarQuantizer(dimension, min, max, quantile);
     }
 
     /// <summary>
@@ -87,7 +91,7 @@ public sealed class ScalarQuantizer
         // All components equal: any step encodes them exactly as code 0.
         if (!(max > min))
             max = min + Math.Max(1e-6f, Math.Abs(min) * 1e-6f);
-        return new ScalarQuantizer(dimension, min, max);
+        return new ScalarQuantizer(dimension, min, max, quantile is 1.0 ? null : quantile);
     }
 
     /// <summary>Encodes one row; components outside the bounds are clamped to them.</summary>

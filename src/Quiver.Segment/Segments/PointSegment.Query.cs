@@ -124,6 +124,8 @@ public sealed partial class PointSegment
         if (graph is not null && !parameters.Exact && LiveCount > parameters.FullScanThreshold
             && (plan?.Candidates is not { } candidates || candidates.Count > parameters.FullScanThreshold))
         {
+            if (!parameters.Quantization.Ignore && Codes(space) is { } codes && codes.Count == graph.Count && graph.Count == _used)
+                return SearchGraphCodes(graph, codes, space, query, plan, k, threshold, parameters, results, cancellationToken);
             return SearchGraph(graph, space, query, plan, k, threshold, parameters.Ef, results, cancellationToken);
         }
 

@@ -138,7 +138,8 @@ internal sealed partial class GrpcHandlers
                 withVectors is null ? Engine.Query.WithVector.None : Vectors(withVectors),
                 parameters is { HasExact: true, Exact: true },
                 parameters is { HasHnswEf: true } ? RestReader.InRange((long)Math.Min(parameters.HnswEf, int.MaxValue), "params.hnsw_ef", 1, 1_000_000) : null,
-                parameters is { HasIndexedOnly: true, IndexedOnly: true });
+                parameters is { HasIndexedOnly: true, IndexedOnly: true },
+                Quantization(parameters?.Quantization));
             var unnamed = collection.Config.HasUnnamedVector;
             var found = collection.Search(request, cancellationToken);
             var points = new ScoredPoint[found.Count];
@@ -151,6 +152,14 @@ internal sealed partial class GrpcHandlers
             filterBody?.Dispose();
         }
     }
+
+    /// <summary>The search params' quantization, checked as REST checks it.</summary>
+    private static Segment.Segments.QuantizationSearch Quantization(QuantizationSearchParams? quantization) => quantization is null
+        ? default
+        : new Segment.Segments.QuantizationSearch(
+            quantization is { HasIgnore: true, Ignore: true },
+            quantization.HasRescore ? quantization.Rescore : null,
+            quantization.HasOversampling ? RestReader.CheckOversampling(quantization.Oversampling, "params.quantization.oversampling") : 0);
 
     private static Engine.Query.WithPayload Payload(WithPayloadSelector selector) => selector.SelectorOptionsCase switch
     {

@@ -66,6 +66,7 @@ internal static class ServerMetrics
             measurements.Add(Tagged(memory.VectorBytes, name, "vectors"));
             measurements.Add(Tagged(memory.GraphBytes, name, "graph"));
             measurements.Add(Tagged(memory.SketchBytes, name, "sketch"));
+            measurements.Add(Tagged(memory.CodeBytes, name, "codes"));
         }
 
         return measurements;

@@ -5,6 +5,7 @@ using Quiver.Engine.Operations;
 using Quiver.Engine.Query;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
+using Quiver.Segment.Segments;
 
 namespace Quiver.Server.Rest;
 
@@ -62,8 +63,10 @@ internal static class QueryEndpoints
             var exact = false;
             var indexedOnly = false;
             int? hnswEf = null;
+            QuantizationSearch quantization = default;
             if (RestReader.TryGet(body, "params", out var searchParams))
             {
+                quantization = RestReader.Quantization(searchParams, "params");
                 exact = RestReader.Bool(searchParams, "exact", false, "params");
                 indexedOnly = RestReader.Bool(searchParams, "indexed_only", false, "params");
                 if (RestReader.TryGet(searchParams, "hnsw_ef", out _, "params"))
@@ -85,7 +88,7 @@ internal static class QueryEndpoints
 
             var nearest = ReadNearest(query);
             return collection.Search(
-                new SearchRequest(nearest, usingName, filter, limit, offset, threshold, withPayload, withVector, exact, hnswEf, indexedOnly),
+                new SearchRequest(nearest, usingName, filter, limit, offset, threshold, withPayload, withVector, exact, hnswEf, indexedOnly, quantization),
                 cancellationToken);
         }
         catch (QuiverException ex) when (path.Length > 0)

@@ -6,6 +6,7 @@ using Quiver.Segment.Errors;
 using Quiver.Segment.Filtering;
 using Quiver.Segment.Payloads;
 using Quiver.Segment.Points;
+using Quiver.Segment.Segments;
 
 namespace Quiver.Server.Rest;
 
@@ -63,6 +64,37 @@ internal static class RestReader
             _ => throw QuiverException.BadInput($"Format error in JSON body: {Join(path, name)}: expected a boolean"),
         };
     }
+
+    /// <summary>
+    /// <c>params.quantization</c>: <c>{ignore, rescore, oversampling}</c>, all optional; oversampling is a number of
+    /// at least 1 (Qdrant's minimum), capped so a query cannot ask for an unbounded candidate list.
+    /// </summary>
+    public static QuantizationSearch Quantization(JsonElement searchParams, string path)
+    {
+        if (!TryGet(searchParams, "quantization", out var q, path))
+            return default;
+        var at = Join(path, "quantization");
+        var ignore = Bool(q, "ignore", false, at);
+        bool? rescore = TryGet(q, "rescore", out _, at) ? Bool(q, "rescore", true, at) : null;
+        var oversampling = 0d;
+        if (TryGet(q, "oversampling", out var o, at))
+        {
+            if (o.ValueKind != JsonValueKind.Number || !o.TryGetDouble(out oversampling))
+                throw QuiverException.BadInput($"Format error in JSON body: {at}.oversampling: expected a number");
+            oversampling = CheckOversampling(oversampling, $"{at}.oversampling");
+        }
+
+        return new QuantizationSearch(ignore, rescore, oversampling);
+    }
+
+    /// <summary>The largest oversampling factor a query may ask for.</summary>
+    public const double MaxOversampling = 100;
+
+    /// <summary>An oversampling factor from 1 to <see cref="MaxOversampling"/>, with the message every transport gives.</summary>
+    public static double CheckOversampling(double value, string name) =>
+        value is >= 1 and <= MaxOversampling
+            ? value
+            : throw QuiverException.BadInput($"Format error in JSON body: {name}: expected a number from 1 to {MaxOversampling}");
 
     public static string String(JsonElement value, string path) =>
         value.ValueKind == JsonValueKind.String ? value.GetString()! : throw QuiverException.BadInput($"Format error in JSON body: {path}: expected a string");

@@ -89,6 +89,7 @@ internal static class TelemetryEndpoint
         w.WriteNumber("vectors", memory.VectorBytes);
         w.WriteNumber("graph", memory.GraphBytes);
         w.WriteNumber("sketch", memory.SketchBytes);
+        w.WriteNumber("codes", memory.CodeBytes);
         w.WriteNumber("total", memory.TotalBytes);
         w.WriteEndObject();
         w.WriteEndObject();

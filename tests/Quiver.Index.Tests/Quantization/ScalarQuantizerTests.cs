@@ -107,7 +107,7 @@ public sealed class ScalarQuantizerTests
         }
 
         var codes = ScalarQuantizer.Train(data, dim, quantile).EncodeAll(data);
-        Assert.Equal(data.Length, codes.Bytes - (codes.Count * sizeof(long)));
+        Assert.Equal(data.Length, codes.Bytes - (codes.Count * sizeof(float)));
         double Recall(bool rescore) => dataset == "glove"
             ? RecallOf<DotKernel>(codes, data, queries, dim, K, rescore)
             : RecallOf<NegSquaredL2Kernel>(codes, data, queries, dim, K, rescore);

@@ -117,6 +117,27 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
             }
         }
 
+        // Quantization search params: codes alone (no rescoring) give the same approximate scores both ways, and a
+        // bad oversampling is refused with the REST message.
+        var probe = Enumerable.Range(0, Dim).Select(i => (float)Math.Sin(i + 1)).ToArray();
+        var codesGrpc = await _grpc.QueryAsync(_g, query: probe, limit: 5, searchParams: new SearchParams { HnswEf = 64, Quantization = new QuantizationSearchParams { Rescore = false, Oversampling = 2 } });
+        var codesRest = Api.Ok(await _rest.PostAsync($"/collections/{_r}/points/query", new JsonObject
+        {
+            ["query"] = new JsonArray([.. probe.Select(v => (JsonNode)v)]),
+            ["limit"] = 5,
+            ["params"] = new JsonObject { ["hnsw_ef"] = 64, ["quantization"] = new JsonObject { ["rescore"] = false, ["oversampling"] = 2 } },
+        })).Result["points"]!.AsArray();
+        Assert.Equal(codesRest.Count, codesGrpc.Count);
+        foreach (var (g, r) in codesGrpc.Zip(codesRest))
+        {
+            Assert.Equal(Api.IdText(r!["id"]), g.Id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(r!["score"]!.GetValue<float>(), g.Score);
+        }
+
+        var badOversampling = await Assert.ThrowsAsync<RpcException>(() => _grpc.QueryAsync(_g, query: probe, limit: 5, searchParams: new SearchParams { Quantization = new QuantizationSearchParams { Oversampling = 0.5 } }));
+        Assert.Equal(StatusCode.InvalidArgument, badOversampling.StatusCode);
+        Assert.Contains("params.quantization.oversampling", badOversampling.Status.Detail, StringComparison.Ordinal);
+
         // Scroll pages and count.
         var grpcScroll = await _grpc.ScrollAsync(_g, filter: MatchKeyword("color", "red"), limit: 40, payloadSelector: true);
         var restScroll = Api.Ok(await _rest.PostAsync($"/collections/{_r}/points/scroll", """{"filter":{"must":[{"key":"color","match":{"value":"red"}}]},"limit":40}""")).Result;

@@ -218,3 +218,83 @@ public sealed class QueryTests(ServerFixture fixture)
         Assert.Empty(result["points"]!.AsArray());
     }
 }
+
+/// <summary><c>quantization_config</c> and <c>params.quantization</c> over REST.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class QuantizedQueryTests(ServerFixture fixture)
+{
+    private const int Dim = 8;
+    private const int Count = 300;
+    private static readonly double[][] Vectors = Api.RandomVectors(99, Count, Dim);
+    private static readonly double[] QueryVector = Api.RandomVectors(5, 1, Dim)[0];
+    private readonly RestClient _client = fixture.Client;
+
+    private static string Query(string quantization) =>
+        """{"query":""" + Api.VectorJson(QueryVector) + ""","limit":5,"params":{"hnsw_ef":128,"quantization":""" + quantization + "}}";
+
+    private async Task<string> SeedIndexedAsync()
+    {
+        var name = await Api.CreateRawAsync(_client, "quant", """{"vectors":{"size":8,"distance":"Euclid"},"hnsw_config":{"full_scan_threshold":1},"optimizers_config":{"indexing_threshold":0},"quantization_config":{"scalar":{"type":"int8","always_ram":true}}}""");
+        var points = Enumerable.Range(0, Count).Select(i => $$"""{"id":{{i + 1}},"vector":{{Api.VectorJson(Vectors[i])}}}""");
+        await Api.UpsertAsync(_client, name, "[" + string.Join(",", points) + "]");
+        Api.Ok(await _client.PatchAsync($"/collections/{name}", """{"optimizers_config":{"indexing_threshold":1}}"""));
+        for (var i = 0; i < 400; i++)
+        {
+            var info = Api.Ok(await _client.GetAsync($"/collections/{name}")).Result;
+            if (info["status"]!.GetValue<string>() == "green" && info["indexed_vectors_count"]!.GetValue<long>() >= Count)
+                return name;
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("the collection was not indexed");
+    }
+
+    [Fact]
+    public async Task Rescored_results_carry_exact_scores_and_codes_alone_approximate_them()
+    {
+        var name = await SeedIndexedAsync();
+        var expected = Enumerable.Range(1, Count).Select(id => (Id: id.ToString(CultureInfo.InvariantCulture), Score: Api.Score("Euclid", Vectors[id - 1], QueryVector)))
+            .OrderBy(s => s.Score).Take(5).ToArray();
+
+        var rescored = Api.Ok(await _client.PostAsync($"/collections/{name}/points/query", Query("""{"rescore":true,"oversampling":3}"""))).Result["points"]!.AsArray();
+        Assert.Equal(expected.Select(e => e.Id).ToArray(), Api.Ids(rescored));
+        for (var i = 0; i < expected.Length; i++)
+            Assert.Equal(expected[i].Score, rescored[i]!["score"]!.GetValue<double>(), 1e-4);
+
+        var codesOnly = Api.Ok(await _client.PostAsync($"/collections/{name}/points/query", Query("""{"rescore":false}"""))).Result["points"]!.AsArray();
+        var deviations = codesOnly.Select(p => Math.Abs(p!["score"]!.GetValue<double>() - Api.Score("Euclid", Vectors[int.Parse(Api.IdText(p["id"]), CultureInfo.InvariantCulture) - 1], QueryVector))).ToArray();
+        Assert.All(deviations, d => Assert.True(d < 0.05, $"a code score is off by {d}"));
+        Assert.Contains(deviations, d => d > 1e-6);
+
+        var ignored = Api.Ok(await _client.PostAsync($"/collections/{name}/points/query", Query("""{"ignore":true,"rescore":false}"""))).Result["points"]!.AsArray();
+        Assert.Equal(expected.Select(e => e.Id).ToArray(), Api.Ids(ignored));
+        Assert.Equal(expected[0].Score, ignored[0]!["score"]!.GetValue<double>(), 1e-4);
+    }
+
+    [Theory]
+    [InlineData("""{"oversampling":0.5}""", "params.quantization.oversampling")]
+    [InlineData("""{"oversampling":1000}""", "params.quantization.oversampling")]
+    [InlineData("""{"oversampling":"2"}""", "params.quantization.oversampling")]
+    [InlineData("""{"rescore":"yes"}""", "params.quantization.rescore")]
+    [InlineData("""{"ignore":1}""", "params.quantization.ignore")]
+    [InlineData("[]", "params.quantization")]
+    public async Task Bad_quantization_params_are_400(string quantization, string field)
+    {
+        var name = await Api.CreateAsync(_client, "quant_bad", 2, "Dot");
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":[1,0],"params":{"quantization":""" + quantization + "}}"), HttpStatusCode.BadRequest, field);
+    }
+
+    [Fact]
+    public async Task Unsupported_quantization_kinds_are_refused_at_creation_and_update()
+    {
+        Api.Error(await _client.PutAsync("/collections/quant_binary", """{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"binary":{}}}"""), HttpStatusCode.BadRequest, "binary quantization is not supported yet");
+        var name = await Api.CreateAsync(_client, "quant_patch", 4, "Dot");
+        Api.Error(await _client.PatchAsync($"/collections/{name}", """{"quantization_config":{"scalar":{"type":"int8","quantile":2}}}"""), HttpStatusCode.BadRequest, "quantization_config.scalar.quantile");
+        Api.Ok(await _client.PatchAsync($"/collections/{name}", """{"quantization_config":{"scalar":{"type":"int8","quantile":0.99}}}"""));
+        var info = Api.Ok(await _client.GetAsync($"/collections/{name}")).Result;
+        Assert.Equal(0.99, info["config"]!["quantization_config"]!["scalar"]!["quantile"]!.GetValue<double>());
+        Api.Ok(await _client.PatchAsync($"/collections/{name}", """{"quantization_config":"Disabled"}"""));
+        info = Api.Ok(await _client.GetAsync($"/collections/{name}")).Result;
+        Assert.Null(info["config"]!["quantization_config"]);
+    }
+}
