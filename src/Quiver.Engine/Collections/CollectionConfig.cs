@@ -163,7 +163,6 @@ public sealed class CollectionConfig
             ("vectors", parameters["vectors"]), ("shard_number", parameters["shard_number"]), ("replication_factor", parameters["replication_factor"]),
             ("write_consistency_factor", parameters["write_consistency_factor"]), ("on_disk_payload", parameters["on_disk_payload"]),
             ("hnsw_config", json["hnsw_config"]), ("optimizers_config", json["optimizer_config"]), ("wal_config", json["wal_config"]),
-            ("quantization_config", json["quantization_config"]),
         })
         {
             if (value is not null)
@@ -240,7 +239,8 @@ public sealed class CollectionConfig
 
         json["hnsw_config"] = Merge((JsonObject)json["hnsw_config"]!.DeepClone(), body, "hnsw_config");
         json["optimizer_config"] = Merge((JsonObject)json["optimizer_config"]!.DeepClone(), body, "optimizers_config");
-        if (body.TryGetProperty("quantization_config", out var q))
+        // As in Qdrant, null leaves it unchanged and "Disabled" turns it off.
+        if (body.TryGetProperty("quantization_config", out var q) && q.ValueKind != JsonValueKind.Null)
             json["quantization_config"] = CheckedQuantization(q, "quantization_config", allowDisabled: true);
         if (body.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
         {

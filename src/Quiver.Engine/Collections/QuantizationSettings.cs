@@ -12,12 +12,15 @@ namespace Quiver.Engine.Collections;
 /// </summary>
 public sealed record QuantizationSettings(double? Quantile, bool AlwaysRam)
 {
-    /// <summary>Reads a config already checked by <see cref="Check"/>; null when quantization is off.</summary>
+    /// <summary>
+    /// Reads a stored config; null when quantization is off. A quantile of 1 is the whole range, as unset (so codes
+    /// learnt either way match), and one out of range (a config stored before it was checked) is read as unset.
+    /// </summary>
     internal static QuantizationSettings? From(JsonNode? config)
     {
         if (config is not JsonObject obj || obj["scalar"] is not JsonObject scalar)
             return null;
-        double? quantile = scalar["quantile"] is JsonValue q && q.TryGetValue<double>(out var v) ? v : null;
+        double? quantile = scalar["quantile"] is JsonValue q && q.TryGetValue<double>(out var v) && v >= 0.5 && v < 1 ? v : null;
         var alwaysRam = scalar["memory"] is JsonValue m && m.TryGetValue<string>(out var placement)
             ? placement != "cold"
             : scalar["always_ram"] is JsonValue a && a.TryGetValue<bool>(out var ram) && ram;

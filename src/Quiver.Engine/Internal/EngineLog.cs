@@ -32,6 +32,9 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Shard {Directory}: building payload graphs failed; filters on payload values walk the main graph")]
     public static partial void PayloadGraphsFailed(ILogger logger, Exception exception, string directory);
 
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "Shard {Directory}: writing quantized codes failed; they are built again after a restart")]
+    public static partial void CodesWriteFailed(ILogger logger, Exception exception, string directory);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Loaded collection {Name} ({Shards} shards)")]
     public static partial void CollectionLoaded(ILogger logger, string name, int shards);
 

@@ -477,7 +477,6 @@ internal sealed partial class Shard
             try
             {
                 WriteIndexedSegment(id, graphs, points);
-                WriteCodes(id, codes);
                 // on_disk: from now on the graph is read from its file, and the copy in memory goes.
                 for (var s = 0; s < graphs.Length; s++)
                 {
@@ -507,6 +506,18 @@ internal sealed partial class Shard
                 DeleteSegmentFiles(_directory, id);
                 throw;
             }
+        }
+
+        // Codes are derived data: a segment whose file is missing gets them again from the optimizer after a restart.
+        try
+        {
+            WriteCodes(id, codes);
+        }
+#pragma warning disable CA1031 // The segment serves on with its codes in memory; the file is only a shortcut at start-up.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            EngineLog.CodesWriteFailed(_logger, ex, _directory);
         }
 
         // The sketches only speed up exact scans, and a segment without its sketch file loads without one: they are

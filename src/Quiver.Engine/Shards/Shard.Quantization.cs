@@ -27,9 +27,9 @@ internal sealed partial class Shard
         var codes = new QuantizedVectors?[_spaces.Count];
         for (var s = 0; s < _spaces.Count; s++)
         {
-            if (segment.Graph(s) is null || indexing.Space(s).Quantization is not { } settings || segment.UsedSlots == 0)
+            if (segment.Graph(s) is null || indexing.Space(s).Quantization is not { } settings || segment.VectorCount(s) == 0)
                 continue;
-            codes[s] = segment.BuildCodes(s, settings.Quantile);
+            codes[s] = segment.BuildCodes(s, settings.Quantile, _stopping.Token);
             segment.AttachCodes(s, codes[s]!);
         }
 
@@ -50,7 +50,7 @@ internal sealed partial class Shard
     {
         for (var s = 0; s < _spaces.Count; s++)
         {
-            if (segment.Graph(s) is null || segment.UsedSlots == 0)
+            if (segment.Graph(s) is null || segment.VectorCount(s) == 0)
                 continue;
             var wanted = indexing.Space(s).Quantization;
             var held = segment.Codes(s);
@@ -74,7 +74,7 @@ internal sealed partial class Shard
         var indexing = Indexing;
         for (var s = 0; s < _spaces.Count; s++)
         {
-            if (segment.Graph(s) is null || segment.UsedSlots == 0)
+            if (segment.Graph(s) is null || segment.VectorCount(s) == 0)
                 continue;
             var path = CodesPath(_directory, id, s);
             if (indexing.Space(s).Quantization is not { } settings)
@@ -86,7 +86,7 @@ internal sealed partial class Shard
 
             if (segment.Codes(s) is { } held && held.Quantizer.Quantile == settings.Quantile)
                 continue;
-            var codes = segment.BuildCodes(s, settings.Quantile);
+            var codes = segment.BuildCodes(s, settings.Quantile, _stopping.Token);
             ChecksummedFile.WriteAtomic(path, CodesKind, 1, codes.WriteTo);
             segment.AttachCodes(s, codes);
         }

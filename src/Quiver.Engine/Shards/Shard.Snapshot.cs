@@ -22,8 +22,9 @@ internal sealed partial class Shard
             {
                 var name = Path.GetFileName(path);
                 // The change stream's cursor belongs to this folder's log, which is not copied: a restored shard
-                // starts a cursor of its own.
-                if (!name.EndsWith(".tmp", StringComparison.Ordinal) && name != FeedCursorFile)
+                // starts a cursor of its own. Quantized codes are derived data the background quantization job
+                // writes and deletes outside the flush gate: a restored shard builds them again.
+                if (!name.EndsWith(".tmp", StringComparison.Ordinal) && name != FeedCursorFile && !name.EndsWith(".codes", StringComparison.Ordinal))
                     copyFile(name, path);
             }
 

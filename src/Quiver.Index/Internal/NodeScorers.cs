@@ -71,58 +71,104 @@ internal ref struct FloatScorer<TKernel, TRows> : INodeScorer
 }
 
 /// <summary>
-/// Scores nodes by scalar codes against an encoded query with a uint8 kernel, mapped back to the float scale:
-/// <c>offset + rowTerm[row] + scale · kernel(query, code[row])</c>. Row terms are read only for the dot product
-/// (the sum of a row's codes enters the decoded dot product; Euclid and Manhattan need none).
+/// Scores nodes by scalar codes for the dot product: the query's codes less 128 as int8 (padded with zeros), against
+/// each row's uint8 codes with <see cref="CodeDotKernel"/>, mapped back to the float scale as
+/// <c>offset + rowScale·Σc + scale·raw</c> (see <see cref="Quantization.QuantizedVectors.ScoreTransform{TKernel}"/>).
 /// </summary>
-internal ref struct CodeScorer<TKernel, TRows> : INodeScorer
-    where TKernel : struct, IByteScoreKernel
+internal ref struct DotCodeScorer<TRows> : INodeScorer
     where TRows : struct, IRowMapping
 {
-    private readonly ReadOnlySpan<byte> _query;
-    private readonly ref byte _codes;
-    private readonly ref float _rowTerms;
+    private readonly ReadOnlySpan<sbyte> _query;
+    private readonly ref byte _rows;
     private readonly ref int _map;
+    private readonly int _stride;
     private readonly float _offset;
+    private readonly float _rowScale;
     private readonly float _scale;
 
-    public CodeScorer(ReadOnlySpan<byte> query, ref byte codes, ref float rowTerms, ref int map, float offset, float scale)
+    public DotCodeScorer(ReadOnlySpan<sbyte> paddedQuery, ref byte rows, int stride, ref int map, float offset, float rowScale, float scale)
     {
-        _query = query;
-        _codes = ref codes;
-        _rowTerms = ref rowTerms;
+        _query = paddedQuery;
+        _rows = ref rows;
+        _stride = stride;
         _map = ref map;
         _offset = offset;
+        _rowScale = rowScale;
         _scale = scale;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Score(int node)
     {
-        var row = TRows.RowId(ref _map, node);
-        var raw = TKernel.Score(_query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref _codes, (nint)row * _query.Length), _query.Length));
-        return typeof(TKernel) == typeof(ByteDotKernel)
-            ? _offset + Unsafe.Add(ref _rowTerms, row) + (_scale * raw)
-            : _scale * raw;
+        ref var row = ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride);
+        var raw = CodeDotKernel.Dot(ref Unsafe.Add(ref row, Quantization.QuantizedVectors.CodeOffset), ref MemoryMarshal.GetReference(_query), _query.Length);
+        return _offset + (_rowScale * Unsafe.ReadUnaligned<int>(ref row)) + (_scale * raw);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float ScoreAtLeast(int node, float floor) => Score(node);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly unsafe void Prefetch(int node)
-    {
-        if (!Sse.IsSupported)
-            return;
-        var row = TRows.RowId(ref _map, node);
-        var p = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref _codes, (nint)row * _query.Length));
-        var end = p + Math.Min(_query.Length, 8 * 64);
-        for (; p < end; p += 64)
-            Sse.Prefetch0(p);
-        // A row that starts late in a line spills into one more.
-        Sse.Prefetch0(end - 1);
-    }
+    public readonly void Prefetch(int node) =>
+        CodeRows.Prefetch(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _stride);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
+}
+
+/// <summary>
+/// Scores nodes by scalar codes with a uint8 distance kernel (squared Euclid, Manhattan) against the query's codes:
+/// <c>scale · kernel(query, codes)</c>.
+/// </summary>
+internal ref struct CodeScorer<TKernel, TRows> : INodeScorer
+    where TKernel : struct, IByteScoreKernel
+    where TRows : struct, IRowMapping
+{
+    private readonly ReadOnlySpan<byte> _query;
+    private readonly ref byte _rows;
+    private readonly ref int _map;
+    private readonly int _stride;
+    private readonly float _scale;
+
+    public CodeScorer(ReadOnlySpan<byte> query, ref byte rows, int stride, ref int map, float scale)
+    {
+        _query = query;
+        _rows = ref rows;
+        _stride = stride;
+        _map = ref map;
+        _scale = scale;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Score(int node)
+    {
+        ref var row = ref Unsafe.Add(ref _rows, ((nint)TRows.RowId(ref _map, node) * _stride) + Quantization.QuantizedVectors.CodeOffset);
+        return _scale * TKernel.Score(_query, MemoryMarshal.CreateReadOnlySpan(ref row, _query.Length));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float ScoreAtLeast(int node, float floor) => Score(node);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Prefetch(int node) =>
+        CodeRows.Prefetch(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _stride);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly int RowId(int node) => TRows.RowId(ref _map, node);
+}
+
+internal static class CodeRows
+{
+    /// <summary>Starts loading a code row (up to 8 cache lines; a row starting late in a line spills into one more).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Prefetch(ref byte row, int stride)
+    {
+        if (!Sse.IsSupported)
+            return;
+        var p = (byte*)Unsafe.AsPointer(ref row);
+        var end = p + Math.Min(stride, 8 * 64);
+        for (; p < end; p += 64)
+            Sse.Prefetch0(p);
+        Sse.Prefetch0(end - 1);
+    }
 }

@@ -7,42 +7,56 @@ namespace Quiver.Index.Quantization;
 public readonly record struct QuantizedQuery(byte[] Code, long CodeSum);
 
 /// <summary>
-/// Rows as scalar codes, scored against an encoded query with the uint8 kernels. For the dot product (and cosine on
-/// normalised rows), with x = min + step·c: <c>x·q = d·min² + step·min·(Σc + Σd) + step²·(c·d)</c>, where the
-/// per-row sum Σc is kept beside the codes. For Euclid: <c>|x-q|² = step²·|c-d|²</c>. These are exact for the
-/// decoded rows; the approximation is the encoding itself, which rescoring with the full vectors undoes.
+/// Rows as scalar codes, scored against an encoded query. For the dot product (and cosine on normalised rows),
+/// with x = min + step·c: <c>x·q = d·min² + step·min·(Σc + Σd) + step²·(c·d)</c>, where the per-row sum Σc is kept
+/// beside the codes. For Euclid: <c>|x-q|² = step²·|c-d|²</c>. These are exact for the decoded rows; the
+/// approximation is the encoding itself, which rescoring with the full vectors undoes.
 /// </summary>
+/// <remarks>
+/// Each row is laid out as its code sum (int32) then its codes, <see cref="Stride"/> bytes a row, so scoring a node
+/// touches one place in memory; the buffer ends with <see cref="CodeDotKernel.Block"/> spare bytes, so the padded
+/// dot kernel may read past the last row.
+/// </remarks>
 public sealed class QuantizedVectors
 {
     private const int FormatVersion = 1;
 
-    private readonly byte[] _codes;
+    /// <summary>Bytes before a row's codes: its code sum.</summary>
+    internal const int CodeOffset = sizeof(int);
 
-    /// <summary>Per row, <c>step·min·Σc</c>: the row's own term of the decoded dot product.</summary>
-    private readonly float[] _rowTerms;
+    private readonly byte[] _rows;
 
-    internal QuantizedVectors(ScalarQuantizer quantizer, byte[] codes)
+    internal QuantizedVectors(ScalarQuantizer quantizer, ReadOnlySpan<byte> codes)
     {
         Quantizer = quantizer;
-        _codes = codes;
         var dim = quantizer.Dimension;
-        _rowTerms = new float[codes.Length / dim];
-        for (var row = 0; row < _rowTerms.Length; row++)
-            _rowTerms[row] = (float)((double)quantizer.Step * quantizer.Min * Sum(codes.AsSpan(row * dim, dim)));
+        Count = codes.Length / dim;
+        // A multiple of 4, so every row's sum is aligned.
+        Stride = (CodeOffset + dim + 3) & ~3;
+        _rows = new byte[checked(((long)Count * Stride) + CodeDotKernel.Block) is var n && n <= Array.MaxLength ? (int)n : throw new OutOfMemoryException()];
+        for (var row = 0; row < Count; row++)
+        {
+            var code = codes.Slice(row * dim, dim);
+            code.CopyTo(_rows.AsSpan((row * Stride) + CodeOffset, dim));
+            MemoryMarshal.Write(_rows.AsSpan(row * Stride), (int)Sum(code));
+        }
     }
 
     public ScalarQuantizer Quantizer { get; }
 
-    public int Count => _rowTerms.Length;
+    public int Count { get; }
 
-    /// <summary>Bytes held: the codes and one float per row.</summary>
-    public long Bytes => _codes.Length + ((long)_rowTerms.Length * sizeof(float));
+    /// <summary>Bytes from one row to the next: the code sum, the codes, alignment.</summary>
+    public int Stride { get; }
 
-    internal ref byte CodesReference => ref MemoryMarshal.GetArrayDataReference(_codes);
+    /// <summary>Bytes held: codes, their sums and alignment.</summary>
+    public long Bytes => _rows.Length;
 
-    internal ref float RowTermsReference => ref MemoryMarshal.GetArrayDataReference(_rowTerms);
+    internal ref byte RowsReference => ref MemoryMarshal.GetArrayDataReference(_rows);
 
-    public ReadOnlySpan<byte> Code(int row) => _codes.AsSpan(row * Quantizer.Dimension, Quantizer.Dimension);
+    public ReadOnlySpan<byte> Code(int row) => _rows.AsSpan((row * Stride) + CodeOffset, Quantizer.Dimension);
+
+    private int CodeSum(int row) => MemoryMarshal.Read<int>(_rows.AsSpan(row * Stride));
 
     public QuantizedQuery Encode(ReadOnlySpan<float> query)
     {
@@ -58,6 +72,23 @@ public sealed class QuantizedVectors
         return Sum(code);
     }
 
+    /// <summary>
+    /// Encodes <paramref name="query"/> for <see cref="CodeDotKernel"/>: each code less 128, as int8, into the first
+    /// <see cref="CodeDotKernel.PaddedLength"/> values of <paramref name="signed"/> (zero past the dimension).
+    /// Returns the sum of the unsigned codes.
+    /// </summary>
+    public long EncodeSigned(ReadOnlySpan<float> query, Span<sbyte> signed, Span<byte> scratch)
+    {
+        var dim = Quantizer.Dimension;
+        var code = scratch[..dim];
+        Quantizer.Encode(query, code);
+        var padded = signed[..CodeDotKernel.PaddedLength(dim)];
+        padded[dim..].Clear();
+        for (var i = 0; i < dim; i++)
+            padded[i] = (sbyte)(code[i] - 128);
+        return Sum(code);
+    }
+
     private static long Sum(ReadOnlySpan<byte> code)
     {
         long sum = 0;
@@ -68,28 +99,35 @@ public sealed class QuantizedVectors
 
     /// <summary>
     /// How a uint8 kernel's raw score of an encoded query (whose codes sum to <paramref name="querySum"/>) against
-    /// a row becomes the float metric's score: <c>offset + rowTerm + scale·raw</c> for the dot product,
-    /// <c>scale·raw</c> for the distances.
+    /// a row becomes the float metric's score: <c>offset + rowScale·Σc + scale·raw</c> for the dot product (with
+    /// <paramref name="signedQuery"/>, the raw score is against the query's codes less 128, which adds
+    /// <c>128·Σc</c> to it), <c>scale·raw</c> for the distances.
     /// </summary>
     /// <exception cref="NotSupportedException">A kernel without a float counterpart here.</exception>
-    public (float Offset, float Scale) ScoreTransform<TKernel>(long querySum)
+    public (float Offset, float RowScale, float Scale) ScoreTransform<TKernel>(long querySum, bool signedQuery = false)
         where TKernel : struct, IByteScoreKernel
     {
         var q = Quantizer;
         if (typeof(TKernel) == typeof(ByteDotKernel))
-            return ((float)((q.Dimension * (double)q.Min * q.Min) + ((double)q.Step * q.Min * querySum)), q.Step * q.Step);
+        {
+            var step2 = (double)q.Step * q.Step;
+            var offset = (q.Dimension * (double)q.Min * q.Min) + ((double)q.Step * q.Min * querySum);
+            var rowScale = ((double)q.Step * q.Min) + (signedQuery ? 128 * step2 : 0);
+            return ((float)offset, (float)rowScale, (float)step2);
+        }
+
         if (typeof(TKernel) == typeof(ByteNegSquaredL2Kernel))
-            return (0f, q.Step * q.Step);
+            return (0f, 0f, q.Step * q.Step);
         if (typeof(TKernel) == typeof(ByteNegL1Kernel))
-            return (0f, q.Step);
+            return (0f, 0f, q.Step);
         throw new NotSupportedException($"Scalar codes cannot be scored with {typeof(TKernel).Name}.");
     }
 
     /// <summary>The dot product of the decoded query and row.</summary>
     public float Dot(in QuantizedQuery query, int row)
     {
-        var (offset, scale) = ScoreTransform<ByteDotKernel>(query.CodeSum);
-        return offset + _rowTerms[row] + (scale * ByteDotKernel.Score(query.Code, Code(row)));
+        var (offset, rowScale, scale) = ScoreTransform<ByteDotKernel>(query.CodeSum);
+        return offset + (rowScale * CodeSum(row)) + (scale * ByteDotKernel.Score(query.Code, Code(row)));
     }
 
     /// <summary>Minus the squared Euclidean distance of the decoded query and row (higher is closer).</summary>
@@ -107,7 +145,8 @@ public sealed class QuantizedVectors
         writer.Write(Quantizer.Min);
         writer.Write(Quantizer.Max);
         writer.Write(Quantizer.Quantile ?? 0d);
-        writer.Write(_codes);
+        for (var row = 0; row < Count; row++)
+            writer.Write(Code(row));
     }
 
     /// <summary>Reads what <see cref="WriteTo"/> wrote, expecting <paramref name="rows"/> rows of <paramref name="dimension"/>.</summary>

@@ -112,14 +112,19 @@ public sealed class ScalarQuantizer
     }
 
     /// <summary>Encodes every row of <paramref name="vectors"/>.</summary>
-    public QuantizedVectors EncodeAll(ReadOnlySpan<float> vectors)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public QuantizedVectors EncodeAll(ReadOnlySpan<float> vectors, CancellationToken cancellationToken = default)
     {
         if (vectors.Length % Dimension != 0)
             throw new ArgumentException($"{vectors.Length} floats are not whole rows of {Dimension}.", nameof(vectors));
         var rows = vectors.Length / Dimension;
         var codes = new byte[vectors.Length];
         for (var row = 0; row < rows; row++)
+        {
+            if ((row & 4095) == 0)
+                cancellationToken.ThrowIfCancellationRequested();
             Encode(vectors.Slice(row * Dimension, Dimension), codes.AsSpan(row * Dimension, Dimension));
+        }
         return new QuantizedVectors(this, codes);
     }
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using Quiver.Index.Hnsw;
 using Quiver.Index.Quantization;
 using Quiver.Kernels;
@@ -9,8 +8,8 @@ namespace Quiver.Segment.Segments;
 
 public sealed partial class PointSegment
 {
-    /// <summary>Queries up to this many dimensions are encoded on the stack.</summary>
-    private const int StackCodeBytes = 4096;
+    /// <summary>Candidate lists up to this long are kept per thread.</summary>
+    private const int MaxCachedCandidates = 4096;
 
     [ThreadStatic]
     private static ScoredId[]? _threadCodeCandidates;
@@ -22,16 +21,36 @@ public sealed partial class PointSegment
     public long CodeBytes => _codes.Sum(c => c?.Bytes ?? 0);
 
     /// <summary>
-    /// Learns a scalar quantizer from a sealed segment's rows of <paramref name="space"/> (those with a vector) and
-    /// encodes every row; rows without a vector get codes too (they are never returned).
+    /// Learns a scalar quantizer from a sealed segment's rows of <paramref name="space"/> that hold a vector (the
+    /// zero rows of points without one would skew the bounds) and encodes every row; rows without a vector get codes
+    /// too (they are never returned).
     /// </summary>
-    public QuantizedVectors BuildCodes(int space, double? quantile)
+    public QuantizedVectors BuildCodes(int space, double? quantile, CancellationToken cancellationToken = default)
     {
         if (!IsSealed)
             throw new InvalidOperationException("only a sealed segment's rows are stable enough to encode");
         var store = _stores[space];
-        var rows = store.Data[..(_used * store.Dimension)];
-        return ScalarQuantizer.Train(rows, store.Dimension, quantile).EncodeAll(rows);
+        var dim = store.Dimension;
+        var rows = store.Data[..(_used * dim)];
+        ScalarQuantizer quantizer;
+        if (store.PresentCount == _used)
+        {
+            quantizer = ScalarQuantizer.Train(rows, dim, quantile);
+        }
+        else
+        {
+            var present = new float[(long)store.PresentCount * dim];
+            var n = 0;
+            for (var offset = 0; offset < _used; offset++)
+            {
+                if (store.IsPresent(offset))
+                    rows.Slice(offset * dim, dim).CopyTo(present.AsSpan(n++ * dim, dim));
+            }
+
+            quantizer = ScalarQuantizer.Train(present, dim, quantile);
+        }
+
+        return quantizer.EncodeAll(rows, cancellationToken);
     }
 
     /// <summary>Attaches codes of every row of a sealed segment's space; graph walks use them from the next query on.</summary>
@@ -52,56 +71,58 @@ public sealed partial class PointSegment
     /// The graph walk on codes: the best <c>k · oversampling</c> nodes by their decoded scores, then, unless
     /// rescoring is off, those candidates scored with the full vectors and the best <paramref name="k"/> kept.
     /// </summary>
-    [SkipLocalsInit]
     private int SearchGraphCodes(HnswGraph graph, QuantizedVectors codes, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, SegmentSearchParams parameters, Span<ScoredId> buffer, CancellationToken cancellationToken)
     {
-        var store = _stores[space];
-        var dim = store.Dimension;
-        var wanted = parameters.Quantization.Candidates(k);
-        var candidates = Rent(ref _threadCodeCandidates, wanted);
-        byte[]? rented = null;
-        var code = dim <= StackCodeBytes ? stackalloc byte[StackCodeBytes] : (rented = ArrayPool<byte>.Shared.Rent(dim));
+        // More candidates than nodes cannot be found; a candidate list past the cached size is borrowed, so one
+        // huge query does not leave every thread holding its buffer.
+        var wanted = Math.Min(parameters.Quantization.Candidates(k), Math.Max(k, graph.Count));
+        if (wanted <= MaxCachedCandidates)
+            return SearchGraphCodes(graph, codes, space, query, plan, k, wanted, threshold, parameters, buffer, Rent(ref _threadCodeCandidates, wanted), cancellationToken);
+        var borrowed = ArrayPool<ScoredId>.Shared.Rent(wanted);
         try
         {
-            var encoded = code[..dim];
-            var sum = codes.Encode(query, encoded);
-            IGraphFilter? accept = plan is null && store.PresentCount == _used ? null : AcceptFor(space, plan);
-            var ef = Math.Max(parameters.Ef, wanted);
-            var found = Spaces[space].Metric switch
-            {
-                VectorMetric.Dot => graph.SearchCodes<ByteDotKernel>(codes, encoded, sum, wanted, ef, accept, candidates, cancellationToken),
-                VectorMetric.NegSquaredL2 => graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, encoded, sum, wanted, ef, accept, candidates, cancellationToken),
-                _ => graph.SearchCodes<ByteNegL1Kernel>(codes, encoded, sum, wanted, ef, accept, candidates, cancellationToken),
-            };
-            if (parameters.Quantization.Rescore == false)
-            {
-                var n = Math.Min(found, k);
-                candidates.AsSpan(0, n).CopyTo(buffer);
-                return AtLeast(buffer, n, threshold);
-            }
-
-            var topK = _threadTopK ??= new TopK(k);
-            topK.Reset(k);
-            switch (Spaces[space].Metric)
-            {
-                case VectorMetric.Dot:
-                    Rescore<DotKernel>(store, query, candidates.AsSpan(0, found), topK);
-                    break;
-                case VectorMetric.NegSquaredL2:
-                    Rescore<NegSquaredL2Kernel>(store, query, candidates.AsSpan(0, found), topK);
-                    break;
-                default:
-                    Rescore<NegL1Kernel>(store, query, candidates.AsSpan(0, found), topK);
-                    break;
-            }
-
-            return AtLeast(buffer, topK.DrainSortedDescending(buffer), threshold);
+            return SearchGraphCodes(graph, codes, space, query, plan, k, wanted, threshold, parameters, buffer, borrowed, cancellationToken);
         }
         finally
         {
-            if (rented is not null)
-                ArrayPool<byte>.Shared.Return(rented);
+            ArrayPool<ScoredId>.Shared.Return(borrowed);
         }
+    }
+
+    private int SearchGraphCodes(HnswGraph graph, QuantizedVectors codes, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, int wanted, float? threshold, SegmentSearchParams parameters, Span<ScoredId> buffer, ScoredId[] candidates, CancellationToken cancellationToken)
+    {
+        var store = _stores[space];
+        IGraphFilter? accept = plan is null && store.PresentCount == _used ? null : AcceptFor(space, plan);
+        var ef = Math.Max(parameters.Ef, wanted);
+        var found = Spaces[space].Metric switch
+        {
+            VectorMetric.Dot => graph.SearchCodes<ByteDotKernel>(codes, query, wanted, ef, accept, candidates, cancellationToken),
+            VectorMetric.NegSquaredL2 => graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, query, wanted, ef, accept, candidates, cancellationToken),
+            _ => graph.SearchCodes<ByteNegL1Kernel>(codes, query, wanted, ef, accept, candidates, cancellationToken),
+        };
+        if (parameters.Quantization.Rescore == false)
+        {
+            var n = Math.Min(found, k);
+            candidates.AsSpan(0, n).CopyTo(buffer);
+            return AtLeast(buffer, n, threshold);
+        }
+
+        var topK = _threadTopK ??= new TopK(k);
+        topK.Reset(k);
+        switch (Spaces[space].Metric)
+        {
+            case VectorMetric.Dot:
+                Rescore<DotKernel>(store, query, candidates.AsSpan(0, found), topK);
+                break;
+            case VectorMetric.NegSquaredL2:
+                Rescore<NegSquaredL2Kernel>(store, query, candidates.AsSpan(0, found), topK);
+                break;
+            default:
+                Rescore<NegL1Kernel>(store, query, candidates.AsSpan(0, found), topK);
+                break;
+        }
+
+        return AtLeast(buffer, topK.DrainSortedDescending(buffer), threshold);
     }
 
     /// <summary>Scores the candidates with their full rows into <paramref name="topK"/>, loading rows a few ahead.</summary>

@@ -54,15 +54,24 @@ internal static class GrpcRequests
         {
             var map = new JsonObject();
             foreach (var (name, diff) in vectors.ParamsMap?.Map ?? [])
-                map[name] = ProtoJson.Settings(diff);
+                map[name] = VectorDiff(diff);
             if (vectors.Params is { } single)
-                map[string.Empty] = ProtoJson.Settings(single);
+                map[string.Empty] = VectorDiff(single);
             body["vectors"] = map;
         }
 
         if (request.QuantizationConfig is { } quantization)
             body["quantization_config"] = quantization.Disabled is not null ? "Disabled" : ProtoJson.Settings(quantization);
         return body;
+    }
+
+    /// <summary>A vector's params diff; its quantization oneof's <c>Disabled</c> is REST's string "Disabled".</summary>
+    private static JsonObject VectorDiff(VectorParamsDiff diff)
+    {
+        var json = ProtoJson.Settings(diff);
+        if (diff.QuantizationConfig?.Disabled is not null)
+            json["quantization_config"] = "Disabled";
+        return json;
     }
 
     private static JsonNode VectorsConfig(VectorsConfig config)

@@ -88,7 +88,8 @@ public sealed class QuantizedSearchTests(ITestOutputHelper output) : IDisposable
         await using var catalog = Open();
         var quantized = await CreateIndexedAsync(catalog, "q", """{"scalar":{"type":"int8","always_ram":true}}""");
         var plain = await CreateIndexedAsync(catalog, "plain", null);
-        Assert.Equal((Rows * Dim) + (Rows * sizeof(float)), quantized.Memory().CodeBytes);
+        // A row is its code sum (int32) and 100 codes; the buffer ends with one spare block for the padded kernel.
+        Assert.Equal((Rows * (sizeof(int) + Dim)) + Kernels.CodeDotKernel.Block, quantized.Memory().CodeBytes);
         Assert.Equal(0, plain.Memory().CodeBytes);
 
         long hits = 0, hitsCodesOnly = 0;
@@ -197,10 +198,28 @@ public sealed class QuantizedSearchTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0.9, config.QuantizationFor("a")!.Quantile);
         Assert.Null(config.QuantizationFor("b")!.Quantile);
 
+        // null leaves the config as it is (Qdrant's diff semantics); "Disabled" turns it off.
+        using var unchanged = JsonDocument.Parse("""{"quantization_config":null}""");
+        Assert.NotNull(config.ApplyUpdate(unchanged.RootElement).QuantizationFor("b"));
         using var patch = JsonDocument.Parse("""{"quantization_config":"Disabled"}""");
         var updated = config.ApplyUpdate(patch.RootElement);
         Assert.Null(updated.QuantizationFor("b"));
         Assert.Equal(0.9, updated.QuantizationFor("a")!.Quantile);
+    }
+
+    /// <summary>A quantile of 1 is the whole range: read as unset, so codes learnt without one match and are not rebuilt forever.</summary>
+    [Fact]
+    public async Task A_quantile_of_one_is_the_whole_range_and_settles()
+    {
+        using (var doc = JsonDocument.Parse("""{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"scalar":{"type":"int8","quantile":1}}}"""))
+            Assert.Null(CollectionConfig.FromCreateRequest(doc.RootElement).QuantizationFor(string.Empty)!.Quantile);
+
+        await using var catalog = Open();
+        var collection = await CreateIndexedAsync(catalog, "one", """{"scalar":{"type":"int8","quantile":1}}""");
+        var written = File.GetLastWriteTimeUtc(Assert.Single(CodeFiles()));
+        await Task.Delay(300);
+        Assert.False(collection.Stats().Optimizing || collection.Stats().OptimizationPending);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(Assert.Single(CodeFiles())));
     }
 
     private sealed class Tolerance(double tolerance) : IEqualityComparer<double>

@@ -38,12 +38,10 @@ public sealed class QuantizedGraphTests(GloveFixture glove, FashionFixture fashi
         Assert.Equal(255f, codes.Quantizer.Max);
         var fromCodes = new ScoredId[K];
         var fromFloats = new ScoredId[K];
-        var code = new byte[fashion.Dim];
         for (var q = 0; q < 50; q++)
         {
             var query = fashion.Queries.AsSpan(q * fashion.Dim, fashion.Dim);
-            var sum = codes.Encode(query, code);
-            var a = fashion.Graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, code, sum, K, 40, null, fromCodes);
+            var a = fashion.Graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, query, K, 40, null, fromCodes);
             var b = fashion.Graph.Search<NegSquaredL2Kernel>(query, fashion.Data, K, 40, null, fromFloats);
             Assert.Equal(b, a);
             Assert.Equal(fromFloats.Take(b).Select(r => r.Id), fromCodes.Take(a).Select(r => r.Id));
@@ -52,7 +50,7 @@ public sealed class QuantizedGraphTests(GloveFixture glove, FashionFixture fashi
         }
     }
 
-    /// <summary>The walk's scores are the decoded rows' scores, as <see cref="QuantizedVectors"/> computes them one by one.</summary>
+    /// <summary>The walk's scores are the decoded rows' scores: the float dot product of the decoded query and row.</summary>
     [Fact]
     public void Walk_scores_equal_the_decoded_scores()
     {
@@ -62,10 +60,18 @@ public sealed class QuantizedGraphTests(GloveFixture glove, FashionFixture fashi
         {
             var query = glove.Queries.AsSpan(q * glove.Dim, glove.Dim);
             var encoded = codes.Encode(query);
-            var found = glove.Graph.SearchCodes<ByteDotKernel>(codes, encoded.Code, encoded.CodeSum, K, 32, null, results);
+            var found = glove.Graph.SearchCodes<ByteDotKernel>(codes, query, K, 32, null, results);
             Assert.Equal(K, found);
+            var decodedQuery = new float[glove.Dim];
+            var decodedRow = new float[glove.Dim];
+            codes.Quantizer.Decode(encoded.Code, decodedQuery);
             for (var i = 0; i < found; i++)
+            {
+                // Against the float dot product of the decoded vectors, computed independently of the code math.
+                codes.Quantizer.Decode(codes.Code(results[i].Id), decodedRow);
+                Assert.Equal(DotKernel.Score(decodedQuery, decodedRow), results[i].Score, 1e-4f);
                 Assert.Equal(codes.Dot(encoded, results[i].Id), results[i].Score, 1e-4f);
+            }
             for (var i = 1; i < found; i++)
                 Assert.True(results[i - 1].Score >= results[i].Score);
         }
@@ -77,11 +83,9 @@ public sealed class QuantizedGraphTests(GloveFixture glove, FashionFixture fashi
         var codes = ScalarQuantizer.Train(fashion.Data, fashion.Dim).EncodeAll(fashion.Data);
         var filter = new LabelFilter(fashion.Labels, 3);
         var results = new ScoredId[K];
-        var code = new byte[fashion.Dim];
         for (var q = 0; q < 20; q++)
         {
-            var sum = codes.Encode(fashion.Queries.AsSpan(q * fashion.Dim, fashion.Dim), code);
-            var found = fashion.Graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, code, sum, K, 64, filter, results);
+            var found = fashion.Graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, fashion.Queries.AsSpan(q * fashion.Dim, fashion.Dim), K, 64, filter, results);
             Assert.Equal(K, found);
             Assert.All(results.Take(found), r => Assert.Equal(3, fashion.Labels[r.Id]));
         }
@@ -112,7 +116,7 @@ public sealed class QuantizedGraphTests(GloveFixture glove, FashionFixture fashi
         var badVersion = (byte[])bytes.Clone();
         badVersion[0] = 99;
         Assert.Throws<InvalidDataException>(() => QuantizedVectors.ReadFrom(new MemoryStream(badVersion), 500, glove.Dim));
-        Assert.Throws<ArgumentException>(() => glove.Graph.SearchCodes<ByteDotKernel>(read, new byte[glove.Dim], 0, K, 10, null, new ScoredId[K]));
+        Assert.Throws<ArgumentException>(() => glove.Graph.SearchCodes<ByteDotKernel>(read, new float[glove.Dim], K, 10, null, new ScoredId[K]));
     }
 
     private static (double Alone, double Rescored) Recall<TKernel, TByteKernel>(HnswGraph graph, QuantizedVectors codes, float[] data, float[] queries, int dim, int ef, int oversampling)
@@ -121,14 +125,12 @@ public sealed class QuantizedGraphTests(GloveFixture glove, FashionFixture fashi
     {
         long alone = 0, rescored = 0;
         var candidates = new ScoredId[K * oversampling];
-        var code = new byte[dim];
         var count = queries.Length / dim;
         for (var q = 0; q < count; q++)
         {
             var query = queries.AsSpan(q * dim, dim);
             var bound = TestData.BruteForce<TKernel>(query, data, dim, K)[^1].Score;
-            var sum = codes.Encode(query, code);
-            var found = graph.SearchCodes<TByteKernel>(codes, code, sum, K * oversampling, Math.Max(ef, K * oversampling), null, candidates);
+            var found = graph.SearchCodes<TByteKernel>(codes, query, K * oversampling, Math.Max(ef, K * oversampling), null, candidates);
             var exactScores = new float[found];
             for (var i = 0; i < found; i++)
                 exactScores[i] = TKernel.Score(query, data.AsSpan(candidates[i].Id * dim, dim));

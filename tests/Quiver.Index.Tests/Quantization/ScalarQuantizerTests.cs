@@ -107,7 +107,8 @@ public sealed class ScalarQuantizerTests
         }
 
         var codes = ScalarQuantizer.Train(data, dim, quantile).EncodeAll(data);
-        Assert.Equal(data.Length, codes.Bytes - (codes.Count * sizeof(float)));
+        Assert.Equal(((long)codes.Count * codes.Stride) + CodeDotKernel.Block, codes.Bytes);
+        Assert.True(codes.Stride >= dim + sizeof(int) && codes.Stride % 4 == 0);
         double Recall(bool rescore) => dataset == "glove"
             ? RecallOf<DotKernel>(codes, data, queries, dim, K, rescore)
             : RecallOf<NegSquaredL2Kernel>(codes, data, queries, dim, K, rescore);

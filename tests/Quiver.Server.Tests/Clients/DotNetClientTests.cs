@@ -26,6 +26,35 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
     public void Dispose() => _grpc.Dispose();
 
     [Fact]
+    public async Task A_named_vector_s_quantization_is_set_and_disabled_over_grpc()
+    {
+        await _grpc.CreateCollectionAsync(_g, new VectorParamsMap
+        {
+            Map =
+            {
+                ["a"] = new VectorParams { Size = 4, Distance = Distance.Dot, QuantizationConfig = new QuantizationConfig { Scalar = new ScalarQuantization { Type = QuantizationType.Int8, Quantile = 0.9f } } },
+                ["b"] = new VectorParams { Size = 4, Distance = Distance.Dot },
+            },
+        });
+        var a = (await InfoAsync(_g))["config"]!["params"]!["vectors"]!["a"]!;
+        Assert.Equal(0.9, a["quantization_config"]!["scalar"]!["quantile"]!.GetValue<double>(), 1e-6);
+
+        await _grpc.UpdateCollectionAsync(_g, vectorsConfig: new VectorParamsDiffMap
+        {
+            Map = { ["a"] = new VectorParamsDiff { QuantizationConfig = new QuantizationConfigDiff { Disabled = new Disabled() } } },
+        });
+        a = (await InfoAsync(_g))["config"]!["params"]!["vectors"]!["a"]!;
+        Assert.Null(a["quantization_config"]);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => _grpc.UpdateCollectionAsync(_g, vectorsConfig: new VectorParamsDiffMap
+        {
+            Map = { ["b"] = new VectorParamsDiff { QuantizationConfig = new QuantizationConfigDiff { Binary = new BinaryQuantization() } } },
+        }));
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("binary quantization is not supported yet", refused.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Every_operation_over_grpc_matches_the_same_operation_over_rest()
     {
         // Health: the same versions as REST's root.

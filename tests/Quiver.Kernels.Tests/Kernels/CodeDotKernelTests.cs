@@ -1,0 +1,71 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace Quiver.Kernels.Tests.Kernels;
+
+/// <summary>The padded uint8 × int8 dot product of the walk on scalar codes, against a scalar reference.</summary>
+public sealed class CodeDotKernelTests
+{
+    public enum Path
+    {
+        Dispatch,
+        Scalar,
+        Widened256,
+        Vnni,
+    }
+
+    public static TheoryData<Path, int> Cases()
+    {
+        var data = new TheoryData<Path, int>();
+        foreach (var path in Enum.GetValues<Path>())
+        {
+            foreach (var dim in (int[])[1, 31, 32, 33, 64, 100, 128, 384, 784, 1536, 65_536])
+                data.Add(path, dim);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Equals_the_exact_sum_whatever_the_padding_of_the_row_holds(Path path, int dim)
+    {
+        if ((path == Path.Vnni && !AvxVnni.IsSupported) || (path == Path.Widened256 && !Avx2.IsSupported))
+            return; // this machine cannot run that path; Dispatch covers the one it takes
+        var random = new Random(dim);
+        var padded = CodeDotKernel.PaddedLength(dim);
+        Assert.Equal(0, padded % CodeDotKernel.Block);
+        Assert.True(padded >= dim && padded - dim < CodeDotKernel.Block);
+        var codes = new byte[padded];
+        random.NextBytes(codes); // the padding too: the query's zeros must cancel it
+        var query = new sbyte[padded];
+        for (var i = 0; i < dim; i++)
+            query[i] = (sbyte)random.Next(-128, 128);
+        if (dim == 65_536)
+        {
+            // The extreme values everywhere: the largest sums the 32-bit lanes must hold.
+            Array.Fill(codes, (byte)255);
+            Array.Fill(query, (sbyte)-128, 0, dim);
+        }
+
+        long expected = 0;
+        for (var i = 0; i < dim; i++)
+            expected += codes[i] * query[i];
+        int actual = path switch
+        {
+            Path.Dispatch => CodeDotKernel.Dot(codes, query, padded),
+            Path.Scalar => CodeDotKernel.DotScalar(ref codes[0], ref query[0], padded),
+            Path.Widened256 => CodeDotKernel.DotWidened256(ref codes[0], ref query[0], padded),
+            _ => CodeDotKernel.DotVnni(ref codes[0], ref query[0], padded),
+        };
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Lengths_that_are_not_padded_or_overrun_a_span_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => CodeDotKernel.Dot(new byte[32], new sbyte[32], 31));
+        Assert.Throws<ArgumentException>(() => CodeDotKernel.Dot(new byte[32], new sbyte[64], 64));
+        Assert.Throws<ArgumentException>(() => CodeDotKernel.Dot(new byte[64], new sbyte[32], 64));
+        Assert.Equal(0, CodeDotKernel.Dot([], [], 0));
+    }
+}
