@@ -29,8 +29,10 @@ internal static class AnnBenchmark
           --runs N              time each ef's pass N times and keep the fastest, as ann-benchmarks does (default 1)
           --threads T           index build threads (default 1); queries always run one at a time on one thread
           --full-scan-threshold KB  hnsw_config.full_scan_threshold: filters matching fewer vectors (KB) scan exactly (default 10000)
-          --quantization KIND   none (default) or int8: scalar codes (quantization_config.scalar), walked instead of the
-                                vectors, the candidates rescored with the full vectors
+          --quantization KIND   none (default); int8 (quantization_config.scalar); binary, binary2, binary1.5
+                                (quantization_config.binary, encoding one_bit, two_bits, one_and_half_bits): codes
+                                walked instead of the vectors, the candidates rescored with the full vectors
+          --query-encoding E    binary codes' query_encoding: default (Hamming) or scalar8bits (asymmetric)
           --quantile Q          scalar quantization's quantile, 0.5..1 (default: the whole range)
           --oversampling F      candidates per result the codes walk keeps for rescoring (default 1; 1..100)
           --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
@@ -39,7 +41,7 @@ internal static class AnnBenchmark
           --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
         """;
 
-    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling"];
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling", "--query-encoding"];
     private static readonly HashSet<string> Flags = ["--filter-labels"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -57,8 +59,11 @@ internal static class AnnBenchmark
         int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
         var plotPath = args.String("--plot") is { } plot ? RecallPlot.Validate(plot) : null;
         var quantization = args.String("--quantization") ?? "none";
-        if (quantization is not ("none" or "int8"))
-            throw new ArgumentException($"--quantization: expected none or int8, got '{quantization}'");
+        if (quantization is not ("none" or "int8" or "binary" or "binary2" or "binary1.5"))
+            throw new ArgumentException($"--quantization: expected none, int8, binary, binary2 or binary1.5, got '{quantization}'");
+        var queryEncoding = args.String("--query-encoding") ?? "default";
+        if (queryEncoding is not ("default" or "binary" or "scalar4bits" or "scalar8bits"))
+            throw new ArgumentException($"--query-encoding: expected default, binary, scalar4bits or scalar8bits, got '{queryEncoding}'");
         var quantile = args.Has("--quantile") ? args.Double("--quantile", 1) : (double?)null;
         if (quantile is { } q && !(q >= 0.5 && q <= 1))
             throw new ArgumentException($"--quantile: expected a number from 0.5 to 1, got {q}");
@@ -79,9 +84,19 @@ internal static class AnnBenchmark
         {
             await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage, Shards = new() { Fsync = false, FlushInterval = TimeSpan.FromMinutes(10) } }, NullLogger.Instance);
             var hnsw = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads, ["full_scan_threshold"] = fullScanKb };
-            var quantizationConfig = quantization == "none" ? null : new JsonObject
+            var quantizationConfig = quantization switch
             {
-                ["scalar"] = new JsonObject { ["type"] = "int8", ["quantile"] = quantile, ["always_ram"] = true },
+                "none" => null,
+                "int8" => new JsonObject { ["scalar"] = new JsonObject { ["type"] = "int8", ["quantile"] = quantile, ["always_ram"] = true } },
+                _ => new JsonObject
+                {
+                    ["binary"] = new JsonObject
+                    {
+                        ["encoding"] = quantization switch { "binary2" => "two_bits", "binary1.5" => "one_and_half_bits", _ => "one_bit" },
+                        ["query_encoding"] = queryEncoding,
+                        ["always_ram"] = true,
+                    },
+                },
             };
             var collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels, quantization: quantizationConfig);
 
@@ -105,6 +120,7 @@ internal static class AnnBenchmark
             {
                 var json = ToJson(data, buildSeconds, memory, runs, m, efConstruct, threads);
                 json["quantization"] = quantization;
+                json["query_encoding"] = queryEncoding;
                 json["quantile"] = quantile;
                 json["oversampling"] = oversampling;
                 await File.WriteAllTextAsync(outPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

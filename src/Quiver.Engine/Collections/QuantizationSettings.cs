@@ -1,31 +1,70 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Quiver.Index.Quantization;
 using Quiver.Segment.Errors;
 
 namespace Quiver.Engine.Collections;
 
 /// <summary>
-/// A vector space's effective <c>quantization_config</c> (the vector's own, else the collection's): scalar int8 codes,
-/// learnt from the whole range of the components or their central <paramref name="Quantile"/> share.
+/// A vector space's effective <c>quantization_config</c> (the vector's own, else the collection's).
+/// <list type="bullet">
+/// <item><see cref="QuantizationKind.Scalar"/>: int8 codes learnt from the whole range of the components or their
+/// central <paramref name="Quantile"/> share.</item>
+/// <item><see cref="QuantizationKind.Binary"/>: bit codes of <paramref name="Encoding"/>; with
+/// <paramref name="AsymmetricQuery"/> (<c>query_encoding</c> scalar4bits or scalar8bits) a query keeps its floats and is
+/// scored against what the bits stand for.</item>
+/// </list>
 /// <paramref name="AlwaysRam"/> (<c>always_ram</c>, or <c>memory</c> other than "cold") keeps the codes in memory
 /// whatever the vectors' placement; they always are today.
 /// </summary>
-public sealed record QuantizationSettings(double? Quantile, bool AlwaysRam)
+public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantile, BinaryEncoding Encoding, bool AsymmetricQuery, bool AlwaysRam)
 {
+    /// <summary>Scalar settings (the shape before binary codes existed).</summary>
+    public QuantizationSettings(double? quantile, bool alwaysRam)
+        : this(QuantizationKind.Scalar, quantile, BinaryEncoding.OneBit, false, alwaysRam)
+    {
+    }
+
+    /// <summary>Whether <paramref name="codes"/> are what these settings build (so they need not be built again).</summary>
+    public bool Matches(QuantizedCodes codes) => codes switch
+    {
+        QuantizedVectors scalar => Kind == QuantizationKind.Scalar && scalar.Quantizer.Quantile == Quantile,
+        BinaryCodes binary => Kind == QuantizationKind.Binary && binary.Quantizer.Encoding == Encoding && binary.AsymmetricQuery == AsymmetricQuery,
+        _ => false,
+    };
+
     /// <summary>
     /// Reads a stored config; null when quantization is off. A quantile of 1 is the whole range, as unset (so codes
     /// learnt either way match), and one out of range (a config stored before it was checked) is read as unset.
     /// </summary>
     internal static QuantizationSettings? From(JsonNode? config)
     {
-        if (config is not JsonObject obj || obj["scalar"] is not JsonObject scalar)
+        if (config is not JsonObject obj)
             return null;
-        double? quantile = scalar["quantile"] is JsonValue q && q.TryGetValue<double>(out var v) && v >= 0.5 && v < 1 ? v : null;
-        var alwaysRam = scalar["memory"] is JsonValue m && m.TryGetValue<string>(out var placement)
-            ? placement != "cold"
-            : scalar["always_ram"] is JsonValue a && a.TryGetValue<bool>(out var ram) && ram;
-        return new QuantizationSettings(quantile, alwaysRam);
+        if (obj["scalar"] is JsonObject scalar)
+        {
+            double? quantile = scalar["quantile"] is JsonValue q && q.TryGetValue<double>(out var v) && v >= 0.5 && v < 1 ? v : null;
+            return new QuantizationSettings(QuantizationKind.Scalar, quantile, BinaryEncoding.OneBit, false, AlwaysRamOf(scalar));
+        }
+
+        if (obj["binary"] is JsonObject binary)
+        {
+            var encoding = (binary["encoding"] as JsonValue)?.GetValue<string>() switch
+            {
+                "two_bits" => BinaryEncoding.TwoBits,
+                "one_and_half_bits" => BinaryEncoding.OneAndHalfBits,
+                _ => BinaryEncoding.OneBit,
+            };
+            var asymmetric = (binary["query_encoding"] as JsonValue)?.GetValue<string>() is "scalar4bits" or "scalar8bits";
+            return new QuantizationSettings(QuantizationKind.Binary, null, encoding, asymmetric, AlwaysRamOf(binary));
+        }
+
+        return null;
     }
+
+    private static bool AlwaysRamOf(JsonObject settings) => settings["memory"] is JsonValue m && m.TryGetValue<string>(out var placement)
+        ? placement != "cold"
+        : settings["always_ram"] is JsonValue a && a.TryGetValue<bool>(out var ram) && ram;
 
     /// <summary>
     /// Checks a <c>quantization_config</c>: one of Qdrant's kinds, with settings of the right kind and range.
@@ -50,11 +89,48 @@ public sealed record QuantizationSettings(double? Quantile, bool AlwaysRam)
             case "scalar":
                 CheckScalar(settings, $"{path}.scalar");
                 break;
-            case "product" or "binary" or "turbo":
-                throw QuiverException.BadInput($"{path}.{kind}: {kind} quantization is not supported yet; use scalar (int8)");
+            case "binary":
+                CheckBinary(settings, $"{path}.binary");
+                break;
+            case "product" or "turbo":
+                throw QuiverException.BadInput($"{path}.{kind}: {kind} quantization is not supported yet; use scalar or binary");
             default:
                 throw QuiverException.BadInput($"{path}: unknown quantization '{kind}'; expected one of scalar, product, binary");
         }
+    }
+
+    private static void CheckBinary(JsonElement binary, string path)
+    {
+        if (binary.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"{path}: expected an object");
+        foreach (var field in binary.EnumerateObject())
+        {
+            var value = field.Value;
+            switch (field.Name)
+            {
+                case "encoding":
+                    CheckOneOf(value, $"{path}.encoding", "one_bit", "two_bits", "one_and_half_bits");
+                    break;
+                case "query_encoding":
+                    CheckOneOf(value, $"{path}.query_encoding", "default", "binary", "scalar4bits", "scalar8bits");
+                    break;
+                case "always_ram":
+                    if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+                        throw QuiverException.BadInput($"{path}.always_ram: expected true or false");
+                    break;
+                case "memory":
+                    CheckOneOf(value, $"{path}.memory", "cold", "cached", "pinned");
+                    break;
+                default:
+                    throw QuiverException.BadInput($"{path}.{field.Name}: unknown setting; expected encoding, query_encoding, always_ram, memory");
+            }
+        }
+    }
+
+    private static void CheckOneOf(JsonElement value, string path, params string[] allowed)
+    {
+        if (value.ValueKind != JsonValueKind.Null && (value.ValueKind != JsonValueKind.String || !allowed.Contains(value.GetString())))
+            throw QuiverException.BadInput($"{path}: expected one of {string.Join(", ", allowed)}");
     }
 
     private static void CheckScalar(JsonElement scalar, string path)
@@ -83,16 +159,18 @@ public sealed record QuantizationSettings(double? Quantile, bool AlwaysRam)
                         throw QuiverException.BadInput($"{path}.always_ram: expected true or false");
                     break;
                 case "memory":
-                    if (value.ValueKind != JsonValueKind.Null
-                        && (value.ValueKind != JsonValueKind.String || value.GetString() is not ("cold" or "cached" or "pinned")))
-                    {
-                        throw QuiverException.BadInput($"{path}.memory: expected one of cold, cached, pinned");
-                    }
-
+                    CheckOneOf(value, $"{path}.memory", "cold", "cached", "pinned");
                     break;
                 default:
                     throw QuiverException.BadInput($"{path}.{field.Name}: unknown setting; expected type, quantile, always_ram, memory");
             }
         }
     }
+}
+
+/// <summary>The quantization kinds the engine builds.</summary>
+public enum QuantizationKind
+{
+    Scalar,
+    Binary,
 }

@@ -13,7 +13,8 @@ namespace Quiver.Engine.Shards;
 /// </summary>
 internal sealed partial class Shard
 {
-    private const string CodesKind = "QSQC";
+    private const string ScalarCodesKind = "QSQC";
+    private const string BinaryCodesKind = "QBQC";
 
     /// <summary>The kind of job that brings a segment's codes in line with the quantization settings.</summary>
     private const string QuantizeKind = "quantization";
@@ -22,26 +23,34 @@ internal sealed partial class Shard
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.codes"));
 
     /// <summary>Builds and attaches the codes of every indexed space of a sealed segment that takes quantization.</summary>
-    private QuantizedVectors?[] BuildCodes(PointSegment segment, ShardIndexing indexing)
+    private QuantizedCodes?[] BuildCodes(PointSegment segment, ShardIndexing indexing)
     {
-        var codes = new QuantizedVectors?[_spaces.Count];
+        var codes = new QuantizedCodes?[_spaces.Count];
         for (var s = 0; s < _spaces.Count; s++)
         {
             if (segment.Graph(s) is null || indexing.Space(s).Quantization is not { } settings || segment.VectorCount(s) == 0)
                 continue;
-            codes[s] = segment.BuildCodes(s, settings.Quantile, _stopping.Token);
+            codes[s] = Build(segment, s, settings);
             segment.AttachCodes(s, codes[s]!);
         }
 
         return codes;
     }
 
-    private void WriteCodes(long id, QuantizedVectors?[] codes)
+    private QuantizedCodes Build(PointSegment segment, int space, Collections.QuantizationSettings settings) => settings.Kind switch
+    {
+        Collections.QuantizationKind.Binary => segment.BuildBinaryCodes(space, settings.Encoding, settings.AsymmetricQuery, _stopping.Token),
+        _ => segment.BuildScalarCodes(space, settings.Quantile, _stopping.Token),
+    };
+
+    private static string KindOf(QuantizedCodes codes) => codes is BinaryCodes ? BinaryCodesKind : ScalarCodesKind;
+
+    private void WriteCodes(long id, QuantizedCodes?[] codes)
     {
         for (var s = 0; s < codes.Length; s++)
         {
             if (codes[s] is { } c)
-                ChecksummedFile.WriteAtomic(CodesPath(_directory, id, s), CodesKind, 1, c.WriteTo);
+                ChecksummedFile.WriteAtomic(CodesPath(_directory, id, s), KindOf(c), 1, c.WriteTo);
         }
     }
 
@@ -54,7 +63,7 @@ internal sealed partial class Shard
                 continue;
             var wanted = indexing.Space(s).Quantization;
             var held = segment.Codes(s);
-            if ((wanted is null) != (held is null) || (wanted is not null && held!.Quantizer.Quantile != wanted.Quantile))
+            if ((wanted is null) != (held is null) || (wanted is not null && !wanted.Matches(held!)))
                 return true;
         }
 
@@ -84,10 +93,10 @@ internal sealed partial class Shard
                 continue;
             }
 
-            if (segment.Codes(s) is { } held && held.Quantizer.Quantile == settings.Quantile)
+            if (segment.Codes(s) is { } held && settings.Matches(held))
                 continue;
-            var codes = segment.BuildCodes(s, settings.Quantile, _stopping.Token);
-            ChecksummedFile.WriteAtomic(path, CodesKind, 1, codes.WriteTo);
+            var codes = Build(segment, s, settings);
+            ChecksummedFile.WriteAtomic(path, KindOf(codes), 1, codes.WriteTo);
             segment.AttachCodes(s, codes);
         }
     }
@@ -103,9 +112,13 @@ internal sealed partial class Shard
             return;
         try
         {
-            using var stream = new MemoryStream(ChecksummedFile.Read(path, CodesKind, 1).Body.ToArray(), writable: false);
-            var codes = QuantizedVectors.ReadFrom(stream, segment.UsedSlots, segment.Spaces[space].Dimension);
-            if (codes.Quantizer.Quantile == settings.Quantile)
+            // A file of the other kind (the settings changed while the server was down) fails the kind check: rebuilt.
+            var binary = settings.Kind == Collections.QuantizationKind.Binary;
+            using var stream = new MemoryStream(ChecksummedFile.Read(path, binary ? BinaryCodesKind : ScalarCodesKind, 1).Body.ToArray(), writable: false);
+            QuantizedCodes codes = binary
+                ? BinaryCodes.ReadFrom(stream, segment.UsedSlots, segment.Spaces[space].Dimension)
+                : QuantizedVectors.ReadFrom(stream, segment.UsedSlots, segment.Spaces[space].Dimension);
+            if (settings.Matches(codes))
                 segment.AttachCodes(space, codes);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or StorageCorruptionException or ArgumentException)

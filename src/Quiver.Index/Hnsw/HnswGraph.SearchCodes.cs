@@ -77,4 +77,79 @@ public sealed partial class HnswGraph
             }
         }
     }
+
+    /// <summary>
+    /// As <see cref="Search{TKernel}"/>, but the walk scores nodes by their binary codes: by Hamming distance to the
+    /// query's code (scores <c>1 - 2·hamming / bits</c>), or with <paramref name="asymmetric"/> by the float query's
+    /// dot product with the components the codes stand for (scores approximate the dot product).
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong query length, codes for fewer rows than nodes, or <paramref name="results"/> too short.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    [SkipLocalsInit]
+    public int SearchBinary(
+        BinaryCodes codes,
+        ReadOnlySpan<float> query,
+        bool asymmetric,
+        int k,
+        int ef,
+        IGraphFilter? filter,
+        Span<ScoredId> results,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        var count = Count;
+        CheckArguments(query, k, results, count);
+        if (codes.Count < count)
+        {
+            throw new ArgumentException($"{count} nodes need a code each; {codes.Count} given.", nameof(codes));
+        }
+
+        if (codes.Dimension != _dim)
+        {
+            throw new ArgumentException($"Codes have {codes.Dimension} dimensions; the graph has {_dim}.", nameof(codes));
+        }
+
+        var quantizer = codes.Quantizer;
+        var words = quantizer.Words;
+        var unused = 0;
+        if (!asymmetric)
+        {
+            Span<ulong> code = words <= 64 ? stackalloc ulong[64] : new ulong[words];
+            quantizer.Encode(query, code[..words]);
+            var scorer = new HammingScorer<DenseRows>(code[..words], ref codes.WordsReference, ref unused, 2f / quantizer.Bits);
+            return SearchCore(scorer, codes.Count, k, ef, filter, results, ct);
+        }
+
+        // Per query: the weight of every bit, then per group of four bits the sums of its 16 subsets.
+        var tableLength = words * 256;
+        float[]? rented = null;
+        var buffer = tableLength + (words * 64) <= 8192 ? stackalloc float[8192] : (rented = ArrayPool<float>.Shared.Rent(tableLength + (words * 64)));
+        try
+        {
+            var weights = buffer.Slice(tableLength, words * 64);
+            weights.Clear();
+            var constant = quantizer.QueryWeights(query, weights);
+            var table = buffer[..tableLength];
+            for (var group = 0; group < words * 16; group++)
+            {
+                var entries = table.Slice(group * 16, 16);
+                var w = weights.Slice(group * 4, 4);
+                for (var mask = 0; mask < 16; mask++)
+                {
+                    entries[mask] = ((mask & 1) != 0 ? w[0] : 0f) + ((mask & 2) != 0 ? w[1] : 0f)
+                        + ((mask & 4) != 0 ? w[2] : 0f) + ((mask & 8) != 0 ? w[3] : 0f);
+                }
+            }
+
+            var scorer = new BinaryTableScorer<DenseRows>(table, ref codes.WordsReference, words, ref unused, constant);
+            return SearchCore(scorer, codes.Count, k, ef, filter, results, ct);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<float>.Shared.Return(rented);
+            }
+        }
+    }
 }

@@ -157,6 +157,100 @@ internal ref struct CodeScorer<TKernel, TRows> : INodeScorer
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
 }
 
+/// <summary>
+/// Scores nodes by binary codes against the query's code: <c>1 - scale · hamming</c> (scale = 2 / bits), a
+/// similarity from -1 to 1.
+/// </summary>
+internal ref struct HammingScorer<TRows> : INodeScorer
+    where TRows : struct, IRowMapping
+{
+    private readonly ReadOnlySpan<ulong> _query;
+    private readonly ref ulong _rows;
+    private readonly ref int _map;
+    private readonly float _scale;
+
+    public HammingScorer(ReadOnlySpan<ulong> query, ref ulong rows, ref int map, float scale)
+    {
+        _query = query;
+        _rows = ref rows;
+        _map = ref map;
+        _scale = scale;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Score(int node)
+    {
+        var words = _query.Length;
+        ref var row = ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * words);
+        ref var q = ref MemoryMarshal.GetReference(_query);
+        var bits = 0;
+        for (var i = 0; i < words; i++)
+            bits += System.Numerics.BitOperations.PopCount(Unsafe.Add(ref row, i) ^ Unsafe.Add(ref q, i));
+        return 1f - (_scale * bits);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float ScoreAtLeast(int node, float floor) => Score(node);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Prefetch(int node) =>
+        CodeRows.Prefetch(ref Unsafe.As<ulong, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _query.Length)), _query.Length * sizeof(ulong));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly int RowId(int node) => TRows.RowId(ref _map, node);
+}
+
+/// <summary>
+/// Scores nodes by binary codes asymmetrically: the float query's dot product with the components a code stands
+/// for, <c>constant + Σ weight[bit] over set bits</c>, summed four bits at a time from a per-query table of the 16
+/// sums of each group of four weights.
+/// </summary>
+internal ref struct BinaryTableScorer<TRows> : INodeScorer
+    where TRows : struct, IRowMapping
+{
+    private readonly ReadOnlySpan<float> _table;
+    private readonly ref ulong _rows;
+    private readonly ref int _map;
+    private readonly int _words;
+    private readonly float _constant;
+
+    public BinaryTableScorer(ReadOnlySpan<float> table, ref ulong rows, int words, ref int map, float constant)
+    {
+        _table = table;
+        _rows = ref rows;
+        _words = words;
+        _map = ref map;
+        _constant = constant;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Score(int node)
+    {
+        ref var row = ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _words);
+        ref var table = ref MemoryMarshal.GetReference(_table);
+        var sum = _constant;
+        for (var w = 0; w < _words; w++)
+        {
+            var word = Unsafe.Add(ref row, w);
+            ref var group = ref Unsafe.Add(ref table, w * 256);
+            for (var nibble = 0; nibble < 16; nibble++)
+                sum += Unsafe.Add(ref group, (nibble * 16) + (int)((word >> (nibble * 4)) & 0xF));
+        }
+
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float ScoreAtLeast(int node, float floor) => Score(node);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Prefetch(int node) =>
+        CodeRows.Prefetch(ref Unsafe.As<ulong, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _words)), _words * sizeof(ulong));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly int RowId(int node) => TRows.RowId(ref _map, node);
+}
+
 internal static class CodeRows
 {
     /// <summary>Starts loading a code row (up to 8 cache lines; a row starting late in a line spills into one more).</summary>

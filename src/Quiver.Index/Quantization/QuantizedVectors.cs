@@ -17,7 +17,7 @@ public readonly record struct QuantizedQuery(byte[] Code, long CodeSum);
 /// touches one place in memory; the buffer ends with <see cref="CodeDotKernel.Block"/> spare bytes, so the padded
 /// dot kernel may read past the last row.
 /// </remarks>
-public sealed class QuantizedVectors
+public sealed class QuantizedVectors : QuantizedCodes
 {
     private const int FormatVersion = 1;
 
@@ -44,13 +44,15 @@ public sealed class QuantizedVectors
 
     public ScalarQuantizer Quantizer { get; }
 
-    public int Count { get; }
+    public override int Count { get; }
+
+    public override int Dimension => Quantizer.Dimension;
 
     /// <summary>Bytes from one row to the next: the code sum, the codes, alignment.</summary>
     public int Stride { get; }
 
     /// <summary>Bytes held: codes, their sums and alignment.</summary>
-    public long Bytes => _rows.Length;
+    public override long Bytes => _rows.Length;
 
     internal ref byte RowsReference => ref MemoryMarshal.GetArrayDataReference(_rows);
 
@@ -135,7 +137,7 @@ public sealed class QuantizedVectors
         Quantizer.Step * Quantizer.Step * ByteNegSquaredL2Kernel.Score(query.Code, Code(row));
 
     /// <summary>Writes the bounds, the quantile they came from and the codes (row terms are derived again when read).</summary>
-    public void WriteTo(Stream stream)
+    public override void WriteTo(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);

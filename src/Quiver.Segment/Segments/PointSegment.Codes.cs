@@ -14,53 +14,62 @@ public sealed partial class PointSegment
     [ThreadStatic]
     private static ScoredId[]? _threadCodeCandidates;
 
-    /// <summary>The scalar codes of a space, once attached.</summary>
-    public QuantizedVectors? Codes(int space) => Volatile.Read(ref _codes[space]);
+    /// <summary>The quantized codes of a space, once attached.</summary>
+    public QuantizedCodes? Codes(int space) => Volatile.Read(ref _codes[space]);
 
     /// <summary>Bytes held by quantized codes.</summary>
     public long CodeBytes => _codes.Sum(c => c?.Bytes ?? 0);
 
     /// <summary>
-    /// Learns a scalar quantizer from a sealed segment's rows of <paramref name="space"/> that hold a vector (the
-    /// zero rows of points without one would skew the bounds) and encodes every row; rows without a vector get codes
-    /// too (they are never returned).
+    /// Learns a scalar quantizer from a sealed segment's rows of <paramref name="space"/> that hold a vector and
+    /// encodes every row; rows without a vector get codes too (they are never returned).
     /// </summary>
-    public QuantizedVectors BuildCodes(int space, double? quantile, CancellationToken cancellationToken = default)
+    public QuantizedVectors BuildScalarCodes(int space, double? quantile, CancellationToken cancellationToken = default)
+    {
+        var (rows, training) = RowsToEncode(space);
+        return ScalarQuantizer.Train(training.Span, _stores[space].Dimension, quantile).EncodeAll(rows.Span, cancellationToken);
+    }
+
+    /// <summary>As <see cref="BuildScalarCodes"/> for binary codes.</summary>
+    public BinaryCodes BuildBinaryCodes(int space, BinaryEncoding encoding, bool asymmetricQuery, CancellationToken cancellationToken = default)
+    {
+        var (rows, training) = RowsToEncode(space);
+        return BinaryQuantizer.Train(training.Span, _stores[space].Dimension, encoding).EncodeAll(rows.Span, asymmetricQuery, cancellationToken);
+    }
+
+    /// <summary>
+    /// Every row of a sealed segment's space, and the rows a quantizer learns from: those that hold a vector (the
+    /// zero rows of points without one would skew what it learns).
+    /// </summary>
+    private (ReadOnlyMemory<float> Rows, ReadOnlyMemory<float> Training) RowsToEncode(int space)
     {
         if (!IsSealed)
             throw new InvalidOperationException("only a sealed segment's rows are stable enough to encode");
         var store = _stores[space];
         var dim = store.Dimension;
-        var rows = store.Data[..(_used * dim)];
-        ScalarQuantizer quantizer;
+        var rows = store.Rows(_used);
         if (store.PresentCount == _used)
+            return (rows, rows);
+        var present = new float[(long)store.PresentCount * dim];
+        var n = 0;
+        var data = rows.Span;
+        for (var offset = 0; offset < _used; offset++)
         {
-            quantizer = ScalarQuantizer.Train(rows, dim, quantile);
-        }
-        else
-        {
-            var present = new float[(long)store.PresentCount * dim];
-            var n = 0;
-            for (var offset = 0; offset < _used; offset++)
-            {
-                if (store.IsPresent(offset))
-                    rows.Slice(offset * dim, dim).CopyTo(present.AsSpan(n++ * dim, dim));
-            }
-
-            quantizer = ScalarQuantizer.Train(present, dim, quantile);
+            if (store.IsPresent(offset))
+                data.Slice(offset * dim, dim).CopyTo(present.AsSpan(n++ * dim, dim));
         }
 
-        return quantizer.EncodeAll(rows, cancellationToken);
+        return (rows, present);
     }
 
     /// <summary>Attaches codes of every row of a sealed segment's space; graph walks use them from the next query on.</summary>
-    public void AttachCodes(int space, QuantizedVectors codes)
+    public void AttachCodes(int space, QuantizedCodes codes)
     {
         ArgumentNullException.ThrowIfNull(codes);
         if (!IsSealed)
             throw new InvalidOperationException("only a sealed segment's rows can be encoded");
-        if (codes.Quantizer.Dimension != _stores[space].Dimension || codes.Count != _used)
-            throw new ArgumentException($"codes of {codes.Count} rows of {codes.Quantizer.Dimension} do not fit space '{_stores[space].Name}' ({_used} rows of {_stores[space].Dimension})", nameof(codes));
+        if (codes.Dimension != _stores[space].Dimension || codes.Count != _used)
+            throw new ArgumentException($"codes of {codes.Count} rows of {codes.Dimension} do not fit space '{_stores[space].Name}' ({_used} rows of {_stores[space].Dimension})", nameof(codes));
         Volatile.Write(ref _codes[space], codes);
     }
 
@@ -71,7 +80,7 @@ public sealed partial class PointSegment
     /// The graph walk on codes: the best <c>k · oversampling</c> nodes by their decoded scores, then, unless
     /// rescoring is off, those candidates scored with the full vectors and the best <paramref name="k"/> kept.
     /// </summary>
-    private int SearchGraphCodes(HnswGraph graph, QuantizedVectors codes, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, SegmentSearchParams parameters, Span<ScoredId> buffer, CancellationToken cancellationToken)
+    private int SearchGraphCodes(HnswGraph graph, QuantizedCodes codes, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, float? threshold, SegmentSearchParams parameters, Span<ScoredId> buffer, CancellationToken cancellationToken)
     {
         // More candidates than nodes cannot be found; a candidate list past the cached size is borrowed, so one
         // huge query does not leave every thread holding its buffer.
@@ -89,16 +98,23 @@ public sealed partial class PointSegment
         }
     }
 
-    private int SearchGraphCodes(HnswGraph graph, QuantizedVectors codes, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, int wanted, float? threshold, SegmentSearchParams parameters, Span<ScoredId> buffer, ScoredId[] candidates, CancellationToken cancellationToken)
+    private int SearchGraphCodes(HnswGraph graph, QuantizedCodes codes, int space, ReadOnlySpan<float> query, FilterPlan? plan, int k, int wanted, float? threshold, SegmentSearchParams parameters, Span<ScoredId> buffer, ScoredId[] candidates, CancellationToken cancellationToken)
     {
         var store = _stores[space];
         IGraphFilter? accept = plan is null && store.PresentCount == _used ? null : AcceptFor(space, plan);
         var ef = Math.Max(parameters.Ef, wanted);
-        var found = Spaces[space].Metric switch
+        var metric = Spaces[space].Metric;
+        var found = codes switch
         {
-            VectorMetric.Dot => graph.SearchCodes<ByteDotKernel>(codes, query, wanted, ef, accept, candidates, cancellationToken),
-            VectorMetric.NegSquaredL2 => graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, query, wanted, ef, accept, candidates, cancellationToken),
-            _ => graph.SearchCodes<ByteNegL1Kernel>(codes, query, wanted, ef, accept, candidates, cancellationToken),
+            QuantizedVectors scalar => metric switch
+            {
+                VectorMetric.Dot => graph.SearchCodes<ByteDotKernel>(scalar, query, wanted, ef, accept, candidates, cancellationToken),
+                VectorMetric.NegSquaredL2 => graph.SearchCodes<ByteNegSquaredL2Kernel>(scalar, query, wanted, ef, accept, candidates, cancellationToken),
+                _ => graph.SearchCodes<ByteNegL1Kernel>(scalar, query, wanted, ef, accept, candidates, cancellationToken),
+            },
+            // The asymmetric score is a dot product: other metrics compare binary codes by Hamming distance.
+            BinaryCodes binary => graph.SearchBinary(binary, query, binary.AsymmetricQuery && metric == VectorMetric.Dot, wanted, ef, accept, candidates, cancellationToken),
+            _ => throw new InvalidOperationException($"codes of kind {codes.GetType().Name} cannot be searched"),
         };
         if (parameters.Quantization.Rescore == false)
         {

@@ -20,7 +20,7 @@ public sealed partial class PointSegment
     private readonly DenseVectorStore[] _stores;
     private readonly HnswGraph?[] _graphs;
     private readonly ProjectionSketch?[] _sketches;
-    private readonly QuantizedVectors?[] _codes;
+    private readonly QuantizedCodes?[] _codes;
     private readonly PayloadGraphSet?[] _payloadGraphs;
     private readonly Dictionary<string, int> _storeByName = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeOffsets = new();
@@ -38,7 +38,7 @@ public sealed partial class PointSegment
         _stores = new DenseVectorStore[spaces.Count];
         _graphs = new HnswGraph?[spaces.Count];
         _sketches = new ProjectionSketch?[spaces.Count];
-        _codes = new QuantizedVectors?[spaces.Count];
+        _codes = new QuantizedCodes?[spaces.Count];
         _payloadGraphs = new PayloadGraphSet?[spaces.Count];
         for (var i = 0; i < spaces.Count; i++)
         {

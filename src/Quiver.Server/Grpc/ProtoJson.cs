@@ -47,6 +47,7 @@ internal static class ProtoJson
     private static JsonNode? Scalar(FieldDescriptor field, object value) => field.FieldType switch
     {
         FieldType.Message when value is Value v => FromValue(v),
+        FieldType.Message when SettingOf(field.MessageType) is { } setting => Scalar(setting, setting.Accessor.GetValue((IMessage)value)),
         FieldType.Message => Settings((IMessage)value),
         FieldType.Enum => JsonValue.Create(EnumName(field.EnumType, Convert.ToInt32(value, CultureInfo.InvariantCulture))),
         FieldType.Bool => JsonValue.Create((bool)value),
@@ -58,6 +59,13 @@ internal static class ProtoJson
         FieldType.UInt32 or FieldType.Fixed32 => JsonValue.Create((uint)value),
         _ => JsonValue.Create(Convert.ToInt64(value, CultureInfo.InvariantCulture)),
     };
+
+    /// <summary>
+    /// The enum of a message that only wraps one (a oneof holding a <c>setting</c>, such as binary quantization's
+    /// query encoding), which REST spells as the enum's name alone.
+    /// </summary>
+    private static FieldDescriptor? SettingOf(MessageDescriptor type) =>
+        type.Fields.InFieldNumberOrder() is [{ FieldType: FieldType.Enum, Name: "setting" } only] ? only : null;
 
     private static QuiverException NotFinite(FieldDescriptor field) => QuiverException.BadInput($"Wrong input: {field.Name}: NaN and infinite numbers are not accepted");
 
@@ -124,6 +132,10 @@ internal static class ProtoJson
                 var nested = (IMessage)Activator.CreateInstance(field.MessageType.ClrType)!;
                 Fill(nested, obj);
                 return nested;
+            case FieldType.Message when SettingOf(field.MessageType) is { } setting && ReadScalar(setting, node) is { } chosen:
+                var wrapper = (IMessage)Activator.CreateInstance(field.MessageType.ClrType)!;
+                setting.Accessor.SetValue(wrapper, chosen);
+                return wrapper;
             case FieldType.Message:
                 return null;
             case FieldType.Enum:

@@ -171,7 +171,8 @@ public sealed class QuantizedSearchTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
-    [InlineData("""{"binary":{}}""", "binary quantization is not supported yet")]
+    [InlineData("""{"binary":{"encoding":"three_bits"}}""", "quantization_config.binary.encoding: expected one of one_bit, two_bits, one_and_half_bits")]
+    [InlineData("""{"binary":{"query_encoding":"scalar2bits"}}""", "quantization_config.binary.query_encoding: expected one of")]
     [InlineData("""{"product":{"compression":"x16"}}""", "product quantization is not supported yet")]
     [InlineData("""{"scalar":{"type":"int4"}}""", "quantization_config.scalar.type: expected \"int8\"")]
     [InlineData("""{"scalar":{"type":"int8","quantile":0.3}}""", "quantization_config.scalar.quantile: expected a number from 0.5 to 1")]
@@ -220,6 +221,72 @@ public sealed class QuantizedSearchTests(ITestOutputHelper output) : IDisposable
         await Task.Delay(300);
         Assert.False(collection.Stats().Optimizing || collection.Stats().OptimizationPending);
         Assert.Equal(written, File.GetLastWriteTimeUtc(Assert.Single(CodeFiles())));
+    }
+
+    /// <summary>
+    /// Binary codes on SciFact's 384-d MiniLM vectors: walked and rescored to the floor, loaded again after a restart,
+    /// and replaced by scalar codes when the config changes kind.
+    /// </summary>
+    [Fact]
+    public async Task Binary_codes_are_walked_rescored_persisted_and_replaced_when_the_kind_changes()
+    {
+        var dir = Path.Combine(Datasets.SharedData, "scifact", "minilm");
+        var corpus = Datasets.ReadFbin(Path.Combine(dir, "corpus.fbin"), int.MaxValue);
+        var queries = Datasets.ReadFbin(Path.Combine(dir, "queries.fbin"), 100);
+        static double Dot(float[] a, float[] b) => a.Zip(b, (x, y) => (double)x * y).Sum();
+        async Task<Collection> CreateAsync(CollectionCatalog catalog)
+        {
+            using (var doc = JsonDocument.Parse("""{"vectors":{"size":384,"distance":"Cosine"},"hnsw_config":{"m":16,"ef_construct":100,"max_indexing_threads":1,"full_scan_threshold":10},"optimizers_config":{"indexing_threshold":0},"quantization_config":{"binary":{"encoding":"two_bits","always_ram":true}}}"""))
+                await catalog.CreateAsync("bin", CollectionConfig.FromCreateRequest(doc.RootElement), default);
+            var collection = catalog.Get("bin");
+            var points = corpus.Select((v, i) => new PointWrite(PointId.FromNumber((ulong)i), [new NamedVector(string.Empty, v)], Payload.Empty)).ToArray();
+            await collection.ApplyAsync(new UpsertPoints(points), wait: true, default);
+            await PatchAsync(catalog, "bin", """{"optimizers_config":{"indexing_threshold":1}}""");
+            await Optimizer.WaitIndexedAsync(collection);
+            return collection;
+        }
+
+        List<(PointId, float)> before;
+        DateTime written;
+        await using (var catalog = Open())
+        {
+            var collection = await CreateAsync(catalog);
+            // 5,183 rows of 768 bits (12 words).
+            Assert.Equal(corpus.Length * 12 * sizeof(ulong), collection.Memory().CodeBytes);
+            long hits = 0;
+            foreach (var query in queries)
+            {
+                var kth = corpus.Select(v => Dot(v, query)).OrderDescending().ElementAt(9);
+                var found = Search(collection, query, new QuantizationSearch(false, null, 8));
+                Assert.All(found, r => Assert.Equal(Dot(corpus[(int)r.Id.Number], query), r.Score, 1e-4));
+                hits += found.Count(r => r.Score >= kth - 1e-5);
+            }
+
+            var recall = hits / (10.0 * queries.Length);
+            output.WriteLine($"scifact two_bits x8 rescored recall@10 {recall:F4}");
+            Assert.True(recall >= 0.95, $"recall {recall:F4}");
+
+            // Without rescoring the scores are code similarities, from -1 to 1, best first.
+            var codesOnly = Search(collection, queries[0], new QuantizationSearch(false, false, 1));
+            Assert.All(codesOnly, r => Assert.InRange(r.Score, -1f, 1f));
+            Assert.True(codesOnly.Zip(codesOnly.Skip(1)).All(p => p.First.Score >= p.Second.Score));
+            before = [.. codesOnly.Select(r => (r.Id, r.Score))];
+            written = File.GetLastWriteTimeUtc(Assert.Single(CodeFiles()));
+        }
+
+        await using (var catalog = Open())
+        {
+            var collection = catalog.Get("bin");
+            await Optimizer.WaitIndexedAsync(collection);
+            Assert.Equal(before, Search(collection, queries[0], new QuantizationSearch(false, false, 1)).Select(r => (r.Id, r.Score)));
+            Assert.Equal(written, File.GetLastWriteTimeUtc(Assert.Single(CodeFiles())));
+
+            // Binary to scalar: the codes are rebuilt as int8 (100 codes + a sum a row, and one spare block).
+            await PatchAsync(catalog, "bin", """{"quantization_config":{"scalar":{"type":"int8"}}}""");
+            await WaitForAsync(() => collection.Memory().CodeBytes == (corpus.Length * (384 + sizeof(int))) + Kernels.CodeDotKernel.Block && !collection.Stats().Optimizing, "scalar codes");
+            var scalar = Search(collection, queries[0], new QuantizationSearch(false, false, 1));
+            Assert.All(scalar, r => Assert.Equal(Dot(corpus[(int)r.Id.Number], queries[0]), r.Score, 0.02));
+        }
     }
 
     private sealed class Tolerance(double tolerance) : IEqualityComparer<double>

@@ -48,10 +48,35 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
 
         var refused = await Assert.ThrowsAsync<RpcException>(() => _grpc.UpdateCollectionAsync(_g, vectorsConfig: new VectorParamsDiffMap
         {
-            Map = { ["b"] = new VectorParamsDiff { QuantizationConfig = new QuantizationConfigDiff { Binary = new BinaryQuantization() } } },
+            Map = { ["b"] = new VectorParamsDiff { QuantizationConfig = new QuantizationConfigDiff { Product = new ProductQuantization { Compression = CompressionRatio.X16 } } } },
         }));
         Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
-        Assert.Contains("binary quantization is not supported yet", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("product quantization is not supported yet", refused.Status.Detail, StringComparison.Ordinal);
+
+        // Binary codes with their encodings, set over gRPC, read back over REST in REST's spelling.
+        await _grpc.UpdateCollectionAsync(_g, vectorsConfig: new VectorParamsDiffMap
+        {
+            Map =
+            {
+                ["b"] = new VectorParamsDiff
+                {
+                    QuantizationConfig = new QuantizationConfigDiff
+                    {
+                        Binary = new BinaryQuantization
+                        {
+                            Encoding = BinaryQuantizationEncoding.TwoBits,
+                            QueryEncoding = new BinaryQuantizationQueryEncoding { Setting = BinaryQuantizationQueryEncoding.Types.Setting.Scalar8Bits },
+                        },
+                    },
+                },
+            },
+        });
+        var b = (await InfoAsync(_g))["config"]!["params"]!["vectors"]!["b"]!["quantization_config"]!["binary"]!;
+        Assert.Equal("two_bits", b["encoding"]!.GetValue<string>());
+        Assert.Equal("scalar8bits", b["query_encoding"]!.GetValue<string>());
+        var grpcBinary = (await _grpc.GetCollectionInfoAsync(_g)).Config.Params.VectorsConfig.ParamsMap.Map["b"].QuantizationConfig.Binary;
+        Assert.Equal(BinaryQuantizationEncoding.TwoBits, grpcBinary.Encoding);
+        Assert.Equal(BinaryQuantizationQueryEncoding.Types.Setting.Scalar8Bits, grpcBinary.QueryEncoding.Setting);
     }
 
     [Fact]
