@@ -114,16 +114,28 @@ public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantil
                 case "query_encoding":
                     CheckOneOf(value, $"{path}.query_encoding", "default", "binary", "scalar4bits", "scalar8bits");
                     break;
-                case "always_ram":
-                    if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
-                        throw QuiverException.BadInput($"{path}.always_ram: expected true or false");
-                    break;
-                case "memory":
-                    CheckOneOf(value, $"{path}.memory", "cold", "cached", "pinned");
-                    break;
                 default:
-                    throw QuiverException.BadInput($"{path}.{field.Name}: unknown setting; expected encoding, query_encoding, always_ram, memory");
+                    if (!CheckPlacement(field, path))
+                        throw QuiverException.BadInput($"{path}.{field.Name}: unknown setting; expected encoding, query_encoding, always_ram, memory");
+                    break;
             }
+        }
+    }
+
+    /// <summary>Checks the placement settings every kind takes (always_ram, memory); false for any other field.</summary>
+    private static bool CheckPlacement(JsonProperty field, string path)
+    {
+        switch (field.Name)
+        {
+            case "always_ram":
+                if (field.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+                    throw QuiverException.BadInput($"{path}.always_ram: expected true or false");
+                return true;
+            case "memory":
+                CheckOneOf(field.Value, $"{path}.memory", "cold", "cached", "pinned");
+                return true;
+            default:
+                return false;
         }
     }
 
@@ -154,15 +166,10 @@ public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantil
                     }
 
                     break;
-                case "always_ram":
-                    if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
-                        throw QuiverException.BadInput($"{path}.always_ram: expected true or false");
-                    break;
-                case "memory":
-                    CheckOneOf(value, $"{path}.memory", "cold", "cached", "pinned");
-                    break;
                 default:
-                    throw QuiverException.BadInput($"{path}.{field.Name}: unknown setting; expected type, quantile, always_ram, memory");
+                    if (!CheckPlacement(field, path))
+                        throw QuiverException.BadInput($"{path}.{field.Name}: unknown setting; expected type, quantile, always_ram, memory");
+                    break;
             }
         }
     }
