@@ -33,6 +33,7 @@ internal static class AnnBenchmark
                                 (quantization_config.binary, encoding one_bit, two_bits, one_and_half_bits): codes
                                 walked instead of the vectors, the candidates rescored with the full vectors
           --query-encoding E    binary codes' query_encoding: default (Hamming) or scalar8bits (asymmetric)
+          --quantization pq     product quantization (quantization_config.product), with --compression x4..x64 (default x16)
           --quantile Q          scalar quantization's quantile, 0.5..1 (default: the whole range)
           --oversampling F      candidates per result the codes walk keeps for rescoring (default 1; 1..100)
           --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
@@ -41,7 +42,7 @@ internal static class AnnBenchmark
           --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
         """;
 
-    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling", "--query-encoding"];
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling", "--query-encoding", "--compression"];
     private static readonly HashSet<string> Flags = ["--filter-labels"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -59,8 +60,11 @@ internal static class AnnBenchmark
         int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
         var plotPath = args.String("--plot") is { } plot ? RecallPlot.Validate(plot) : null;
         var quantization = args.String("--quantization") ?? "none";
-        if (quantization is not ("none" or "int8" or "binary" or "binary2" or "binary1.5"))
-            throw new ArgumentException($"--quantization: expected none, int8, binary, binary2 or binary1.5, got '{quantization}'");
+        if (quantization is not ("none" or "int8" or "binary" or "binary2" or "binary1.5" or "pq"))
+            throw new ArgumentException($"--quantization: expected none, int8, binary, binary2, binary1.5 or pq, got '{quantization}'");
+        var compression = args.String("--compression") ?? "x16";
+        if (compression is not ("x4" or "x8" or "x16" or "x32" or "x64"))
+            throw new ArgumentException($"--compression: expected x4, x8, x16, x32 or x64, got '{compression}'");
         var queryEncoding = args.String("--query-encoding") ?? "default";
         if (queryEncoding is not ("default" or "binary" or "scalar4bits" or "scalar8bits"))
             throw new ArgumentException($"--query-encoding: expected default, binary, scalar4bits or scalar8bits, got '{queryEncoding}'");
@@ -88,6 +92,7 @@ internal static class AnnBenchmark
             {
                 "none" => null,
                 "int8" => new JsonObject { ["scalar"] = new JsonObject { ["type"] = "int8", ["quantile"] = quantile, ["always_ram"] = true } },
+                "pq" => new JsonObject { ["product"] = new JsonObject { ["compression"] = compression, ["always_ram"] = true } },
                 _ => new JsonObject
                 {
                     ["binary"] = new JsonObject
@@ -121,6 +126,7 @@ internal static class AnnBenchmark
                 var json = ToJson(data, buildSeconds, memory, runs, m, efConstruct, threads);
                 json["quantization"] = quantization;
                 json["query_encoding"] = queryEncoding;
+                json["compression"] = compression;
                 json["quantile"] = quantile;
                 json["oversampling"] = oversampling;
                 await File.WriteAllTextAsync(outPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

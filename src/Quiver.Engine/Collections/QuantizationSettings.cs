@@ -19,6 +19,9 @@ namespace Quiver.Engine.Collections;
 /// </summary>
 public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantile, BinaryEncoding Encoding, bool AsymmetricQuery, bool AlwaysRam)
 {
+    /// <summary>Product quantization's compression ratio (4 to 64): a row of d float32 takes 4d / ratio bytes.</summary>
+    public int Compression { get; init; } = 16;
+
     /// <summary>Scalar settings (the shape before binary codes existed).</summary>
     public QuantizationSettings(double? quantile, bool alwaysRam)
         : this(QuantizationKind.Scalar, quantile, BinaryEncoding.OneBit, false, alwaysRam)
@@ -30,6 +33,7 @@ public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantil
     {
         QuantizedVectors scalar => Kind == QuantizationKind.Scalar && scalar.Quantizer.Quantile == Quantile,
         BinaryCodes binary => Kind == QuantizationKind.Binary && binary.Quantizer.Encoding == Encoding && binary.AsymmetricQuery == AsymmetricQuery,
+        ProductCodes product => Kind == QuantizationKind.Product && product.Quantizer.Subspaces == ProductQuantizer.SubspacesFor(product.Dimension, Compression),
         _ => false,
     };
 
@@ -57,6 +61,19 @@ public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantil
             };
             var asymmetric = (binary["query_encoding"] as JsonValue)?.GetValue<string>() is "scalar4bits" or "scalar8bits";
             return new QuantizationSettings(QuantizationKind.Binary, null, encoding, asymmetric, AlwaysRamOf(binary));
+        }
+
+        if (obj["product"] is JsonObject product)
+        {
+            var ratio = (product["compression"] as JsonValue)?.GetValue<string>() switch
+            {
+                "x4" => 4,
+                "x8" => 8,
+                "x32" => 32,
+                "x64" => 64,
+                _ => 16,
+            };
+            return new QuantizationSettings(QuantizationKind.Product, null, BinaryEncoding.OneBit, false, AlwaysRamOf(product)) { Compression = ratio };
         }
 
         return null;
@@ -92,10 +109,28 @@ public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantil
             case "binary":
                 CheckBinary(settings, $"{path}.binary");
                 break;
-            case "product" or "turbo":
-                throw QuiverException.BadInput($"{path}.{kind}: {kind} quantization is not supported yet; use scalar or binary");
+            case "product":
+                CheckProduct(settings, $"{path}.product");
+                break;
+            case "turbo":
+                throw QuiverException.BadInput($"{path}.{kind}: {kind} quantization is not supported yet; use scalar, binary or product");
             default:
                 throw QuiverException.BadInput($"{path}: unknown quantization '{kind}'; expected one of scalar, product, binary");
+        }
+    }
+
+    private static void CheckProduct(JsonElement product, string path)
+    {
+        if (product.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"{path}: expected an object");
+        if (!product.TryGetProperty("compression", out var compression) || compression.ValueKind == JsonValueKind.Null)
+            throw QuiverException.BadInput($"{path}.compression: missing field `compression` (one of x4, x8, x16, x32, x64)");
+        foreach (var field in product.EnumerateObject())
+        {
+            if (field.Name == "compression")
+                CheckOneOf(field.Value, $"{path}.compression", "x4", "x8", "x16", "x32", "x64");
+            else if (!CheckPlacement(field, path))
+                throw QuiverException.BadInput($"{path}.{field.Name}: unknown setting; expected compression, always_ram, memory");
         }
     }
 
@@ -180,4 +215,5 @@ public enum QuantizationKind
 {
     Scalar,
     Binary,
+    Product,
 }

@@ -15,6 +15,7 @@ internal sealed partial class Shard
 {
     private const string ScalarCodesKind = "QSQC";
     private const string BinaryCodesKind = "QBQC";
+    private const string ProductCodesKind = "QPQC";
 
     /// <summary>The kind of job that brings a segment's codes in line with the quantization settings.</summary>
     private const string QuantizeKind = "quantization";
@@ -40,10 +41,17 @@ internal sealed partial class Shard
     private QuantizedCodes Build(PointSegment segment, int space, Collections.QuantizationSettings settings) => settings.Kind switch
     {
         Collections.QuantizationKind.Binary => segment.BuildBinaryCodes(space, settings.Encoding, settings.AsymmetricQuery, _stopping.Token),
+        Collections.QuantizationKind.Product => segment.BuildProductCodes(
+            space, ProductQuantizer.SubspacesFor(_spaces[space].Dimension, settings.Compression), Indexing.BuildThreads, _stopping.Token),
         _ => segment.BuildScalarCodes(space, settings.Quantile, _stopping.Token),
     };
 
-    private static string KindOf(QuantizedCodes codes) => codes is BinaryCodes ? BinaryCodesKind : ScalarCodesKind;
+    private static string KindOf(QuantizedCodes codes) => codes switch
+    {
+        BinaryCodes => BinaryCodesKind,
+        ProductCodes => ProductCodesKind,
+        _ => ScalarCodesKind,
+    };
 
     private void WriteCodes(long id, QuantizedCodes?[] codes)
     {
@@ -113,11 +121,14 @@ internal sealed partial class Shard
         try
         {
             // A file of the other kind (the settings changed while the server was down) fails the kind check: rebuilt.
-            var binary = settings.Kind == Collections.QuantizationKind.Binary;
-            using var stream = new MemoryStream(ChecksummedFile.Read(path, binary ? BinaryCodesKind : ScalarCodesKind, 1).Body.ToArray(), writable: false);
-            QuantizedCodes codes = binary
-                ? BinaryCodes.ReadFrom(stream, segment.UsedSlots, segment.Spaces[space].Dimension)
-                : QuantizedVectors.ReadFrom(stream, segment.UsedSlots, segment.Spaces[space].Dimension);
+            var (fileKind, read) = settings.Kind switch
+            {
+                Collections.QuantizationKind.Binary => (BinaryCodesKind, (Func<Stream, int, int, QuantizedCodes>)BinaryCodes.ReadFrom),
+                Collections.QuantizationKind.Product => (ProductCodesKind, ProductCodes.ReadFrom),
+                _ => (ScalarCodesKind, QuantizedVectors.ReadFrom),
+            };
+            using var stream = new MemoryStream(ChecksummedFile.Read(path, fileKind, 1).Body.ToArray(), writable: false);
+            var codes = read(stream, segment.UsedSlots, segment.Spaces[space].Dimension);
             if (settings.Matches(codes))
                 segment.AttachCodes(space, codes);
         }

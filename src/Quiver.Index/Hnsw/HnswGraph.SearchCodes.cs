@@ -152,4 +152,50 @@ public sealed partial class HnswGraph
             }
         }
     }
+
+    /// <summary>
+    /// As <see cref="Search{TKernel}"/>, but the walk scores nodes by their product-quantization codes against a
+    /// per-query table of centroid scores (<paramref name="score"/>: the metric the graph was built with). Scores
+    /// approximate the metric's own (the decoded rows' scores).
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong query length, codes for fewer rows than nodes, or <paramref name="results"/> too short.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public int SearchProduct(
+        ProductCodes codes,
+        ReadOnlySpan<float> query,
+        ProductScore score,
+        int k,
+        int ef,
+        IGraphFilter? filter,
+        Span<ScoredId> results,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        var count = Count;
+        CheckArguments(query, k, results, count);
+        if (codes.Count < count)
+        {
+            throw new ArgumentException($"{count} nodes need a code each; {codes.Count} given.", nameof(codes));
+        }
+
+        if (codes.Dimension != _dim)
+        {
+            throw new ArgumentException($"Codes have {codes.Dimension} dimensions; the graph has {_dim}.", nameof(codes));
+        }
+
+        var subspaces = codes.Quantizer.Subspaces;
+        // The table is large (1 KB a subspace): borrowed, so a warm search allocates nothing.
+        var table = ArrayPool<float>.Shared.Rent(subspaces * ProductQuantizer.MaxCentroids);
+        try
+        {
+            codes.Quantizer.ScoreTable(query, score, table);
+            var unused = 0;
+            var scorer = new ProductTableScorer<DenseRows>(table.AsSpan(0, subspaces * ProductQuantizer.MaxCentroids), ref codes.CodesReference, subspaces, ref unused);
+            return SearchCore(scorer, codes.Count, k, ef, filter, results, ct);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(table);
+        }
+    }
 }

@@ -251,6 +251,57 @@ internal ref struct BinaryTableScorer<TRows> : INodeScorer
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
 }
 
+/// <summary>
+/// Scores nodes by product-quantization codes: the sum, over subspaces, of the per-query table's entry for the
+/// row's centroid there (256 entries a subspace).
+/// </summary>
+internal ref struct ProductTableScorer<TRows> : INodeScorer
+    where TRows : struct, IRowMapping
+{
+    private readonly ReadOnlySpan<float> _table;
+    private readonly ref byte _codes;
+    private readonly ref int _map;
+    private readonly int _subspaces;
+
+    public ProductTableScorer(ReadOnlySpan<float> table, ref byte codes, int subspaces, ref int map)
+    {
+        _table = table;
+        _codes = ref codes;
+        _subspaces = subspaces;
+        _map = ref map;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Score(int node)
+    {
+        ref var code = ref Unsafe.Add(ref _codes, (nint)TRows.RowId(ref _map, node) * _subspaces);
+        ref var table = ref MemoryMarshal.GetReference(_table);
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        var s = 0;
+        for (; s + 4 <= _subspaces; s += 4)
+        {
+            s0 += Unsafe.Add(ref table, (s * 256) + Unsafe.Add(ref code, s));
+            s1 += Unsafe.Add(ref table, ((s + 1) * 256) + Unsafe.Add(ref code, s + 1));
+            s2 += Unsafe.Add(ref table, ((s + 2) * 256) + Unsafe.Add(ref code, s + 2));
+            s3 += Unsafe.Add(ref table, ((s + 3) * 256) + Unsafe.Add(ref code, s + 3));
+        }
+
+        for (; s < _subspaces; s++)
+            s0 += Unsafe.Add(ref table, (s * 256) + Unsafe.Add(ref code, s));
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float ScoreAtLeast(int node, float floor) => Score(node);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Prefetch(int node) =>
+        CodeRows.Prefetch(ref Unsafe.Add(ref _codes, (nint)TRows.RowId(ref _map, node) * _subspaces), _subspaces);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly int RowId(int node) => TRows.RowId(ref _map, node);
+}
+
 internal static class CodeRows
 {
     /// <summary>Starts loading a code row (up to 8 cache lines; a row starting late in a line spills into one more).</summary>

@@ -37,6 +37,13 @@ public sealed partial class PointSegment
         return BinaryQuantizer.Train(training.Span, _stores[space].Dimension, encoding).EncodeAll(rows.Span, asymmetricQuery, cancellationToken);
     }
 
+    /// <summary>As <see cref="BuildScalarCodes"/> for product-quantization codes of <paramref name="subspaces"/> bytes a row.</summary>
+    public ProductCodes BuildProductCodes(int space, int subspaces, int threads, CancellationToken cancellationToken = default)
+    {
+        var (rows, training) = RowsToEncode(space);
+        return ProductQuantizer.Train(training.Span, _stores[space].Dimension, subspaces, threads, cancellationToken: cancellationToken).EncodeAll(rows.Span, cancellationToken);
+    }
+
     /// <summary>
     /// Every row of a sealed segment's space, and the rows a quantizer learns from: those that hold a vector (the
     /// zero rows of points without one would skew what it learns).
@@ -114,6 +121,12 @@ public sealed partial class PointSegment
             },
             // The asymmetric score is a dot product: other metrics compare binary codes by Hamming distance.
             BinaryCodes binary => graph.SearchBinary(binary, query, binary.AsymmetricQuery && metric == VectorMetric.Dot, wanted, ef, accept, candidates, cancellationToken),
+            ProductCodes product => graph.SearchProduct(product, query, metric switch
+            {
+                VectorMetric.Dot => ProductScore.Dot,
+                VectorMetric.NegSquaredL2 => ProductScore.NegSquaredL2,
+                _ => ProductScore.NegL1,
+            }, wanted, ef, accept, candidates, cancellationToken),
             _ => throw new InvalidOperationException($"codes of kind {codes.GetType().Name} cannot be searched"),
         };
         if (parameters.Quantization.Rescore == false)

@@ -173,7 +173,9 @@ public sealed class QuantizedSearchTests(ITestOutputHelper output) : IDisposable
     [Theory]
     [InlineData("""{"binary":{"encoding":"three_bits"}}""", "quantization_config.binary.encoding: expected one of one_bit, two_bits, one_and_half_bits")]
     [InlineData("""{"binary":{"query_encoding":"scalar2bits"}}""", "quantization_config.binary.query_encoding: expected one of")]
-    [InlineData("""{"product":{"compression":"x16"}}""", "product quantization is not supported yet")]
+    [InlineData("""{"product":{"compression":"x12"}}""", "quantization_config.product.compression: expected one of x4, x8, x16, x32, x64")]
+    [InlineData("""{"product":{}}""", "quantization_config.product.compression: missing field")]
+    [InlineData("""{"turbo":{}}""", "turbo quantization is not supported yet")]
     [InlineData("""{"scalar":{"type":"int4"}}""", "quantization_config.scalar.type: expected \"int8\"")]
     [InlineData("""{"scalar":{"type":"int8","quantile":0.3}}""", "quantization_config.scalar.quantile: expected a number from 0.5 to 1")]
     [InlineData("""{"scalar":{"type":"int8","always_ram":"yes"}}""", "quantization_config.scalar.always_ram: expected true or false")]
@@ -221,6 +223,29 @@ public sealed class QuantizedSearchTests(ITestOutputHelper output) : IDisposable
         await Task.Delay(300);
         Assert.False(collection.Stats().Optimizing || collection.Stats().OptimizationPending);
         Assert.Equal(written, File.GetLastWriteTimeUtc(Assert.Single(CodeFiles())));
+    }
+
+    /// <summary>Product codes through the engine: x8 on the glove slice (50 bytes a row), rescored to the floor.</summary>
+    [Fact]
+    public async Task Product_codes_are_walked_and_rescored_to_the_floor()
+    {
+        await using var catalog = Open();
+        var collection = await CreateIndexedAsync(catalog, "pq", """{"product":{"compression":"x8","always_ram":true}}""");
+        // 50 subspaces of 2 components: a byte a subspace, and 256 centroids of 100 floats in all.
+        Assert.Equal((Rows * 50) + (256 * Dim * sizeof(float)), collection.Memory().CodeBytes);
+        long hits = 0;
+        for (var q = 0; q < Queries; q++)
+        {
+            var query = _queries[q];
+            var kth = Enumerable.Range(0, Rows).Select(i => Cosine(i, query)).OrderDescending().ElementAt(9);
+            var found = Search(collection, query, new QuantizationSearch(false, null, 3));
+            Assert.All(found, r => Assert.Equal(Cosine((int)r.Id.Number, query), r.Score, 1e-4));
+            hits += found.Count(r => r.Score >= kth - 1e-5);
+        }
+
+        var recall = hits / (10.0 * Queries);
+        output.WriteLine($"glove 10k pq x8 x3 rescored recall@10 {recall:F4}");
+        Assert.True(recall >= 0.95, $"recall {recall:F4}");
     }
 
     /// <summary>

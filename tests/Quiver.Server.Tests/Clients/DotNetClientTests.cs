@@ -48,10 +48,17 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
 
         var refused = await Assert.ThrowsAsync<RpcException>(() => _grpc.UpdateCollectionAsync(_g, vectorsConfig: new VectorParamsDiffMap
         {
-            Map = { ["b"] = new VectorParamsDiff { QuantizationConfig = new QuantizationConfigDiff { Product = new ProductQuantization { Compression = CompressionRatio.X16 } } } },
+            Map = { ["b"] = new VectorParamsDiff { QuantizationConfig = new QuantizationConfigDiff { Scalar = new ScalarQuantization { Type = QuantizationType.Int8, Quantile = 0.2f } } } },
         }));
         Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
-        Assert.Contains("product quantization is not supported yet", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("vectors.b.quantization_config.scalar.quantile", refused.Status.Detail, StringComparison.Ordinal);
+
+        // Product quantization's compression enum, x4 being its zero, reads back in REST's spelling.
+        await _grpc.UpdateCollectionAsync(_g, vectorsConfig: new VectorParamsDiffMap
+        {
+            Map = { ["a"] = new VectorParamsDiff { QuantizationConfig = new QuantizationConfigDiff { Product = new ProductQuantization { Compression = CompressionRatio.X4 } } } },
+        });
+        Assert.Equal("x4", (await InfoAsync(_g))["config"]!["params"]!["vectors"]!["a"]!["quantization_config"]!["product"]!["compression"]!.GetValue<string>());
 
         // Binary codes with their encodings, set over gRPC, read back over REST in REST's spelling.
         await _grpc.UpdateCollectionAsync(_g, vectorsConfig: new VectorParamsDiffMap

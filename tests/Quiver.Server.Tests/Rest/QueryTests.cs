@@ -287,7 +287,7 @@ public sealed class QuantizedQueryTests(ServerFixture fixture)
     [Fact]
     public async Task Unsupported_quantization_kinds_are_refused_at_creation_and_update()
     {
-        Api.Error(await _client.PutAsync("/collections/quant_product", """{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"product":{"compression":"x16"}}}"""), HttpStatusCode.BadRequest, "product quantization is not supported yet");
+        Api.Error(await _client.PutAsync("/collections/quant_product", """{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"product":{"compression":"x3"}}}"""), HttpStatusCode.BadRequest, "quantization_config.product.compression");
         Api.Error(await _client.PutAsync("/collections/quant_binary", """{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"binary":{"encoding":"4bits"}}}"""), HttpStatusCode.BadRequest, "quantization_config.binary.encoding");
         var name = await Api.CreateAsync(_client, "quant_patch", 4, "Dot");
         Api.Error(await _client.PatchAsync($"/collections/{name}", """{"quantization_config":{"scalar":{"type":"int8","quantile":2}}}"""), HttpStatusCode.BadRequest, "quantization_config.scalar.quantile");
