@@ -114,10 +114,21 @@ public sealed partial class HnswGraph
         var unused = 0;
         if (!asymmetric)
         {
-            Span<ulong> code = words <= 64 ? stackalloc ulong[64] : new ulong[words];
-            quantizer.Encode(query, code[..words]);
-            var scorer = new HammingScorer<DenseRows>(code[..words], ref codes.WordsReference, ref unused, 2f / quantizer.Bits);
-            return SearchCore(scorer, codes.Count, k, ef, filter, results, ct);
+            ulong[]? pooled = null;
+            var code = words <= 64 ? stackalloc ulong[64] : (pooled = ArrayPool<ulong>.Shared.Rent(words));
+            try
+            {
+                quantizer.Encode(query, code[..words]);
+                var scorer = new HammingScorer<DenseRows>(code[..words], ref codes.WordsReference, ref unused, 2f / quantizer.Bits);
+                return SearchCore(scorer, codes.Count, k, ef, filter, results, ct);
+            }
+            finally
+            {
+                if (pooled is not null)
+                {
+                    ArrayPool<ulong>.Shared.Return(pooled);
+                }
+            }
         }
 
         // Per query: the weight of every bit, then per group of four bits the sums of its 16 subsets.

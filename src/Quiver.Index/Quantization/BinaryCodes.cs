@@ -79,8 +79,8 @@ public sealed class BinaryCodes : QuantizedCodes
         writer.Write(AsymmetricQuery);
         writer.Write(q.Dimension);
         writer.Write(Count);
-        writer.Write(MemoryMarshal.AsBytes(q.Means.AsSpan()));
-        writer.Write(MemoryMarshal.AsBytes(q.Deviations.AsSpan()));
+        writer.Write(MemoryMarshal.AsBytes(q.Means));
+        writer.Write(MemoryMarshal.AsBytes(q.Deviations));
         foreach (var two in q.TwoBitComponents)
             writer.Write(two);
         writer.Write(MemoryMarshal.AsBytes(_words.AsSpan()));

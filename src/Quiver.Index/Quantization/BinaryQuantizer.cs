@@ -34,12 +34,16 @@ public sealed class BinaryQuantizer
     private readonly int[] _slotComponent;
     private readonly float[] _slotThreshold;
 
+    private readonly float[] _means;
+    private readonly float[] _deviations;
+    private readonly bool[] _twoBits;
+
     private BinaryQuantizer(BinaryEncoding encoding, float[] means, float[] deviations, bool[] twoBits)
     {
         Encoding = encoding;
-        Means = means;
-        Deviations = deviations;
-        TwoBitComponents = twoBits;
+        _means = means;
+        _deviations = deviations;
+        _twoBits = twoBits;
         var slots = new List<(int Component, float Threshold)>();
         for (var i = 0; i < means.Length; i++)
         {
@@ -61,16 +65,16 @@ public sealed class BinaryQuantizer
 
     public BinaryEncoding Encoding { get; }
 
-    public int Dimension => Means.Length;
+    public int Dimension => _means.Length;
 
     /// <summary>Per component, the mean learnt from the data.</summary>
-    public float[] Means { get; }
+    public ReadOnlySpan<float> Means => _means;
 
     /// <summary>Per component, the standard deviation learnt from the data.</summary>
-    public float[] Deviations { get; }
+    public ReadOnlySpan<float> Deviations => _deviations;
 
     /// <summary>Per component, whether it is coded with two bits (three levels).</summary>
-    public bool[] TwoBitComponents { get; }
+    public ReadOnlySpan<bool> TwoBitComponents => _twoBits;
 
     /// <summary>Bits a code holds.</summary>
     public int Bits => _slotComponent.Length;
@@ -92,7 +96,8 @@ public sealed class BinaryQuantizer
             throw new ArgumentException($"Statistics of {means.Length}, {deviations.Length} and {twoBits.Length} components do not match.", nameof(means));
         if (!means.All(float.IsFinite) || !deviations.All(d => float.IsFinite(d) && d >= 0))
             throw new ArgumentException("Means and deviations must be finite, deviations not negative.", nameof(means));
-        return new BinaryQuantizer(encoding, means, deviations, twoBits);
+        // Copies: the thresholds are derived from them once, so the caller's arrays must not change them later.
+        return new BinaryQuantizer(encoding, [.. means], [.. deviations], [.. twoBits]);
     }
 
     /// <summary>Learns per-component means and deviations from <paramref name="vectors"/> (rows sampled evenly).</summary>
@@ -103,7 +108,7 @@ public sealed class BinaryQuantizer
         if (vectors.Length == 0 || vectors.Length % dimension != 0)
             throw new ArgumentException($"{vectors.Length} floats are not whole rows of {dimension}.", nameof(vectors));
         var rows = vectors.Length / dimension;
-        var stride = Math.Max(1, rows / SampleRows);
+        var stride = (rows + SampleRows - 1) / SampleRows;
         var sum = new double[dimension];
         var squares = new double[dimension];
         var n = 0;

@@ -66,7 +66,7 @@ public sealed class ProductQuantizer
         if (vectors.Length == 0 || vectors.Length % dimension != 0)
             throw new ArgumentException($"{vectors.Length} floats are not whole rows of {dimension}.", nameof(vectors));
         var rows = vectors.Length / dimension;
-        var stride = Math.Max(1, rows / SampleRows);
+        var stride = (rows + SampleRows - 1) / SampleRows;
         var sampleRows = (rows + stride - 1) / stride;
         var sample = new float[(long)sampleRows * dimension];
         for (var i = 0; i < sampleRows; i++)
@@ -128,19 +128,21 @@ public sealed class ProductQuantizer
 
     /// <summary>Encodes every row of <paramref name="vectors"/>.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public ProductCodes EncodeAll(ReadOnlySpan<float> vectors, CancellationToken cancellationToken = default)
+    public ProductCodes EncodeAll(ReadOnlyMemory<float> vectors, int threads = 1, CancellationToken cancellationToken = default)
     {
         if (vectors.Length % Dimension != 0)
             throw new ArgumentException($"{vectors.Length} floats are not whole rows of {Dimension}.", nameof(vectors));
         var rows = vectors.Length / Dimension;
         var codes = new byte[checked((long)rows * Subspaces) is var n && n <= Array.MaxLength ? (int)n : throw new OutOfMemoryException()];
-        for (var row = 0; row < rows; row++)
+        // Each row costs d·256 operations: blocks of rows run on the build threads.
+        const int block = 1024;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = cancellationToken };
+        Parallel.For(0, (rows + block - 1) / block, options, b =>
         {
-            if ((row & 1023) == 0)
-                cancellationToken.ThrowIfCancellationRequested();
-            Encode(vectors.Slice(row * Dimension, Dimension), codes.AsSpan(row * Subspaces, Subspaces));
-        }
-
+            var data = vectors.Span;
+            for (var row = b * block; row < Math.Min(rows, (b + 1) * block); row++)
+                Encode(data.Slice(row * Dimension, Dimension), codes.AsSpan(row * Subspaces, Subspaces));
+        });
         return new ProductCodes(this, codes);
     }
 
@@ -255,6 +257,8 @@ public sealed class ProductQuantizer
         var sums = new double[width * centroids];
         var counts = new int[centroids];
         var distances = new float[centroids];
+        // Empty clusters restart from sample rows no centroid started from, in shuffled order.
+        var reseed = centroids;
         for (var iteration = 0; iteration < Iterations; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -276,7 +280,7 @@ public sealed class ProductQuantizer
                 // An empty cluster restarts from another sample row, so no centroid is wasted.
                 if (counts[c] == 0)
                 {
-                    var donor = order[(iteration * centroids + c) % rows];
+                    var donor = order[reseed++ % rows];
                     for (var j = 0; j < width; j++)
                         book[(j * centroids) + c] = sample[((long)donor * dimension) + start + j];
                     continue;

@@ -41,7 +41,7 @@ public sealed partial class PointSegment
     public ProductCodes BuildProductCodes(int space, int subspaces, int threads, CancellationToken cancellationToken = default)
     {
         var (rows, training) = RowsToEncode(space);
-        return ProductQuantizer.Train(training.Span, _stores[space].Dimension, subspaces, threads, cancellationToken: cancellationToken).EncodeAll(rows.Span, cancellationToken);
+        return ProductQuantizer.Train(training.Span, _stores[space].Dimension, subspaces, threads, cancellationToken: cancellationToken).EncodeAll(rows, threads, cancellationToken);
     }
 
     /// <summary>
@@ -129,7 +129,10 @@ public sealed partial class PointSegment
             }, wanted, ef, accept, candidates, cancellationToken),
             _ => throw new InvalidOperationException($"codes of kind {codes.GetType().Name} cannot be searched"),
         };
-        if (parameters.Quantization.Rescore == false)
+        // Hamming similarities are not on the metric's scale (a Euclid distance, a threshold, a merge with exactly
+        // scored segments would all read them wrong): binary codes compared by Hamming distance are always rescored.
+        var onMetricScale = codes is not BinaryCodes binaryCodes || (binaryCodes.AsymmetricQuery && metric == VectorMetric.Dot);
+        if (parameters.Quantization.Rescore == false && onMetricScale)
         {
             var n = Math.Min(found, k);
             candidates.AsSpan(0, n).CopyTo(buffer);

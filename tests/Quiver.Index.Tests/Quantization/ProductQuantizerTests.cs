@@ -42,8 +42,8 @@ public sealed class ProductQuantizerTests(FashionFixture fashion, ITestOutputHel
     [Fact]
     public void Table_scores_equal_the_scores_of_the_decoded_rows()
     {
-        var slice = fashion.Data.AsSpan(0, 2000 * fashion.Dim);
-        var codes = ProductQuantizer.Train(slice, fashion.Dim, 196).EncodeAll(slice);
+        var slice = fashion.Data.AsMemory(0, 2000 * fashion.Dim);
+        var codes = ProductQuantizer.Train(slice.Span, fashion.Dim, 196).EncodeAll(slice);
         var query = fashion.Queries.AsSpan(0, fashion.Dim);
         var decoded = new float[fashion.Dim];
         for (var row = 0; row < 20; row++)
@@ -86,8 +86,8 @@ public sealed class ProductQuantizerTests(FashionFixture fashion, ITestOutputHel
     [Fact]
     public void Codes_round_trip_and_damage_is_reported()
     {
-        var slice = fashion.Data.AsSpan(0, 500 * fashion.Dim);
-        var codes = ProductQuantizer.Train(slice, fashion.Dim, 49).EncodeAll(slice);
+        var slice = fashion.Data.AsMemory(0, 500 * fashion.Dim);
+        var codes = ProductQuantizer.Train(slice.Span, fashion.Dim, 49).EncodeAll(slice, threads: 2);
         using var stream = new MemoryStream();
         codes.WriteTo(stream);
         var bytes = stream.ToArray();
