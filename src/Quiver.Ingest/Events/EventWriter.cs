@@ -15,6 +15,16 @@ namespace Quiver.Ingest.Events;
 /// </summary>
 internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition definition, ConnectorStatus status, ILogger logger)
 {
+    /// <summary>
+    /// Waits until everything written so far is applied, so searches see it: writes go to the log without waiting
+    /// for that, and a lag of 0 promises callers the events are searchable. Nothing to wait for without the collection.
+    /// </summary>
+    public async ValueTask CatchUpAsync(CancellationToken cancellationToken)
+    {
+        if (catalog.TryGet(definition.Collection) is { } collection)
+            await collection.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <param name="giveUpAfter">
     /// How long a write may keep failing before the caller's loop is restarted (a <see cref="TimeoutException"/>):
     /// kept under the source's own deadline (Kafka's poll interval, JetStream's ack wait), so a connector never

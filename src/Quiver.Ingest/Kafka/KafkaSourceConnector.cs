@@ -103,7 +103,12 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
                     // waiting on the lag that the connector caught up.
                     if (Status.Lag < 0 || Environment.TickCount64 - lagUpdated > 2000)
                     {
-                        Status.Lag = CommittedLag(consumer);
+                        var lag = CommittedLag(consumer);
+                        // A lag of 0 tells callers the events are searchable: the last batches are logged, and may
+                        // still be applying.
+                        if (lag == 0)
+                            await Writer.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+                        Status.Lag = lag;
                         lagUpdated = Environment.TickCount64;
                     }
 

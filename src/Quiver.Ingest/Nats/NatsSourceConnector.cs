@@ -54,6 +54,8 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
                 var next = await consumer.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = TimeSpan.FromSeconds(5) }, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (next is not { } first)
                 {
+                    // A lag of 0 tells callers the events are searchable: the last batches may still be applying.
+                    await Writer.CatchUpAsync(cancellationToken).ConfigureAwait(false);
                     Status.Lag = 0;
                     continue;
                 }
@@ -110,7 +112,10 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         var last = fresh[^1];
         await last.AckAsync(new AckOpts { DoubleAck = true }, cancellationToken).ConfigureAwait(false);
         Status.Position = last.Metadata!.Value.Sequence.Stream.ToString(CultureInfo.InvariantCulture);
-        Status.Lag = (long)last.Metadata!.Value.NumPending;
+        var pending = (long)last.Metadata!.Value.NumPending;
+        if (pending == 0)
+            await Writer.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        Status.Lag = pending;
         Record(fresh.Count, outcomes, Stopwatch.GetElapsedTime(started));
         return new Position(lastStream, lastDelivery);
     }
