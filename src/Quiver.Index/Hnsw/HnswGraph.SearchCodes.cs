@@ -32,18 +32,7 @@ public sealed partial class HnswGraph
         CancellationToken ct = default)
         where TKernel : struct, IByteScoreKernel
     {
-        ArgumentNullException.ThrowIfNull(codes);
-        var count = Count;
-        CheckArguments(query, k, results, count);
-        if (codes.Count < count)
-        {
-            throw new ArgumentException($"{count} nodes need a code each; {codes.Count} given.", nameof(codes));
-        }
-
-        if (codes.Quantizer.Dimension != _dim)
-        {
-            throw new ArgumentException($"Codes have {codes.Quantizer.Dimension} dimensions; the graph has {_dim}.", nameof(codes));
-        }
+        CheckCodes(codes, query, k, results);
 
         // Encoded once per query: the code itself, and for the dot product its signed, padded form.
         var padded = CodeDotKernel.PaddedLength(_dim);
@@ -96,18 +85,7 @@ public sealed partial class HnswGraph
         Span<ScoredId> results,
         CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(codes);
-        var count = Count;
-        CheckArguments(query, k, results, count);
-        if (codes.Count < count)
-        {
-            throw new ArgumentException($"{count} nodes need a code each; {codes.Count} given.", nameof(codes));
-        }
-
-        if (codes.Dimension != _dim)
-        {
-            throw new ArgumentException($"Codes have {codes.Dimension} dimensions; the graph has {_dim}.", nameof(codes));
-        }
+        CheckCodes(codes, query, k, results);
 
         var quantizer = codes.Quantizer;
         var words = quantizer.Words;
@@ -181,18 +159,7 @@ public sealed partial class HnswGraph
         Span<ScoredId> results,
         CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(codes);
-        var count = Count;
-        CheckArguments(query, k, results, count);
-        if (codes.Count < count)
-        {
-            throw new ArgumentException($"{count} nodes need a code each; {codes.Count} given.", nameof(codes));
-        }
-
-        if (codes.Dimension != _dim)
-        {
-            throw new ArgumentException($"Codes have {codes.Dimension} dimensions; the graph has {_dim}.", nameof(codes));
-        }
+        CheckCodes(codes, query, k, results);
 
         var subspaces = codes.Quantizer.Subspaces;
         // The table is large (1 KB a subspace): borrowed, so a warm search allocates nothing.
@@ -207,6 +174,23 @@ public sealed partial class HnswGraph
         finally
         {
             ArrayPool<float>.Shared.Return(table);
+        }
+    }
+
+    /// <summary>The checks every walk on codes makes: the query, the results buffer, and codes for every node.</summary>
+    private void CheckCodes(QuantizedCodes codes, ReadOnlySpan<float> query, int k, Span<ScoredId> results)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        var count = Count;
+        CheckArguments(query, k, results, count);
+        if (codes.Count < count)
+        {
+            throw new ArgumentException($"{count} nodes need a code each; {codes.Count} given.", nameof(codes));
+        }
+
+        if (codes.Dimension != _dim)
+        {
+            throw new ArgumentException($"Codes have {codes.Dimension} dimensions; the graph has {_dim}.", nameof(codes));
         }
     }
 }
