@@ -114,6 +114,9 @@ public sealed partial class Collection
         return new CollectionStats(points, indexed, segments, walBytes, optimizing, pending, PayloadFieldInfo.Sum(schemas));
     }
 
+    /// <summary>Every segment's memory by component and disk bytes, shard by shard (for telemetry; walks every point).</summary>
+    public IReadOnlyList<SegmentFootprint> Footprint() => [.. _shards.SelectMany((shard, i) => shard.Footprint(i))];
+
     /// <summary>Bytes held in memory by vectors, graphs, sketches and quantized codes, over every shard and segment.</summary>
     public CollectionMemory Memory()
     {

@@ -287,6 +287,19 @@ public sealed partial class PointSegment
 
     public long GraphBytes => _graphs.Sum(g => g?.MemoryBytes ?? 0) + PayloadGraphBytes;
 
+    /// <summary>Bytes of the live points' payloads, as the UTF-8 JSON they are kept in (walks every point: not for hot paths).</summary>
+    public long PayloadBytes()
+    {
+        long bytes = 0;
+        for (var offset = 0; offset < _used; offset++)
+        {
+            if (_live[offset] && _payloads[offset] is { } payload)
+                bytes += payload.Utf8.Length;
+        }
+
+        return bytes;
+    }
+
     /// <summary>The stored rows of a space, for building a graph over a sealed segment.</summary>
     public ReadOnlyMemory<float> VectorRows(int space) => _stores[space].Rows(_used);
 

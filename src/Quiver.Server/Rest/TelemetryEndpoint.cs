@@ -85,13 +85,46 @@ internal static class TelemetryEndpoint
         w.WriteNumber("segments_count", stats.SegmentsCount);
         w.WriteNumber("wal_bytes", stats.WalBytes);
         w.WriteString("optimizer", stats.Optimizing ? "running" : stats.OptimizationPending ? "pending" : "idle");
+        var segments = collection.Footprint();
+        var payload = segments.Sum(x => x.PayloadBytes);
         w.WriteStartObject("ram_bytes");
         w.WriteNumber("vectors", memory.VectorBytes);
         w.WriteNumber("graph", memory.GraphBytes);
         w.WriteNumber("sketch", memory.SketchBytes);
         w.WriteNumber("codes", memory.CodeBytes);
-        w.WriteNumber("total", memory.TotalBytes);
+        w.WriteNumber("payload", payload);
+        w.WriteNumber("total", memory.TotalBytes + payload);
         w.WriteEndObject();
+        var segmentDisk = segments.Sum(x => x.DiskBytes);
+        w.WriteStartObject("disk_bytes");
+        w.WriteNumber("segments", segmentDisk);
+        w.WriteNumber("wal", stats.WalBytes);
+        w.WriteNumber("total", segmentDisk + stats.WalBytes);
+        w.WriteEndObject();
+        w.WriteStartArray("segments");
+        foreach (var segment in segments)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("shard", segment.Shard);
+            if (segment.Id is { } id)
+                w.WriteNumber("id", id);
+            else
+                w.WriteNull("id");
+            w.WriteString("kind", segment.Kind);
+            w.WriteNumber("points", segment.Points);
+            w.WriteStartObject("ram_bytes");
+            w.WriteNumber("vectors", segment.VectorBytes);
+            w.WriteNumber("graph", segment.GraphBytes);
+            w.WriteNumber("codes", segment.CodeBytes);
+            w.WriteNumber("sketch", segment.SketchBytes);
+            w.WriteNumber("payload", segment.PayloadBytes);
+            w.WriteNumber("total", segment.RamBytes);
+            w.WriteEndObject();
+            w.WriteNumber("disk_bytes", segment.DiskBytes);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 

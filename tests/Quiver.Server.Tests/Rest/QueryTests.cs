@@ -229,13 +229,15 @@ public sealed class QuantizedQueryTests(ServerFixture fixture)
     private static readonly double[] QueryVector = Api.RandomVectors(5, 1, Dim)[0];
     private readonly RestClient _client = fixture.Client;
 
+    private static string Payload(int id) => "{\"n\":\"p" + id.ToString(CultureInfo.InvariantCulture) + "\"}";
+
     private static string Query(string quantization) =>
         """{"query":""" + Api.VectorJson(QueryVector) + ""","limit":5,"params":{"hnsw_ef":128,"quantization":""" + quantization + "}}";
 
-    private async Task<string> SeedIndexedAsync()
+    private async Task<string> SeedIndexedAsync(bool payloads = false)
     {
         var name = await Api.CreateRawAsync(_client, "quant", """{"vectors":{"size":8,"distance":"Euclid"},"hnsw_config":{"full_scan_threshold":1},"optimizers_config":{"indexing_threshold":0},"quantization_config":{"scalar":{"type":"int8","always_ram":true}}}""");
-        var points = Enumerable.Range(0, Count).Select(i => $$"""{"id":{{i + 1}},"vector":{{Api.VectorJson(Vectors[i])}}}""");
+        var points = Enumerable.Range(0, Count).Select(i => $$"""{"id":{{i + 1}},"vector":{{Api.VectorJson(Vectors[i])}}{{(payloads ? ",\"payload\":" + Payload(i + 1) : string.Empty)}}}""");
         await Api.UpsertAsync(_client, name, "[" + string.Join(",", points) + "]");
         Api.Ok(await _client.PatchAsync($"/collections/{name}", """{"optimizers_config":{"indexing_threshold":1}}"""));
         for (var i = 0; i < 400; i++)
@@ -269,6 +271,30 @@ public sealed class QuantizedQueryTests(ServerFixture fixture)
         var ignored = Api.Ok(await _client.PostAsync($"/collections/{name}/points/query", Query("""{"ignore":true,"rescore":false}"""))).Result["points"]!.AsArray();
         Assert.Equal(expected.Select(e => e.Id).ToArray(), Api.Ids(ignored));
         Assert.Equal(expected[0].Score, ignored[0]!["score"]!.GetValue<double>(), 1e-4);
+    }
+
+    [Fact]
+    public async Task Telemetry_reports_each_segment_s_memory_by_component_and_its_files()
+    {
+        // Payloads on every point, {"n":"p<id>"}, uploaded with the points (a later payload change would move the
+        // point out of the indexed segment).
+        var name = await SeedIndexedAsync(payloads: true);
+        var telemetry = Api.Ok(await _client.GetAsync("/telemetry?details_level=2")).Result;
+        var mine = telemetry["collections"]!["collections"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == name)!;
+        var segments = mine["segments"]!.AsArray();
+        var indexed = segments.Single(s => s!["kind"]!.GetValue<string>() == "indexed")!;
+        Assert.Equal(Count, indexed["points"]!.GetValue<long>());
+        var ram = indexed["ram_bytes"]!;
+        Assert.Equal(Count * (sizeof(int) + 8) + 32, ram["codes"]!.GetValue<long>()); // int8 codes of 8 components, a sum a row, one spare block
+        Assert.True(ram["graph"]!.GetValue<long>() > 0);
+        Assert.True(ram["vectors"]!.GetValue<long>() >= Count * 8 * sizeof(float));
+        // Each payload is {"n":"p<id>"} as UTF-8.
+        var payloadBytes = Enumerable.Range(1, Count).Sum(id => Payload(id).Length);
+        Assert.Equal(payloadBytes, segments.Sum(s => s!["ram_bytes"]!["payload"]!.GetValue<long>()));
+        Assert.True(indexed["disk_bytes"]!.GetValue<long>() > 0, indexed.ToJsonString());
+        Assert.Equal(segments.Sum(s => s!["ram_bytes"]!["total"]!.GetValue<long>()), mine["ram_bytes"]!["total"]!.GetValue<long>());
+        Assert.Equal(segments.Sum(s => s!["disk_bytes"]!.GetValue<long>()), mine["disk_bytes"]!["segments"]!.GetValue<long>());
+        Assert.True(mine["disk_bytes"]!["wal"]!.GetValue<long>() > 0);
     }
 
     [Theory]
