@@ -18,7 +18,32 @@ internal sealed class AppliedWaiters
             _waiting.Enqueue(tcs, sequence);
         }
 
-        return new ValueTask(tcs.Task.WaitAsync(cancellationToken));
+        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(tcs, cancellationToken) : new ValueTask(tcs.Task);
+    }
+
+    /// <summary>Waits; a cancelled waiter leaves the queue, so callers that give up often leave nothing behind.</summary>
+    private async ValueTask WaitCancellableAsync(TaskCompletionSource tcs, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_gate)
+                _waiting.Remove(tcs, out _, out _);
+            throw;
+        }
+    }
+
+    /// <summary>Callers waiting now (for tests).</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (_gate)
+                return _waiting.Count;
+        }
     }
 
     public void Release(ulong applied)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Quiver.Segment.Segments;
 
 namespace Quiver.Engine.Shards;
@@ -6,68 +5,64 @@ namespace Quiver.Engine.Shards;
 internal sealed partial class Shard
 {
     /// <summary>
-    /// Every segment's memory by component and its files' bytes, for telemetry. Files are counted by the segment
-    /// id they carry; the appendable segment's rows live in the plain file, counted with it.
+    /// Every segment's memory by component and its files' bytes, for telemetry, then one entry for the plain file
+    /// (kind <c>plain-file</c>: the rows of segments not persisted on their own, and the payload index definitions).
+    /// Empty once the shard is disposed.
     /// </summary>
+    /// <remarks>Takes the shard's read lock (which does not recurse): never call it from inside <see cref="Read{T}"/>.</remarks>
     public IReadOnlyList<SegmentFootprint> Footprint(int shardIndex)
     {
-        List<(PointSegment Segment, long? Id, string Kind)> segments;
+        if (Volatile.Read(ref _disposed) != 0)
+            return [];
+        var result = new List<SegmentFootprint>();
         string? plain;
-        _lock.EnterReadLock();
         try
         {
-            lock (_flushState)
-            {
-                segments = [.. _set.Segments.Select(s => (s, _persistedSegments.TryGetValue(s, out var id) ? id : _chunkedSegments.TryGetValue(s, out var rows) ? rows.Id : (long?)null, KindOf(s)))];
-            }
-
-            plain = Directory.EnumerateFiles(_directory, "plain-*.qsn").Select(Path.GetFileName).FirstOrDefault();
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-
-        var result = new List<SegmentFootprint>(segments.Count);
-        foreach (var (segment, id, kind) in segments)
-        {
-            long disk = 0;
-            if (id is { } persisted)
-            {
-                foreach (var file in SafeFiles(string.Create(CultureInfo.InvariantCulture, $"seg-{persisted}*")))
-                {
-                    var name = Path.GetFileName(file);
-                    if (name == string.Create(CultureInfo.InvariantCulture, $"seg-{persisted}.qsn") || name.StartsWith(string.Create(CultureInfo.InvariantCulture, $"seg-{persisted}-"), StringComparison.Ordinal))
-                        disk += SafeLength(file);
-                }
-            }
-            else if (segment == segments[^1].Segment && plain is not null)
-            {
-                disk += SafeLength(Path.Combine(_directory, plain));
-            }
-
-            // Reads of a segment's figures run under the read lock, as writers change them under the write lock.
             _lock.EnterReadLock();
             try
             {
-                result.Add(new SegmentFootprint(
-                    shardIndex,
-                    id,
-                    kind,
-                    segment.LiveCount,
-                    segment.VectorBytes,
-                    segment.GraphBytes,
-                    segment.CodeBytes,
-                    segment.SketchBytes,
-                    segment.PayloadBytes(),
-                    disk));
+                lock (_flushState)
+                {
+                    plain = _plainFile;
+                    foreach (var segment in _set.Segments)
+                    {
+                        long? id = _persistedSegments.TryGetValue(segment, out var persisted) ? persisted
+                            : _chunkedSegments.TryGetValue(segment, out var rows) ? rows.Id : null;
+                        result.Add(new SegmentFootprint(shardIndex, id, KindOf(segment), segment.LiveCount, segment.VectorBytes, segment.GraphBytes,
+                            segment.CodeBytes, segment.SketchBytes, segment.PayloadBytes(), 0));
+                    }
+                }
             }
             finally
             {
                 _lock.ExitReadLock();
             }
         }
+        catch (ObjectDisposedException)
+        {
+            return []; // deleted meanwhile
+        }
 
+        // File sizes outside the lock, from one listing: a file a flush removes meanwhile simply counts 0.
+        var sizes = new Dictionary<long, long>();
+        long plainBytes = 0;
+        foreach (var file in SafeFiles())
+        {
+            var name = Path.GetFileName(file);
+            if (name == plain)
+                plainBytes = SafeLength(file);
+            else if (name.StartsWith("seg-", StringComparison.Ordinal) && SegmentIdOf(name) is var id and >= 0)
+                sizes[id] = sizes.GetValueOrDefault(id) + SafeLength(file);
+        }
+
+        for (var i = 0; i < result.Count; i++)
+        {
+            if (result[i].Id is { } id)
+                result[i] = result[i] with { DiskBytes = sizes.GetValueOrDefault(id) };
+        }
+
+        if (plain is not null)
+            result.Add(new SegmentFootprint(shardIndex, null, "plain-file", 0, 0, 0, 0, 0, 0, plainBytes));
         return result;
     }
 
@@ -75,26 +70,27 @@ internal sealed partial class Shard
         ? "indexed"
         : segment.IsLiveIndexed ? "live-indexed" : "appendable";
 
-    /// <summary>Files matching a pattern now; a file removed by a flush meanwhile is simply not there.</summary>
-    private IEnumerable<string> SafeFiles(string pattern)
+    /// <summary>The shard folder's files now (none once it is deleted).</summary>
+    private string[] SafeFiles()
     {
         try
         {
-            return Directory.GetFiles(_directory, pattern);
+            return Directory.GetFiles(_directory);
         }
-        catch (DirectoryNotFoundException)
+        catch (Exception ex) when (ex is DirectoryNotFoundException or IOException or UnauthorizedAccessException)
         {
             return [];
         }
     }
 
+    /// <summary>A file's length, or 0 when a flush removed it meanwhile.</summary>
     private static long SafeLength(string path)
     {
         try
         {
             return new FileInfo(path).Length;
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
         {
             return 0;
         }

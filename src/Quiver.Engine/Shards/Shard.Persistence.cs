@@ -117,8 +117,14 @@ internal sealed partial class Shard
 
                         // An append-only segment's stored rows never change: only the rows added since the last flush
                         // are written, to a file of their own.
-                        if (!_chunkedSegments.TryGetValue(segment, out var rows))
-                            _chunkedSegments[segment] = rows = new ChunkedRows(Interlocked.Increment(ref _nextSegmentId), _spaces.Count);
+                        ChunkedRows? rows;
+                        // Under _flushState: readers (telemetry) look at this map holding only the shard's read lock.
+                        lock (_flushState)
+                        {
+                            if (!_chunkedSegments.TryGetValue(segment, out rows))
+                                _chunkedSegments[segment] = rows = new ChunkedRows(Interlocked.Increment(ref _nextSegmentId), _spaces.Count);
+                        }
+
                         if (segment.UsedSlots > rows.PersistedRows)
                             chunkWrites.Add((rows, rows.PersistedRows, ShardSnapshot.CaptureRange(segment, rows.PersistedRows, segment.UsedSlots)));
                         if (graphsStable)

@@ -37,6 +37,9 @@ public abstract class SourceConnector : IAsyncDisposable
 
     private protected EventWriter Writer { get; }
 
+    /// <summary>How long a connector waits for its writes to apply before it reports a lag of 0.</summary>
+    private protected static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(2);
+
     public bool UserPaused => _userPaused;
 
     public void Start() => _run ??= Task.Run(() => RunGuardedAsync(_stopping.Token));

@@ -16,13 +16,26 @@ namespace Quiver.Ingest.Events;
 internal sealed class EventWriter(CollectionCatalog catalog, ConnectorDefinition definition, ConnectorStatus status, ILogger logger)
 {
     /// <summary>
-    /// Waits until everything written so far is applied, so searches see it: writes go to the log without waiting
-    /// for that, and a lag of 0 promises callers the events are searchable. Nothing to wait for without the collection.
+    /// Waits up to <paramref name="limit"/> until everything written so far is applied, so searches see it: writes
+    /// go to the log without waiting for that, and a lag of 0 promises callers the events are searchable. Returns
+    /// false when the limit passed first (the caller keeps reading, and tries again later); true without the
+    /// collection (nothing to wait for).
     /// </summary>
-    public async ValueTask CatchUpAsync(CancellationToken cancellationToken)
+    public async ValueTask<bool> CatchUpAsync(TimeSpan limit, CancellationToken cancellationToken)
     {
-        if (catalog.TryGet(definition.Collection) is { } collection)
-            await collection.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        if (catalog.TryGet(definition.Collection) is not { } collection)
+            return true;
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(limit);
+        try
+        {
+            await collection.CatchUpAsync(bounded.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     /// <param name="giveUpAfter">

@@ -105,9 +105,9 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
                     {
                         var lag = CommittedLag(consumer);
                         // A lag of 0 tells callers the events are searchable: the last batches are logged, and may
-                        // still be applying.
-                        if (lag == 0)
-                            await Writer.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+                        // still be applying. The wait is short, so polling goes on; until applied the lag is unknown.
+                        if (lag == 0 && !await Writer.CatchUpAsync(CatchUpLimit, cancellationToken).ConfigureAwait(false))
+                            lag = -1;
                         Status.Lag = lag;
                         lagUpdated = Environment.TickCount64;
                     }
@@ -220,8 +220,9 @@ internal sealed class KafkaSourceConnector(ConnectorDefinition definition, Colle
     private static long CommittedLag(IConsumer<string?, byte[]> consumer)
     {
         var assignment = consumer.Assignment;
+        // Nothing assigned yet (joining, or a rebalance): nothing is known about the lag.
         if (assignment.Count == 0)
-            return 0;
+            return -1;
         try
         {
             var committed = consumer.Committed(assignment, TimeSpan.FromSeconds(5));

@@ -37,7 +37,9 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         var js = new NatsJSContext(connection);
         await EnsureDeadLetterStreamAsync(js, cancellationToken).ConfigureAwait(false);
         var (consumer, position) = await OpenConsumerAsync(js, cancellationToken).ConfigureAwait(false);
-        Status.Lag = (long)consumer.Info.NumPending + consumer.Info.NumAckPending;
+        // A 0 here could precede the apply of batches written before a restart of this loop: the idle path reports it.
+        var initial = (long)consumer.Info.NumPending + consumer.Info.NumAckPending;
+        Status.Lag = initial > 0 ? initial : -1;
         MarkRunning();
         var fetch = new NatsJSFetchOpts { MaxMsgs = Definition.MaxBatch };
         var batch = new List<INatsJSMsg<byte[]>>(Definition.MaxBatch);
@@ -55,8 +57,7 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
                 if (next is not { } first)
                 {
                     // A lag of 0 tells callers the events are searchable: the last batches may still be applying.
-                    await Writer.CatchUpAsync(cancellationToken).ConfigureAwait(false);
-                    Status.Lag = 0;
+                    Status.Lag = await Writer.CatchUpAsync(CatchUpLimit, cancellationToken).ConfigureAwait(false) ? 0 : -1;
                     continue;
                 }
 
@@ -113,10 +114,10 @@ internal sealed class NatsSourceConnector(ConnectorDefinition definition, Collec
         await last.AckAsync(new AckOpts { DoubleAck = true }, cancellationToken).ConfigureAwait(false);
         Status.Position = last.Metadata!.Value.Sequence.Stream.ToString(CultureInfo.InvariantCulture);
         var pending = (long)last.Metadata!.Value.NumPending;
-        if (pending == 0)
-            await Writer.CatchUpAsync(cancellationToken).ConfigureAwait(false);
-        Status.Lag = pending;
         Record(fresh.Count, outcomes, Stopwatch.GetElapsedTime(started));
+        if (pending == 0 && !await Writer.CatchUpAsync(CatchUpLimit, cancellationToken).ConfigureAwait(false))
+            pending = -1;
+        Status.Lag = pending;
         return new Position(lastStream, lastDelivery);
     }
 

@@ -74,7 +74,6 @@ internal static class TelemetryEndpoint
     private static void WriteCollection(Utf8JsonWriter w, Collection collection)
     {
         var stats = collection.Stats();
-        var memory = collection.Memory();
         w.WriteStartObject();
         w.WriteString("id", collection.Name);
         w.WritePropertyName("config");
@@ -85,15 +84,15 @@ internal static class TelemetryEndpoint
         w.WriteNumber("segments_count", stats.SegmentsCount);
         w.WriteNumber("wal_bytes", stats.WalBytes);
         w.WriteString("optimizer", stats.Optimizing ? "running" : stats.OptimizationPending ? "pending" : "idle");
+        // One pass over the segments, so the totals are the sums of what each segment reports.
         var segments = collection.Footprint();
-        var payload = segments.Sum(x => x.PayloadBytes);
         w.WriteStartObject("ram_bytes");
-        w.WriteNumber("vectors", memory.VectorBytes);
-        w.WriteNumber("graph", memory.GraphBytes);
-        w.WriteNumber("sketch", memory.SketchBytes);
-        w.WriteNumber("codes", memory.CodeBytes);
-        w.WriteNumber("payload", payload);
-        w.WriteNumber("total", memory.TotalBytes + payload);
+        w.WriteNumber("vectors", segments.Sum(x => x.VectorBytes));
+        w.WriteNumber("graph", segments.Sum(x => x.GraphBytes));
+        w.WriteNumber("sketch", segments.Sum(x => x.SketchBytes));
+        w.WriteNumber("codes", segments.Sum(x => x.CodeBytes));
+        w.WriteNumber("payload", segments.Sum(x => x.PayloadBytes));
+        w.WriteNumber("total", segments.Sum(x => x.RamBytes));
         w.WriteEndObject();
         var segmentDisk = segments.Sum(x => x.DiskBytes);
         w.WriteStartObject("disk_bytes");
