@@ -22,12 +22,6 @@ public sealed record QuantizationSettings(QuantizationKind Kind, double? Quantil
     /// <summary>Product quantization's compression ratio (4 to 64): a row of d float32 takes 4d / ratio bytes.</summary>
     public int Compression { get; init; } = 16;
 
-    /// <summary>Scalar settings (the shape before binary codes existed).</summary>
-    public QuantizationSettings(double? quantile, bool alwaysRam)
-        : this(QuantizationKind.Scalar, quantile, BinaryEncoding.OneBit, false, alwaysRam)
-    {
-    }
-
     /// <summary>Whether <paramref name="codes"/> are what these settings build (so they need not be built again).</summary>
     public bool Matches(QuantizedCodes codes) => codes switch
     {

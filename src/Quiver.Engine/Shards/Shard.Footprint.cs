@@ -28,7 +28,7 @@ internal sealed partial class Shard
                     {
                         long? id = _persistedSegments.TryGetValue(segment, out var persisted) ? persisted
                             : _chunkedSegments.TryGetValue(segment, out var rows) ? rows.Id : null;
-                        result.Add(new SegmentFootprint(shardIndex, id, KindOf(segment), segment.LiveCount, segment.VectorBytes, segment.GraphBytes,
+                        result.Add(new SegmentFootprint(shardIndex, id, SegmentKind(segment), segment.LiveCount, segment.VectorBytes, segment.GraphBytes,
                             segment.CodeBytes, segment.SketchBytes, segment.PayloadBytes(), 0));
                     }
                 }
@@ -66,7 +66,7 @@ internal sealed partial class Shard
         return result;
     }
 
-    private static string KindOf(PointSegment segment) => segment.IsSealed
+    private static string SegmentKind(PointSegment segment) => segment.IsSealed
         ? "indexed"
         : segment.IsLiveIndexed ? "live-indexed" : "appendable";
 
