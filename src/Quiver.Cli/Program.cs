@@ -13,6 +13,7 @@ internal static class Program
           bench server Drive a running server over REST with concurrent clients (quiver bench server --help)
           bench stream Freshness and query stability while upserts stream in (quiver bench stream --help)
           bench ingest Ingest from NATS through a running server's connector (quiver bench ingest --help)
+          bench grow Make a larger dataset from a shipped one, with exact ground truth (quiver bench grow --help)
           bench compare A.json B.json
                      Compare two bench JSON files: QPS of A over B at equal recall
           healthcheck [--url URL] [--insecure]
@@ -47,13 +48,15 @@ internal static class Program
                 "ann" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.AnnBenchmark.Usage),
                 "ann" => await Bench.AnnBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "compare" => Bench.Compare.Run(args[1..]),
+                "grow" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.GrowDataset.Usage),
+                "grow" => Bench.GrowDataset.Run(args[1..]),
                 "server" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.ServerBenchmark.Usage),
                 "server" => await Bench.ServerBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "stream" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.StreamBenchmark.Usage),
                 "stream" => await Bench.StreamBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "ingest" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.IngestBenchmark.Usage),
                 "ingest" => await Bench.IngestBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
-                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, server, stream, ingest, compare"),
+                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, server, stream, ingest, grow, compare"),
             };
         }
         catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException

@@ -39,11 +39,18 @@ internal static class AnnBenchmark
           --filter-labels       also sweep filters on a class label (~10%) and label AND row%10 bucket (~1%)
           --out FILE            write the results as JSON
           --plot FILE.png       draw recall@10 vs QPS (log scale), one line per filter setting, markers labelled by ef
-          --storage DIR         where the engine keeps its files (default: a temporary folder, removed after)
+          --on-disk             vectors on_disk: indexed segments' rows stay in their files, memory-mapped (with
+                                --quantization, only codes and graph are held in memory)
+          --graph-on-disk       hnsw_config.on_disk: the graph is memory-mapped from its file too
+          --storage DIR         where the engine keeps its files (default: a temporary folder, removed after; a
+                                given folder is kept)
+          --reuse               search the collection an earlier run left in --storage instead of building one:
+                                reads only the queries and ground truth, so it can run under a memory limit far
+                                below the vectors' size (see bench/memory-limit.sh)
         """;
 
     private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling", "--query-encoding", "--compression"];
-    private static readonly HashSet<string> Flags = ["--filter-labels"];
+    private static readonly HashSet<string> Flags = ["--filter-labels", "--on-disk", "--graph-on-disk", "--reuse"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
     {
@@ -76,8 +83,13 @@ internal static class AnnBenchmark
             throw new ArgumentException($"--oversampling: expected a number from 1 to 100, got {oversampling}");
         var searchQuantization = quantization == "none" ? default : new QuantizationSearch(false, true, oversampling);
 
-        Console.Error.WriteLine($"bench ann: loading {dir}");
-        var data = Dataset.Load(dir, limit, queryCount);
+        var reuse = args.Has("--reuse");
+        if (reuse && !args.Has("--storage"))
+            throw new ArgumentException("--reuse: needs --storage DIR, the folder an earlier run with --storage DIR left");
+        if (reuse && limit is not null)
+            throw new ArgumentException("--reuse: searches the whole collection; --limit does not apply");
+        Console.Error.WriteLine($"bench ann: loading {dir}{(reuse ? " (queries and ground truth only)" : string.Empty)}");
+        var data = Dataset.Load(dir, limit, queryCount, withBase: !reuse);
         if (filterLabels && (data.BaseLabels is null || data.QueryLabels is null))
             throw new ArgumentException($"--filter-labels: {dir} has no base.labels.u8/query.labels.u8");
         var angular = data.Metric == "angular";
@@ -86,8 +98,11 @@ internal static class AnnBenchmark
 
         try
         {
+            var opening = Stopwatch.StartNew();
             await using var catalog = CollectionCatalog.Open(new CatalogOptions { StoragePath = storage, Shards = new() { Fsync = false, FlushInterval = TimeSpan.FromMinutes(10) } }, NullLogger.Instance);
-            var hnsw = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads, ["full_scan_threshold"] = fullScanKb };
+            if (reuse)
+                Console.Error.WriteLine($"bench ann: opened {storage} in {opening.Elapsed.TotalSeconds:F1} s; managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1048576.0:F1} MiB live");
+            var hnsw = new JsonObject { ["m"] = m, ["ef_construct"] = efConstruct, ["max_indexing_threads"] = threads, ["full_scan_threshold"] = fullScanKb, ["on_disk"] = args.Has("--graph-on-disk") };
             var quantizationConfig = quantization switch
             {
                 "none" => null,
@@ -103,14 +118,33 @@ internal static class AnnBenchmark
                     },
                 },
             };
-            var collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels, quantization: quantizationConfig);
+            double buildSeconds;
+            Collection collection;
+            if (reuse)
+            {
+                // The collection's own settings apply; the ones given here only label the results.
+                collection = catalog.TryGet("bench") ?? throw new ArgumentException($"--reuse: {storage} holds no collection 'bench'");
+                if (collection.Stats().PointsCount != data.BaseCount)
+                    throw new ArgumentException($"--reuse: the collection in {storage} holds {collection.Stats().PointsCount:N0} points, {dir} has {data.BaseCount:N0}");
+                buildSeconds = 0;
+            }
+            else
+            {
+                collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels, quantization: quantizationConfig, vectorsOnDisk: args.Has("--on-disk"));
+                data.DropBase(); // held by the engine now; a run with on_disk vectors should not keep a copy
 
-            // Uploaded with indexing off; switching it on makes one segment with one graph over the whole set. The
-            // build time is until that segment serves queries; writing its files follows in the background.
-            var (serving, done) = await BenchCollection.IndexAsync(catalog, "bench", collection, 1);
-            var buildSeconds = serving.TotalSeconds;
+                // Uploaded with indexing off; switching it on makes one segment with one graph over the whole set.
+                // The build time is until that segment serves queries; writing its files follows in the background.
+                var (serving, done) = await BenchCollection.IndexAsync(catalog, "bench", collection, 1);
+                buildSeconds = serving.TotalSeconds;
+                Console.Error.WriteLine($"bench ann: index serving after {buildSeconds:F1} s ({threads} threads), files written after {done.TotalSeconds:F1} s");
+            }
+
+            // Wait for background work (codes rebuilt after a restart, rows moved to their files) before measuring.
+            await BenchCollection.WaitIdleAsync(collection);
+            GC.Collect();
             var memory = collection.Memory();
-            Console.Error.WriteLine($"bench ann: index serving after {buildSeconds:F1} s ({threads} threads), files written after {done.TotalSeconds:F1} s; vectors {memory.VectorBytes / 1048576.0:F1} MiB + graph {memory.GraphBytes / 1048576.0:F1} MiB + sketch {memory.SketchBytes / 1048576.0:F1} MiB");
+            Console.Error.WriteLine($"bench ann: vectors {memory.VectorBytes / 1048576.0:F1} MiB in memory + {memory.MappedVectorBytes / 1048576.0:F1} MiB mapped, graph {memory.GraphBytes / 1048576.0:F1} MiB, codes {memory.CodeBytes / 1048576.0:F1} MiB, sketch {memory.SketchBytes / 1048576.0:F1} MiB");
 
             var runs = new List<RunResult>();
             runs.AddRange(Sweep(collection, data, angular, efs, null, timedRuns, searchQuantization));
@@ -120,10 +154,17 @@ internal static class AnnBenchmark
                 runs.AddRange(Sweep(collection, data, angular, efs, "1%", timedRuns, searchQuantization));
             }
 
+            var process = ProcessMemory.Read();
             Print(data, buildSeconds, memory, runs, m, efConstruct, threads);
+            Console.WriteLine(process.Describe());
             if (args.String("--out") is { } outPath)
             {
                 var json = ToJson(data, buildSeconds, memory, runs, m, efConstruct, threads);
+                json["vectors_on_disk"] = args.Has("--on-disk");
+                json["graph_on_disk"] = args.Has("--graph-on-disk");
+                json["reused"] = reuse;
+                json["mapped_vector_bytes"] = memory.MappedVectorBytes;
+                process.AddTo(json);
                 json["quantization"] = quantization;
                 json["query_encoding"] = queryEncoding;
                 json["compression"] = compression;
@@ -134,7 +175,7 @@ internal static class AnnBenchmark
 
             if (plotPath is not null)
             {
-                RecallPlot.Save(plotPath, data.Name, data.Base.Length, m, efConstruct, runs);
+                RecallPlot.Save(plotPath, data.Name, data.BaseCount, m, efConstruct, runs);
                 Console.Error.WriteLine($"bench ann: plot written to {plotPath}");
             }
 
@@ -238,7 +279,7 @@ internal static class AnnBenchmark
 
     private static void Print(Dataset data, double buildSeconds, CollectionMemory memory, List<RunResult> runs, int m, int efConstruct, int threads)
     {
-        Console.WriteLine($"dataset {data.Name}: {data.Base.Length:N0} x {data.Dim} ({data.Metric}), {data.Queries.Length:N0} queries, M={m} ef_construct={efConstruct}");
+        Console.WriteLine($"dataset {data.Name}: {data.BaseCount:N0} x {data.Dim} ({data.Metric}), {data.Queries.Length:N0} queries, M={m} ef_construct={efConstruct}");
         Console.WriteLine($"build {buildSeconds:F2} s with {threads} thread(s); index memory {memory.TotalBytes / 1048576.0:F1} MiB (vectors {memory.VectorBytes / 1048576.0:F1} + graph {memory.GraphBytes / 1048576.0:F1} + codes {memory.CodeBytes / 1048576.0:F1} + sketch {memory.SketchBytes / 1048576.0:F1})");
         Console.WriteLine($"{"filter",-7} {"ef",5} {"recall@10",10} {"QPS",9} {"p50 ms",8} {"p99 ms",8}");
         foreach (var r in runs)
@@ -249,7 +290,7 @@ internal static class AnnBenchmark
     {
         ["engine"] = "quiver",
         ["dataset"] = data.Name,
-        ["points"] = data.Base.Length,
+        ["points"] = data.BaseCount,
         ["dim"] = data.Dim,
         ["metric"] = data.Metric,
         ["m"] = m,

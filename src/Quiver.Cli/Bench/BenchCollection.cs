@@ -17,11 +17,12 @@ internal static class BenchCollection
     /// indexing off: bulk-load practice), uploads the base vectors (with label/bucket payloads and their indexes
     /// when <paramref name="labels"/>), and returns it.
     /// </summary>
-    public static async Task<Collection> CreateAndLoadAsync(CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels, int indexingThresholdKb = 0, JsonObject? quantization = null)
+    public static async Task<Collection> CreateAndLoadAsync(
+        CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels, int indexingThresholdKb = 0, JsonObject? quantization = null, bool vectorsOnDisk = false)
     {
         var create = new JsonObject
         {
-            ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid" },
+            ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid", ["on_disk"] = vectorsOnDisk },
             ["hnsw_config"] = hnswConfig,
             ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = indexingThresholdKb },
         };
@@ -55,6 +56,18 @@ internal static class BenchCollection
         }
 
         return collection;
+    }
+
+    /// <summary>Waits until the collection's optimizer has nothing running or pending (at most 10 minutes).</summary>
+    public static async Task WaitIdleAsync(Collection collection)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (collection.Stats() is { } stats && (stats.Optimizing || stats.OptimizationPending))
+        {
+            if (clock.Elapsed > TimeSpan.FromMinutes(10))
+                throw new TimeoutException("the optimizer was still busy after 10 minutes");
+            await Task.Delay(20);
+        }
     }
 
     /// <summary>

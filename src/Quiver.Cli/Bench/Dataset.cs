@@ -16,7 +16,11 @@ internal sealed class Dataset
 
     public required int Dim { get; init; }
 
-    public required float[][] Base { get; init; }
+    /// <summary>The base vectors; empty when loaded without them (<see cref="Load"/>'s withBase false).</summary>
+    public required float[][] Base { get; set; }
+
+    /// <summary>How many base vectors the dataset has (loaded or not).</summary>
+    public required int BaseCount { get; init; }
 
     public required float[][] Queries { get; init; }
 
@@ -29,20 +33,25 @@ internal sealed class Dataset
 
     public byte[]? QueryLabels { get; init; }
 
-    public static Dataset Load(string dir, int? limit, int queries)
+    /// <summary>
+    /// Reads the dataset; without <paramref name="withBase"/> only the queries, ground truth and labels (a run that
+    /// searches a collection built earlier).
+    /// </summary>
+    public static Dataset Load(string dir, int? limit, int queries, bool withBase = true)
     {
         using var meta = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "dataset.json")));
         var root = meta.RootElement;
         var metric = root.GetProperty("metric").GetString() ?? throw new InvalidDataException("dataset.json: metric missing");
         var baseFile = root.GetProperty("base").GetProperty("file").GetString()!;
         var queryFile = root.GetProperty("query").GetProperty("file").GetString()!;
-        var all = ReadRows(Path.Combine(dir, baseFile), int.MaxValue);
-        var rows = limit is { } l && l < all.Length ? all[..l] : all;
+        var baseCount = RowCount(Path.Combine(dir, baseFile));
+        var rowCount = limit is { } l && l < baseCount ? l : baseCount;
+        var rows = withBase ? ReadRows(Path.Combine(dir, baseFile), rowCount) : [];
         var query = ReadRows(Path.Combine(dir, queryFile), queries);
         int[][]? ids = null;
         float[][]? distances = null;
         // The shipped ground truth covers the whole base set; a limited run computes its own.
-        if (rows.Length == all.Length && root.TryGetProperty("groundtruth", out var gt))
+        if (rowCount == baseCount && root.TryGetProperty("groundtruth", out var gt))
         {
             ids = ReadInts(Path.Combine(dir, gt.GetProperty("ids").GetString()!), query.Length);
             distances = ReadRows(Path.Combine(dir, gt.GetProperty("distances").GetString()!), query.Length);
@@ -54,15 +63,19 @@ internal sealed class Dataset
         {
             Name = root.TryGetProperty("name", out var n) ? n.GetString()! : Path.GetFileName(dir),
             Metric = metric,
-            Dim = rows[0].Length,
+            Dim = query[0].Length,
             Base = rows,
+            BaseCount = rowCount,
             Queries = query,
             TruthIds = ids,
             TruthDistances = distances,
-            BaseLabels = File.Exists(labels) ? File.ReadAllBytes(labels)[..rows.Length] : null,
+            BaseLabels = File.Exists(labels) ? File.ReadAllBytes(labels)[..rowCount] : null,
             QueryLabels = File.Exists(queryLabels) ? File.ReadAllBytes(queryLabels)[..query.Length] : null,
         };
     }
+
+    /// <summary>Lets the base vectors go once they are loaded elsewhere (the count stays).</summary>
+    public void DropBase() => Base = [];
 
     /// <summary>Reads up to <paramref name="max"/> rows of a .fbin or .u8bin file as floats.</summary>
     public static float[][] ReadRows(string path, int max)
@@ -88,6 +101,12 @@ internal sealed class Dataset
         }
 
         return rows;
+    }
+
+    private static int RowCount(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return Header(fs, path).Count;
     }
 
     private static int[][] ReadInts(string path, int max)

@@ -120,17 +120,18 @@ public sealed partial class Collection
     /// <summary>Bytes held in memory by vectors, graphs, sketches and quantized codes, over every shard and segment.</summary>
     public CollectionMemory Memory()
     {
-        long vectors = 0, graphs = 0, sketches = 0, codes = 0;
+        long vectors = 0, graphs = 0, sketches = 0, codes = 0, mapped = 0;
         foreach (var shard in _shards)
         {
-            var (v, g, k, c) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes), set.Segments.Sum(s => s.CodeBytes)));
+            var (v, g, k, c, m) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes), set.Segments.Sum(s => s.CodeBytes), set.Segments.Sum(s => s.MappedVectorBytes)));
             vectors += v;
             graphs += g;
             sketches += k;
             codes += c;
+            mapped += m;
         }
 
-        return new CollectionMemory(vectors, graphs, sketches, codes);
+        return new CollectionMemory(vectors, graphs, sketches, codes, mapped);
     }
 
     /// <summary>
@@ -199,7 +200,11 @@ public sealed record CollectionStats(long PointsCount, long IndexedVectorsCount,
 /// <summary>Operations logged but not applied (largest per shard), and points waiting for the optimizer.</summary>
 public readonly record struct WriteBacklog(long ApplyOperations, long UnindexedPoints);
 
-public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes, long CodeBytes = 0)
+/// <summary>
+/// A collection's memory by component. <paramref name="MappedVectorBytes"/>: vectors left in their files and mapped
+/// (on_disk), which the OS pages in and out; not part of <see cref="TotalBytes"/>.
+/// </summary>
+public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes, long CodeBytes = 0, long MappedVectorBytes = 0)
 {
     public long TotalBytes => VectorBytes + GraphBytes + SketchBytes + CodeBytes;
 }

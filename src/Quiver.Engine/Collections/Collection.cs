@@ -69,8 +69,8 @@ public sealed partial class Collection : IAsyncDisposable
     private static ShardIndexing IndexingOf(CollectionConfig config)
     {
         var hnsw = config.HnswFor(config.VectorSpaces.Count > 0 ? config.VectorSpaces[0].Name : string.Empty);
-        var spaces = config.VectorSpaces.Select(s => (Hnsw: config.HnswFor(s.Name), Quantization: config.QuantizationFor(s.Name)))
-            .Select(h => new SpaceGraphSettings(h.Hnsw.M, Math.Max(4, h.Hnsw.EfConstruct), h.Hnsw.OnDisk, h.Hnsw.PayloadM, h.Hnsw.FullScanThresholdKb, h.Quantization))
+        var spaces = config.VectorSpaces.Select(s => (Hnsw: config.HnswFor(s.Name), Quantization: config.QuantizationFor(s.Name), VectorsOnDisk: config.VectorsOnDiskFor(s.Name)))
+            .Select(h => new SpaceGraphSettings(h.Hnsw.M, Math.Max(4, h.Hnsw.EfConstruct), h.Hnsw.OnDisk, h.Hnsw.PayloadM, h.Hnsw.FullScanThresholdKb, h.Quantization, h.VectorsOnDisk))
             .ToArray();
         return new ShardIndexing
         {

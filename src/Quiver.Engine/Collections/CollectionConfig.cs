@@ -90,6 +90,15 @@ public sealed class CollectionConfig
         static (n, config) => QuantizationSettings.From(FindVectorParamsIn((JsonObject)config.Json["params"]!, n)?["quantization_config"] ?? config.Json["quantization_config"]),
         this);
 
+    /// <summary>
+    /// Whether a vector space's rows stay in their files, memory-mapped, once its segments are indexed: the vector's
+    /// <c>memory</c> is <c>cold</c>, or (without <c>memory</c>) its deprecated <c>on_disk</c> is true.
+    /// </summary>
+    public bool VectorsOnDiskFor(string name) => FindVectorParamsIn((JsonObject)Json["params"]!, name) is { } own
+        && (own["memory"] is JsonValue memory && memory.TryGetValue<string>(out var placement)
+            ? placement == "cold"
+            : own["on_disk"] is JsonValue flag && flag.TryGetValue<bool>(out var disk) && disk);
+
     /// <summary>A number from the optimizer_config, or <paramref name="fallback"/> when unset.</summary>
     public double OptimizerSetting(string key, double fallback) =>
         Json["optimizer_config"]?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : fallback;
@@ -191,6 +200,7 @@ public sealed class CollectionConfig
                     ?? throw QuiverException.BadInput($"Wrong input: Not existing vector name error: {entry.Name}");
                 if (entry.Value.ValueKind != JsonValueKind.Object)
                     throw QuiverException.BadInput($"vectors.{entry.Name}: expected an object");
+                CheckVectorPlacement(entry.Value, $"vectors.{entry.Name}");
                 foreach (var field in entry.Value.EnumerateObject())
                 {
                     // VectorParamsDiff: the storage-shaping fields (size, distance, datatype) are fixed at creation.
@@ -198,10 +208,6 @@ public sealed class CollectionConfig
                         throw QuiverException.BadInput($"vectors.{entry.Name}.{field.Name}: cannot be changed on an existing collection; updatable: hnsw_config, quantization_config, on_disk, memory");
                     if (field.Name == "hnsw_config" && field.Value.ValueKind != JsonValueKind.Null)
                         CheckHnswConfig(field.Value, $"vectors.{entry.Name}.hnsw_config");
-                    if (field.Name == "on_disk" && field.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
-                        throw QuiverException.BadInput($"vectors.{entry.Name}.on_disk: expected true or false");
-                    if (field.Name == "memory" && field.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-                        throw QuiverException.BadInput($"vectors.{entry.Name}.memory: expected a string");
                     if (field.Name == "quantization_config")
                     {
                         target[field.Name] = CheckedQuantization(field.Value, $"vectors.{entry.Name}.quantization_config", allowDisabled: true);
@@ -313,6 +319,7 @@ public sealed class CollectionConfig
             throw QuiverException.BadInput($"{path}.datatype: only float32 is supported yet");
         }
 
+        CheckVectorPlacement(p, path);
         if (p.TryGetProperty("multivector_config", out var multi) && multi.ValueKind != JsonValueKind.Null)
             throw QuiverException.BadInput($"{path}.multivector_config: multivectors are not supported yet");
 
@@ -324,6 +331,18 @@ public sealed class CollectionConfig
         var result = (JsonObject)JsonNode.Parse(p.GetRawText())!;
         result["size"] = (int)dim;
         return result;
+    }
+
+    /// <summary>A vector's on_disk (true or false) and memory (cold or cached; pinned is not for dense vectors, as in Qdrant).</summary>
+    private static void CheckVectorPlacement(JsonElement p, string path)
+    {
+        if (p.TryGetProperty("on_disk", out var onDisk) && onDisk.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+            throw QuiverException.BadInput($"{path}.on_disk: expected true or false");
+        if (p.TryGetProperty("memory", out var memory) && memory.ValueKind != JsonValueKind.Null
+            && (memory.ValueKind != JsonValueKind.String || memory.GetString() is not ("cold" or "cached")))
+        {
+            throw QuiverException.BadInput($"{path}.memory: expected cold or cached (pinned is not supported for dense vectors)");
+        }
     }
 
     /// <summary>What each known setting of a config section must be; null always means "unset".</summary>

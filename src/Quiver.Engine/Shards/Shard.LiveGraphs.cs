@@ -121,7 +121,7 @@ internal sealed partial class Shard
             var path = LiveGraphPath(directory, id, s, linked[s]);
             try
             {
-                using var stream = new MemoryStream(ChecksummedFile.Read(path, GraphKind, 1).Body.ToArray(), writable: false);
+                using var stream = ChecksummedFile.OpenVerified(path, GraphKind, 1).Body;
                 var graph = HnswGraph.ReadFrom(stream);
                 if (graph.Count != linked[s] || graph.Count > rows)
                     throw new InvalidDataException($"links {graph.Count} rows, the manifest says {linked[s]} of {rows}");

@@ -269,6 +269,16 @@ internal sealed partial class Shard
             }
         }
 
+        // Rows whose placement (memory or mapped file) no longer matches the on_disk setting move while the segment serves.
+        foreach (var segment in _set.Segments)
+        {
+            if (segment.IsSealed && _persistedSegments.TryGetValue(segment, out var persistedId) && PlacementStale(segment, persistedId, indexing)
+                && DateTimeOffset.UtcNow.UtcTicks - Interlocked.Read(ref _lastFailureTicks) > RetryDelay.Ticks)
+            {
+                return dryRun ? new OptimizationJob(PlaceVectorsKind, []) : Started(new OptimizationJob(PlaceVectorsKind, [(segment, [])]));
+            }
+        }
+
         foreach (var segment in _set.Segments)
         {
             if (!segment.IsSealed || segment.UsedSlots < indexing.VacuumMinVectorNumber)
@@ -429,6 +439,12 @@ internal sealed partial class Shard
             return;
         }
 
+        if (job.Kind == PlaceVectorsKind)
+        {
+            RunPlaceVectors(job.Parts[0].Source);
+            return;
+        }
+
         var total = job.Parts.Sum(p => p.Offsets.Length);
         using var activity = Internal.EngineMetrics.Activities.StartActivity("quiver.optimize");
         activity?.SetTag("quiver.optimization", job.Kind);
@@ -476,13 +492,16 @@ internal sealed partial class Shard
             Swap(job, copy, id);
             try
             {
-                WriteIndexedSegment(id, graphs, points);
+                WriteIndexedSegment(id, copy, graphs, points);
                 // on_disk: from now on the graph is read from its file, and the copy in memory goes.
                 for (var s = 0; s < graphs.Length; s++)
                 {
                     if (graphs[s] is not null && indexing.GraphOnDisk(s))
                         copy.ReplaceGraph(s, ReadGraph(GraphPath(_directory, id, s), onDisk: true));
                 }
+
+                // on_disk vectors likewise; the rows move under the write lock, which no search holds.
+                MapVectorsOnDisk(copy, id, indexing);
             }
             catch
             {
@@ -549,7 +568,8 @@ internal sealed partial class Shard
     }
 
     /// <summary>
-    /// Sketches every indexed space whose vectors are wide enough and whose metric has a bound (dot, L2), attaches
+    /// Sketches every indexed space whose vectors are wide enough and whose metric has a bound (dot, L2), and that
+    /// is not left without one (see <see cref="ShardIndexing.SketchLeftOut"/>), attaches
     /// each sketch as it is done and writes its file. Only this rebuild thread touches the segment's files until it
     /// returns (a later rebuild replacing the segment starts after it).
     /// </summary>
@@ -557,7 +577,7 @@ internal sealed partial class Shard
     {
         for (var s = 0; s < graphs.Length; s++)
         {
-            if (graphs[s] is null || !PointSegment.Sketches(_spaces[s]))
+            if (graphs[s] is null || !PointSegment.Sketches(_spaces[s]) || indexing.SketchLeftOut(s))
                 continue;
             var sketch = ProjectionSketch.Build(copy.VectorRows(s), _spaces[s].Dimension, copy.UsedSlots, indexing.BuildThreads, token);
             copy.AttachSketch(s, sketch);

@@ -38,8 +38,8 @@ internal sealed class ChunkedRows(long id, int spaces)
 /// On disk a shard is: <c>manifest.qmf</c> (the commit point: applied sequence, the plain-points file, and in
 /// segment order each indexed segment and each append-only segment with its deleted offsets),
 /// <c>plain-{seq}.qsn</c> (the points of other segments, and the payload index definitions, rewritten at each
-/// flush), <c>seg-{id}.qsn</c> + <c>seg-{id}-{space}.hnsw</c> (+ <c>seg-{id}-{space}.sketch</c> for wide vectors: an
-/// indexed segment's points, graphs and projection sketches, written once), <c>seg-{id}-rows-{first}.qsn</c> (the rows an append-only segment gained between two flushes, each
+/// flush), <c>seg-{id}.qsn</c> + <c>seg-{id}-{space}.vec</c> + <c>seg-{id}-{space}.hnsw</c> (+ <c>seg-{id}-{space}.sketch</c>
+/// for wide vectors: an indexed segment's points, rows, graphs and projection sketches, written once), <c>seg-{id}-rows-{first}.qsn</c> (the rows an append-only segment gained between two flushes, each
 /// written once), and <c>wal/</c>. Files the manifest does not name are leftovers of an interrupted step and are
 /// removed at start-up.
 /// </summary>
@@ -244,7 +244,11 @@ internal sealed partial class Shard
         return deleted;
     }
 
-    private void WriteIndexedSegment(long id, HnswGraph?[] graphs, SnapshotCapture points)
+    /// <summary>
+    /// Writes an indexed segment's files: graphs, one vector file per space (the rows, laid out to be mapped), and
+    /// the points file, which then holds ids, versions and payloads but no rows.
+    /// </summary>
+    private void WriteIndexedSegment(long id, PointSegment segment, HnswGraph?[] graphs, SnapshotCapture points)
     {
         for (var s = 0; s < graphs.Length; s++)
         {
@@ -252,8 +256,13 @@ internal sealed partial class Shard
                 ChecksummedFile.WriteAtomic(GraphPath(_directory, id, s), GraphKind, 1, graph.WriteTo);
         }
 
-        ShardSnapshot.WriteSerialized(SegmentPath(_directory, id), ShardSnapshot.Serialize(points));
+        for (var s = 0; s < _spaces.Count; s++)
+            VectorFile.Write(VectorPath(_directory, id, s), segment, s);
+        ShardSnapshot.WriteSerialized(SegmentPath(_directory, id), ShardSnapshot.Serialize(points, [.. Enumerable.Repeat(true, _spaces.Count)]));
     }
+
+    private static string VectorPath(string directory, long id, int space) =>
+        Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}-{space}.vec"));
 
     private static string SegmentPath(string directory, long id) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"seg-{id}.qsn"));
@@ -273,7 +282,7 @@ internal sealed partial class Shard
             return HnswGraph.OpenMapped(path, ChecksummedFile.HeaderSize, length);
         }
 
-        using var stream = new MemoryStream(ChecksummedFile.Read(path, GraphKind, 1).Body.ToArray(), writable: false);
+        using var stream = ChecksummedFile.OpenVerified(path, GraphKind, 1).Body;
         return HnswGraph.ReadFrom(stream);
     }
 
@@ -369,10 +378,16 @@ internal sealed partial class Shard
     private static PointSegment LoadIndexedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, ShardIndexing indexing, List<string> warnings)
     {
         var slots = r.ReadInt32();
-        var (segment, _) = ShardSnapshot.Load(SegmentPath(directory, id), spaces);
+        var (segment, _, rowsElsewhere) = ShardSnapshot.LoadWithLayout(SegmentPath(directory, id), spaces);
         if (segment.UsedSlots != slots)
             throw new InvalidDataException($"{SegmentPath(directory, id)}: holds {segment.UsedSlots} points, the manifest says {slots}");
         segment.Seal();
+        // Segments written since vector files exist keep their rows there: mapped (on_disk) or copied into memory.
+        for (var s = 0; s < spaces.Count; s++)
+        {
+            if (rowsElsewhere[s])
+                VectorFile.Attach(VectorPath(directory, id, s), segment, s, indexing.VectorsOnDisk(s));
+        }
         for (var s = 0; s < spaces.Count; s++)
         {
             if (!r.ReadBoolean())
@@ -383,7 +398,7 @@ internal sealed partial class Shard
             // Optional: segments written before sketches existed, or of narrow vectors, have none; a damaged one
             // costs only speed, so the segment loads without it.
             var sketchPath = SketchPath(directory, id, s);
-            if (File.Exists(sketchPath))
+            if (File.Exists(sketchPath) && !indexing.SketchLeftOut(s))
             {
                 try
                 {

@@ -127,7 +127,7 @@ internal sealed partial class Shard
                 Collections.QuantizationKind.Product => (ProductCodesKind, ProductCodes.ReadFrom),
                 _ => (ScalarCodesKind, QuantizedVectors.ReadFrom),
             };
-            using var stream = new MemoryStream(ChecksummedFile.Read(path, fileKind, 1).Body.ToArray(), writable: false);
+            using var stream = ChecksummedFile.OpenVerified(path, fileKind, 1).Body;
             var codes = read(stream, segment.UsedSlots, segment.Spaces[space].Dimension);
             if (settings.Matches(codes))
                 segment.AttachCodes(space, codes);

@@ -52,6 +52,16 @@ internal sealed record ShardIndexing
     /// <summary>Whether indexed segments keep this space's graph memory-mapped from its file.</summary>
     public bool GraphOnDisk(int space) => Space(space).OnDisk;
 
+    /// <summary>Whether indexed segments keep this space's vectors memory-mapped from their file (on_disk vectors).</summary>
+    public bool VectorsOnDisk(int space) => Space(space).VectorsOnDisk;
+
+    /// <summary>
+    /// Whether indexed segments of this space go without a projection sketch: its vectors are on disk and its codes
+    /// in memory, and a sketch (a quarter of the codes' size for wide vectors) would only speed up exact scans at the
+    /// cost of the memory on_disk is chosen to save.
+    /// </summary>
+    public bool SketchLeftOut(int space) => Space(space) is { VectorsOnDisk: true, Quantization: not null };
+
     /// <summary>The build options of a space's graph.</summary>
     public HnswBuildOptions BuildOptions(int space, bool background)
     {
@@ -67,6 +77,7 @@ internal sealed record ShardIndexing
 /// <paramref name="PayloadM"/> of 2 or more gives sealed segments a graph per indexed payload value held by more
 /// points than <paramref name="FullScanThresholdKb"/> of this space's vectors (fewer are scanned exactly).
 /// <paramref name="Quantization"/>: scalar codes built with each indexed segment's graph and walked instead of the
-/// vectors (null: none).
+/// vectors (null: none). <paramref name="VectorsOnDisk"/>: indexed segments serve this space's rows from their mapped
+/// vector file rather than memory.
 /// </summary>
-internal sealed record SpaceGraphSettings(int M, int EfConstruct, bool OnDisk, int PayloadM, long FullScanThresholdKb, Collections.QuantizationSettings? Quantization);
+internal sealed record SpaceGraphSettings(int M, int EfConstruct, bool OnDisk, int PayloadM, long FullScanThresholdKb, Collections.QuantizationSettings? Quantization, bool VectorsOnDisk = false);

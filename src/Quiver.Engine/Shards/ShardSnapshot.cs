@@ -12,12 +12,14 @@ namespace Quiver.Engine.Shards;
 /// Persisted points: every live point of some segments with its version, payload and vectors, the payload index
 /// definitions, and the last log sequence the state includes. Written atomically inside a checksummed file. Used
 /// for the shard's not-yet-indexed points (rewritten at each flush) and, once, for each indexed segment's points
-/// (dense, in offset order, so graph node ids stay valid).
+/// (dense, in offset order, so graph node ids stay valid). Version 2 adds a flag per vector space: set, the space's
+/// rows are not in this file but in the segment's vector file (<see cref="VectorFile"/>), and each point records only
+/// whether it has a vector there.
 /// </summary>
 internal static class ShardSnapshot
 {
     private const string Kind = "QSEG";
-    private const ushort Version = 1;
+    private const ushort Version = 2;
 
     /// <summary>Writes a body from <see cref="Serialize"/>: the slow part (disk, fsync) needs no lock.</summary>
     public static void WriteSerialized(string path, MemoryStream body) =>
@@ -51,8 +53,11 @@ internal static class ShardSnapshot
         return new SnapshotCapture(appliedSequence, spaces, [.. definitionsFrom.Indexes.Definitions], points, present, rows);
     }
 
-    /// <summary>The file body for a capture; needs no lock.</summary>
-    public static MemoryStream Serialize(SnapshotCapture capture)
+    /// <summary>
+    /// The file body for a capture; needs no lock. The spaces <paramref name="rowsElsewhere"/> flags have their rows
+    /// written to vector files instead, by the caller.
+    /// </summary>
+    public static MemoryStream Serialize(SnapshotCapture capture, IReadOnlyList<bool>? rowsElsewhere = null)
     {
         var body = new MemoryStream();
         // Buffered, and flushed rather than disposed: the stream underneath is returned to the caller.
@@ -60,10 +65,11 @@ internal static class ShardSnapshot
         using var w = new BinaryWriter(buffered, Encoding.UTF8, leaveOpen: true);
         w.Write(capture.AppliedSequence);
         w.Write(capture.Spaces.Count);
-        foreach (var space in capture.Spaces)
+        for (var s = 0; s < capture.Spaces.Count; s++)
         {
-            w.Write(space.Name);
-            w.Write(space.Dimension);
+            w.Write(capture.Spaces[s].Name);
+            w.Write(capture.Spaces[s].Dimension);
+            w.Write(rowsElsewhere?[s] == true);
         }
 
         w.Write(capture.Indexes.Count);
@@ -90,7 +96,7 @@ internal static class ShardSnapshot
             {
                 var present = capture.Present[(p * spaceCount) + s];
                 w.Write(present);
-                if (present)
+                if (present && rowsElsewhere?[s] != true)
                 {
                     var dim = capture.Spaces[s].Dimension;
                     w.Write(MemoryMarshal.AsBytes(capture.Rows[point.Segment][s].Span.Slice(point.Offset * dim, dim)));
@@ -105,10 +111,29 @@ internal static class ShardSnapshot
 
     public static (PointSegment Segment, ulong AppliedSequence) Load(string path, IReadOnlyList<SegmentVectorSpace> spaces)
     {
+        var (segment, applied, _) = LoadWithLayout(path, spaces);
+        return (segment, applied);
+    }
+
+    /// <summary>
+    /// Like <see cref="Load"/>, and says per space whether its rows are in a vector file rather than this one (the
+    /// loaded segment then has none of them yet).
+    /// </summary>
+    public static (PointSegment Segment, ulong AppliedSequence, bool[] RowsElsewhere) LoadWithLayout(string path, IReadOnlyList<SegmentVectorSpace> spaces)
+    {
         if (!File.Exists(path))
-            return (new PointSegment(spaces), 0);
+            return (new PointSegment(spaces), 0, new bool[spaces.Count]);
         PointSegment? segment = null;
-        var (applied, definitions) = Read(path, spaces, count => segment = new PointSegment(spaces, Math.Max(1024, count)), (id, version, vectors, payload) => segment!.Upsert(id, version, vectors, payload));
+        var rowsElsewhere = new bool[spaces.Count];
+        var (applied, definitions) = Read(
+            path,
+            spaces,
+            (count, elsewhere) =>
+            {
+                rowsElsewhere = elsewhere;
+                segment = new PointSegment(spaces, Math.Max(1024, count), elsewhere);
+            },
+            (id, version, vectors, payload) => segment!.Upsert(id, version, vectors, payload));
 
         // Indexes are rebuilt from the loaded points; only their definitions are stored.
         foreach (var (field, schema) in definitions)
@@ -117,7 +142,7 @@ internal static class ShardSnapshot
             segment!.Indexes.Create(field, doc.RootElement, segment);
         }
 
-        return (segment!, applied);
+        return (segment!, applied, rowsElsewhere);
     }
 
     /// <summary>
@@ -147,7 +172,11 @@ internal static class ShardSnapshot
     public static void LoadRows(string path, PointSegment segment, int firstRow, HashSet<int> deleted)
     {
         var next = firstRow;
-        Read(path, segment.Spaces, _ => { }, (id, version, vectors, payload) =>
+        Read(path, segment.Spaces, (_, elsewhere) =>
+        {
+            if (Array.IndexOf(elsewhere, true) >= 0)
+                throw new InvalidDataException($"{path}: a chunk file holds every row itself");
+        }, (id, version, vectors, payload) =>
         {
             var offset = segment.AppendRow(id, version, vectors, payload, live: !deleted.Contains(next));
             if (offset != next++)
@@ -156,7 +185,7 @@ internal static class ShardSnapshot
     }
 
     private static (ulong Applied, List<(string Field, byte[] Schema)> Definitions) Read(
-        string path, IReadOnlyList<SegmentVectorSpace> spaces, Action<int> begin, Action<PointId, ulong, List<NamedVector>, Payload> point)
+        string path, IReadOnlyList<SegmentVectorSpace> spaces, Action<int, bool[]> begin, Action<PointId, ulong, List<NamedVector>, Payload> point)
     {
         var content = ChecksummedFile.Read(path, Kind, Version);
         if (!MemoryMarshal.TryGetArray(content.Body, out var body))
@@ -166,12 +195,14 @@ internal static class ShardSnapshot
         var spaceCount = r.ReadInt32();
         if (spaceCount != spaces.Count)
             throw new InvalidDataException($"{path}: holds {spaceCount} vector spaces, the collection has {spaces.Count}");
+        var rowsElsewhere = new bool[spaceCount];
         for (var s = 0; s < spaceCount; s++)
         {
             var name = r.ReadString();
             var dim = r.ReadInt32();
             if (name != spaces[s].Name || dim != spaces[s].Dimension)
                 throw new InvalidDataException($"{path}: vector space {s} is '{name}'/{dim}, expected '{spaces[s].Name}'/{spaces[s].Dimension}");
+            rowsElsewhere[s] = content.Version >= 2 && r.ReadBoolean();
         }
 
         var indexCount = r.ReadInt32();
@@ -180,7 +211,7 @@ internal static class ShardSnapshot
             definitions.Add((r.ReadString(), ReadBlob(r)));
 
         var count = r.ReadInt32();
-        begin(count);
+        begin(count, rowsElsewhere);
         var vectors = new List<NamedVector>(spaces.Count);
         for (var i = 0; i < count; i++)
         {
@@ -190,7 +221,7 @@ internal static class ShardSnapshot
             vectors.Clear();
             for (var s = 0; s < spaces.Count; s++)
             {
-                if (!r.ReadBoolean())
+                if (!r.ReadBoolean() || rowsElsewhere[s])
                     continue;
                 var values = new float[spaces[s].Dimension];
                 r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));

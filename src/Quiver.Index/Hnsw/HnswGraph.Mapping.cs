@@ -1,4 +1,4 @@
-using System.IO.MemoryMappedFiles;
+using Quiver.Index.Mapping;
 
 namespace Quiver.Index.Hnsw;
 
@@ -15,7 +15,7 @@ public sealed unsafe partial class HnswGraph
     {
         if (length < HeaderBytes)
             throw new InvalidDataException("HNSW graph data is truncated.");
-        var mapping = new MappedGraphFile(path, offset, length);
+        var mapping = new MappedFileRegion(path, offset, length);
         try
         {
             var start = mapping.Pointer;
@@ -40,50 +40,5 @@ public sealed unsafe partial class HnswGraph
             mapping.Dispose();
             throw;
         }
-    }
-}
-
-/// <summary>A read-only mapping of part of a file, unmapped when disposed or when nothing references it.</summary>
-internal sealed unsafe class MappedGraphFile : IDisposable
-{
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
-    private int _released;
-
-    public MappedGraphFile(string path, long offset, long length)
-    {
-        _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        try
-        {
-            _view = _file.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read);
-            byte* pointer = null;
-            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            Pointer = pointer + _view.PointerOffset;
-        }
-        catch
-        {
-            _view?.Dispose();
-            _file.Dispose();
-            throw;
-        }
-    }
-
-    ~MappedGraphFile() => Release();
-
-    public byte* Pointer { get; }
-
-    public void Dispose()
-    {
-        Release();
-        GC.SuppressFinalize(this);
-    }
-
-    private void Release()
-    {
-        if (Interlocked.Exchange(ref _released, 1) != 0)
-            return;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
     }
 }

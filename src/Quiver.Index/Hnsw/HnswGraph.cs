@@ -109,7 +109,7 @@ public sealed unsafe partial class HnswGraph
     private Span<int> Upper => new(_upper, _upperLength);
 
     /// <summary>True when the link lists are read from a memory-mapped file rather than held in memory.</summary>
-    public bool IsMapped => _linkStorage is MappedGraphFile;
+    public bool IsMapped => _linkStorage is Mapping.MappedFileRegion;
 
     /// <summary>
     /// Number of nodes (rows). For an appendable graph: the nodes linked so far, always a prefix of the rows;

@@ -27,20 +27,27 @@ public sealed class QuantizedVectors : QuantizedCodes
     private readonly byte[] _rows;
 
     internal QuantizedVectors(ScalarQuantizer quantizer, ReadOnlySpan<byte> codes)
+        : this(quantizer, codes.Length / quantizer.Dimension)
     {
-        Quantizer = quantizer;
         var dim = quantizer.Dimension;
-        Count = codes.Length / dim;
-        // A multiple of 4, so every row's sum is aligned.
-        Stride = (CodeOffset + dim + 3) & ~3;
-        _rows = new byte[checked(((long)Count * Stride) + CodeDotKernel.Block) is var n && n <= Array.MaxLength ? (int)n : throw new OutOfMemoryException()];
         for (var row = 0; row < Count; row++)
         {
-            var code = codes.Slice(row * dim, dim);
-            code.CopyTo(_rows.AsSpan((row * Stride) + CodeOffset, dim));
-            MemoryMarshal.Write(_rows.AsSpan(row * Stride), (int)Sum(code));
+            codes.Slice(row * dim, dim).CopyTo(_rows.AsSpan((row * Stride) + CodeOffset, dim));
+            StoreSum(row);
         }
     }
+
+    /// <summary>Room for <paramref name="count"/> rows, filled by the caller (codes, then <see cref="StoreSum"/>).</summary>
+    private QuantizedVectors(ScalarQuantizer quantizer, int count)
+    {
+        Quantizer = quantizer;
+        Count = count;
+        // A multiple of 4, so every row's sum is aligned.
+        Stride = (CodeOffset + quantizer.Dimension + 3) & ~3;
+        _rows = new byte[checked(((long)Count * Stride) + CodeDotKernel.Block) is var n && n <= Array.MaxLength ? (int)n : throw new OutOfMemoryException()];
+    }
+
+    private void StoreSum(int row) => MemoryMarshal.Write(_rows.AsSpan(row * Stride), (int)Sum(Code(row)));
 
     public ScalarQuantizer Quantizer { get; }
 
@@ -179,10 +186,15 @@ public sealed class QuantizedVectors : QuantizedCodes
                 throw new InvalidDataException(ex.Message, ex);
             }
 
-            var codes = reader.ReadBytes(checked(rows * dim));
-            if (codes.Length != rows * dim)
-                throw new InvalidDataException("Scalar codes are truncated.");
-            return new QuantizedVectors(quantizer, codes);
+            // Read row by row into place: a large segment's codes are never held twice.
+            var vectors = new QuantizedVectors(quantizer, rows);
+            for (var row = 0; row < rows; row++)
+            {
+                stream.ReadExactly(vectors._rows.AsSpan((row * vectors.Stride) + CodeOffset, dim));
+                vectors.StoreSum(row);
+            }
+
+            return vectors;
         }
         catch (EndOfStreamException ex)
         {

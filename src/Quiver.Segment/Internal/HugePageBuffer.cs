@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace Quiver.Segment.Internal;
@@ -8,7 +7,7 @@ namespace Quiver.Segment.Internal;
 /// touches rows all over the buffer, and huge pages cut the TLB misses that dominate it. Freed by the finalizer
 /// once nothing references it, so a segment swapped out while a reader still holds it stays valid.
 /// </summary>
-internal sealed unsafe partial class HugePageBuffer
+internal sealed unsafe partial class HugePageBuffer : IFrozenRows
 {
     private const nuint HugePage = 2 * 1024 * 1024;
     private const int MadvHugePage = 14;
@@ -51,23 +50,11 @@ internal sealed unsafe partial class HugePageBuffer
     public Span<float> Writable => new(_pointer, Length);
 
     /// <summary>The floats as memory, for work that outlives a call (sketching the rows); keeps the buffer alive.</summary>
-    public ReadOnlyMemory<float> Memory => new View(this).Memory;
+    public ReadOnlyMemory<float> Memory => new NativeFloatMemory(this, _pointer, Length).Memory;
 
-    /// <summary>Memory over the buffer; disposing it frees nothing (the buffer's finalizer does).</summary>
-    private sealed class View(HugePageBuffer buffer) : MemoryManager<float>
-    {
-        public override Span<float> GetSpan() => new(buffer._pointer, buffer.Length);
+    public long ResidentBytes => Bytes;
 
-        public override MemoryHandle Pin(int elementIndex = 0) => new(buffer._pointer + elementIndex, default, this);
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
-    }
+    public long MappedBytes => 0;
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(nint address, nuint length, int advice);

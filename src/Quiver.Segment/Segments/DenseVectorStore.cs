@@ -5,13 +5,14 @@ namespace Quiver.Segment.Segments;
 /// (a point may lack a named vector, or have had it deleted). Rows live in a managed array while the segment is
 /// small, in a fixed huge-page reservation once it is indexed live (<see cref="Reserve"/>), and in a read-only
 /// huge-page copy once it is sealed and indexed (<see cref="Freeze"/>): a graph walk over huge pages misses the TLB
-/// far less.
+/// far less. A sealed store may instead take its rows from the segment's vector file (<see cref="Adopt"/>): copied
+/// into memory, or left in the file and mapped (on_disk vectors).
 /// </summary>
 internal sealed class DenseVectorStore
 {
     private float[] _data;
     private bool[] _present;
-    private Internal.HugePageBuffer? _frozen;
+    private Internal.IFrozenRows? _frozen;
     private Internal.HugePageBuffer? _reservation;
     private bool _reserved;
     private int _rowsWritten;
@@ -31,12 +32,24 @@ internal sealed class DenseVectorStore
     public int PresentCount { get; private set; }
 
     /// <summary>The rows as one span: row i is [i*Dimension, (i+1)*Dimension).</summary>
-    public ReadOnlySpan<float> Data => (_frozen ?? _reservation) is { } native ? native.Span : _data;
+    public ReadOnlySpan<float> Data => _frozen is { } frozen ? frozen.Span : _reservation is { } reserved ? reserved.Span : _data;
+
+    /// <summary>Whether the rows are read from their file (on_disk) rather than held in memory.</summary>
+    public bool IsMapped => _frozen is Internal.MappedRows;
+
+    /// <summary>Bytes of the vector file mapped for the rows (not resident: the OS pages them in and out).</summary>
+    public long MappedBytes => _frozen?.MappedBytes ?? 0;
 
     /// <summary>The first <paramref name="rows"/> rows as memory, for index builds that outlive a call.</summary>
-    public ReadOnlyMemory<float> Rows(int rows) => (_frozen ?? _reservation) is { } native
-        ? native.Memory[..(rows * Dimension)]
+    public ReadOnlyMemory<float> Rows(int rows) => _frozen is { } frozen ? frozen.Memory[..(rows * Dimension)]
+        : _reservation is { } reserved ? reserved.Memory[..(rows * Dimension)]
         : _data.AsMemory(0, rows * Dimension);
+
+    /// <summary>
+    /// The rows a file of this store holds: the first <paramref name="rows"/>, or fewer when the store never grew
+    /// that far (the rows past it have no vector).
+    /// </summary>
+    public ReadOnlyMemory<float> StoredRows(int rows) => Rows((int)Math.Min(rows, Data.Length / Math.Max(1, Dimension)));
 
     /// <summary>Where rows are written.</summary>
     private Span<float> WritableData => _reservation is { } reservation ? reservation.Writable : _data;
@@ -46,6 +59,8 @@ internal sealed class DenseVectorStore
     {
         // A store grows only when a row is set: a segment may hold more rows than a space that few points use.
         // The rows past it have no vector here, and a snapshot reads only rows that do.
+        if (_frozen is Internal.MappedRows mapped)
+            return mapped.Memory[..(int)Math.Min((long)rows * Dimension, mapped.Span.Length)];
         if (_frozen is { } frozen)
             return frozen.Span[..(int)Math.Min((long)rows * Dimension, frozen.Span.Length)].ToArray();
         if (_reservation is { } reservation)
@@ -59,7 +74,7 @@ internal sealed class DenseVectorStore
     }
 
     /// <remarks>Of a reserved store, the rows written so far: the rest of the reservation is not touched yet.</remarks>
-    public long AllocatedBytes => (_frozen?.Bytes ?? 0) + _present.Length +
+    public long AllocatedBytes => (_frozen?.ResidentBytes ?? 0) + _present.Length +
         (_reserved ? (long)_rowsWritten * Dimension * sizeof(float) : (long)_data.Length * sizeof(float));
 
     /// <summary>
@@ -100,9 +115,47 @@ internal sealed class DenseVectorStore
     /// </summary>
     public void Freeze(int rows)
     {
+        if (_frozen is not null)
+            return; // frozen already, or adopted from the vector file
         _frozen = new Internal.HugePageBuffer(Data[..(rows * Dimension)]);
         _reservation = null;
         _data = [];
+    }
+
+    /// <summary>
+    /// Takes the rows of a sealed store from its file, for good: <paramref name="rows"/> holds
+    /// <paramref name="present"/>.Length rows, and a nonzero byte of <paramref name="present"/> marks a row that has a
+    /// vector (unless the store is frozen already: then only the rows' home changes). Readers of the rows held before must be excluded by the caller (the shard's write lock): the memory
+    /// they read may be freed once nothing else references it.
+    /// </summary>
+    public void Adopt(Internal.IFrozenRows rows, ReadOnlySpan<byte> present)
+    {
+        if ((long)present.Length * Dimension != rows.Span.Length)
+            throw new ArgumentException($"vector storage '{Name}': {present.Length} rows of {Dimension} need {(long)present.Length * Dimension} values, the file holds {rows.Span.Length}");
+        if (_frozen is { } current)
+        {
+            // Frozen already: the rows move to another home, and the presence flags (deletes since) stay.
+            if (current.Span.Length != rows.Span.Length)
+                throw new ArgumentException($"vector storage '{Name}': the file holds {rows.Span.Length} values, the store {current.Span.Length}");
+            _frozen = rows;
+            return;
+        }
+
+        var flags = new bool[Math.Max(1, present.Length)];
+        var count = 0;
+        for (var i = 0; i < present.Length; i++)
+        {
+            flags[i] = present[i] != 0;
+            count += flags[i] ? 1 : 0;
+        }
+
+        _frozen = rows;
+        _reservation = null;
+        _reserved = false;
+        _data = [];
+        _present = flags;
+        _rowsWritten = present.Length;
+        PresentCount = count;
     }
 
     /// <summary>

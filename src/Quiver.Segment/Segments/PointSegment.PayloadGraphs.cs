@@ -124,6 +124,6 @@ public sealed partial class PointSegment
     private void ThrowIfNotSealed()
     {
         if (!IsSealed)
-            throw new InvalidOperationException("only a sealed segment's rows and payloads are stable enough for payload graphs");
+            throw new InvalidOperationException("only a sealed segment's rows and payloads are stable enough for payload graphs or vector files");
     }
 }

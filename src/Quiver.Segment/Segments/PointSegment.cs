@@ -32,7 +32,10 @@ public sealed partial class PointSegment
     private PointId[]? _sortedIds;
     private bool _appendOnly;
 
-    public PointSegment(IReadOnlyList<SegmentVectorSpace> spaces, int initialCapacity = 1024)
+    /// <param name="spaces">The vector spaces.</param>
+    /// <param name="initialCapacity">Rows to make room for at once.</param>
+    /// <param name="rowsElsewhere">Per space, whether its rows will come from a vector file (no room is made for them).</param>
+    public PointSegment(IReadOnlyList<SegmentVectorSpace> spaces, int initialCapacity = 1024, IReadOnlyList<bool>? rowsElsewhere = null)
     {
         Spaces = spaces;
         _stores = new DenseVectorStore[spaces.Count];
@@ -42,7 +45,7 @@ public sealed partial class PointSegment
         _payloadGraphs = new PayloadGraphSet?[spaces.Count];
         for (var i = 0; i < spaces.Count; i++)
         {
-            _stores[i] = new DenseVectorStore(spaces[i].Name, spaces[i].Dimension, initialCapacity);
+            _stores[i] = new DenseVectorStore(spaces[i].Name, spaces[i].Dimension, rowsElsewhere?[i] == true ? 1 : initialCapacity);
             _storeByName[spaces[i].Name] = i;
         }
 
@@ -282,7 +285,7 @@ public sealed partial class PointSegment
         return n;
     }
 
-    /// <summary>Bytes held by vectors and graphs.</summary>
+    /// <summary>Bytes held in memory by vectors (mapped vector files not included: see <see cref="MappedVectorBytes"/>).</summary>
     public long VectorBytes => _stores.Sum(s => s.AllocatedBytes);
 
     public long GraphBytes => _graphs.Sum(g => g?.MemoryBytes ?? 0) + PayloadGraphBytes;

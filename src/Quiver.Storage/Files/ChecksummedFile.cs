@@ -134,6 +134,28 @@ public static class ChecksummedFile
         return (version, (long)bodyLength);
     }
 
+    /// <summary>
+    /// Verifies a file as <see cref="Verify"/> does, then opens it again for reading at its body: a large body is
+    /// read once into its final form rather than loaded whole first. The caller disposes the stream.
+    /// </summary>
+    public static (ushort Version, Stream Body) OpenVerified(string path, string kind, ushort maxSupportedVersion)
+    {
+        var (version, bodyLength) = Verify(path, kind, maxSupportedVersion);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        try
+        {
+            stream.Seek(HeaderSize, SeekOrigin.Begin);
+            if (stream.Length != HeaderSize + bodyLength)
+                throw new StorageCorruptionException(path, HeaderSize, "the file changed while it was read");
+            return (version, stream);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Reads and checks the header: its checksum, the kind, the version and the body length.</summary>
     private static (ushort Version, ulong BodyLength, uint BodyCrc) ReadHeader(FileStream file, string path, string kind, byte[] kindBytes, ushort maxSupportedVersion)
     {

@@ -1,0 +1,75 @@
+using Quiver.Segment.Segments;
+
+namespace Quiver.Engine.Shards;
+
+/// <summary>
+/// Where an indexed segment's rows live: in memory, or left in its vector file and mapped (on_disk vectors, or
+/// <c>memory: cold</c>). Decided at load from the settings, and changed in the background when they change.
+/// </summary>
+internal sealed partial class Shard
+{
+    /// <summary>The kind of job that moves a serving segment's rows between memory and their mapped file.</summary>
+    private const string PlaceVectorsKind = "vector_placement";
+
+    /// <summary>
+    /// Whether some space of a persisted segment holds its rows elsewhere than the settings say. Segments written
+    /// before vector files existed have their rows in the points file only and stay in memory until rebuilt.
+    /// </summary>
+    private bool PlacementStale(PointSegment segment, long id, ShardIndexing indexing)
+    {
+        for (var s = 0; s < _spaces.Count; s++)
+        {
+            if (segment.VectorsMapped(s) != indexing.VectorsOnDisk(s) && File.Exists(VectorPath(_directory, id, s)))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Maps the rows of a just-built segment's on_disk spaces from the files just written; the in-memory copy goes.</summary>
+    private void MapVectorsOnDisk(PointSegment segment, long id, ShardIndexing indexing)
+    {
+        for (var s = 0; s < _spaces.Count; s++)
+        {
+            if (indexing.VectorsOnDisk(s))
+                PlaceVectors(segment, VectorPath(_directory, id, s), s, mapped: true);
+        }
+    }
+
+    /// <summary>Moves a serving segment's rows to where the current settings want them.</summary>
+    private void RunPlaceVectors(PointSegment segment)
+    {
+        long id;
+        lock (_flushState)
+        {
+            if (!_persistedSegments.TryGetValue(segment, out id))
+                return; // replaced meanwhile: the new segment was placed as it was built
+        }
+
+        var indexing = Indexing;
+        for (var s = 0; s < _spaces.Count; s++)
+        {
+            var path = VectorPath(_directory, id, s);
+            if (segment.VectorsMapped(s) != indexing.VectorsOnDisk(s) && File.Exists(path))
+                PlaceVectors(segment, path, s, indexing.VectorsOnDisk(s));
+        }
+    }
+
+    /// <summary>
+    /// Checks and maps the file outside the lock, then swaps the rows in under the write lock: no search is
+    /// reading the old rows when they go.
+    /// </summary>
+    private void PlaceVectors(PointSegment segment, string path, int space, bool mapped)
+    {
+        var file = VectorFile.Open(path, segment, space);
+        _lock.EnterWriteLock();
+        try
+        {
+            file.AttachTo(segment, space, mapped);
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+}
