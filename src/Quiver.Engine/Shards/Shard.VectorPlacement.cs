@@ -56,16 +56,16 @@ internal sealed partial class Shard
     }
 
     /// <summary>
-    /// Checks and maps the file outside the lock, then swaps the rows in under the write lock: no search is
-    /// reading the old rows when they go.
+    /// Checks the file and maps or copies its rows outside the lock, then swaps them in under the write lock: no
+    /// search is reading the old rows when they go, and none waits for more than the swap.
     /// </summary>
     private void PlaceVectors(PointSegment segment, string path, int space, bool mapped)
     {
-        var file = VectorFile.Open(path, segment, space);
+        var rows = VectorFile.Open(path, segment, space).Prepare(mapped);
         _lock.EnterWriteLock();
         try
         {
-            file.AttachTo(segment, space, mapped);
+            segment.RehomeVectors(space, rows);
         }
         finally
         {

@@ -41,7 +41,7 @@ internal static class VectorFile
     }
 
     /// <summary>
-    /// Gives a sealed segment's space its rows from the file at <paramref name="path"/>: mapped when
+    /// Gives a sealed segment just loaded its space's rows from the file at <paramref name="path"/>: mapped when
     /// <paramref name="mapped"/> (on_disk), else copied into memory. The file is checked (checksum, shape) first.
     /// </summary>
     /// <exception cref="InvalidDataException">The file does not hold this space's rows.</exception>
@@ -49,10 +49,11 @@ internal static class VectorFile
     public static void Attach(string path, PointSegment segment, int space, bool mapped)
     {
         var file = Open(path, segment, space);
-        file.AttachTo(segment, space, mapped);
+        var present = file.PresentFlags();
+        segment.AdoptVectors(space, file.Prepare(mapped), present);
     }
 
-    /// <summary>Checks and maps the file, ready for <see cref="Opened.AttachTo"/> (which may run under a lock).</summary>
+    /// <summary>Checks and maps the file; <see cref="Opened.Prepare"/> then gives its rows a home.</summary>
     public static unsafe Opened Open(string path, PointSegment segment, int space)
     {
         var (_, length) = ChecksummedFile.Verify(path, Kind, Version);
@@ -84,37 +85,32 @@ internal static class VectorFile
         }
     }
 
-    /// <summary>A checked, mapped vector file not attached yet; attaching hands the mapping over or releases it.</summary>
+    /// <summary>A checked, mapped vector file; <see cref="Prepare"/> consumes it.</summary>
     public sealed unsafe class Opened(MappedFileRegion region, int count, int dimension, int rowsOffset)
     {
+        /// <summary>Per row, 1 when it has a vector.</summary>
+        public byte[] PresentFlags() => new ReadOnlySpan<byte>(region.Pointer + FixedHeader, count).ToArray();
+
         /// <summary>
-        /// Attaches the rows (see <see cref="PointSegment.MapVectors"/>: on a serving segment the caller holds the
-        /// shard's write lock). Consumes this: the mapping goes to the segment, or is released once copied.
+        /// The rows, mapped (the mapping goes with them) or copied into memory (the mapping is released). Slow for a
+        /// large copy: call it before taking a lock.
         /// </summary>
-        public void AttachTo(PointSegment segment, int space, bool mapped)
+        public PreparedVectorRows Prepare(bool mapped)
         {
             try
             {
-                var present = new ReadOnlySpan<byte>(region.Pointer + FixedHeader, count);
                 if (mapped)
-                {
-                    segment.MapVectors(space, region, rowsOffset, present);
-                    return; // the segment owns the mapping now
-                }
-
-                segment.LoadVectors(space, new ReadOnlySpan<float>(region.Pointer + rowsOffset, checked(count * dimension)), present);
+                    return PreparedVectorRows.Map(region, rowsOffset, checked(count * dimension));
+                var copy = PreparedVectorRows.Copy(new ReadOnlySpan<float>(region.Pointer + rowsOffset, checked(count * dimension)));
+                region.Dispose();
+                return copy;
             }
             catch
             {
                 region.Dispose();
                 throw;
             }
-
-            region.Dispose();
         }
-
-        /// <summary>Releases the mapping without attaching it.</summary>
-        public void Discard() => region.Dispose();
     }
 
     /// <summary>Where the rows start in the body: past the header and presence bytes, on a 64-byte boundary of the file.</summary>

@@ -123,24 +123,16 @@ internal sealed class DenseVectorStore
     }
 
     /// <summary>
-    /// Takes the rows of a sealed store from its file, for good: <paramref name="rows"/> holds
+    /// Takes the rows of a store just loaded (empty) from its file, for good: <paramref name="rows"/> holds
     /// <paramref name="present"/>.Length rows, and a nonzero byte of <paramref name="present"/> marks a row that has a
-    /// vector (unless the store is frozen already: then only the rows' home changes). Readers of the rows held before must be excluded by the caller (the shard's write lock): the memory
-    /// they read may be freed once nothing else references it.
+    /// vector.
     /// </summary>
     public void Adopt(Internal.IFrozenRows rows, ReadOnlySpan<byte> present)
     {
         if ((long)present.Length * Dimension != rows.Span.Length)
             throw new ArgumentException($"vector storage '{Name}': {present.Length} rows of {Dimension} need {(long)present.Length * Dimension} values, the file holds {rows.Span.Length}");
-        if (_frozen is { } current)
-        {
-            // Frozen already: the rows move to another home, and the presence flags (deletes since) stay.
-            if (current.Span.Length != rows.Span.Length)
-                throw new ArgumentException($"vector storage '{Name}': the file holds {rows.Span.Length} values, the store {current.Span.Length}");
-            _frozen = rows;
-            return;
-        }
-
+        if (PresentCount != 0 || _frozen is not null)
+            throw new InvalidOperationException($"vector storage '{Name}' holds rows already: move them with Rehome");
         var flags = new bool[Math.Max(1, present.Length)];
         var count = 0;
         for (var i = 0; i < present.Length; i++)
@@ -149,13 +141,34 @@ internal sealed class DenseVectorStore
             count += flags[i] ? 1 : 0;
         }
 
+        Install(rows);
+        _present = flags;
+        _rowsWritten = present.Length;
+        PresentCount = count;
+    }
+
+    /// <summary>
+    /// Moves a serving store's rows to another home holding the same values (their file, mapped or copied into
+    /// memory); the presence flags, deletes since the file was written included, stay. Readers of the rows held
+    /// before must be excluded by the caller (the shard's write lock): that memory may be freed once nothing else
+    /// references it.
+    /// </summary>
+    public void Rehome(Internal.IFrozenRows rows)
+    {
+        var held = Data.Length;
+        // The file holds every row up to the last one with a vector; a store may have room for more.
+        if (rows.Span.Length > held || Data[rows.Span.Length..].ContainsAnyExcept(0f))
+            throw new ArgumentException($"vector storage '{Name}': the file holds {rows.Span.Length} values, the store {held} that differ past them");
+        Install(rows);
+        _rowsWritten = rows.Span.Length / Math.Max(1, Dimension);
+    }
+
+    private void Install(Internal.IFrozenRows rows)
+    {
         _frozen = rows;
         _reservation = null;
         _reserved = false;
         _data = [];
-        _present = flags;
-        _rowsWritten = present.Length;
-        PresentCount = count;
     }
 
     /// <summary>

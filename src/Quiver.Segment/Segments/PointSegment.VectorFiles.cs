@@ -18,21 +18,45 @@ public sealed partial class PointSegment
     public long MappedVectorBytes => _stores.Sum(s => s.MappedBytes);
 
     /// <summary>
-    /// Serves a sealed segment's space from the rows at byte <paramref name="rowsOffset"/> of
-    /// <paramref name="region"/>, which the segment owns from then on: on a segment just loaded,
-    /// <paramref name="present"/> says which rows have a vector; on a serving one only the rows' home changes, and
-    /// the caller excludes readers (the shard's write lock).
+    /// Gives a sealed segment just loaded (its space's rows not loaded with the points) the rows of its vector
+    /// file; a nonzero byte of <paramref name="present"/> marks a row that has a vector.
     /// </summary>
-    public void MapVectors(int space, MappedFileRegion region, long rowsOffset, ReadOnlySpan<byte> present)
+    public void AdoptVectors(int space, PreparedVectorRows rows, ReadOnlySpan<byte> present)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         ThrowIfNotSealed();
-        _stores[space].Adopt(new MappedRows(region, rowsOffset, checked(present.Length * Spaces[space].Dimension)), present);
+        _stores[space].Adopt(rows.Rows, present);
     }
 
-    /// <summary>Like <see cref="MapVectors"/>, with the rows copied into (huge-page) memory.</summary>
-    public void LoadVectors(int space, ReadOnlySpan<float> rows, ReadOnlySpan<byte> present)
+    /// <summary>
+    /// Moves a serving sealed segment's rows of a space to another home with the same values (mapped from its
+    /// vector file, or copied into memory); which rows have a vector is unchanged. The caller excludes readers
+    /// (the shard's write lock).
+    /// </summary>
+    public void RehomeVectors(int space, PreparedVectorRows rows)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         ThrowIfNotSealed();
-        _stores[space].Adopt(new HugePageBuffer(rows), present);
+        _stores[space].Rehome(rows.Rows);
     }
+}
+
+/// <summary>
+/// A space's rows read from a vector file, prepared (mapped, or copied into memory) before a lock is taken, to be
+/// handed to <see cref="PointSegment.AdoptVectors"/> or <see cref="PointSegment.RehomeVectors"/>.
+/// </summary>
+public sealed class PreparedVectorRows
+{
+    private PreparedVectorRows(IFrozenRows rows) => Rows = rows;
+
+    internal IFrozenRows Rows { get; }
+
+    /// <summary>
+    /// The <paramref name="length"/> floats at byte <paramref name="byteOffset"/> of <paramref name="region"/>, left
+    /// there; the rows own the mapping from now on.
+    /// </summary>
+    public static PreparedVectorRows Map(MappedFileRegion region, long byteOffset, int length) => new(new MappedRows(region, byteOffset, length));
+
+    /// <summary>A copy of <paramref name="rows"/> in (huge-page) memory.</summary>
+    public static PreparedVectorRows Copy(ReadOnlySpan<float> rows) => new(new HugePageBuffer(rows));
 }

@@ -28,11 +28,11 @@ public sealed class VectorsOnDiskTests : IDisposable
     private CollectionCatalog OpenCatalog() =>
         CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
 
-    private static async Task<Dictionary<ulong, float[]>> CreateIndexedAsync(CollectionCatalog catalog, string vectorParams, string extra = "")
+    private static async Task<Dictionary<ulong, float[]>> CreateIndexedAsync(CollectionCatalog catalog, string vectorParams, string extra = "", bool waitForGraph = true)
     {
+        var hnsw = extra.Contains("hnsw_config", StringComparison.Ordinal) ? string.Empty : ""","hnsw_config":{"m":8,"ef_construct":64,"full_scan_threshold":1}""";
         using (var doc = JsonDocument.Parse($$$"""
-            {"vectors":{"size":{{{Dim}}},"distance":"Euclid"{{{vectorParams}}}},"optimizers_config":{"indexing_threshold":0},
-             "hnsw_config":{"m":8,"ef_construct":64,"full_scan_threshold":1}{{{extra}}}}
+            {"vectors":{"size":{{{Dim}}},"distance":"Euclid"{{{vectorParams}}}},"optimizers_config":{"indexing_threshold":0}{{{hnsw}}}{{{extra}}}}
             """))
         {
             await catalog.CreateAsync("c", CollectionConfig.FromCreateRequest(doc.RootElement), default);
@@ -51,7 +51,8 @@ public sealed class VectorsOnDiskTests : IDisposable
         await collection.ApplyAsync(new UpsertPoints([.. writes]), wait: true, default);
         using (var patch = JsonDocument.Parse("""{"optimizers_config":{"indexing_threshold":1}}"""))
             await catalog.UpdateAsync("c", patch.RootElement, default);
-        await Optimizer.WaitIndexedAsync(collection);
+        if (waitForGraph)
+            await Optimizer.WaitIndexedAsync(collection);
         return model;
     }
 
@@ -131,6 +132,38 @@ public sealed class VectorsOnDiskTests : IDisposable
             await WaitForAsync(() => collection.Memory().MappedVectorBytes == 0);
             Assert.True(collection.Memory().VectorBytes >= RawBytes);
             AssertExact(collection, model, new Random(12));
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Deletes_on_a_segment_without_a_graph_stay_deleted_when_its_rows_move()
+    {
+        var catalog = OpenCatalog();
+        try
+        {
+            // m 0 with payload_m: segments are sealed and persisted, but their stores never freeze behind a graph.
+            var model = await CreateIndexedAsync(catalog, string.Empty, ""","hnsw_config":{"m":0,"payload_m":16,"full_scan_threshold":1}""", waitForGraph: false);
+            var collection = catalog.Get("c");
+            await WaitForAsync(() => Directory.EnumerateFiles(_temp.Path, "seg-*-0.vec", SearchOption.AllDirectories).Any() && collection.Stats() is { Optimizing: false, OptimizationPending: false });
+            var deleted = Enumerable.Range(0, Points).Where(i => i % 5 == 0).Select(i => (ulong)i).ToArray();
+            await collection.ApplyAsync(new DeletePoints(PointSelector.ByIds([.. deleted.Select(PointId.FromNumber)])), wait: true, default);
+            foreach (var id in deleted)
+                model.Remove(id);
+
+            using (var patch = JsonDocument.Parse("""{"vectors":{"":{"on_disk":true}}}"""))
+                await catalog.UpdateAsync("c", patch.RootElement, default);
+            await WaitForAsync(() => collection.Memory().MappedVectorBytes == RawBytes);
+            Assert.Equal(model.Count, collection.Stats().PointsCount);
+            AssertExact(collection, model, new Random(13));
+
+            using (var patch = JsonDocument.Parse("""{"vectors":{"":{"on_disk":false}}}"""))
+                await catalog.UpdateAsync("c", patch.RootElement, default);
+            await WaitForAsync(() => collection.Memory().MappedVectorBytes == 0);
+            AssertExact(collection, model, new Random(14));
         }
         finally
         {
