@@ -148,6 +148,9 @@ public sealed partial class HnswGraph
             found.Pop();
         }
 
+        // The walk reads the links through raw pointers: their owner must outlive it, even when this graph was
+        // swapped out (an on_disk graph replacing the built one) while the walk ran.
+        GC.KeepAlive(_linkStorage);
         return found.DrainBestFirst(results);
     }
 

@@ -81,11 +81,9 @@ public sealed unsafe partial class HnswGraph
     {
         var level0Length = checked(count * (1 + (2 * m)));
         var upperLength = checked((int)UpperOffsets(levels, 1 + m).Length);
-        var level0 = uninitialized ? GC.AllocateUninitializedArray<int>(level0Length, pinned: true) : GC.AllocateArray<int>(level0Length, pinned: true);
-        var upper = uninitialized ? GC.AllocateUninitializedArray<int>(upperLength, pinned: true) : GC.AllocateArray<int>(upperLength, pinned: true);
-        return ((level0, upper),
-            (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(level0)),
-            (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(upper)));
+        // One block: level 0, then the upper levels.
+        var links = new Internal.HugePageLinks((long)level0Length + upperLength, uninitialized);
+        return (links, (nint)links.Pointer, (nint)(links.Pointer + level0Length));
     }
 
     /// <summary>Each node's first upper-level slot (a prefix sum of the levels), and the slots in all.</summary>
