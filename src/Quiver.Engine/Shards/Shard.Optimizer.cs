@@ -454,7 +454,10 @@ internal sealed partial class Shard
         var token = _stopping.Token;
         var indexing = Indexing;
 
-        var copy = PointSegment.CopyOf(job.Parts, token);
+        // on_disk spaces never pass through memory: their rows go from the sources to a staged vector file, mapped.
+        var onDisk = Enumerable.Range(0, _spaces.Count).Select(indexing.VectorsOnDisk).ToArray();
+        var copy = PointSegment.CopyOf(job.Parts, token, onDisk);
+        var staged = StageVectorFiles(job.Parts, copy, onDisk);
         var graphs = new HnswGraph?[_spaces.Count];
         for (var s = 0; s < _spaces.Count; s++)
         {
@@ -492,7 +495,7 @@ internal sealed partial class Shard
             Swap(job, copy, id);
             try
             {
-                WriteIndexedSegment(id, copy, graphs, points);
+                WriteIndexedSegment(id, copy, graphs, points, staged);
                 // on_disk: from now on the graph is read from its file, and the copy in memory goes.
                 for (var s = 0; s < graphs.Length; s++)
                 {

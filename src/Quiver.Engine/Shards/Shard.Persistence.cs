@@ -248,7 +248,7 @@ internal sealed partial class Shard
     /// Writes an indexed segment's files: graphs, one vector file per space (the rows, laid out to be mapped), and
     /// the points file, which then holds ids, versions and payloads but no rows.
     /// </summary>
-    private void WriteIndexedSegment(long id, PointSegment segment, HnswGraph?[] graphs, SnapshotCapture points)
+    private void WriteIndexedSegment(long id, PointSegment segment, HnswGraph?[] graphs, SnapshotCapture points, string?[] staged)
     {
         for (var s = 0; s < graphs.Length; s++)
         {
@@ -257,7 +257,15 @@ internal sealed partial class Shard
         }
 
         for (var s = 0; s < _spaces.Count; s++)
-            VectorFile.Write(VectorPath(_directory, id, s), segment, s);
+        {
+            // A staged file is complete and already mapped by the segment: it only takes its final name.
+            if (staged[s] is { } path)
+                File.Move(path, VectorPath(_directory, id, s));
+            else
+                VectorFile.Write(VectorPath(_directory, id, s), segment, s);
+        }
+
+        Quiver.Storage.Internal.DirectorySync.Fsync(_directory);
         ShardSnapshot.WriteSerialized(SegmentPath(_directory, id), ShardSnapshot.Serialize(points, [.. Enumerable.Repeat(true, _spaces.Count)]));
     }
 

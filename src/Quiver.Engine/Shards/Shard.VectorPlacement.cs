@@ -26,14 +26,67 @@ internal sealed partial class Shard
         return false;
     }
 
-    /// <summary>Maps the rows of a just-built segment's on_disk spaces from the files just written; the in-memory copy goes.</summary>
+    /// <summary>
+    /// Maps the rows of a just-built segment's on_disk spaces from the files just written, where they were not
+    /// staged there from the start (the setting changed during the build); the in-memory copy goes.
+    /// </summary>
     private void MapVectorsOnDisk(PointSegment segment, long id, ShardIndexing indexing)
     {
         for (var s = 0; s < _spaces.Count; s++)
         {
-            if (indexing.VectorsOnDisk(s))
+            if (indexing.VectorsOnDisk(s) && !segment.VectorsMapped(s))
                 PlaceVectors(segment, VectorPath(_directory, id, s), s, mapped: true);
         }
+    }
+
+    /// <summary>
+    /// Writes the rows of the flagged spaces of a segment being built straight from its sources to staged vector
+    /// files (<c>seg-staged-{guid}-{space}.vec</c>, renamed once the segment has an id; a leftover is removed at
+    /// start-up) and maps them into <paramref name="copy"/>. Returns the staged paths by space.
+    /// </summary>
+    private string?[] StageVectorFiles(IReadOnlyList<(PointSegment Source, int[] Offsets)> parts, PointSegment copy, bool[] onDisk)
+    {
+        var staged = new string?[_spaces.Count];
+        if (!onDisk.Contains(true))
+            return staged;
+        var sources = new (PointSegment Segment, int Offset)[copy.UsedSlots];
+        var row = 0;
+        foreach (var (source, offsets) in parts)
+        {
+            foreach (var offset in offsets)
+                sources[row++] = (source, offset);
+        }
+
+        try
+        {
+            var stage = Guid.NewGuid().ToString("N");
+            for (var s = 0; s < _spaces.Count; s++)
+            {
+                if (!onDisk[s])
+                    continue;
+                var space = s;
+                var path = staged[s] = Path.Combine(_directory, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"seg-staged-{stage}-{s}.vec"));
+                VectorFile.Write(
+                    path,
+                    _spaces[s].Dimension,
+                    sources.Length,
+                    r => sources[r].Segment.HasVector(sources[r].Offset, space),
+                    (r, destination) => sources[r].Segment.VectorAt(sources[r].Offset, space).CopyTo(destination));
+                VectorFile.Attach(path, copy, s, mapped: true);
+            }
+        }
+        catch
+        {
+            foreach (var path in staged)
+            {
+                if (path is not null)
+                    File.Delete(path);
+            }
+
+            throw;
+        }
+
+        return staged;
     }
 
     /// <summary>Moves a serving segment's rows to where the current settings want them.</summary>

@@ -25,7 +25,15 @@ internal static class VectorFile
     {
         var dimension = segment.Spaces[space].Dimension;
         var rows = segment.StoredVectorRows(space);
-        var count = rows.Length / dimension;
+        Write(path, dimension, rows.Length / dimension, row => segment.HasVector(row, space), (row, destination) => rows.Span.Slice(row * dimension, dimension).CopyTo(destination));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> rows: <paramref name="present"/> says which have a vector, and
+    /// <paramref name="fill"/> writes such a row's values (others are zeros).
+    /// </summary>
+    public static void Write(string path, int dimension, int count, Func<int, bool> present, RowFiller fill)
+    {
         var rowsOffset = RowsOffset(count);
         ChecksummedFile.WriteAtomic(path, Kind, Version, stream =>
         {
@@ -34,11 +42,30 @@ internal static class VectorFile
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), dimension);
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), rowsOffset);
             for (var row = 0; row < count; row++)
-                header[FixedHeader + row] = segment.HasVector(row, space) ? (byte)1 : (byte)0;
+                header[FixedHeader + row] = present(row) ? (byte)1 : (byte)0;
             stream.Write(header);
-            stream.Write(MemoryMarshal.AsBytes(rows.Span));
+            // Rows gathered into about 1 MiB before each write: the file stream underneath is unbuffered.
+            var perChunk = Math.Max(1, (1 << 18) / dimension);
+            var buffer = new float[perChunk * dimension];
+            for (var first = 0; first < count; first += perChunk)
+            {
+                var rows = Math.Min(perChunk, count - first);
+                for (var i = 0; i < rows; i++)
+                {
+                    var destination = buffer.AsSpan(i * dimension, dimension);
+                    if (header[FixedHeader + first + i] != 0)
+                        fill(first + i, destination);
+                    else
+                        destination.Clear();
+                }
+
+                stream.Write(MemoryMarshal.AsBytes(buffer.AsSpan(0, rows * dimension)));
+            }
         });
     }
+
+    /// <summary>Writes the values of row <paramref name="row"/> into <paramref name="destination"/>.</summary>
+    public delegate void RowFiller(int row, Span<float> destination);
 
     /// <summary>
     /// Gives a sealed segment just loaded its space's rows from the file at <paramref name="path"/>: mapped when

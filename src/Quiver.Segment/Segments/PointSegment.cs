@@ -311,10 +311,14 @@ public sealed partial class PointSegment
     /// sealed: offset i of the copy is the i-th listed point. Reads only rows a sealed segment never changes, so it
     /// runs without the shard's lock. Payload indexes are not copied; the caller creates them.
     /// </summary>
-    public static PointSegment CopyOf(IReadOnlyList<(PointSegment Source, int[] Offsets)> parts, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The spaces <paramref name="rowsElsewhere"/> flags get no rows: the caller writes them to a vector file and
+    /// hands it to <see cref="AdoptVectors"/> (a segment larger than memory is never copied into it).
+    /// </remarks>
+    public static PointSegment CopyOf(IReadOnlyList<(PointSegment Source, int[] Offsets)> parts, CancellationToken cancellationToken = default, IReadOnlyList<bool>? rowsElsewhere = null)
     {
         var total = parts.Sum(p => p.Offsets.Length);
-        var copy = new PointSegment(parts[0].Source.Spaces, Math.Max(1, total));
+        var copy = new PointSegment(parts[0].Source.Spaces, Math.Max(1, total), rowsElsewhere);
         var vectors = new List<NamedVector>(copy.Spaces.Count);
         foreach (var (source, offsets) in parts)
         {
@@ -327,7 +331,7 @@ public sealed partial class PointSegment
                 vectors.Clear();
                 for (var s = 0; s < source._stores.Length; s++)
                 {
-                    if (source._stores[s].IsPresent(offset))
+                    if (rowsElsewhere?[s] != true && source._stores[s].IsPresent(offset))
                         vectors.Add(new NamedVector(source.Spaces[s].Name, source._stores[s].Get(offset).ToArray()));
                 }
 

@@ -92,6 +92,45 @@ public sealed class VectorsOnDiskTests : IDisposable
     }
 
     [Fact]
+    public async Task A_vacuum_of_an_on_disk_segment_stages_its_rows_in_a_file_not_in_memory()
+    {
+        var catalog = OpenCatalog();
+        try
+        {
+            var model = await CreateIndexedAsync(catalog, ""","on_disk":true""");
+            var collection = catalog.Get("c");
+            var firstFile = Directory.EnumerateFiles(_temp.Path, "seg-*-0.vec", SearchOption.AllDirectories).Single();
+
+            // 30% deleted: past deleted_threshold (0.2), so the optimizer rebuilds the segment without them.
+            var deleted = Enumerable.Range(0, Points).Where(i => i % 10 < 3).Select(i => (ulong)i).ToArray();
+            await collection.ApplyAsync(new DeletePoints(PointSelector.ByIds([.. deleted.Select(PointId.FromNumber)])), wait: true, default);
+            foreach (var id in deleted)
+                model.Remove(id);
+            var kept = (long)model.Count * Dim * sizeof(float);
+            await WaitForAsync(() => collection.Memory().MappedVectorBytes == kept && collection.Stats() is { Optimizing: false, OptimizationPending: false });
+
+            // The staged file took its final name; the old segment's goes with the next flush.
+            var files = Directory.EnumerateFiles(_temp.Path, "seg-*.vec", SearchOption.AllDirectories).Select(Path.GetFileName).ToArray();
+            Assert.DoesNotContain(files, f => f!.Contains("staged", StringComparison.Ordinal));
+            Assert.Contains(files, f => f != Path.GetFileName(firstFile));
+            Assert.True(collection.Memory().VectorBytes < kept / 2, $"{collection.Memory().VectorBytes} bytes of vectors in memory");
+            AssertExact(collection, model, new Random(15));
+            AssertRecall(collection, model, new Random(16), default, floor: 0.95);
+
+            await catalog.DisposeAsync();
+            catalog = OpenCatalog();
+            collection = catalog.Get("c");
+            Assert.Equal(kept, collection.Memory().MappedVectorBytes);
+            Assert.Single(Directory.EnumerateFiles(_temp.Path, "seg-*.vec", SearchOption.AllDirectories));
+            AssertExact(collection, model, new Random(17));
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Int8_codes_in_memory_walk_and_mapped_vectors_rescore()
     {
         var catalog = OpenCatalog();
