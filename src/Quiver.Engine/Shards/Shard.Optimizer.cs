@@ -457,117 +457,125 @@ internal sealed partial class Shard
         // on_disk spaces never pass through memory: their rows go from the sources to a staged vector file, mapped.
         var onDisk = Enumerable.Range(0, _spaces.Count).Select(indexing.VectorsOnDisk).ToArray();
         var copy = PointSegment.CopyOf(job.Parts, token, onDisk);
-        var staged = StageVectorFiles(job.Parts, copy, onDisk);
-        var graphs = new HnswGraph?[_spaces.Count];
-        for (var s = 0; s < _spaces.Count; s++)
+        var staged = StageVectorFiles(job.Parts, copy, onDisk, token);
+        try
         {
-            // m = 0 turns graphs off: a vacuum or merge still compacts the segment, searched exactly.
-            var options = indexing.BuildOptions(s, background: true);
-            if (copy.VectorCount(s) == 0 || options.M < 2)
-                continue;
-            var rows = copy.VectorRows(s);
-            var counter = new DoneCounter(this);
-            graphs[s] = _spaces[s].Metric switch
+            var graphs = new HnswGraph?[_spaces.Count];
+            for (var s = 0; s < _spaces.Count; s++)
             {
-                VectorMetric.Dot => HnswGraph.Build<DotKernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
-                VectorMetric.NegSquaredL2 => HnswGraph.Build<NegSquaredL2Kernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
-                _ => HnswGraph.Build<NegL1Kernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
-            };
-        }
-
-        // The points as built (every row live, so graph node ids are file offsets), captured before the rows move
-        // to huge pages; written after the swap.
-        var points = ShardSnapshot.Capture([copy], copy, 0);
-        for (var s = 0; s < graphs.Length; s++)
-        {
-            if (graphs[s] is { } graph)
-                copy.AttachGraph(s, graph);
-        }
-
-        var codes = BuildCodes(copy, indexing);
-
-        // Swap first, so queries use the new index at once, then write its files. No manifest may name them before
-        // they are complete: the flush gate is held until they are, so no flush runs in between (the log keeps
-        // every change since the last manifest meanwhile).
-        var id = Interlocked.Increment(ref _nextSegmentId);
-        lock (_flushGate)
-        {
-            Swap(job, copy, id);
-            try
-            {
-                WriteIndexedSegment(id, copy, graphs, points, staged);
-                // on_disk: from now on the graph is read from its file, and the copy in memory goes.
-                for (var s = 0; s < graphs.Length; s++)
+                // m = 0 turns graphs off: a vacuum or merge still compacts the segment, searched exactly.
+                var options = indexing.BuildOptions(s, background: true);
+                if (copy.VectorCount(s) == 0 || options.M < 2)
+                    continue;
+                var rows = copy.VectorRows(s);
+                var counter = new DoneCounter(this);
+                graphs[s] = _spaces[s].Metric switch
                 {
-                    if (graphs[s] is not null && indexing.GraphOnDisk(s))
-                        copy.ReplaceGraph(s, ReadGraph(GraphPath(_directory, id, s), onDisk: true));
-                }
-
-                // on_disk vectors likewise; the rows move under the write lock, which no search holds.
-                MapVectorsOnDisk(copy, id, indexing);
+                    VectorMetric.Dot => HnswGraph.Build<DotKernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
+                    VectorMetric.NegSquaredL2 => HnswGraph.Build<NegSquaredL2Kernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
+                    _ => HnswGraph.Build<NegL1Kernel>(rows, _spaces[s].Dimension, copy.UsedSlots, options, counter, token),
+                };
             }
-            catch
+
+            // The points as built (every row live, so graph node ids are file offsets), captured before the rows move
+            // to huge pages; written after the swap.
+            var points = ShardSnapshot.Capture([copy], copy, 0);
+            for (var s = 0; s < graphs.Length; s++)
             {
-                // The segment serves on but is not persisted: flushes write its points with the plain ones, and
-                // it is rebuilt (and its files written) again later.
-                _lock.EnterWriteLock();
+                if (graphs[s] is { } graph)
+                    copy.AttachGraph(s, graph);
+            }
+
+            var codes = BuildCodes(copy, indexing);
+
+            // Swap first, so queries use the new index at once, then write its files. No manifest may name them before
+            // they are complete: the flush gate is held until they are, so no flush runs in between (the log keeps
+            // every change since the last manifest meanwhile).
+            var id = Interlocked.Increment(ref _nextSegmentId);
+            lock (_flushGate)
+            {
+                Swap(job, copy, id);
                 try
                 {
-                    lock (_flushState)
+                    WriteIndexedSegment(id, copy, graphs, points, staged);
+                    // on_disk: from now on the graph is read from its file, and the copy in memory goes.
+                    for (var s = 0; s < graphs.Length; s++)
                     {
-                        _persistedSegments.Remove(copy);
-                        _manifestDirty = true;
-                        _swapGeneration++;
+                        if (graphs[s] is not null && indexing.GraphOnDisk(s))
+                            copy.ReplaceGraph(s, ReadGraph(GraphPath(_directory, id, s), onDisk: true));
                     }
+
+                    // on_disk vectors likewise; the rows move under the write lock, which no search holds.
+                    MapVectorsOnDisk(copy, id, indexing);
                 }
-                finally
+                catch
                 {
-                    _lock.ExitWriteLock();
+                    // The segment serves on but is not persisted: flushes write its points with the plain ones, and
+                    // it is rebuilt (and its files written) again later.
+                    _lock.EnterWriteLock();
+                    try
+                    {
+                        lock (_flushState)
+                        {
+                            _persistedSegments.Remove(copy);
+                            _manifestDirty = true;
+                            _swapGeneration++;
+                        }
+                    }
+                    finally
+                    {
+                        _lock.ExitWriteLock();
+                    }
+
+                    DeleteSegmentFiles(_directory, id);
+                    throw;
                 }
-
-                DeleteSegmentFiles(_directory, id);
-                throw;
             }
-        }
 
-        // Codes are derived data: a segment whose file is missing gets them again from the optimizer after a restart.
-        try
-        {
-            WriteCodes(id, codes);
-        }
+            // Codes are derived data: a segment whose file is missing gets them again from the optimizer after a restart.
+            try
+            {
+                WriteCodes(id, codes);
+            }
 #pragma warning disable CA1031 // The segment serves on with its codes in memory; the file is only a shortcut at start-up.
-        catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
-        {
-            EngineLog.CodesWriteFailed(_logger, ex, _directory);
-        }
+            {
+                EngineLog.CodesWriteFailed(_logger, ex, _directory);
+            }
 
-        // The sketches only speed up exact scans, and a segment without its sketch file loads without one: they are
-        // built and written after the flush gate is released, while the segment already serves.
-        try
-        {
-            BuildSketches(copy, id, graphs, indexing, token);
-        }
+            // The sketches only speed up exact scans, and a segment without its sketch file loads without one: they are
+            // built and written after the flush gate is released, while the segment already serves.
+            try
+            {
+                BuildSketches(copy, id, graphs, indexing, token);
+            }
 #pragma warning disable CA1031 // A sketch only saves reads: the segment serves without it.
-        catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
-        {
-            EngineLog.SketchFailed(_logger, ex, _directory);
-        }
+            {
+                EngineLog.SketchFailed(_logger, ex, _directory);
+            }
 
-        // Payload graphs likewise: until they are attached, filters on a value walk the main graph (or scan).
-        try
-        {
-            BuildPayloadGraphs(copy, id, indexing, token);
-        }
+            // Payload graphs likewise: until they are attached, filters on a value walk the main graph (or scan).
+            try
+            {
+                BuildPayloadGraphs(copy, id, indexing, token);
+            }
 #pragma warning disable CA1031 // Payload graphs only speed up filtered searches: the segment serves without them.
-        catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
-        {
-            EngineLog.PayloadGraphsFailed(_logger, ex, _directory);
-        }
+            {
+                EngineLog.PayloadGraphsFailed(_logger, ex, _directory);
+            }
 
-        EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            EngineLog.OptimizationDone(_logger, _directory, job.Kind, total, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        finally
+        {
+            // Renamed with the segment's files on success; otherwise a full copy of its rows to remove.
+            DeleteStaged(staged);
+        }
     }
 
     /// <summary>

@@ -23,8 +23,9 @@ internal sealed partial class Shard
                 var name = Path.GetFileName(path);
                 // The change stream's cursor belongs to this folder's log, which is not copied: a restored shard
                 // starts a cursor of its own. Quantized codes are derived data the background quantization job
-                // writes and deletes outside the flush gate: a restored shard builds them again.
-                if (!name.EndsWith(".tmp", StringComparison.Ordinal) && name != FeedCursorFile && !name.EndsWith(".codes", StringComparison.Ordinal))
+                // writes and deletes outside the flush gate: a restored shard builds them again. Staged vector files
+                // are a running rebuild's scratch.
+                if (!name.EndsWith(".tmp", StringComparison.Ordinal) && name != FeedCursorFile && !name.EndsWith(".codes", StringComparison.Ordinal) && !IsStaged(name))
                     copyFile(name, path);
             }
 

@@ -44,7 +44,7 @@ internal sealed partial class Shard
     /// files (<c>seg-staged-{guid}-{space}.vec</c>, renamed once the segment has an id; a leftover is removed at
     /// start-up) and maps them into <paramref name="copy"/>. Returns the staged paths by space.
     /// </summary>
-    private string?[] StageVectorFiles(IReadOnlyList<(PointSegment Source, int[] Offsets)> parts, PointSegment copy, bool[] onDisk)
+    private string?[] StageVectorFiles(IReadOnlyList<(PointSegment Source, int[] Offsets)> parts, PointSegment copy, bool[] onDisk, CancellationToken cancellationToken)
     {
         var staged = new string?[_spaces.Count];
         if (!onDisk.Contains(true))
@@ -71,23 +71,35 @@ internal sealed partial class Shard
                     _spaces[s].Dimension,
                     sources.Length,
                     r => sources[r].Segment.HasVector(sources[r].Offset, space),
-                    (r, destination) => sources[r].Segment.VectorAt(sources[r].Offset, space).CopyTo(destination));
+                    (r, destination) => sources[r].Segment.VectorAt(sources[r].Offset, space).CopyTo(destination),
+                    cancellationToken);
                 VectorFile.Attach(path, copy, s, mapped: true);
             }
         }
         catch
         {
-            foreach (var path in staged)
-            {
-                if (path is not null)
-                    File.Delete(path);
-            }
-
+            DeleteStaged(staged);
             throw;
         }
 
         return staged;
     }
+
+    /// <summary>
+    /// Removes the staged files a rebuild did not rename (it failed or was cancelled): each is a full copy of the
+    /// segment's rows, and retries would stage more. A mapped one stays readable to its segment until unmapped.
+    /// </summary>
+    private static void DeleteStaged(string?[] staged)
+    {
+        foreach (var path in staged)
+        {
+            if (path is not null && File.Exists(path))
+                File.Delete(path);
+        }
+    }
+
+    /// <summary>Staged vector files are a rebuild's scratch: never part of a snapshot.</summary>
+    private static bool IsStaged(string fileName) => fileName.StartsWith("seg-staged-", StringComparison.Ordinal);
 
     /// <summary>Moves a serving segment's rows to where the current settings want them.</summary>
     private void RunPlaceVectors(PointSegment segment)

@@ -32,7 +32,7 @@ internal static class VectorFile
     /// Writes <paramref name="count"/> rows: <paramref name="present"/> says which have a vector, and
     /// <paramref name="fill"/> writes such a row's values (others are zeros).
     /// </summary>
-    public static void Write(string path, int dimension, int count, Func<int, bool> present, RowFiller fill)
+    public static void Write(string path, int dimension, int count, Func<int, bool> present, RowFiller fill, CancellationToken cancellationToken = default)
     {
         var rowsOffset = RowsOffset(count);
         ChecksummedFile.WriteAtomic(path, Kind, Version, stream =>
@@ -49,6 +49,7 @@ internal static class VectorFile
             var buffer = new float[perChunk * dimension];
             for (var first = 0; first < count; first += perChunk)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var rows = Math.Min(perChunk, count - first);
                 for (var i = 0; i < rows; i++)
                 {
