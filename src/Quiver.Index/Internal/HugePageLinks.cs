@@ -3,15 +3,11 @@ using System.Runtime.InteropServices;
 namespace Quiver.Index.Internal;
 
 /// <summary>
-/// Native memory for a graph's link lists, aligned to 2 MiB and advised as transparent huge pages (Linux
-/// <c>madvise</c>) when at least half a huge page: a walk reads lists all over the graph, and with the data in the
-/// cache the TLB misses of 4 KiB pages are what is left to wait for. Pages are backed only once written. Freed by the finalizer once the graph
-/// (and any walk holding it) lets go.
+/// Native memory for a graph's link lists: huge pages (<see cref="Mapping.HugePages"/>) when at least half of one, as a
+/// walk reads lists all over the graph. Freed by the finalizer once the graph (and any walk holding it) lets go.
 /// </summary>
-internal sealed unsafe partial class HugePageLinks
+internal sealed unsafe class HugePageLinks
 {
-    private const nuint HugePage = 2 * 1024 * 1024;
-    private const int MadvHugePage = 14;
     private readonly nuint _bytes;
 
     /// <summary>
@@ -21,17 +17,14 @@ internal sealed unsafe partial class HugePageLinks
     public HugePageLinks(long ints, bool uninitialized)
     {
         var used = (nuint)Math.Max(1, ints) * sizeof(int);
-        if (used < HugePage / 2)
+        if (used < Mapping.HugePages.Size / 2)
         {
             _bytes = used;
             Pointer = (int*)NativeMemory.AlignedAlloc(_bytes, 64);
         }
         else
         {
-            _bytes = (used + HugePage - 1) & ~(HugePage - 1);
-            Pointer = (int*)NativeMemory.AlignedAlloc(_bytes, HugePage);
-            if (OperatingSystem.IsLinux())
-                _ = Madvise((nint)Pointer, _bytes, MadvHugePage); // advice only: without huge pages it still works
+            Pointer = (int*)Mapping.HugePages.Allocate(used, out _bytes);
         }
 
         // Only the links are cleared: the rounding's tail is never touched, so its pages are never backed.
@@ -47,7 +40,4 @@ internal sealed unsafe partial class HugePageLinks
     }
 
     public int* Pointer { get; }
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
 }

@@ -1,16 +1,15 @@
 using System.Runtime.InteropServices;
+using Quiver.Index.Mapping;
 
 namespace Quiver.Segment.Internal;
 
 /// <summary>
-/// Native float storage aligned to 2 MiB and advised as transparent huge pages (Linux <c>madvise</c>): a graph walk
-/// touches rows all over the buffer, and huge pages cut the TLB misses that dominate it. Freed by the finalizer
+/// Native float storage in huge pages (<see cref="HugePages"/>): a graph walk touches rows all over the buffer, and
+/// huge pages cut the TLB misses that dominate it. Freed by the finalizer
 /// once nothing references it, so a segment swapped out while a reader still holds it stays valid.
 /// </summary>
-internal sealed unsafe partial class HugePageBuffer : IFrozenRows
+internal sealed unsafe class HugePageBuffer : IFrozenRows
 {
-    private const nuint HugePage = 2 * 1024 * 1024;
-    private const int MadvHugePage = 14;
     private readonly float* _pointer;
     private readonly nuint _bytes;
 
@@ -27,10 +26,7 @@ internal sealed unsafe partial class HugePageBuffer : IFrozenRows
     public HugePageBuffer(int length)
     {
         Length = length;
-        _bytes = (((nuint)Math.Max(1, length) * sizeof(float)) + HugePage - 1) & ~(HugePage - 1);
-        _pointer = (float*)NativeMemory.AlignedAlloc(_bytes, HugePage);
-        if (OperatingSystem.IsLinux())
-            _ = Madvise((nint)_pointer, _bytes, MadvHugePage); // advice only: without huge pages it still works
+        _pointer = (float*)HugePages.Allocate((nuint)Math.Max(1, length) * sizeof(float), out _bytes);
         GC.AddMemoryPressure((long)_bytes);
     }
 
@@ -55,7 +51,4 @@ internal sealed unsafe partial class HugePageBuffer : IFrozenRows
     public long ResidentBytes => Bytes;
 
     public long MappedBytes => 0;
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
 }
