@@ -120,18 +120,20 @@ public sealed partial class Collection
     /// <summary>Bytes held in memory by vectors, graphs, sketches and quantized codes, over every shard and segment.</summary>
     public CollectionMemory Memory()
     {
-        long vectors = 0, graphs = 0, sketches = 0, codes = 0, mapped = 0;
+        long vectors = 0, graphs = 0, sketches = 0, codes = 0, mapped = 0, mappedPayloads = 0;
         foreach (var shard in _shards)
         {
-            var (v, g, k, c, m) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes), set.Segments.Sum(s => s.CodeBytes), set.Segments.Sum(s => s.MappedVectorBytes)));
+            var (v, g, k, c, m, p) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes),
+                set.Segments.Sum(s => s.CodeBytes), set.Segments.Sum(s => s.MappedVectorBytes), set.Segments.Sum(s => s.MappedPayloadBytes)));
             vectors += v;
             graphs += g;
             sketches += k;
             codes += c;
             mapped += m;
+            mappedPayloads += p;
         }
 
-        return new CollectionMemory(vectors, graphs, sketches, codes, mapped);
+        return new CollectionMemory(vectors, graphs, sketches, codes, mapped, mappedPayloads);
     }
 
     /// <summary>
@@ -202,9 +204,10 @@ public readonly record struct WriteBacklog(long ApplyOperations, long UnindexedP
 
 /// <summary>
 /// A collection's memory by component. <paramref name="MappedVectorBytes"/>: vectors left in their files and mapped
-/// (on_disk), which the OS pages in and out; not part of <see cref="TotalBytes"/>.
+/// (on_disk), which the OS pages in and out; <paramref name="MappedPayloadBytes"/>: the points files mapped for
+/// payloads left there (on_disk_payload). Neither is part of <see cref="TotalBytes"/>.
 /// </summary>
-public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes, long CodeBytes = 0, long MappedVectorBytes = 0)
+public sealed record CollectionMemory(long VectorBytes, long GraphBytes, long SketchBytes, long CodeBytes = 0, long MappedVectorBytes = 0, long MappedPayloadBytes = 0)
 {
     public long TotalBytes => VectorBytes + GraphBytes + SketchBytes + CodeBytes;
 }

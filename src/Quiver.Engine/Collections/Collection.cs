@@ -86,6 +86,7 @@ public sealed partial class Collection : IAsyncDisposable
             FullScanThresholdKb = hnsw.FullScanThresholdKb,
             DeletedThreshold = config.OptimizerSetting("deleted_threshold", 0.2),
             VacuumMinVectorNumber = (int)config.OptimizerSetting("vacuum_min_vector_number", 1000),
+            PayloadsOnDisk = config.PayloadsOnDisk,
             Spaces = spaces,
         };
     }

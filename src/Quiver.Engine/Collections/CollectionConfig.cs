@@ -99,6 +99,12 @@ public sealed class CollectionConfig
             ? placement == "cold"
             : own["on_disk"] is JsonValue flag && flag.TryGetValue<bool>(out var disk) && disk);
 
+    /// <summary>
+    /// Whether indexed segments leave their payloads in their points file, read when asked for (on_disk_payload;
+    /// true unless set false, as in Qdrant).
+    /// </summary>
+    public bool PayloadsOnDisk => Json["params"]?["on_disk_payload"] is not JsonValue flag || !flag.TryGetValue<bool>(out var onDisk) || onDisk;
+
     /// <summary>A number from the optimizer_config, or <paramref name="fallback"/> when unset.</summary>
     public double OptimizerSetting(string key, double fallback) =>
         Json["optimizer_config"]?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : fallback;

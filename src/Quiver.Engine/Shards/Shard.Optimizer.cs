@@ -257,25 +257,8 @@ internal sealed partial class Shard
             }
         }
 
-        // Codes that no longer match the quantization settings (or are missing) are rebuilt while the segment serves.
-        foreach (var segment in _set.Segments)
-        {
-            if (segment.IsSealed && _persistedSegments.ContainsKey(segment) && CodesStale(segment, indexing)
-                && DateTimeOffset.UtcNow.UtcTicks - Interlocked.Read(ref _lastFailureTicks) > RetryDelay.Ticks)
-            {
-                return dryRun ? new OptimizationJob(QuantizeKind, []) : Started(new OptimizationJob(QuantizeKind, [(segment, [])]));
-            }
-        }
-
-        // Rows whose placement (memory or mapped file) no longer matches the on_disk setting move while the segment serves.
-        foreach (var segment in _set.Segments)
-        {
-            if (segment.IsSealed && _persistedSegments.TryGetValue(segment, out var persistedId) && PlacementStale(segment, persistedId, indexing)
-                && DateTimeOffset.UtcNow.UtcTicks - Interlocked.Read(ref _lastFailureTicks) > RetryDelay.Ticks)
-            {
-                return dryRun ? new OptimizationJob(PlaceVectorsKind, []) : Started(new OptimizationJob(PlaceVectorsKind, [(segment, [])]));
-            }
-        }
+        if (PlanInPlaceJob(indexing, dryRun) is { } inPlace)
+            return inPlace;
 
         foreach (var segment in _set.Segments)
         {
@@ -443,6 +426,12 @@ internal sealed partial class Shard
             return;
         }
 
+        if (job.Kind == PlacePayloadsKind)
+        {
+            RunPlacePayloads(job.Parts[0].Source);
+            return;
+        }
+
         var total = job.Parts.Sum(p => p.Offsets.Length);
         using var activity = Internal.EngineMetrics.Activities.StartActivity("quiver.optimize");
         activity?.SetTag("quiver.optimization", job.Kind);
@@ -503,8 +492,10 @@ internal sealed partial class Shard
                             copy.ReplaceGraph(s, ReadGraph(GraphPath(_directory, id, s), onDisk: true));
                     }
 
-                    // on_disk vectors likewise; the rows move under the write lock, which no search holds.
+                    // on_disk vectors and payloads likewise; they move under the write lock, which no search holds.
                     MapVectorsOnDisk(copy, id, indexing);
+                    if (indexing.PayloadsOnDisk)
+                        PlacePayloads(copy, id, mapped: true);
                 }
                 catch
                 {

@@ -386,7 +386,7 @@ internal sealed partial class Shard
     private static PointSegment LoadIndexedSegment(string directory, long id, IReadOnlyList<SegmentVectorSpace> spaces, BinaryReader r, ShardIndexing indexing, List<string> warnings)
     {
         var slots = r.ReadInt32();
-        var (segment, _, rowsElsewhere) = ShardSnapshot.LoadWithLayout(SegmentPath(directory, id), spaces);
+        var (segment, _, rowsElsewhere) = ShardSnapshot.LoadWithLayout(SegmentPath(directory, id), spaces, indexing.PayloadsOnDisk);
         if (segment.UsedSlots != slots)
             throw new InvalidDataException($"{SegmentPath(directory, id)}: holds {segment.UsedSlots} points, the manifest says {slots}");
         segment.Seal();

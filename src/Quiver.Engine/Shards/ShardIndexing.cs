@@ -49,6 +49,9 @@ internal sealed record ShardIndexing
 
     public int VacuumMinVectorNumber { get; init; } = 1000;
 
+    /// <summary>Whether indexed segments leave their payloads in their points file, mapped (on_disk_payload).</summary>
+    public bool PayloadsOnDisk { get; init; }
+
     /// <summary>Whether indexed segments keep this space's graph memory-mapped from its file.</summary>
     public bool GraphOnDisk(int space) => Space(space).OnDisk;
 

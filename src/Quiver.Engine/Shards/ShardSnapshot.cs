@@ -117,14 +117,16 @@ internal static class ShardSnapshot
 
     /// <summary>
     /// Like <see cref="Load"/>, and says per space whether its rows are in a vector file rather than this one (the
-    /// loaded segment then has none of them yet).
+    /// loaded segment then has none of them yet). With <paramref name="payloadsOnDisk"/> the segment is sealed and
+    /// its payloads stay in the file, mapped (see <see cref="PointSegment.MapPayloads"/>).
     /// </summary>
-    public static (PointSegment Segment, ulong AppliedSequence, bool[] RowsElsewhere) LoadWithLayout(string path, IReadOnlyList<SegmentVectorSpace> spaces)
+    public static (PointSegment Segment, ulong AppliedSequence, bool[] RowsElsewhere) LoadWithLayout(string path, IReadOnlyList<SegmentVectorSpace> spaces, bool payloadsOnDisk = false)
     {
         if (!File.Exists(path))
             return (new PointSegment(spaces), 0, new bool[spaces.Count]);
         PointSegment? segment = null;
         var rowsElsewhere = new bool[spaces.Count];
+        var positions = payloadsOnDisk ? new List<long>() : null;
         var (applied, definitions) = Read(
             path,
             spaces,
@@ -133,7 +135,14 @@ internal static class ShardSnapshot
                 rowsElsewhere = elsewhere;
                 segment = new PointSegment(spaces, Math.Max(1024, count), elsewhere);
             },
-            (id, version, vectors, payload) => segment!.Upsert(id, version, vectors, payload));
+            (id, version, vectors, payload) => segment!.Upsert(id, version, vectors, payload),
+            positions);
+        if (positions is not null)
+        {
+            // Before the indexes are built: they read the payloads from the file.
+            segment!.Seal();
+            segment.MapPayloads(new MappedPayloads(path, [.. positions]));
+        }
 
         // Indexes are rebuilt from the loaded points; only their definitions are stored.
         foreach (var (field, schema) in definitions)
@@ -143,6 +152,17 @@ internal static class ShardSnapshot
         }
 
         return (segment!, applied, rowsElsewhere);
+    }
+
+    /// <summary>
+    /// Maps the payloads of the segment <paramref name="path"/> holds (a sealed segment's points file, written from
+    /// or loaded as <paramref name="segment"/>), for <see cref="PointSegment.MapPayloads"/>.
+    /// </summary>
+    public static MappedPayloads MapPayloads(string path, PointSegment segment)
+    {
+        var positions = new List<long>(segment.UsedSlots);
+        Read(path, segment.Spaces, (_, _) => { }, (_, _, _, _) => { }, positions);
+        return new MappedPayloads(path, [.. positions]);
     }
 
     /// <summary>
@@ -184,13 +204,17 @@ internal static class ShardSnapshot
         });
     }
 
+    /// <param name="payloadPositions">
+    /// When given, payloads are not parsed: the file position of each one's bytes is added instead (its length is the
+    /// int32 before it), and the callback gets <see cref="Payload.Empty"/> in its place.
+    /// </param>
     private static (ulong Applied, List<(string Field, byte[] Schema)> Definitions) Read(
-        string path, IReadOnlyList<SegmentVectorSpace> spaces, Action<int, bool[]> begin, Action<PointId, ulong, List<NamedVector>, Payload> point)
+        string path, IReadOnlyList<SegmentVectorSpace> spaces, Action<int, bool[]> begin, Action<PointId, ulong, List<NamedVector>, Payload> point,
+        List<long>? payloadPositions = null)
     {
-        var content = ChecksummedFile.Read(path, Kind, Version);
-        if (!MemoryMarshal.TryGetArray(content.Body, out var body))
-            body = new ArraySegment<byte>(content.Body.ToArray());
-        using var r = new BinaryReader(new MemoryStream(body.Array!, body.Offset, body.Count, writable: false), Encoding.UTF8);
+        // Streamed after a checksum pass: a points file may be larger than the memory its payloads are meant to save.
+        var (fileVersion, stream) = ChecksummedFile.OpenVerified(path, Kind, Version);
+        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: false);
         var applied = r.ReadUInt64();
         var spaceCount = r.ReadInt32();
         if (spaceCount != spaces.Count)
@@ -202,7 +226,7 @@ internal static class ShardSnapshot
             var dim = r.ReadInt32();
             if (name != spaces[s].Name || dim != spaces[s].Dimension)
                 throw new InvalidDataException($"{path}: vector space {s} is '{name}'/{dim}, expected '{spaces[s].Name}'/{spaces[s].Dimension}");
-            rowsElsewhere[s] = content.Version >= 2 && r.ReadBoolean();
+            rowsElsewhere[s] = fileVersion >= 2 && r.ReadBoolean();
         }
 
         var indexCount = r.ReadInt32();
@@ -217,7 +241,21 @@ internal static class ShardSnapshot
         {
             var id = r.ReadBoolean() ? PointId.FromUuid(new Guid(r.ReadBytes(16), bigEndian: true)) : PointId.FromNumber(r.ReadUInt64());
             var version = r.ReadUInt64();
-            var payload = Payload.FromUtf8(ReadBlob(r));
+            Payload payload;
+            if (payloadPositions is null)
+            {
+                payload = Payload.FromUtf8(ReadBlob(r));
+            }
+            else
+            {
+                var size = r.ReadInt32();
+                if (size < 0)
+                    throw new InvalidDataException($"{path}: the payload of row {i} has length {size}");
+                payloadPositions.Add(stream.Position);
+                stream.Seek(size, SeekOrigin.Current);
+                payload = Payload.Empty;
+            }
+
             vectors.Clear();
             for (var s = 0; s < spaces.Count; s++)
             {

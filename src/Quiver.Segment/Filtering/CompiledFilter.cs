@@ -23,7 +23,8 @@ public sealed class CompiledFilter
     public bool Matches(IFilterTarget point)
     {
         ArgumentNullException.ThrowIfNull(point);
-        return _root.Eval(point, point.Payload.Root);
+        // A payload may be read from disk (on_disk_payload): not for a filter on ids or vectors alone.
+        return _root.Eval(point, _root.ReadsPayload ? point.Payload.Root : default);
     }
 
     private static FilterPredicate CompileFilter(Filter f, IFilterContext? context, JsonPath? prefix) => new(

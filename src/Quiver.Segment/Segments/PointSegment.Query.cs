@@ -357,7 +357,7 @@ public sealed partial class PointSegment
 
         public PointId Id => segment._ids[Offset];
 
-        public Payload Payload => segment._payloads[Offset];
+        public Payload Payload => segment.PayloadAt(Offset);
 
         public bool HasVector(string name) =>
             segment._storeByName.TryGetValue(name, out var s) && segment._stores[s].IsPresent(Offset);

@@ -26,7 +26,7 @@ public sealed partial class PointSegment
     private readonly Stack<int> _freeOffsets = new();
     private PointId[] _ids;
     private ulong[] _versions;
-    private Payload[] _payloads;
+    private Payload?[] _payloads;
     private bool[] _live;
     private int _used;
     private PointId[]? _sortedIds;
@@ -51,7 +51,7 @@ public sealed partial class PointSegment
 
         _ids = new PointId[initialCapacity];
         _versions = new ulong[initialCapacity];
-        _payloads = new Payload[initialCapacity];
+        _payloads = new Payload?[initialCapacity];
         _live = new bool[initialCapacity];
         Indexes = new SegmentPayloadIndexes();
     }
@@ -290,13 +290,16 @@ public sealed partial class PointSegment
 
     public long GraphBytes => _graphs.Sum(g => g?.MemoryBytes ?? 0) + PayloadGraphBytes;
 
-    /// <summary>Bytes of the live points' payloads, as the UTF-8 JSON they are kept in (walks every point: not for hot paths).</summary>
+    /// <summary>
+    /// Bytes of the live points' payloads held in memory, as the UTF-8 JSON they are kept in: not the ones left in a
+    /// mapped file, nor empty ones, which share one instance (walks every point: not for hot paths).
+    /// </summary>
     public long PayloadBytes()
     {
         long bytes = 0;
         for (var offset = 0; offset < _used; offset++)
         {
-            if (_live[offset] && _payloads[offset] is { } payload)
+            if (_live[offset] && _payloads[offset] is { IsEmpty: false } payload)
                 bytes += payload.Utf8.Length;
         }
 
@@ -337,7 +340,7 @@ public sealed partial class PointSegment
 
                 // A point deleted from the source meanwhile is copied anyway (the rows are intact) and deleted
                 // again when the copy is swapped in; the ids stay distinct because a point lives in one segment.
-                copy.AppendCopy(source._ids[offset], source._versions[offset], vectors, source._payloads[offset]);
+                copy.AppendCopy(source._ids[offset], source._versions[offset], vectors, source.PayloadAt(offset));
             }
         }
 
@@ -374,7 +377,8 @@ public sealed partial class PointSegment
 
     public ulong VersionAt(int offset) => _versions[offset];
 
-    public Payload PayloadAt(int offset) => _payloads[offset];
+    /// <summary>The payload of a row: held in memory, or read from the points file when on_disk (see <see cref="MapPayloads"/>).</summary>
+    public Payload PayloadAt(int offset) => _payloads[offset] ?? ReadMappedPayload(offset);
 
     public bool HasVector(int offset, int space) => _stores[space].IsPresent(offset);
 
@@ -421,7 +425,7 @@ public sealed partial class PointSegment
             }
             else
             {
-                Indexes.Remove(offset, _payloads[offset]);
+                Indexes.Remove(offset, PayloadAt(offset));
                 foreach (var store in _stores)
                     store.Remove(offset);
             }
@@ -455,7 +459,7 @@ public sealed partial class PointSegment
 
     private void RemoveAt(int offset)
     {
-        Indexes.Remove(offset, _payloads[offset]);
+        Indexes.Remove(offset, PayloadAt(offset));
         foreach (var store in _stores)
             store.Remove(offset);
         _offsets.Remove(_ids[offset]);
@@ -479,7 +483,7 @@ public sealed partial class PointSegment
             return false;
         if (_appendOnly)
             offset = MoveToNewRow(offset, []);
-        Indexes.Remove(offset, _payloads[offset]);
+        Indexes.Remove(offset, PayloadAt(offset));
         _payloads[offset] = payload;
         Indexes.Add(offset, payload);
         _versions[offset] = version;
@@ -504,7 +508,7 @@ public sealed partial class PointSegment
     private int MoveToNewRow(int offset, IReadOnlyList<NamedVector> replaced)
     {
         var id = _ids[offset];
-        var payload = _payloads[offset];
+        var payload = PayloadAt(offset);
         var kept = new List<(int Space, float[] Values)>();
         for (var s = 0; s < _stores.Length; s++)
         {

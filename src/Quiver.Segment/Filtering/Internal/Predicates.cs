@@ -10,6 +10,9 @@ namespace Quiver.Segment.Filtering.Internal;
 /// </summary>
 internal abstract class Predicate
 {
+    /// <summary>Whether evaluating reads the payload (not only the point's id or vectors).</summary>
+    public virtual bool ReadsPayload => true;
+
     public abstract bool Eval(IFilterTarget? point, JsonElement root);
 }
 
@@ -35,6 +38,9 @@ internal static class ValueLists
 internal sealed class FilterPredicate(
     Predicate[]? must, Predicate[]? should, Predicate[]? mustNot, Predicate[]? minShould, int minCount) : Predicate
 {
+    public override bool ReadsPayload { get; } =
+        new[] { must, should, mustNot, minShould }.Any(list => list is not null && list.Any(p => p.ReadsPayload));
+
     public override bool Eval(IFilterTarget? point, JsonElement root)
     {
         if (must is not null)
@@ -190,11 +196,15 @@ internal sealed class IsNullPredicate(JsonPath key) : Predicate
 
 internal sealed class HasIdPredicate(IReadOnlySet<PointId> ids) : Predicate
 {
+    public override bool ReadsPayload => false;
+
     public override bool Eval(IFilterTarget? point, JsonElement root) => point is not null && ids.Contains(point.Id);
 }
 
 internal sealed class HasVectorPredicate(string name) : Predicate
 {
+    public override bool ReadsPayload => false;
+
     public override bool Eval(IFilterTarget? point, JsonElement root) => point is not null && point.HasVector(name);
 }
 
