@@ -1,4 +1,5 @@
 using System.Globalization;
+using Quiver.Engine.Internal;
 using Quiver.Index.Hnsw;
 using Quiver.Segment.Segments;
 using Quiver.Storage.Files;
@@ -136,5 +137,84 @@ internal sealed partial class Shard
         }
 
         return graphs;
+    }
+
+    /// <summary>
+    /// Rows a live-indexed segment has graph room for: max_segment_size worth of vectors, at most
+    /// <see cref="MaxLiveRows"/> (small vectors would otherwise reserve room for tens of millions of rows).
+    /// </summary>
+    private int LiveCapacityRows(ShardIndexing indexing)
+    {
+        return (int)Math.Clamp(indexing.MaxSegmentSizeKb * 1024 / Math.Max(1L, RowBytes), 1024, MaxLiveRows);
+    }
+
+    /// <summary>Bytes of one row of vectors, over every space.</summary>
+    private long RowBytes => _spaces.Sum(s => (long)s.Dimension) * sizeof(float);
+
+    private const int MaxLiveRows = 1 << 20;
+
+    /// <summary>
+    /// Links the appendable segment's new rows into its live graphs, outside the shard's lock: queries keep
+    /// running and see the rows not linked yet through an exact scan.
+    /// </summary>
+    private void ExtendLiveGraphs(ShardIndexing indexing)
+    {
+        PointSegment appendable;
+        int rows;
+        ReadOnlyMemory<float>[] vectors;
+        int backlog;
+        _lock.EnterReadLock();
+        try
+        {
+            appendable = _set.Appendable;
+            backlog = appendable.UnlinkedRows;
+            if (!appendable.IsLiveIndexed || (backlog == 0 && appendable.UnsketchedRows == 0))
+                return;
+            (rows, vectors) = appendable.CaptureRows();
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        // A large backlog (the segment just went live, or the shard recovered) is bulk work, done by background
+        // workers and reported like a build (unless a rebuild is the one being reported).
+        var bulk = backlog >= 4096;
+        var reported = bulk && !Volatile.Read(ref _rebuilding);
+        ShardOptimizerStatus? ours = null;
+        if (reported)
+        {
+            // The graph reports the rows it has linked, counting from its first: so does the status.
+            Interlocked.Exchange(ref _optimizerDone, rows - backlog);
+            _optimizerStatus = ours = new(true, false, "indexing", rows, rows - backlog, DateTimeOffset.UtcNow);
+        }
+
+        try
+        {
+            var options = Enumerable.Range(0, _spaces.Count).Select(s => indexing.BuildOptions(s, bulk)).ToArray();
+            // A flush serialising a live graph waits for this extension to end, and the other way round.
+            using (_liveGraphLock.EnterScope())
+            {
+                appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
+                try
+                {
+                    var sketchBulk = bulk || appendable.UnsketchedRows >= 4096;
+                    appendable.ExtendSketches(rows, vectors, sketchBulk ? indexing.BuildThreads : 1, _stopping.Token);
+                }
+#pragma warning disable CA1031 // A sketch only saves reads: linking goes on without it.
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    EngineLog.SketchFailed(_logger, ex, _directory);
+                    appendable.StopSketching();
+                }
+            }
+        }
+        finally
+        {
+            // Unless a rebuild started meanwhile and reports itself now.
+            if (ours is not null)
+                Interlocked.CompareExchange(ref _optimizerStatus, Idle, ours);
+        }
     }
 }

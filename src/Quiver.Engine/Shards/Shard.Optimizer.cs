@@ -325,85 +325,6 @@ internal sealed partial class Shard
             || (appendable.UsedSlots >= indexing.VacuumMinVectorNumber && deadShare > indexing.DeletedThreshold);
     }
 
-    /// <summary>
-    /// Rows a live-indexed segment has graph room for: max_segment_size worth of vectors, at most
-    /// <see cref="MaxLiveRows"/> (small vectors would otherwise reserve room for tens of millions of rows).
-    /// </summary>
-    private int LiveCapacityRows(ShardIndexing indexing)
-    {
-        return (int)Math.Clamp(indexing.MaxSegmentSizeKb * 1024 / Math.Max(1L, RowBytes), 1024, MaxLiveRows);
-    }
-
-    /// <summary>Bytes of one row of vectors, over every space.</summary>
-    private long RowBytes => _spaces.Sum(s => (long)s.Dimension) * sizeof(float);
-
-    private const int MaxLiveRows = 1 << 20;
-
-    /// <summary>
-    /// Links the appendable segment's new rows into its live graphs, outside the shard's lock: queries keep
-    /// running and see the rows not linked yet through an exact scan.
-    /// </summary>
-    private void ExtendLiveGraphs(ShardIndexing indexing)
-    {
-        PointSegment appendable;
-        int rows;
-        ReadOnlyMemory<float>[] vectors;
-        int backlog;
-        _lock.EnterReadLock();
-        try
-        {
-            appendable = _set.Appendable;
-            backlog = appendable.UnlinkedRows;
-            if (!appendable.IsLiveIndexed || (backlog == 0 && appendable.UnsketchedRows == 0))
-                return;
-            (rows, vectors) = appendable.CaptureRows();
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-
-        // A large backlog (the segment just went live, or the shard recovered) is bulk work, done by background
-        // workers and reported like a build (unless a rebuild is the one being reported).
-        var bulk = backlog >= 4096;
-        var reported = bulk && !Volatile.Read(ref _rebuilding);
-        ShardOptimizerStatus? ours = null;
-        if (reported)
-        {
-            // The graph reports the rows it has linked, counting from its first: so does the status.
-            Interlocked.Exchange(ref _optimizerDone, rows - backlog);
-            _optimizerStatus = ours = new(true, false, "indexing", rows, rows - backlog, DateTimeOffset.UtcNow);
-        }
-
-        try
-        {
-            var options = Enumerable.Range(0, _spaces.Count).Select(s => indexing.BuildOptions(s, bulk)).ToArray();
-            // A flush serialising a live graph waits for this extension to end, and the other way round.
-            using (_liveGraphLock.EnterScope())
-            {
-                appendable.ExtendGraphs(rows, vectors, options, reported ? new DoneCounter(this) : null, _stopping.Token);
-                try
-                {
-                    var sketchBulk = bulk || appendable.UnsketchedRows >= 4096;
-                    appendable.ExtendSketches(rows, vectors, sketchBulk ? indexing.BuildThreads : 1, _stopping.Token);
-                }
-#pragma warning disable CA1031 // A sketch only saves reads: linking goes on without it.
-                catch (Exception ex) when (ex is not OperationCanceledException)
-#pragma warning restore CA1031
-                {
-                    EngineLog.SketchFailed(_logger, ex, _directory);
-                    appendable.StopSketching();
-                }
-            }
-        }
-        finally
-        {
-            // Unless a rebuild started meanwhile and reports itself now.
-            if (ours is not null)
-                Interlocked.CompareExchange(ref _optimizerStatus, Idle, ours);
-        }
-    }
-
     private long VectorKb(PointSegment segment)
     {
         long bytes = 0;
@@ -492,10 +413,8 @@ internal sealed partial class Shard
                             copy.ReplaceGraph(s, ReadGraph(GraphPath(_directory, id, s), onDisk: true));
                     }
 
-                    // on_disk vectors and payloads likewise; they move under the write lock, which no search holds.
+                    // on_disk vectors likewise; the rows move under the write lock, which no search holds.
                     MapVectorsOnDisk(copy, id, indexing);
-                    if (indexing.PayloadsOnDisk)
-                        PlacePayloads(copy, id, mapped: true);
                 }
                 catch
                 {
@@ -518,6 +437,23 @@ internal sealed partial class Shard
 
                     DeleteSegmentFiles(_directory, id);
                     throw;
+                }
+            }
+
+            // on_disk payloads: the segment is complete and persisted either way; if mapping its file fails, it serves
+            // its payloads from memory and a payload_placement job tries again later.
+            if (indexing.PayloadsOnDisk)
+            {
+                try
+                {
+                    PlacePayloads(copy, id, mapped: true);
+                }
+#pragma warning disable CA1031 // Whatever failed, the payloads in memory are intact.
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    EngineLog.OptimizationFailed(_logger, ex, _directory, PlacePayloadsKind);
+                    Interlocked.Exchange(ref _lastFailureTicks, DateTimeOffset.UtcNow.UtcTicks);
                 }
             }
 

@@ -14,6 +14,7 @@ public sealed unsafe class MappedPayloads
 {
     private readonly MappedFileRegion _region;
     private readonly long[] _positions;
+    private readonly bool[] _empty;
 
     /// <summary>
     /// Maps the file at <paramref name="path"/>; row i's payload starts at byte <paramref name="positions"/>[i]. Every
@@ -24,6 +25,7 @@ public sealed unsafe class MappedPayloads
         ArgumentNullException.ThrowIfNull(positions);
         var length = new FileInfo(path).Length;
         _region = new MappedFileRegion(path, 0, length);
+        _empty = new bool[positions.Length];
         try
         {
             for (var row = 0; row < positions.Length; row++)
@@ -34,6 +36,8 @@ public sealed unsafe class MappedPayloads
                 var size = Unsafe.ReadUnaligned<int>(_region.Pointer + position - sizeof(int));
                 if (size < 2 || size > length - position)
                     throw new InvalidDataException($"{path}: the payload of row {row} is {size} bytes at byte {position}, past the file's end ({length})");
+                var start = _region.Pointer + position;
+                _empty[row] = size == 2 && start[0] == (byte)'{' && start[1] == (byte)'}';
             }
         }
         catch
@@ -51,17 +55,11 @@ public sealed unsafe class MappedPayloads
     /// <summary>Rows the file has a payload for.</summary>
     public int Count => _positions.Length;
 
-    /// <summary>Bytes mapped: on disk, paged in by the OS as payloads are read.</summary>
+    /// <summary>Bytes mapped (the whole points file): on disk, paged in by the OS as payloads are read.</summary>
     public long MappedBytes => _region.Length;
 
-    /// <summary>Whether row <paramref name="row"/>'s payload is the empty object, which needs no read.</summary>
-    public bool IsEmptyAt(int row)
-    {
-        var start = _region.Pointer + _positions[row];
-        var empty = Unsafe.ReadUnaligned<int>(start - sizeof(int)) == 2 && start[0] == (byte)'{' && start[1] == (byte)'}';
-        GC.KeepAlive(this);
-        return empty;
-    }
+    /// <summary>Whether row <paramref name="row"/>'s payload is the empty object, which needs no read (noted at mapping).</summary>
+    public bool IsEmptyAt(int row) => _empty[row];
 
     /// <summary>Row <paramref name="row"/>'s payload, parsed from the file.</summary>
     public Payload Read(int row)

@@ -459,7 +459,8 @@ public sealed partial class PointSegment
 
     private void RemoveAt(int offset)
     {
-        Indexes.Remove(offset, PayloadAt(offset));
+        if (!Indexes.IsEmpty)
+            Indexes.Remove(offset, PayloadAt(offset));
         foreach (var store in _stores)
             store.Remove(offset);
         _offsets.Remove(_ids[offset]);

@@ -73,6 +73,9 @@ public sealed class SegmentPayloadIndexes
 
     public void Remove(int offset, Payload payload) => Set.OnPointRemoved(offset, payload);
 
+    /// <summary>True without any index: a removed point's payload need not be read (it may be on disk).</summary>
+    public bool IsEmpty => Set.Indexes.Count == 0;
+
     public IReadOnlyList<PayloadFieldInfo> Describe() =>
         [.. _definitions.OrderBy(d => d.Key, StringComparer.Ordinal)
             .Select(d => new PayloadFieldInfo(d.Key, d.Value.Schema, Set.Get(JsonPath.Parse(d.Key))?.PointsCount ?? 0))];

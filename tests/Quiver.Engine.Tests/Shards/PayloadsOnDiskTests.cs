@@ -114,6 +114,12 @@ public sealed class PayloadsOnDiskTests : IDisposable
             await WaitForAsync(() => collection.Memory().MappedPayloadBytes > 0 && InMemoryPayloadBytes(collection) == 0);
             AssertPayloads(collection, model);
 
+            // Deleted rows of a mapped segment stay deleted when its payloads come back into memory.
+            var deleted = model.Keys.Where(k => k % 13 == 1).ToArray();
+            await collection.ApplyAsync(new DeletePoints(PointSelector.ByIds([.. deleted.Select(PointId.FromNumber)])), wait: true, default);
+            foreach (var id in deleted)
+                model.Remove(id);
+
             using (var patch = JsonDocument.Parse("""{"params":{"on_disk_payload":false}}"""))
                 await catalog.UpdateAsync("c", patch.RootElement, default);
             await WaitForAsync(() => collection.Memory().MappedPayloadBytes == 0);

@@ -234,9 +234,10 @@ public sealed class QuantizedQueryTests(ServerFixture fixture)
     private static string Query(string quantization) =>
         """{"query":""" + Api.VectorJson(QueryVector) + ""","limit":5,"params":{"hnsw_ef":128,"quantization":""" + quantization + "}}";
 
-    private async Task<string> SeedIndexedAsync(bool payloads = false)
+    private async Task<string> SeedIndexedAsync(bool payloads = false, bool payloadsOnDisk = true)
     {
-        var name = await Api.CreateRawAsync(_client, "quant", """{"vectors":{"size":8,"distance":"Euclid"},"hnsw_config":{"full_scan_threshold":1},"optimizers_config":{"indexing_threshold":0},"quantization_config":{"scalar":{"type":"int8","always_ram":true}}}""");
+        var onDisk = payloadsOnDisk ? string.Empty : ""","on_disk_payload":false""";
+        var name = await Api.CreateRawAsync(_client, "quant", $$$"""{"vectors":{"size":8,"distance":"Euclid"},"hnsw_config":{"full_scan_threshold":1},"optimizers_config":{"indexing_threshold":0},"quantization_config":{"scalar":{"type":"int8","always_ram":true}}{{{onDisk}}}}""");
         var points = Enumerable.Range(0, Count).Select(i => $$"""{"id":{{i + 1}},"vector":{{Api.VectorJson(Vectors[i])}}{{(payloads ? ",\"payload\":" + Payload(i + 1) : string.Empty)}}}""");
         await Api.UpsertAsync(_client, name, "[" + string.Join(",", points) + "]");
         Api.Ok(await _client.PatchAsync($"/collections/{name}", """{"optimizers_config":{"indexing_threshold":1}}"""));
@@ -277,8 +278,8 @@ public sealed class QuantizedQueryTests(ServerFixture fixture)
     public async Task Telemetry_reports_each_segment_s_memory_by_component_and_its_files()
     {
         // Payloads on every point, {"n":"p<id>"}, uploaded with the points (a later payload change would move the
-        // point out of the indexed segment).
-        var name = await SeedIndexedAsync(payloads: true);
+        // point out of the indexed segment), held in memory (on_disk_payload false).
+        var name = await SeedIndexedAsync(payloads: true, payloadsOnDisk: false);
         var telemetry = Api.Ok(await _client.GetAsync("/telemetry?details_level=2")).Result;
         var mine = telemetry["collections"]!["collections"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == name)!;
         var segments = mine["segments"]!.AsArray();
@@ -295,6 +296,21 @@ public sealed class QuantizedQueryTests(ServerFixture fixture)
         Assert.Equal(segments.Sum(s => s!["ram_bytes"]!["total"]!.GetValue<long>()), mine["ram_bytes"]!["total"]!.GetValue<long>());
         Assert.Equal(segments.Sum(s => s!["disk_bytes"]!.GetValue<long>()), mine["disk_bytes"]!["segments"]!.GetValue<long>());
         Assert.True(mine["disk_bytes"]!["wal"]!.GetValue<long>() > 0);
+    }
+
+    [Fact]
+    public async Task Payloads_on_disk_by_default_cost_an_indexed_segment_no_memory_and_still_read_back()
+    {
+        var name = await SeedIndexedAsync(payloads: true);
+        var telemetry = Api.Ok(await _client.GetAsync("/telemetry?details_level=2")).Result;
+        var mine = telemetry["collections"]!["collections"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == name)!;
+        var indexed = mine["segments"]!.AsArray().Single(s => s!["kind"]!.GetValue<string>() == "indexed")!;
+        Assert.Equal(Count, indexed["points"]!.GetValue<long>());
+        Assert.Equal(0, indexed["ram_bytes"]!["payload"]!.GetValue<long>());
+
+        var points = Api.Ok(await _client.PostAsync($"/collections/{name}/points", """{"ids":[1,150,300],"with_payload":true}""")).Result.AsArray();
+        Assert.Equal(["1", "150", "300"], points.Select(p => Api.IdText(p!["id"])).Order(StringComparer.Ordinal).ToArray());
+        Assert.All(points, p => Assert.Equal("p" + Api.IdText(p!["id"]), p!["payload"]!["n"]!.GetValue<string>()));
     }
 
     [Theory]
