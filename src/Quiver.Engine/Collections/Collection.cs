@@ -36,7 +36,7 @@ public sealed partial class Collection : IAsyncDisposable
                 Distance.Euclid => VectorMetric.NegSquaredL2,
                 Distance.Manhattan => VectorMetric.NegL1,
                 _ => VectorMetric.Dot,
-            }))
+            }, s.Datatype))
             .ToArray();
         var shards = new Shard[config.ShardNumber];
         try
@@ -162,10 +162,40 @@ public sealed partial class Collection : IAsyncDisposable
             throw DimensionError(space.Dimension, vector.Values.Length);
         if (!Quiver.Kernels.VectorMath.AllFinite(vector.Values))
             throw QuiverException.BadInput($"{field}: vector contains NaN or Infinity");
-        if (space.Distance != Distance.Cosine)
+        if (space.Distance != Distance.Cosine && space.Datatype == VectorDatatype.Float32)
             return vector;
         var copy = (float[])vector.Values.Clone();
-        Quiver.Kernels.VectorMath.Normalize(copy);
+        if (space.Distance == Distance.Cosine)
+            Quiver.Kernels.VectorMath.Normalize(copy);
+        RoundToDatatype(copy, space.Datatype, field);
         return vector with { Values = copy };
+    }
+
+    /// <summary>
+    /// Rounds values to what a compact datatype stores, so every segment (the appendable one stores float32) holds
+    /// and returns the same values: the nearest float16, or the integer itself for uint8. A value the datatype cannot
+    /// hold is refused rather than clamped.
+    /// </summary>
+    private static void RoundToDatatype(Span<float> values, VectorDatatype datatype, string field)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = values[i];
+            switch (datatype)
+            {
+                case VectorDatatype.Float16:
+                    var half = (Half)v;
+                    if (Half.IsInfinity(half))
+                        throw QuiverException.BadInput($"{field}: component {i} is {v}, outside the float16 range (±65504) of this vector's datatype");
+                    values[i] = (float)half;
+                    break;
+                case VectorDatatype.UInt8:
+                    if (v is < 0 or > 255 || v != MathF.Round(v))
+                        throw QuiverException.BadInput($"{field}: component {i} is {v}; this vector's datatype uint8 takes integers from 0 to 255");
+                    break;
+                default:
+                    break;
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Segment.Errors;
+using Quiver.Segment.Segments;
 
 namespace Quiver.Engine.Collections;
 
@@ -282,7 +283,10 @@ public sealed class CollectionConfig
     private static VectorSpace ReadSpace(string name, JsonObject json)
     {
         DistanceNames.TryParse(json["distance"]!.GetValue<string>(), out var distance);
-        return new VectorSpace(name, json["size"]!.GetValue<int>(), distance);
+        var datatype = json["datatype"] is JsonValue value && value.TryGetValue<string>(out var text) && DatatypeNames.TryParse(text, out var parsed)
+            ? parsed
+            : VectorDatatype.Float32;
+        return new VectorSpace(name, json["size"]!.GetValue<int>(), distance, datatype);
     }
 
     private static JsonObject ValidateVectors(JsonElement vectors)
@@ -319,10 +323,13 @@ public sealed class CollectionConfig
             throw QuiverException.BadInput($"{path}.distance: expected one of Cosine, Dot, Euclid, Manhattan");
         }
 
-        if (p.TryGetProperty("datatype", out var datatype) && datatype.ValueKind != JsonValueKind.Null
-            && datatype.GetString() != "float32")
+        if (p.TryGetProperty("datatype", out var datatype) && datatype.ValueKind != JsonValueKind.Null)
         {
-            throw QuiverException.BadInput($"{path}.datatype: only float32 is supported yet");
+            if (datatype.ValueKind != JsonValueKind.String || !DatatypeNames.TryParse(datatype.GetString(), out var parsed))
+                throw QuiverException.BadInput($"{path}.datatype: expected one of float32, float16, uint8");
+            // Cosine vectors are stored normalised: components in [-1, 1] do not survive a cast to 0..255.
+            if (parsed == VectorDatatype.UInt8 && distance.GetString() == "Cosine")
+                throw QuiverException.BadInput($"{path}.datatype: uint8 vectors take the Dot, Euclid or Manhattan distance; Cosine vectors are stored normalised, which uint8 components cannot hold");
         }
 
         CheckVectorPlacement(p, path);

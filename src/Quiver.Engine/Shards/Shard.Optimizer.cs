@@ -498,7 +498,8 @@ internal sealed partial class Shard
         }
         finally
         {
-            // Renamed with the segment's files on success; otherwise a full copy of its rows to remove.
+            // Renamed with the segment's files on success (a compact space's float32 stage is rewritten compact and
+            // left behind); otherwise a full copy of its rows to remove.
             DeleteStaged(staged);
         }
     }

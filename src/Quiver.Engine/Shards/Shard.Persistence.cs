@@ -258,8 +258,10 @@ internal sealed partial class Shard
 
         for (var s = 0; s < _spaces.Count; s++)
         {
-            // A staged file is complete and already mapped by the segment: it only takes its final name.
-            if (staged[s] is { } path)
+            // A staged file is complete and already mapped by the segment: it only takes its final name. One of a
+            // compact space holds float32 rows (the graph was built from them): the final file stores them compact,
+            // and the segment moves to it (MapVectorsOnDisk).
+            if (staged[s] is { } path && _spaces[s].Datatype == Segment.Segments.VectorDatatype.Float32)
                 File.Move(path, VectorPath(_directory, id, s));
             else
                 VectorFile.Write(VectorPath(_directory, id, s), segment, s);

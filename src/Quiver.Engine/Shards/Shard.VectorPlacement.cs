@@ -28,13 +28,14 @@ internal sealed partial class Shard
 
     /// <summary>
     /// Maps the rows of a just-built segment's on_disk spaces from the files just written, where they were not
-    /// staged there from the start (the setting changed during the build); the in-memory copy goes.
+    /// staged there from the start (the setting changed during the build) or were staged as float32 for a compact
+    /// space; the copy in memory, or the staged file, goes.
     /// </summary>
     private void MapVectorsOnDisk(PointSegment segment, long id, ShardIndexing indexing)
     {
         for (var s = 0; s < _spaces.Count; s++)
         {
-            if (indexing.VectorsOnDisk(s) && !segment.VectorsMapped(s))
+            if (indexing.VectorsOnDisk(s) && (!segment.VectorsMapped(s) || segment.VectorsCompact(s) != (_spaces[s].Datatype != VectorDatatype.Float32)))
                 PlaceVectors(segment, VectorPath(_directory, id, s), s, mapped: true);
         }
     }

@@ -97,6 +97,47 @@ public sealed partial class HnswGraph
         return found;
     }
 
+    /// <summary>
+    /// As <see cref="Search{TKernel}"/> and <see cref="SearchSubset{TKernel}"/> (with <paramref name="subset"/>) for
+    /// rows stored in a compact datatype (<c>datatype: float16</c> or <c>uint8</c>), which
+    /// <typeparamref name="TKernel"/> widens as it reads them.
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong lengths, or a node without a row.</exception>
+    public int SearchCompact<TKernel, TElement>(
+        ReadOnlySpan<float> query,
+        ReadOnlySpan<TElement> vectors,
+        RowSubset? subset,
+        int k,
+        int ef,
+        IGraphFilter? filter,
+        Span<ScoredId> results,
+        CancellationToken ct = default)
+        where TKernel : struct, IRowScoreKernel<TElement>
+        where TElement : unmanaged
+    {
+        var count = Count;
+        CheckArguments(query, k, results, count);
+        if (subset is null)
+        {
+            var rows = vectors.Length / _dim;
+            if (rows < count)
+                throw new ArgumentException($"Vectors hold {vectors.Length} values; {count} rows of {_dim} need {(long)count * _dim}.", nameof(vectors));
+            var unused = 0;
+            return SearchCore(new CompactScorer<TKernel, TElement, DenseRows>(query, ref MemoryMarshal.GetReference(vectors), ref unused), rows, k, ef, filter, results, ct);
+        }
+
+        if (subset.Count < count)
+            throw new ArgumentException($"{count} nodes need a row each; {subset.Count} given.", nameof(subset));
+        if (((long)subset.Last + 1) * _dim > vectors.Length)
+            throw new ArgumentException($"Row {subset.Last} is past the {vectors.Length / _dim} rows given.", nameof(subset));
+        var table = subset.Rows;
+        var scorer = new CompactScorer<TKernel, TElement, MappedRows>(query, ref MemoryMarshal.GetReference(vectors), ref MemoryMarshal.GetArrayDataReference(table));
+        var found = SearchCore(scorer, count, k, ef, filter, results, ct);
+        for (var i = 0; i < found; i++)
+            results[i] = new ScoredId(table[results[i].Id], results[i].Score);
+        return found;
+    }
+
     private void CheckArguments<T>(ReadOnlySpan<T> query, int k, Span<ScoredId> results, int count)
     {
         if (query.Length != _dim)

@@ -13,14 +13,16 @@ internal sealed class DenseVectorStore
     private float[] _data;
     private bool[] _present;
     private Internal.IFrozenRows? _frozen;
+    private Internal.CompactRows? _compact;
     private Internal.HugePageBuffer? _reservation;
     private bool _reserved;
     private int _rowsWritten;
 
-    public DenseVectorStore(string name, int dimension, int capacity)
+    public DenseVectorStore(string name, int dimension, int capacity, VectorDatatype datatype = VectorDatatype.Float32)
     {
         Name = name;
         Dimension = dimension;
+        Datatype = datatype;
         _data = new float[(long)dimension * Math.Max(capacity, 1) is var n && n <= Array.MaxLength ? (int)n : throw new OutOfMemoryException()];
         _present = new bool[Math.Max(capacity, 1)];
     }
@@ -29,27 +31,54 @@ internal sealed class DenseVectorStore
 
     public int Dimension { get; }
 
+    /// <summary>How the rows are stored once frozen: float32, or compact (see <see cref="Compact"/>).</summary>
+    public VectorDatatype Datatype { get; }
+
+    /// <summary>
+    /// The frozen rows in a compact datatype, or null while they are float32 (always so before the store is frozen,
+    /// and for float32 spaces). Scans and walks over compact rows widen them as they read.
+    /// </summary>
+    public Internal.CompactRows? Compact => _compact;
+
     public int PresentCount { get; private set; }
 
-    /// <summary>The rows as one span: row i is [i*Dimension, (i+1)*Dimension).</summary>
-    public ReadOnlySpan<float> Data => _frozen is { } frozen ? frozen.Span : _reservation is { } reserved ? reserved.Span : _data;
+    /// <summary>The float32 rows as one span: row i is [i*Dimension, (i+1)*Dimension). Not of compact rows.</summary>
+    public ReadOnlySpan<float> Data => _compact is not null ? throw CompactRowsError()
+        : _frozen is { } frozen ? frozen.Span : _reservation is { } reserved ? reserved.Span : _data;
 
     /// <summary>Whether the rows are read from their file (on_disk) rather than held in memory.</summary>
-    public bool IsMapped => _frozen is Internal.MappedRows;
+    public bool IsMapped => _frozen is Internal.MappedRows || _compact?.MappedBytes > 0;
 
     /// <summary>Bytes of the vector file mapped for the rows (not resident: the OS pages them in and out).</summary>
-    public long MappedBytes => _frozen?.MappedBytes ?? 0;
+    public long MappedBytes => (_frozen?.MappedBytes ?? 0) + (_compact?.MappedBytes ?? 0);
 
-    /// <summary>The first <paramref name="rows"/> rows as memory, for index builds that outlive a call.</summary>
-    public ReadOnlyMemory<float> Rows(int rows) => _frozen is { } frozen ? frozen.Memory[..(rows * Dimension)]
+    /// <summary>
+    /// The first <paramref name="rows"/> rows as float32 memory, for index builds that outlive a call; compact rows
+    /// are widened into a copy.
+    /// </summary>
+    public ReadOnlyMemory<float> Rows(int rows) => _compact is { } compact ? Widened(compact, rows)
+        : _frozen is { } frozen ? frozen.Memory[..(rows * Dimension)]
         : _reservation is { } reserved ? reserved.Memory[..(rows * Dimension)]
         : _data.AsMemory(0, rows * Dimension);
+
+    private float[] Widened(Internal.CompactRows compact, int rows)
+    {
+        var values = new float[Math.Min((long)rows * Dimension, compact.Length)];
+        compact.Widen(0, values);
+        return values;
+    }
+
+    private InvalidOperationException CompactRowsError() =>
+        new($"vector storage '{Name}' holds {Datatype} rows: read them through Compact");
 
     /// <summary>
     /// The rows a file of this store holds: the first <paramref name="rows"/>, or fewer when the store never grew
     /// that far (the rows past it have no vector).
     /// </summary>
-    public ReadOnlyMemory<float> StoredRows(int rows) => Rows((int)Math.Min(rows, Data.Length / Math.Max(1, Dimension)));
+    public ReadOnlyMemory<float> StoredRows(int rows) => Rows((int)Math.Min(rows, HeldValues / Math.Max(1, Dimension)));
+
+    /// <summary>Values held (rows times dimension), whatever the datatype.</summary>
+    private long HeldValues => _compact?.Length ?? Data.Length;
 
     /// <summary>Where rows are written.</summary>
     private Span<float> WritableData => _reservation is { } reservation ? reservation.Writable : _data;
@@ -59,6 +88,8 @@ internal sealed class DenseVectorStore
     {
         // A store grows only when a row is set: a segment may hold more rows than a space that few points use.
         // The rows past it have no vector here, and a snapshot reads only rows that do.
+        if (_compact is { } compact)
+            return Widened(compact, rows);
         if (_frozen is Internal.MappedRows mapped)
             return mapped.Memory[..(int)Math.Min((long)rows * Dimension, mapped.Span.Length)];
         if (_frozen is { } frozen)
@@ -74,7 +105,7 @@ internal sealed class DenseVectorStore
     }
 
     /// <remarks>Of a reserved store, the rows written so far: the rest of the reservation is not touched yet.</remarks>
-    public long AllocatedBytes => (_frozen?.ResidentBytes ?? 0) + _present.Length +
+    public long AllocatedBytes => (_frozen?.ResidentBytes ?? 0) + (_compact?.ResidentBytes ?? 0) + _present.Length +
         (_reserved ? (long)_rowsWritten * Dimension * sizeof(float) : (long)_data.Length * sizeof(float));
 
     /// <summary>
@@ -85,7 +116,7 @@ internal sealed class DenseVectorStore
     /// </summary>
     public void Reserve(int rows, int usedRows)
     {
-        if (_frozen is not null || rows <= _present.Length)
+        if (_frozen is not null || _compact is not null || rows <= _present.Length)
             return;
         var length = (long)rows * Dimension;
         if (length > Array.MaxLength)
@@ -107,7 +138,15 @@ internal sealed class DenseVectorStore
 
     public bool IsPresent(int offset) => offset < _present.Length && _present[offset];
 
-    public ReadOnlySpan<float> Get(int offset) => Data.Slice(offset * Dimension, Dimension);
+    /// <summary>Row <paramref name="offset"/>: a view of float32 rows, a widened copy of compact ones.</summary>
+    public ReadOnlySpan<float> Get(int offset)
+    {
+        if (_compact is not { } compact)
+            return Data.Slice(offset * Dimension, Dimension);
+        var row = new float[Dimension];
+        compact.Widen(offset * Dimension, row);
+        return row;
+    }
 
     /// <summary>
     /// Moves the first <paramref name="rows"/> rows into huge-page memory for good; the store is read-only from
@@ -115,23 +154,27 @@ internal sealed class DenseVectorStore
     /// </summary>
     public void Freeze(int rows)
     {
-        if (_frozen is not null)
+        if (_frozen is not null || _compact is not null)
             return; // frozen already, or adopted from the vector file
-        _frozen = new Internal.HugePageBuffer(Data[..(rows * Dimension)]);
+        if (Datatype == VectorDatatype.Float32)
+            _frozen = new Internal.HugePageBuffer(Data[..(rows * Dimension)]);
+        else
+            _compact = Internal.CompactRows.Convert(Data[..(rows * Dimension)], Datatype);
         _reservation = null;
         _data = [];
     }
 
     /// <summary>
-    /// Takes the rows of a store just loaded (empty) from its file, for good: <paramref name="rows"/> holds
-    /// <paramref name="present"/>.Length rows, and a nonzero byte of <paramref name="present"/> marks a row that has a
-    /// vector.
+    /// Takes the rows of a store just loaded (empty) from its file, for good: float32 <paramref name="rows"/> or
+    /// <paramref name="compact"/> ones (one of the two) hold <paramref name="present"/>.Length rows, and a nonzero byte
+    /// of <paramref name="present"/> marks a row that has a vector.
     /// </summary>
-    public void Adopt(Internal.IFrozenRows rows, ReadOnlySpan<byte> present)
+    public void Adopt(Internal.IFrozenRows? rows, Internal.CompactRows? compact, ReadOnlySpan<byte> present)
     {
-        if ((long)present.Length * Dimension != rows.Span.Length)
-            throw new ArgumentException($"vector storage '{Name}': {present.Length} rows of {Dimension} need {(long)present.Length * Dimension} values, the file holds {rows.Span.Length}");
-        if (PresentCount != 0 || _frozen is not null)
+        var values = ValuesOf(rows, compact);
+        if ((long)present.Length * Dimension != values)
+            throw new ArgumentException($"vector storage '{Name}': {present.Length} rows of {Dimension} need {(long)present.Length * Dimension} values, the file holds {values}");
+        if (PresentCount != 0 || _frozen is not null || _compact is not null)
             throw new InvalidOperationException($"vector storage '{Name}' holds rows already: move them with Rehome");
         var flags = new bool[Math.Max(1, present.Length)];
         var count = 0;
@@ -141,7 +184,7 @@ internal sealed class DenseVectorStore
             count += flags[i] ? 1 : 0;
         }
 
-        Install(rows);
+        Install(rows, compact);
         _present = flags;
         _rowsWritten = present.Length;
         PresentCount = count;
@@ -149,23 +192,33 @@ internal sealed class DenseVectorStore
 
     /// <summary>
     /// Moves a serving store's rows to another home holding the same values (their file, mapped or copied into
-    /// memory); the presence flags, deletes since the file was written included, stay. Readers of the rows held
-    /// before must be excluded by the caller (the shard's write lock): that memory may be freed once nothing else
-    /// references it.
+    /// memory; float32 <paramref name="rows"/> or <paramref name="compact"/> ones); the presence flags, deletes since
+    /// the file was written included, stay. Readers of the rows held before must be excluded by the caller (the
+    /// shard's write lock): that memory may be freed once nothing else references it.
     /// </summary>
-    public void Rehome(Internal.IFrozenRows rows)
+    public void Rehome(Internal.IFrozenRows? rows, Internal.CompactRows? compact)
     {
-        var held = Data.Length;
-        // The file holds every row up to the last one with a vector; a store may have room for more.
-        if (rows.Span.Length > held || Data[rows.Span.Length..].ContainsAnyExcept(0f))
-            throw new ArgumentException($"vector storage '{Name}': the file holds {rows.Span.Length} values, the store {held} that differ past them");
-        Install(rows);
-        _rowsWritten = rows.Span.Length / Math.Max(1, Dimension);
+        var values = ValuesOf(rows, compact);
+        var held = HeldValues;
+        // The file holds every row up to the last one with a vector; a store may have room for more (zeros).
+        var tailNonZero = _compact is { } current
+            ? values < held && current.Bytes[(int)(values * (current.Bytes.Length / Math.Max(1, current.Length)))..].ContainsAnyExcept((byte)0)
+            : values < held && Data[(int)values..].ContainsAnyExcept(0f);
+        if (values > held || tailNonZero)
+            throw new ArgumentException($"vector storage '{Name}': the file holds {values} values, the store {held} that differ past them");
+        Install(rows, compact);
+        _rowsWritten = (int)(values / Math.Max(1, Dimension));
     }
 
-    private void Install(Internal.IFrozenRows rows)
+    private static long ValuesOf(Internal.IFrozenRows? rows, Internal.CompactRows? compact) =>
+        rows is not null && compact is null ? rows.Span.Length
+        : compact is not null && rows is null ? compact.Length
+        : throw new ArgumentException("rows come either as float32 or compact");
+
+    private void Install(Internal.IFrozenRows? rows, Internal.CompactRows? compact)
     {
         _frozen = rows;
+        _compact = compact;
         _reservation = null;
         _reserved = false;
         _data = [];
@@ -177,7 +230,7 @@ internal sealed class DenseVectorStore
     /// </summary>
     public void PrepareRow(int offset)
     {
-        if (_frozen is not null)
+        if (_frozen is not null || _compact is not null)
             throw new InvalidOperationException($"vector storage '{Name}' is frozen");
         EnsureCapacity(offset + 1);
         if (_reserved)
@@ -189,7 +242,7 @@ internal sealed class DenseVectorStore
 
     public void Set(int offset, ReadOnlySpan<float> values)
     {
-        if (_frozen is not null)
+        if (_frozen is not null || _compact is not null)
             throw new InvalidOperationException($"vector storage '{Name}' is frozen");
         EnsureCapacity(offset + 1);
         values.CopyTo(WritableData.Slice(offset * Dimension, Dimension));

@@ -141,6 +141,12 @@ public sealed partial class PointSegment
 
         var topK = _threadTopK ??= new TopK(k);
         topK.Reset(k);
+        if (store.Compact is { } compact)
+        {
+            RescoreCompact(space, compact, query, candidates.AsSpan(0, found), topK);
+            return AtLeast(buffer, topK.DrainSortedDescending(buffer), threshold);
+        }
+
         switch (Spaces[space].Metric)
         {
             case VectorMetric.Dot:

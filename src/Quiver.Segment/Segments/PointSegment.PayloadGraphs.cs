@@ -110,8 +110,10 @@ public sealed partial class PointSegment
     {
         Interlocked.Increment(ref _payloadGraphSearches);
         var store = _stores[space];
-        var data = store.Data[..(_used * store.Dimension)];
         var accept = AcceptFor(space, plan);
+        if (store.Compact is { } compact)
+            return AtLeast(buffer, SearchCompactGraph(graph.Graph, graph.Rows, compact, space, query, k, Math.Max(ef, k), accept, buffer, cancellationToken), threshold);
+        var data = store.Data[..(_used * store.Dimension)];
         var found = Spaces[space].Metric switch
         {
             VectorMetric.Dot => graph.Graph.SearchSubset<DotKernel>(query, data, graph.Rows, k, Math.Max(ef, k), accept, buffer, cancellationToken),

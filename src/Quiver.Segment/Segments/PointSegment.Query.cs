@@ -157,6 +157,8 @@ public sealed partial class PointSegment
         var rows = _used;
         // Deleted rows and rows without this vector stay in the graph (they keep it connected) but never match.
         IGraphFilter? accept = plan is null && store.PresentCount == rows ? null : AcceptFor(space, plan);
+        if (store.Compact is { } compact)
+            return AtLeast(buffer, SearchCompactGraph(graph, null, compact, space, query, k, Math.Max(ef, k), accept, buffer, cancellationToken), threshold);
         var data = store.Data[..(rows * store.Dimension)];
         var found = Spaces[space].Metric switch
         {
@@ -228,6 +230,12 @@ public sealed partial class PointSegment
     private void Scan<TKernel>(int space, DenseVectorStore store, ReadOnlySpan<float> query, FilterPlan? plan, TopK topK, float threshold, int from, CancellationToken cancellationToken)
         where TKernel : struct, IScoreKernel
     {
+        if (store.Compact is { } compact)
+        {
+            ScanCompact(space, store, compact, query, plan, topK, threshold, from, cancellationToken);
+            return;
+        }
+
         var dim = store.Dimension;
         var data = store.Data;
         if (plan is null)

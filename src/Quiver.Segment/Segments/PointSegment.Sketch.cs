@@ -118,9 +118,13 @@ public sealed partial class PointSegment
         }
     }
 
-    /// <summary>Whether a space gets a sketch: wide enough, and a metric with a bound (dot, squared L2).</summary>
+    /// <summary>
+    /// Whether a space gets a sketch: wide enough, a metric with a bound (dot, squared L2), and float32 rows (compact
+    /// rows are chosen to save memory, and a scan over them reads a half or a quarter of the bytes anyway).
+    /// </summary>
     public static bool Sketches(SegmentVectorSpace space) =>
-        ProjectionSketch.Applies(space.Dimension) && space.Metric is VectorMetric.Dot or VectorMetric.NegSquaredL2;
+        ProjectionSketch.Applies(space.Dimension) && space.Metric is VectorMetric.Dot or VectorMetric.NegSquaredL2
+        && space.Datatype == VectorDatatype.Float32;
 
     /// <summary>
     /// Exact top-k over <paramref name="offsets"/> (or, when null, every row from <paramref name="from"/> on)

@@ -11,6 +11,30 @@ public sealed partial class PointSegment
     /// </summary>
     public ReadOnlyMemory<float> StoredVectorRows(int space) => _stores[space].StoredRows(_used);
 
+    /// <summary>
+    /// The rows of a space as its vector file holds them when they are compact (float16, uint8): their bytes, and
+    /// how many rows they are. False while the space's rows are float32.
+    /// </summary>
+    public bool TryGetStoredCompactRows(int space, out VectorDatatype datatype, out ReadOnlySpan<byte> bytes, out int rows)
+    {
+        var store = _stores[space];
+        if (store.Compact is not { } compact)
+        {
+            datatype = VectorDatatype.Float32;
+            bytes = default;
+            rows = 0;
+            return false;
+        }
+
+        datatype = compact.Datatype;
+        rows = (int)Math.Min(_used, compact.Length / Math.Max(1, store.Dimension));
+        bytes = compact.Bytes[..(rows * store.Dimension * Spaces[space].ElementBytes)];
+        return true;
+    }
+
+    /// <summary>Whether a space's rows are held in a compact datatype (float16, uint8) rather than float32.</summary>
+    public bool VectorsCompact(int space) => _stores[space].Compact is not null;
+
     /// <summary>Whether a space's rows are read from its mapped vector file (on_disk) rather than held in memory.</summary>
     public bool VectorsMapped(int space) => _stores[space].IsMapped;
 
@@ -25,7 +49,7 @@ public sealed partial class PointSegment
     {
         ArgumentNullException.ThrowIfNull(rows);
         ThrowIfNotSealed();
-        _stores[space].Adopt(rows.Rows, present);
+        _stores[space].Adopt(rows.Rows, rows.Compact, present);
     }
 
     /// <summary>
@@ -37,7 +61,7 @@ public sealed partial class PointSegment
     {
         ArgumentNullException.ThrowIfNull(rows);
         ThrowIfNotSealed();
-        _stores[space].Rehome(rows.Rows);
+        _stores[space].Rehome(rows.Rows, rows.Compact);
     }
 }
 
@@ -47,16 +71,37 @@ public sealed partial class PointSegment
 /// </summary>
 public sealed class PreparedVectorRows
 {
-    private PreparedVectorRows(IFrozenRows rows) => Rows = rows;
+    private PreparedVectorRows(IFrozenRows? rows, CompactRows? compact)
+    {
+        Rows = rows;
+        Compact = compact;
+    }
 
-    internal IFrozenRows Rows { get; }
+    internal IFrozenRows? Rows { get; }
+
+    internal CompactRows? Compact { get; }
 
     /// <summary>
     /// The <paramref name="length"/> floats at byte <paramref name="byteOffset"/> of <paramref name="region"/>, left
     /// there; the rows own the mapping from now on.
     /// </summary>
-    public static PreparedVectorRows Map(MappedFileRegion region, long byteOffset, int length) => new(new MappedRows(region, byteOffset, length));
+    public static PreparedVectorRows Map(MappedFileRegion region, long byteOffset, int length) => new(new MappedRows(region, byteOffset, length), null);
 
-    /// <summary>A copy of <paramref name="rows"/> in (huge-page) memory.</summary>
-    public static PreparedVectorRows Copy(ReadOnlySpan<float> rows) => new(new HugePageBuffer(rows));
+    /// <summary>
+    /// The <paramref name="length"/> values of a compact <paramref name="datatype"/> at byte
+    /// <paramref name="byteOffset"/> of <paramref name="region"/>, left there; the rows own the mapping from now on.
+    /// </summary>
+    public static PreparedVectorRows MapCompact(MappedFileRegion region, long byteOffset, int length, VectorDatatype datatype) =>
+        new(null, CompactRows.Map(region, byteOffset, length, datatype));
+
+    /// <summary>
+    /// A copy of float32 <paramref name="rows"/> in (huge-page) memory, stored as <paramref name="datatype"/> (whose
+    /// values they hold exactly: rows of a compact space are rounded on insert).
+    /// </summary>
+    public static PreparedVectorRows Copy(ReadOnlySpan<float> rows, VectorDatatype datatype = VectorDatatype.Float32) =>
+        datatype == VectorDatatype.Float32 ? new(new HugePageBuffer(rows), null) : new(null, CompactRows.Convert(rows, datatype));
+
+    /// <summary>A copy in (huge-page) memory of <paramref name="length"/> values of a compact datatype, stored as <paramref name="bytes"/>.</summary>
+    public static PreparedVectorRows CopyCompact(ReadOnlySpan<byte> bytes, int length, VectorDatatype datatype) =>
+        new(null, CompactRows.Copy(bytes, length, datatype));
 }

@@ -45,7 +45,7 @@ public sealed partial class PointSegment
         _payloadGraphs = new PayloadGraphSet?[spaces.Count];
         for (var i = 0; i < spaces.Count; i++)
         {
-            _stores[i] = new DenseVectorStore(spaces[i].Name, spaces[i].Dimension, rowsElsewhere?[i] == true ? 1 : initialCapacity);
+            _stores[i] = new DenseVectorStore(spaces[i].Name, spaces[i].Dimension, rowsElsewhere?[i] == true ? 1 : initialCapacity, spaces[i].Datatype);
             _storeByName[spaces[i].Name] = i;
         }
 
