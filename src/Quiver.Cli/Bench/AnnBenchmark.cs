@@ -42,6 +42,9 @@ internal static class AnnBenchmark
           --on-disk             vectors on_disk: indexed segments' rows stay in their files, memory-mapped (with
                                 --quantization, only codes and graph are held in memory)
           --graph-on-disk       hnsw_config.on_disk: the graph is memory-mapped from its file too
+          --datatype TYPE       float32 (default), float16 or uint8: how indexed segments store the rows (uint8 needs
+                                integer components from 0 to 255, as fashion-mnist's pixels; recall is against the
+                                dataset's float32 ground truth)
           --storage DIR         where the engine keeps its files (default: a temporary folder, removed after; a
                                 given folder is kept)
           --reuse               search the collection an earlier run left in --storage instead of building one:
@@ -49,7 +52,7 @@ internal static class AnnBenchmark
                                 below the vectors' size (see bench/memory-limit.sh)
         """;
 
-    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling", "--query-encoding", "--compression"];
+    private static readonly HashSet<string> Options = ["--data", "--m", "--ef-construct", "--ef", "--limit", "--queries", "--runs", "--threads", "--out", "--storage", "--full-scan-threshold", "--plot", "--quantization", "--quantile", "--oversampling", "--query-encoding", "--compression", "--datatype"];
     private static readonly HashSet<string> Flags = ["--filter-labels", "--on-disk", "--graph-on-disk", "--reuse"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
@@ -66,6 +69,9 @@ internal static class AnnBenchmark
         var fullScanKb = args.Int("--full-scan-threshold", 10_000, 0);
         int? limit = args.Has("--limit") ? args.Int("--limit", 0) : null;
         var plotPath = args.String("--plot") is { } plot ? RecallPlot.Validate(plot) : null;
+        var datatype = args.String("--datatype") ?? "float32";
+        if (datatype is not ("float32" or "float16" or "uint8"))
+            throw new ArgumentException($"--datatype: expected float32, float16 or uint8, got '{datatype}'");
         var quantization = args.String("--quantization") ?? "none";
         if (quantization is not ("none" or "int8" or "binary" or "binary2" or "binary1.5" or "pq"))
             throw new ArgumentException($"--quantization: expected none, int8, binary, binary2, binary1.5 or pq, got '{quantization}'");
@@ -130,7 +136,7 @@ internal static class AnnBenchmark
             }
             else
             {
-                collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels, quantization: quantizationConfig, vectorsOnDisk: args.Has("--on-disk"));
+                collection = await BenchCollection.CreateAndLoadAsync(catalog, "bench", data, hnsw, filterLabels, quantization: quantizationConfig, vectorsOnDisk: args.Has("--on-disk"), datatype: datatype);
                 data.DropBase(); // held by the engine now; a run with on_disk vectors should not keep a copy
 
                 // Uploaded with indexing off; switching it on makes one segment with one graph over the whole set.
@@ -166,6 +172,7 @@ internal static class AnnBenchmark
                 json["mapped_vector_bytes"] = memory.MappedVectorBytes;
                 process.AddTo(json);
                 json["quantization"] = quantization;
+                json["datatype"] = datatype;
                 json["query_encoding"] = queryEncoding;
                 json["compression"] = compression;
                 json["quantile"] = quantile;

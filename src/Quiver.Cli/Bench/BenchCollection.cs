@@ -18,11 +18,11 @@ internal static class BenchCollection
     /// when <paramref name="labels"/>), and returns it.
     /// </summary>
     public static async Task<Collection> CreateAndLoadAsync(
-        CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels, int indexingThresholdKb = 0, JsonObject? quantization = null, bool vectorsOnDisk = false)
+        CollectionCatalog catalog, string name, Dataset data, JsonObject hnswConfig, bool labels, int indexingThresholdKb = 0, JsonObject? quantization = null, bool vectorsOnDisk = false, string datatype = "float32")
     {
         var create = new JsonObject
         {
-            ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid", ["on_disk"] = vectorsOnDisk },
+            ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid", ["on_disk"] = vectorsOnDisk, ["datatype"] = datatype },
             ["hnsw_config"] = hnswConfig,
             ["optimizers_config"] = new JsonObject { ["indexing_threshold"] = indexingThresholdKb },
         };

@@ -15,7 +15,8 @@ public static class DatatypeNames
     {
         (var known, datatype) = name switch
         {
-            "float32" => (true, VectorDatatype.Float32),
+            // gRPC clients may send Qdrant's Datatype.Default, which REST spells "default": float32.
+            "float32" or "default" => (true, VectorDatatype.Float32),
             "float16" => (true, VectorDatatype.Float16),
             "uint8" => (true, VectorDatatype.UInt8),
             _ => (false, VectorDatatype.Float32),

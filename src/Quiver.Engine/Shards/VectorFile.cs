@@ -26,14 +26,10 @@ internal static class VectorFile
     public static void Write(string path, PointSegment segment, int space)
     {
         var dimension = segment.Spaces[space].Dimension;
-        if (segment.TryGetStoredCompactRows(space, out var datatype, out _, out var count))
+        if (segment.TryGetStoredCompactRows(space, out var datatype, out var count))
         {
-            var elementBytes = segment.Spaces[space].ElementBytes;
             WriteRows(path, dimension, count, datatype, row => segment.HasVector(row, space), (first, rows, destination) =>
-            {
-                segment.TryGetStoredCompactRows(space, out _, out var bytes, out _);
-                bytes.Slice(first * dimension * elementBytes, rows * dimension * elementBytes).CopyTo(destination);
-            }, elementBytes, default);
+                segment.CompactRowBytes(space, first, rows).CopyTo(destination), segment.Spaces[space].ElementBytes, default);
             return;
         }
 
@@ -187,7 +183,7 @@ internal static class VectorFile
 
                 var copy = datatype == VectorDatatype.Float32
                     ? PreparedVectorRows.Copy(new ReadOnlySpan<float>(region.Pointer + rowsOffset, length), spaceDatatype)
-                    : PreparedVectorRows.CopyCompact(new ReadOnlySpan<byte>(region.Pointer + rowsOffset, length * (datatype == VectorDatatype.Float16 ? 2 : 1)), length, datatype);
+                    : PreparedVectorRows.CopyCompact(region.Pointer + rowsOffset, length, datatype);
                 region.Dispose();
                 return copy;
             }

@@ -43,8 +43,21 @@ internal sealed unsafe class CompactRows
 
     private int ElementBytes => Datatype == VectorDatatype.Float16 ? 2 : 1;
 
-    /// <summary>The stored values as bytes, as a vector file holds them.</summary>
-    public ReadOnlySpan<byte> Bytes => new(_pointer, checked(Length * ElementBytes));
+    /// <summary>
+    /// <paramref name="count"/> stored values from value <paramref name="start"/> on, as bytes (as a vector file holds
+    /// them); the whole rows may be past a span's 2 GiB, so callers take them in chunks.
+    /// </summary>
+    public ReadOnlySpan<byte> BytesOf(long start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (start + count > Length)
+            throw new ArgumentOutOfRangeException(nameof(count), $"values [{start}, {start + count}) of {Length}");
+        return new(_pointer + (start * ElementBytes), checked(count * ElementBytes));
+    }
+
+    /// <summary>Whether the rows are left in their file, mapped.</summary>
+    public bool IsMapped => _region is not null;
 
     public ReadOnlySpan<Half> Halves => Datatype == VectorDatatype.Float16 ? new(_pointer, Length) : throw new InvalidOperationException($"rows are {Datatype}");
 
@@ -65,11 +78,11 @@ internal sealed unsafe class CompactRows
         return rows;
     }
 
-    /// <summary>A copy of <paramref name="length"/> stored values (<paramref name="bytes"/> as a vector file holds them).</summary>
-    public static CompactRows Copy(ReadOnlySpan<byte> bytes, int length, VectorDatatype datatype)
+    /// <summary>A copy of <paramref name="length"/> stored values at <paramref name="source"/> (as a vector file holds them).</summary>
+    public static CompactRows Copy(byte* source, int length, VectorDatatype datatype)
     {
         var rows = Allocate(length, datatype);
-        bytes.CopyTo(new Span<byte>(rows._pointer, checked(length * rows.ElementBytes)));
+        Buffer.MemoryCopy(source, rows._pointer, (long)length * rows.ElementBytes, (long)length * rows.ElementBytes);
         return rows;
     }
 

@@ -47,7 +47,7 @@ internal sealed class DenseVectorStore
         : _frozen is { } frozen ? frozen.Span : _reservation is { } reserved ? reserved.Span : _data;
 
     /// <summary>Whether the rows are read from their file (on_disk) rather than held in memory.</summary>
-    public bool IsMapped => _frozen is Internal.MappedRows || _compact?.MappedBytes > 0;
+    public bool IsMapped => _frozen is Internal.MappedRows || _compact?.IsMapped == true;
 
     /// <summary>Bytes of the vector file mapped for the rows (not resident: the OS pages them in and out).</summary>
     public long MappedBytes => (_frozen?.MappedBytes ?? 0) + (_compact?.MappedBytes ?? 0);
@@ -201,9 +201,9 @@ internal sealed class DenseVectorStore
         var values = ValuesOf(rows, compact);
         var held = HeldValues;
         // The file holds every row up to the last one with a vector; a store may have room for more (zeros).
-        var tailNonZero = _compact is { } current
-            ? values < held && current.Bytes[(int)(values * (current.Bytes.Length / Math.Max(1, current.Length)))..].ContainsAnyExcept((byte)0)
-            : values < held && Data[(int)values..].ContainsAnyExcept(0f);
+        var tailNonZero = values < held && (_compact is { } current
+            ? current.BytesOf(values, (int)(held - values)).ContainsAnyExcept((byte)0)
+            : Data[(int)values..].ContainsAnyExcept(0f));
         if (values > held || tailNonZero)
             throw new ArgumentException($"vector storage '{Name}': the file holds {values} values, the store {held} that differ past them");
         Install(rows, compact);

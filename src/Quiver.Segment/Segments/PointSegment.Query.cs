@@ -157,15 +157,14 @@ public sealed partial class PointSegment
         var rows = _used;
         // Deleted rows and rows without this vector stay in the graph (they keep it connected) but never match.
         IGraphFilter? accept = plan is null && store.PresentCount == rows ? null : AcceptFor(space, plan);
-        if (store.Compact is { } compact)
-            return AtLeast(buffer, SearchCompactGraph(graph, null, compact, space, query, k, Math.Max(ef, k), accept, buffer, cancellationToken), threshold);
-        var data = store.Data[..(rows * store.Dimension)];
-        var found = Spaces[space].Metric switch
-        {
-            VectorMetric.Dot => graph.Search<DotKernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
-            VectorMetric.NegSquaredL2 => graph.Search<NegSquaredL2Kernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
-            _ => graph.Search<NegL1Kernel>(query, data, k, Math.Max(ef, k), accept, buffer, cancellationToken),
-        };
+        var found = store.Compact is { } compact
+            ? SearchCompactGraph(graph, null, compact, space, query, k, Math.Max(ef, k), accept, buffer, cancellationToken)
+            : Spaces[space].Metric switch
+            {
+                VectorMetric.Dot => graph.Search<DotKernel>(query, store.Data[..(rows * store.Dimension)], k, Math.Max(ef, k), accept, buffer, cancellationToken),
+                VectorMetric.NegSquaredL2 => graph.Search<NegSquaredL2Kernel>(query, store.Data[..(rows * store.Dimension)], k, Math.Max(ef, k), accept, buffer, cancellationToken),
+                _ => graph.Search<NegL1Kernel>(query, store.Data[..(rows * store.Dimension)], k, Math.Max(ef, k), accept, buffer, cancellationToken),
+            };
         if (linked < rows)
             return MergeUnlinked(space, query, plan, k, threshold, buffer, found, linked, cancellationToken);
 

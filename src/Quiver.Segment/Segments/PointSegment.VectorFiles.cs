@@ -12,24 +12,30 @@ public sealed partial class PointSegment
     public ReadOnlyMemory<float> StoredVectorRows(int space) => _stores[space].StoredRows(_used);
 
     /// <summary>
-    /// The rows of a space as its vector file holds them when they are compact (float16, uint8): their bytes, and
-    /// how many rows they are. False while the space's rows are float32.
+    /// How many rows of a space its vector file holds when they are compact (float16, uint8), and their datatype:
+    /// the first <see cref="UsedSlots"/>, or fewer when the store never grew that far. False while they are float32.
     /// </summary>
-    public bool TryGetStoredCompactRows(int space, out VectorDatatype datatype, out ReadOnlySpan<byte> bytes, out int rows)
+    public bool TryGetStoredCompactRows(int space, out VectorDatatype datatype, out int rows)
     {
         var store = _stores[space];
         if (store.Compact is not { } compact)
         {
             datatype = VectorDatatype.Float32;
-            bytes = default;
             rows = 0;
             return false;
         }
 
         datatype = compact.Datatype;
         rows = (int)Math.Min(_used, compact.Length / Math.Max(1, store.Dimension));
-        bytes = compact.Bytes[..(rows * store.Dimension * Spaces[space].ElementBytes)];
         return true;
+    }
+
+    /// <summary>The bytes of compact rows [<paramref name="first"/>, first + <paramref name="rows"/>) of a space, as stored.</summary>
+    public ReadOnlySpan<byte> CompactRowBytes(int space, int first, int rows)
+    {
+        var store = _stores[space];
+        var compact = store.Compact ?? throw new InvalidOperationException($"space '{store.Name}' holds float32 rows");
+        return compact.BytesOf((long)first * store.Dimension, rows * store.Dimension);
     }
 
     /// <summary>Whether a space's rows are held in a compact datatype (float16, uint8) rather than float32.</summary>
@@ -101,7 +107,7 @@ public sealed class PreparedVectorRows
     public static PreparedVectorRows Copy(ReadOnlySpan<float> rows, VectorDatatype datatype = VectorDatatype.Float32) =>
         datatype == VectorDatatype.Float32 ? new(new HugePageBuffer(rows), null) : new(null, CompactRows.Convert(rows, datatype));
 
-    /// <summary>A copy in (huge-page) memory of <paramref name="length"/> values of a compact datatype, stored as <paramref name="bytes"/>.</summary>
-    public static PreparedVectorRows CopyCompact(ReadOnlySpan<byte> bytes, int length, VectorDatatype datatype) =>
-        new(null, CompactRows.Copy(bytes, length, datatype));
+    /// <summary>A copy in (huge-page) memory of <paramref name="length"/> values of a compact datatype, stored at <paramref name="source"/>.</summary>
+    public static unsafe PreparedVectorRows CopyCompact(byte* source, int length, VectorDatatype datatype) =>
+        new(null, CompactRows.Copy(source, length, datatype));
 }

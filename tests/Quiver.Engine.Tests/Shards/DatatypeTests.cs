@@ -139,6 +139,53 @@ public sealed class DatatypeTests : IDisposable
     }
 
     [Fact]
+    public async Task Filtered_walks_of_the_main_graph_and_of_payload_graphs_read_compact_rows()
+    {
+        var catalog = OpenCatalog();
+        try
+        {
+            // payload_m: each value of the indexed "g" (300 points) gets a graph of its own over the compact rows.
+            var written = await CreateIndexedAsync(catalog, "Euclid", "float16", HalfValues, ""","hnsw_config":{"payload_m":16}""");
+            var stored = written.ToDictionary(p => p.Key, p => Stored(p.Value, "Euclid", "float16"));
+            var collection = catalog.Get("c");
+            await WaitForAsync(() => collection.Stats() is { Optimizing: false, OptimizationPending: false });
+            AssertCompact(collection, 2, mapped: false);
+            Assert.True(collection.Memory().GraphBytes > 0);
+            var random = new Random(21);
+            var hits = 0;
+            const int queries = 30;
+            for (var q = 0; q < queries; q++)
+            {
+                var query = HalfValues(random);
+                var g = q % 10;
+                // One value: its payload graph. Two values (a should): the main graph, checking the filter as it walks.
+                foreach (var (json, where) in new (string, Func<ulong, bool>)[]
+                {
+                    ($$$"""{"must":[{"key":"g","match":{"value":{{{g}}}}}]}""", id => id % 10 == (ulong)g),
+                    ($$$"""{"should":[{"key":"g","match":{"value":{{{g}}}}},{"key":"g","match":{"value":{{{(g + 1) % 10}}}}}]}""", id => id % 10 == (ulong)g || id % 10 == (ulong)((g + 1) % 10)),
+                })
+                {
+                    using var doc = JsonDocument.Parse(json);
+                    var filter = Quiver.Segment.Filtering.FilterParser.Parse(doc.RootElement);
+                    var found = collection.Search(new SearchRequest(new NearestQuery(query, null), "", filter, 10, 0, null, WithPayload.None, WithVector.None, false, HnswEf: 64), default);
+                    Assert.All(found, r => Assert.True(where(r.Id.Number), $"point {r.Id.Number} does not match {json}"));
+                    foreach (var r in found)
+                        Assert.True(Math.Abs(Distance(stored[r.Id.Number], query, "Euclid") - r.Score) <= 1e-4 * Math.Max(1, r.Score), $"point {r.Id.Number} scored {r.Score}");
+                    hits += found.Select(r => r.Id.Number).Intersect(BruteForce(stored, query, "Euclid", where).Select(e => e.Id)).Count();
+                }
+            }
+
+            Assert.True(hits / (20.0 * queries) >= 0.95, $"filtered recall@10 {hits / (20.0 * queries):F3} below 0.95");
+            // Every one-value filter walked that value's payload graph.
+            Assert.Equal(queries, collection.Shards.Sum(shard => shard.Read(set => set.Segments.Sum(s => s.PayloadGraphSearches))));
+        }
+        finally
+        {
+            await catalog.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Int8_codes_over_float16_rows_rescore_with_the_stored_values()
     {
         var catalog = OpenCatalog();
