@@ -79,6 +79,29 @@ test('official JS client against Quiver', async (t) => {
     assert.deepEqual(res.points.map(p => p.id), expected.map(e => e.id));
   });
 
+  await t.test('prefetches fused by RRF rank the hand-fused brute-force lists', async () => {
+    const q1 = points[5].vector;
+    const q2 = points[8].vector.map(x => -x);
+    const inGroup3 = p => p.payload.group === 3;
+    const res = await client.query(name, {
+      prefetch: [{ query: q1, limit: 20 }, { query: q2, filter: { must: [{ key: 'group', match: { value: 3 } }] }, limit: 20 }],
+      query: { fusion: 'rrf' },
+      limit: 10,
+    });
+    // Qdrant's RRF: a point at 0-based position p of a list scores 1 / (p + 2), summed over the lists.
+    const fused = new Map();
+    for (const list of [bruteForce(q1, () => true, 20), bruteForce(q2, inGroup3, 20)])
+      list.forEach((e, p) => fused.set(e.id, (fused.get(e.id) ?? 0) + 1 / (p + 2)));
+    const expected = [...fused].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id).slice(0, 10);
+    assert.deepEqual(res.points.map(p => p.id), expected.map(e => e.id));
+    res.points.forEach((p, i) => assert.ok(Math.abs(p.score - expected[i].score) < 1e-5, `score ${p.score} vs ${expected[i].score}`));
+
+    // A nearest query over the prefetched points rescores them: the best of the first list's top 20 by q2.
+    const rescored = await client.query(name, { prefetch: { query: q1, limit: 20 }, query: q2, limit: 3 });
+    const top20 = new Set(bruteForce(q1, () => true, 20).map(e => e.id));
+    assert.deepEqual(rescored.points.map(p => p.id), bruteForce(q2, p => top20.has(p.id), 3).map(e => e.id));
+  });
+
   await t.test('scroll pages through every point in id order', async () => {
     const seen = [];
     let offset = undefined;

@@ -212,9 +212,9 @@ internal sealed partial class GrpcHandlers
             json["query"] = GrpcRequests.Query(q);
         if (query.HasUsing)
             json["using"] = query.Using;
-        // Refused by the shared reader exactly as over REST.
         if (query.Prefetch.Count > 0)
-            json["prefetch"] = new JsonArray();
+            json["prefetch"] = new JsonArray([.. query.Prefetch.Select(p => (JsonNode)GrpcRequests.Prefetch(p))]);
+        // Refused by the shared reader exactly as over REST.
         if (query.LookupFrom is not null)
             json["lookup_from"] = new JsonObject();
         GrpcRequests.SearchCommon(json, query.Filter, query.Params, query.HasScoreThreshold ? query.ScoreThreshold : null, query.HasLimit ? query.Limit : null, query.HasOffset ? query.Offset : null, query.WithPayload, query.WithVectors);

@@ -276,11 +276,32 @@ internal static class GrpcRequests
             body["with_vector"] = WithVectors(withVectors);
     }
 
-    /// <summary>A query's <c>query</c>: nearest to a dense vector or a point; other kinds are refused as REST refuses them.</summary>
+    /// <summary>
+    /// A query's <c>query</c>: nearest to a dense vector or a point, or a fusion of prefetches (rrf, dbsf, rrf with k
+    /// and weights); other kinds are refused as REST refuses them.
+    /// </summary>
     public static JsonNode Query(Query query)
     {
-        if (query.VariantCase != Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest)
-            throw QuiverException.BadInput($"query: `{query.VariantCase}` queries are not supported yet");
+        switch (query.VariantCase)
+        {
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.Fusion:
+                return new JsonObject { ["fusion"] = query.Fusion == Fusion.Dbsf ? "dbsf" : "rrf" };
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.Rrf:
+            {
+                var rrf = new JsonObject();
+                if (query.Rrf.HasK)
+                    rrf["k"] = query.Rrf.K;
+                if (query.Rrf.Weights.Count > 0)
+                    rrf["weights"] = new JsonArray([.. query.Rrf.Weights.Select(w => (JsonNode)w)]);
+                return new JsonObject { ["rrf"] = rrf };
+            }
+
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest:
+                break;
+            default:
+                throw QuiverException.BadInput($"query: `{query.VariantCase}` queries are not supported yet");
+        }
+
         var nearest = query.Nearest;
         return nearest.VariantCase switch
         {
@@ -288,5 +309,21 @@ internal static class GrpcRequests
             VectorInput.VariantOneofCase.Id => Id(nearest.Id),
             _ => throw QuiverException.BadInput($"query: nearest to a `{nearest.VariantCase}` is not supported yet"),
         };
+    }
+
+    /// <summary>A prefetch as the REST body holds it, its own prefetches included.</summary>
+    public static JsonObject Prefetch(PrefetchQuery prefetch)
+    {
+        var json = new JsonObject();
+        if (prefetch.Prefetch.Count > 0)
+            json["prefetch"] = new JsonArray([.. prefetch.Prefetch.Select(p => (JsonNode)Prefetch(p))]);
+        if (prefetch.Query is { } query)
+            json["query"] = Query(query);
+        if (prefetch.HasUsing)
+            json["using"] = prefetch.Using;
+        if (prefetch.LookupFrom is not null)
+            json["lookup_from"] = new JsonObject();
+        SearchCommon(json, prefetch.Filter, prefetch.Params, prefetch.HasScoreThreshold ? prefetch.ScoreThreshold : null, prefetch.HasLimit ? prefetch.Limit : null, null, null, null);
+        return json;
     }
 }

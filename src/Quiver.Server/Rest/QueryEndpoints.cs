@@ -49,52 +49,107 @@ internal static class QueryEndpoints
             throw QuiverException.BadInput($"Format error in JSON body: {path.TrimEnd('.')}: expected an object");
         try
         {
-            foreach (var unsupported in new[] { "prefetch", "lookup_from" })
-            {
-                if (RestReader.TryGet(body, unsupported, out _))
-                    throw QuiverException.BadInput($"{unsupported}: not supported yet");
-            }
-
-            var limit = RestReader.Int(body, "limit", 10, 0, Collection.MaxLimit);
             var offset = RestReader.Int(body, "offset", 0, 0, Collection.MaxLimit);
-            var filter = RestReader.OptionalFilter(body)?.Parsed;
             var withPayload = RestReader.WithPayload(body, false);
             var withVector = RestReader.WithVector(body, false);
-            var exact = false;
-            var indexedOnly = false;
-            int? hnswEf = null;
-            QuantizationSearch quantization = default;
-            if (RestReader.TryGet(body, "params", out var searchParams))
-            {
-                quantization = RestReader.Quantization(searchParams, "params");
-                exact = RestReader.Bool(searchParams, "exact", false, "params");
-                indexedOnly = RestReader.Bool(searchParams, "indexed_only", false, "params");
-                if (RestReader.TryGet(searchParams, "hnsw_ef", out _, "params"))
-                    hnswEf = RestReader.Int(searchParams, "hnsw_ef", 0, 1, 1_000_000, "params");
-            }
+            var stage = ReadStage(body, string.Empty, 0);
 
-            float? threshold = null;
-            if (RestReader.TryGet(body, "score_threshold", out var t))
-            {
-                threshold = t.ValueKind == JsonValueKind.Number
-                    ? t.GetSingle()
-                    : throw QuiverException.BadInput("Format error in JSON body: score_threshold: expected a number");
-            }
-
-            var usingName = RestReader.TryGet(body, "using", out var u) ? RestReader.String(u, "using") : string.Empty;
-
-            if (!RestReader.TryGet(body, "query", out var query))
-                return ScrollAsQuery(collection, filter, limit, offset, withPayload, withVector);
-
-            var nearest = ReadNearest(query);
-            return collection.Search(
-                new SearchRequest(nearest, usingName, filter, limit, offset, threshold, withPayload, withVector, exact, hnswEf, indexedOnly, quantization),
-                cancellationToken);
+            // Without prefetches or a query, points come in id order with score 0, like a scroll.
+            if (stage.Prefetch.Count == 0 && stage.Query is null)
+                return ScrollAsQuery(collection, stage.Filter, stage.Limit, offset, withPayload, withVector);
+            return collection.Query(stage, offset, withPayload, withVector, cancellationToken);
         }
         catch (QuiverException ex) when (path.Length > 0)
         {
             throw new QuiverException(ex.Error with { Message = $"{path}{ex.Message}" });
         }
+    }
+
+    /// <summary>
+    /// A query request or one of its prefetches (at <paramref name="path"/>): prefetch (one or a list, nested),
+    /// query, using, filter, params, score_threshold and limit.
+    /// </summary>
+    private static QueryStage ReadStage(JsonElement body, string path, int depth)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"Format error in JSON body: {path.TrimEnd('.')}: expected an object");
+        if (depth > Collection.MaxQueryDepth)
+            throw QuiverException.BadInput($"{path}prefetch: nested more than {Collection.MaxQueryDepth} deep");
+        if (RestReader.TryGet(body, "lookup_from", out _))
+            throw QuiverException.BadInput($"{path}lookup_from: not supported yet");
+
+        var prefetch = new List<QueryStage>();
+        if (RestReader.TryGet(body, "prefetch", out var prefetches))
+        {
+            if (prefetches.ValueKind == JsonValueKind.Array)
+            {
+                var i = 0;
+                foreach (var item in prefetches.EnumerateArray())
+                    prefetch.Add(ReadStage(item, $"{path}prefetch[{i++}].", depth + 1));
+            }
+            else
+            {
+                prefetch.Add(ReadStage(prefetches, $"{path}prefetch.", depth + 1));
+            }
+        }
+
+        var limit = RestReader.Int(body, "limit", 10, 0, Collection.MaxLimit, path.TrimEnd('.'));
+        var filter = RestReader.OptionalFilter(body)?.Parsed;
+        var exact = false;
+        var indexedOnly = false;
+        int? hnswEf = null;
+        QuantizationSearch quantization = default;
+        if (RestReader.TryGet(body, "params", out var searchParams))
+        {
+            quantization = RestReader.Quantization(searchParams, $"{path}params");
+            exact = RestReader.Bool(searchParams, "exact", false, $"{path}params");
+            indexedOnly = RestReader.Bool(searchParams, "indexed_only", false, $"{path}params");
+            if (RestReader.TryGet(searchParams, "hnsw_ef", out _, $"{path}params"))
+                hnswEf = RestReader.Int(searchParams, "hnsw_ef", 0, 1, 1_000_000, $"{path}params");
+        }
+
+        float? threshold = null;
+        if (RestReader.TryGet(body, "score_threshold", out var t))
+        {
+            threshold = t.ValueKind == JsonValueKind.Number
+                ? t.GetSingle()
+                : throw QuiverException.BadInput($"Format error in JSON body: {path}score_threshold: expected a number");
+        }
+
+        var usingName = RestReader.TryGet(body, "using", out var u) ? RestReader.String(u, $"{path}using") : string.Empty;
+        var query = RestReader.TryGet(body, "query", out var q) ? ReadStageQuery(q, $"{path}query") : null;
+        if (query is FusionStage && prefetch.Count == 0)
+            throw QuiverException.BadInput($"{path}query: fusion combines prefetches, and this request has none");
+        return new QueryStage(prefetch, query, usingName, filter, limit, threshold, exact, hnswEf, indexedOnly, quantization);
+    }
+
+    /// <summary>A stage's query: nearest (a vector, a point id, or <c>{"nearest": ...}</c>), <c>{"fusion": "rrf" | "dbsf"}</c> or <c>{"rrf": {k, weights}}</c>.</summary>
+    private static StageQuery ReadStageQuery(JsonElement query, string path)
+    {
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "fusion", out var fusion))
+        {
+            return fusion.ValueKind == JsonValueKind.String && fusion.GetString() is "rrf" or "dbsf"
+                ? new FusionStage(fusion.GetString() == "rrf" ? FusionKind.Rrf : FusionKind.Dbsf)
+                : throw QuiverException.BadInput($"Format error in JSON body: {path}.fusion: expected rrf or dbsf");
+        }
+
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "rrf", out var rrf))
+        {
+            if (rrf.ValueKind != JsonValueKind.Object)
+                throw QuiverException.BadInput($"Format error in JSON body: {path}.rrf: expected an object with k and weights");
+            var k = RestReader.Int(rrf, "k", Fusion.DefaultRrfK, 1, 1_000_000, $"{path}.rrf");
+            List<float>? weights = null;
+            if (RestReader.TryGet(rrf, "weights", out var w))
+            {
+                if (w.ValueKind != JsonValueKind.Array)
+                    throw QuiverException.BadInput($"Format error in JSON body: {path}.rrf.weights: expected an array of numbers");
+                weights = [.. w.EnumerateArray().Select((x, i) => x.ValueKind == JsonValueKind.Number ? x.GetSingle() : throw QuiverException.BadInput($"Format error in JSON body: {path}.rrf.weights[{i}]: expected a number"))];
+            }
+
+            return new FusionStage(FusionKind.Rrf, k, weights);
+        }
+
+        return new NearestStage(ReadNearest(query));
     }
 
     /// <summary><c>query</c>: a vector, a point id, or <c>{"nearest": vector | id}</c>.</summary>

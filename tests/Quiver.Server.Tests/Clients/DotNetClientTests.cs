@@ -248,9 +248,38 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
         var wrongDim = await Assert.ThrowsAsync<RpcException>(() => _grpc.UpsertAsync(_g, [new PointStruct { Id = 1, Vectors = new[] { 1f, 2f } }]));
         Assert.Equal(StatusCode.InvalidArgument, wrongDim.StatusCode);
         Assert.Contains("dimension", wrongDim.Status.Detail, StringComparison.OrdinalIgnoreCase);
-        var prefetch = await Assert.ThrowsAsync<RpcException>(() => _grpc.QueryAsync(_g, query: new float[Dim], prefetch: [new PrefetchQuery { Query = new float[Dim] }]));
+        // Prefetches fused by RRF (with k and weights) give the same points and scores both ways, and a bad
+        // pipeline is refused with the REST message.
+        var other = probe.Select(v => -v).ToArray();
+        var fusedGrpc = await _grpc.QueryAsync(_g, query: new Query { Rrf = new Rrf { K = 10, Weights = { 2f, 1f } } }, limit: 6, prefetch:
+        [
+            new PrefetchQuery { Query = probe, Limit = 15 },
+            new PrefetchQuery { Query = other, Filter = MatchKeyword("color", "red"), Limit = 15 },
+        ]);
+        var fusedRest = Api.Ok(await _rest.PostAsync($"/collections/{_r}/points/query", new JsonObject
+        {
+            ["prefetch"] = new JsonArray(
+                new JsonObject { ["query"] = new JsonArray([.. probe.Select(v => (JsonNode)v)]), ["limit"] = 15 },
+                new JsonObject
+                {
+                    ["query"] = new JsonArray([.. other.Select(v => (JsonNode)v)]),
+                    ["filter"] = new JsonObject { ["must"] = new JsonArray(new JsonObject { ["key"] = "color", ["match"] = new JsonObject { ["value"] = "red" } }) },
+                    ["limit"] = 15,
+                }),
+            ["query"] = new JsonObject { ["rrf"] = new JsonObject { ["k"] = 10, ["weights"] = new JsonArray(2, 1) } },
+            ["limit"] = 6,
+        })).Result["points"]!.AsArray();
+        Assert.Equal(6, fusedRest.Count);
+        Assert.Equal(fusedRest.Count, fusedGrpc.Count);
+        foreach (var (g, r) in fusedGrpc.Zip(fusedRest))
+        {
+            Assert.Equal(Api.IdText(r!["id"]), g.Id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(r!["score"]!.GetValue<float>(), g.Score);
+        }
+
+        var prefetch = await Assert.ThrowsAsync<RpcException>(() => _grpc.QueryAsync(_g, query: new Query { Fusion = Fusion.Rrf }));
         Assert.Equal(StatusCode.InvalidArgument, prefetch.StatusCode);
-        Assert.Equal((await _rest.PostAsync($"/collections/{_r}/points/query", $$"""{"query":[{{string.Join(',', new float[Dim])}}],"prefetch":[{"query":[{{string.Join(',', new float[Dim])}}]}]}""")).Error, prefetch.Status.Detail);
+        Assert.Equal((await _rest.PostAsync($"/collections/{_r}/points/query", """{"query":{"fusion":"rrf"}}""")).Error, prefetch.Status.Detail);
 #pragma warning disable CS0618
         var unimplemented = await Assert.ThrowsAsync<RpcException>(() => _grpc.RecommendAsync(_g, positive: [1UL]));
 #pragma warning restore CS0618

@@ -1,0 +1,184 @@
+using Quiver.Engine.Query;
+using Quiver.Kernels;
+using Quiver.Segment.Errors;
+using Quiver.Segment.Filtering;
+using Quiver.Segment.Points;
+
+namespace Quiver.Engine.Collections;
+
+public sealed partial class Collection
+{
+    /// <summary>Prefetches may nest this deep; deeper is refused rather than recursed into.</summary>
+    public const int MaxQueryDepth = 16;
+
+    /// <summary>
+    /// A universal query: <paramref name="root"/>'s stages run depth first (prefetches, then the query over what they
+    /// found), and the top <c>root.Limit</c> after <paramref name="offset"/> are returned with their payloads and
+    /// vectors. Scores are the API's: a search or rescoring stage reports its metric's score, a fusion stage its
+    /// fused score.
+    /// </summary>
+    public IReadOnlyList<ScoredRecord> Query(QueryStage root, int offset, WithPayload withPayload, WithVector withVector, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        if (offset < 0 || offset > MaxLimit)
+            throw QuiverException.BadInput($"offset: expected an integer from 0 to {MaxLimit}");
+
+        // A lone nearest stage is a plain search: its scores, order and materialisation are the search's own.
+        if (root.Prefetch.Count == 0 && root.Query is NearestStage nearest)
+        {
+            return Search(
+                new SearchRequest(nearest.Nearest, root.Using, root.Filter, root.Limit, offset, root.ScoreThreshold, withPayload, withVector, root.Exact, root.HnswEf, root.IndexedOnly, root.Quantization),
+                cancellationToken);
+        }
+
+        var ranked = Run(root with { Limit = checked(root.Limit + offset) }, null, 0, cancellationToken);
+        var page = ranked.Points.Skip(offset).ToList();
+        var records = Get([.. page.Select(p => p.Id)], withPayload, withVector).ToDictionary(r => r.Id);
+        var result = new List<ScoredRecord>(page.Count);
+        foreach (var point in page)
+        {
+            // A point deleted since it was ranked is left out rather than returned without its data.
+            if (records.TryGetValue(point.Id, out var record))
+                result.Add(new ScoredRecord(point.Id, 0, ranked.External(point.Score), record.Payload, record.Vectors));
+        }
+
+        return result;
+    }
+
+    /// <summary>A stage's points best first; <see cref="Metric"/> converts their scores to the API's (null: as they are).</summary>
+    private sealed record StageResult(List<RankedPoint> Points, Distance? Metric)
+    {
+        public float External(float score) => Metric is { } metric ? metric.ToExternal(score) : score;
+    }
+
+    private StageResult Run(QueryStage stage, Filter? inherited, int depth, CancellationToken cancellationToken)
+    {
+        if (depth > MaxQueryDepth)
+            throw QuiverException.BadInput($"prefetch: nested more than {MaxQueryDepth} deep");
+        if (stage.Limit < 0 || stage.Limit > MaxLimit)
+            throw QuiverException.BadInput($"limit: expected an integer from 0 to {MaxLimit}");
+        cancellationToken.ThrowIfCancellationRequested();
+        var filter = Both(inherited, stage.Filter);
+        if (stage.Prefetch.Count == 0)
+            return Leaf(stage, filter, cancellationToken);
+
+        var children = new List<StageResult>(stage.Prefetch.Count);
+        foreach (var prefetch in stage.Prefetch)
+            children.Add(Run(prefetch, filter, depth + 1, cancellationToken));
+
+        StageResult result;
+        switch (stage.Query)
+        {
+            case FusionStage { Kind: FusionKind.Rrf } rrf:
+                result = new StageResult(Fusion.Rrf([.. children.Select(c => c.Points)], rrf.K, rrf.Weights), null);
+                break;
+            case FusionStage:
+                result = new StageResult(Fusion.Dbsf([.. children.Select(c => c.Points)]), null);
+                break;
+            case NearestStage nearest:
+                result = Rescore(stage, nearest.Nearest, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList());
+                break;
+            case null when children.Count == 1:
+                result = children[0];
+                break;
+            case null:
+                throw QuiverException.BadInput("query: several prefetches need a query that combines them, such as {\"fusion\": \"rrf\"}");
+            default:
+                throw QuiverException.BadInput($"query: {stage.Query.GetType().Name} is not supported over prefetches");
+        }
+
+        // Thresholds are on the API's scale: a distance passes below it, a similarity or fused score above it.
+        var points = result.Points;
+        if (stage.ScoreThreshold is { } threshold)
+        {
+            var metric = result.Metric;
+            points = [.. points.Where(p => metric is { } m ? p.Score >= m.ThresholdToInternal(threshold) : p.Score >= threshold)];
+        }
+
+        return result with { Points = points.Count > stage.Limit ? points[..stage.Limit] : points };
+    }
+
+    /// <summary>A stage without prefetches: a search, or without a query the first points by id.</summary>
+    private StageResult Leaf(QueryStage stage, Filter? filter, CancellationToken cancellationToken)
+    {
+        switch (stage.Query)
+        {
+            case NearestStage nearest:
+            {
+                var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
+                var hits = Search(
+                    new SearchRequest(nearest.Nearest, stage.Using, filter, stage.Limit, 0, stage.ScoreThreshold, WithPayload.None, WithVector.None, stage.Exact, stage.HnswEf, stage.IndexedOnly, stage.Quantization),
+                    cancellationToken);
+                // Back to the internal scale (higher is better) so fusion and thresholds compare alike.
+                return new StageResult([.. hits.Select(h => new RankedPoint(h.Id, ToInternal(space.Distance, h.Score)))], space.Distance);
+            }
+
+            case null:
+            {
+                var page = Scroll(new ScrollRequest(filter, null, stage.Limit, null, WithPayload.None, WithVector.None));
+                return new StageResult([.. page.Points.Select(p => new RankedPoint(p.Id, 0))], null);
+            }
+
+            default:
+                throw QuiverException.BadInput("query: fusion needs prefetches to combine");
+        }
+    }
+
+    /// <summary>
+    /// Scores prefetched points exactly against the stage's vector (its <c>using</c> space, which may differ from the
+    /// prefetches'); points without that vector drop out.
+    /// </summary>
+    private StageResult Rescore(QueryStage stage, NearestQuery nearest, List<PointId> candidates)
+    {
+        var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
+        var query = new float[space.Dimension];
+        if (nearest.PointId is { } pointId)
+        {
+            CopyStoredVector(pointId, space, query);
+            candidates.Remove(pointId);
+        }
+        else
+        {
+            PrepareQuery(space, nearest.Vector!, query).CopyTo(query);
+        }
+
+        var records = Get(candidates, WithPayload.None, new WithVector(true, [space.Name]));
+        var scored = new List<RankedPoint>(records.Count);
+        foreach (var record in records)
+        {
+            if (record.Vectors?.FirstOrDefault(v => v.Name == space.Name) is not { } vector)
+                continue;
+            var score = space.Distance switch
+            {
+                Distance.Euclid => NegSquaredL2Kernel.Score(query, vector.Values),
+                Distance.Manhattan => NegL1Kernel.Score(query, vector.Values),
+                _ => DotKernel.Score(query, vector.Values),
+            };
+            scored.Add(new RankedPoint(record.Id, score));
+        }
+
+        scored.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
+        return new StageResult(scored, space.Distance);
+    }
+
+    /// <summary>The internal score (higher is closer) of an API score.</summary>
+    private static float ToInternal(Distance distance, float external) => distance switch
+    {
+        Distance.Euclid => -(external * external),
+        Distance.Manhattan => -external,
+        _ => external,
+    };
+
+    /// <summary>Both filters at once; the outer one's <c>must</c> conditions stay at the top, where the planner sees its indexes.</summary>
+    private static Filter? Both(Filter? outer, Filter? inner)
+    {
+        if (outer is null)
+            return inner;
+        if (inner is null)
+            return outer;
+        var rest = outer.Should is null && outer.MustNot is null && outer.MinShould is null
+            ? []
+            : new Condition[] { new FilterCondition(new Filter(null, outer.Should, outer.MustNot, outer.MinShould)) };
+        return new Filter([.. inner.Must ?? [], .. outer.Must ?? [], .. rest], inner.Should, inner.MustNot, inner.MinShould);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Quiver.Server.Tests.Infrastructure;
+
+namespace Quiver.Server.Tests.Rest;
+
+/// <summary>
+/// <c>points/query</c> with prefetches: fusion (rrf with k and weights, dbsf), rescoring over prefetched points with
+/// another vector, nesting, filters that reach every stage, thresholds, paging, and the errors. Six hand-made points,
+/// so every expected list and score below is worked out by hand.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class PrefetchQueryTests(ServerFixture fixture)
+{
+    private readonly RestClient _client = fixture.Client;
+
+    /// <summary>
+    /// "a" (Dot) with [1,0] ranks 1 (1.0), 2 (0.9), 3 (0.8), 6 (0.1), 4 and 5 (0); with [0,1] ranks 4 (1.0), 5 (0.9).
+    /// "b" (Euclid) from [0,0] ranks 6 (0.2), 4 (0.5), 2 and 3 (1.0, ties by id), 5 (4.24), 1 (7.07).
+    /// Point 1 is tagged x, the others y.
+    /// </summary>
+    private async Task<string> SeedAsync()
+    {
+        var name = await Api.CreateRawAsync(_client, "prefetch", """{"vectors":{"a":{"size":2,"distance":"Dot"},"b":{"size":2,"distance":"Euclid"}}}""");
+        await Api.UpsertAsync(_client, name, """
+            [{"id":1,"vector":{"a":[1,0],"b":[5,5]},"payload":{"tag":"x"}},
+             {"id":2,"vector":{"a":[0.9,0],"b":[1,0]},"payload":{"tag":"y"}},
+             {"id":3,"vector":{"a":[0.8,0],"b":[0,1]},"payload":{"tag":"y"}},
+             {"id":4,"vector":{"a":[0,1],"b":[0,0.5]},"payload":{"tag":"y"}},
+             {"id":5,"vector":{"a":[0,0.9],"b":[3,3]},"payload":{"tag":"y"}},
+             {"id":6,"vector":{"a":[0.1,0.1],"b":[0.2,0]},"payload":{"tag":"y"}}]
+            """);
+        return name;
+    }
+
+    private const string TwoPrefetches = """
+        "prefetch":[{"query":[1,0],"using":"a","limit":3},{"query":[0,0],"using":"b","limit":3}]
+        """;
+
+    private async Task<JsonArray> QueryAsync(string name, string body) =>
+        Api.Ok(await _client.PostAsync($"/collections/{name}/points/query", body)).Result["points"]!.AsArray();
+
+    private static int[] Ids(JsonArray points) => [.. points.Select(p => int.Parse(Api.IdText(p!["id"]), CultureInfo.InvariantCulture))];
+
+    private static double[] Scores(JsonArray points) => [.. points.Select(p => p!["score"]!.GetValue<double>())];
+
+    [Fact]
+    public async Task Rrf_fuses_by_rank_with_qdrants_default_k_and_with_k_and_weights()
+    {
+        var name = await SeedAsync();
+        // Lists [1,2,3] and [6,4,2]; a point at position p scores 1/(p+2): 2 = 1/3 + 1/4, 1 and 6 = 1/2, 4 = 1/3, 3 = 1/4.
+        var fused = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"fusion":"rrf"}}""");
+        Assert.Equal([2, 1, 6, 4, 3], Ids(fused));
+        AssertScores([(1.0 / 3) + 0.25, 0.5, 0.5, 1.0 / 3, 0.25], Scores(fused));
+
+        // k 60: 2 = 1/61 + 1/62, 1 and 6 = 1/60, 4 = 1/61, 3 = 1/62.
+        var k60 = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"rrf":{"k":60}}}""");
+        Assert.Equal([2, 1, 6, 4, 3], Ids(k60));
+        AssertScores([(1.0 / 61) + (1.0 / 62), 1.0 / 60, 1.0 / 60, 1.0 / 61, 1.0 / 62], Scores(k60));
+
+        // Weight 3 on the first list divides its positions by 3: 1 = 1/(1/3 + 59), 3 = 1/60 ties 6 = 1/60, 4 = 1/61.
+        var weighted = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"rrf":{"k":60,"weights":[3,1]}}}""");
+        Assert.Equal([2, 1, 3, 6, 4], Ids(weighted));
+        AssertScores([(1.0 / ((2.0 / 3) + 59)) + (1.0 / 62), 1.0 / ((1.0 / 3) + 59), 1.0 / 60, 1.0 / 60, 1.0 / 61], Scores(weighted));
+    }
+
+    [Fact]
+    public async Task Dbsf_fuses_scores_normalised_over_three_deviations_of_each_list()
+    {
+        var name = await SeedAsync();
+        // "a": 1.0, 0.9, 0.8 (mean 0.9, sample deviation 0.1) map onto [0.6, 1.2]: 2/3, 1/2, 1/3. "b" is a distance,
+        // fused as -distance²: -0.04, -0.25, -1 (mean -0.43, deviation 0.50468) map to 0.6288, 0.5594, 0.3118.
+        var fused = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"fusion":"dbsf"}}""");
+        Assert.Equal([2, 1, 6, 4, 3], Ids(fused));
+        var deviation = Math.Sqrt(0.5094 / 2);
+        double B(double d) => (-(d * d) - (-0.43 - (3 * deviation))) / (6 * deviation);
+        AssertScores([0.5 + B(1), 2.0 / 3, B(0.2), B(0.5), 1.0 / 3], Scores(fused), 1e-4);
+    }
+
+    [Fact]
+    public async Task A_nearest_query_rescores_prefetched_points_with_another_vector_at_any_depth()
+    {
+        var name = await SeedAsync();
+        // The top 4 by "a" [1,0] are 1, 2, 3, 6; by "b" from [0,0] the closest two of them are 6 (0.2) and 2 (1.0).
+        var rescored = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":[0,0],"using":"b","limit":2,"with_payload":true}""");
+        Assert.Equal([6, 2], Ids(rescored));
+        AssertScores([0.2, 1.0], Scores(rescored));
+        Assert.Equal("y", rescored[0]!["payload"]!["tag"]!.GetValue<string>());
+
+        // Three levels: that rescoring and "a" [0,1] (4, 5), fused: 6 and 4 score 1/2, 2 and 5 score 1/3.
+        var nested = await QueryAsync(name, """
+            {"prefetch":[{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":[0,0],"using":"b","limit":2},
+                         {"query":[0,1],"using":"a","limit":2}],
+             "query":{"fusion":"rrf"}}
+            """);
+        Assert.Equal([4, 6, 2, 5], Ids(nested));
+
+        // A query by point id rescores with that point's vector and leaves the point itself out.
+        var byId = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":{"nearest":6},"using":"b","limit":2}""");
+        Assert.Equal([2, 3], Ids(byId));
+    }
+
+    [Fact]
+    public async Task The_outer_filter_reaches_every_prefetch_and_thresholds_and_paging_apply_to_the_fused_list()
+    {
+        var name = await SeedAsync();
+        // Without point 1 (tag x): [2,3,6] and [6,4,2]: 2 and 6 score 1/2 + 1/4, 3 and 4 score 1/3.
+        var filtered = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"fusion":"rrf"},"filter":{"must_not":[{"key":"tag","match":{"value":"x"}}]}}""");
+        Assert.Equal([2, 6, 3, 4], Ids(filtered));
+
+        var passing = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"fusion":"rrf"},"score_threshold":0.5}""");
+        Assert.Equal([2, 1, 6], Ids(passing));
+
+        var page = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"fusion":"rrf"},"limit":2,"offset":1}""");
+        Assert.Equal([1, 6], Ids(page));
+
+        var batch = Api.Ok(await _client.PostAsync($"/collections/{name}/points/query/batch", "{\"searches\":[{" + TwoPrefetches + ""","query":{"fusion":"rrf"},"limit":1},{"query":[0,1],"using":"a","limit":1}]}""")).Result.AsArray();
+        Assert.Equal([2], Ids(batch[0]!["points"]!.AsArray()));
+        Assert.Equal([4], Ids(batch[1]!["points"]!.AsArray()));
+    }
+
+    [Theory]
+    [InlineData("""{"query":{"fusion":"rrf"}}""", "fusion combines prefetches")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"}],"query":{"rrf":{"weights":[1,2]}}}""", "weights")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"},{"query":[1,0],"using":"a"}]}""", "several prefetches")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"}],"query":{"fusion":"max"}}""", "query.fusion")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a","limit":-1}],"query":{"fusion":"rrf"}}""", "prefetch[0].limit")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"nope"}],"query":{"fusion":"rrf"}}""", "nope")]
+    public async Task Malformed_pipelines_are_400_naming_the_problem(string body, string fragment)
+    {
+        var name = await SeedAsync();
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", body), HttpStatusCode.BadRequest, fragment);
+    }
+
+    [Fact]
+    public async Task Prefetches_nested_too_deep_are_refused()
+    {
+        var name = await SeedAsync();
+        var body = """{"query":[1,0],"using":"a"}""";
+        for (var i = 0; i < 20; i++)
+            body = "{\"prefetch\":" + body + ",\"query\":[1,0],\"using\":\"a\"}";
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", body), HttpStatusCode.BadRequest, "nested more than");
+    }
+
+    private static void AssertScores(double[] expected, double[] actual, double tolerance = 1e-6)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"score {i}: expected {expected[i]}, got {actual[i]}");
+    }
+}
