@@ -8,8 +8,8 @@ namespace Quiver.Engine.Collections;
 
 public sealed partial class Collection
 {
-    /// <summary>Prefetches may nest this deep; deeper is refused rather than recursed into.</summary>
-    public const int MaxQueryDepth = 16;
+    /// <summary>Prefetches may nest this deep (as in Qdrant); deeper is refused rather than recursed into.</summary>
+    public const int MaxQueryDepth = 64;
 
     /// <summary>
     /// A universal query: <paramref name="root"/>'s stages run depth first (prefetches, then the query over what they
@@ -31,7 +31,12 @@ public sealed partial class Collection
                 cancellationToken);
         }
 
-        var ranked = Run(root with { Limit = checked(root.Limit + offset) }, null, 0, cancellationToken);
+        // As in Qdrant, a point a query names (nearest to a point, a recommendation example) is left out of every
+        // stage, so no prefetch spends its limit on a point the request will not return.
+        var named = new HashSet<PointId>();
+        CollectNamedPoints(root, named);
+        var filter = named.Count == 0 ? null : new Filter(mustNot: [new HasIdCondition(named)]);
+        var ranked = Run(root with { Limit = checked(root.Limit + offset) }, filter, 0, cancellationToken);
         var page = ranked.Points.Skip(offset).ToList();
         var records = Get([.. page.Select(p => p.Id)], withPayload, withVector).ToDictionary(r => r.Id);
         var result = new List<ScoredRecord>(page.Count);
@@ -55,7 +60,8 @@ public sealed partial class Collection
     {
         if (depth > MaxQueryDepth)
             throw QuiverException.BadInput($"prefetch: nested more than {MaxQueryDepth} deep");
-        if (stage.Limit < 0 || stage.Limit > MaxLimit)
+        // The root's limit includes the offset, each checked on its own by the caller.
+        if (stage.Limit < 0 || stage.Limit > (depth == 0 ? 2 * MaxLimit : MaxLimit))
             throw QuiverException.BadInput($"limit: expected an integer from 0 to {MaxLimit}");
         cancellationToken.ThrowIfCancellationRequested();
         var filter = Both(inherited, stage.Filter);
@@ -73,16 +79,16 @@ public sealed partial class Collection
                 result = new StageResult(Fusion.Rrf([.. children.Select(c => c.Points)], rrf.K, rrf.Weights), null);
                 break;
             case FusionStage:
-                result = new StageResult(Fusion.Dbsf([.. children.Select(c => c.Points)]), null);
+                result = new StageResult(Fusion.Dbsf([.. children.Select(ForScoreFusion)]), null);
                 break;
             case NearestStage nearest:
                 result = Rescore(stage, nearest.Nearest, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList());
                 break;
-            case null when children.Count == 1:
-                result = children[0];
+            case RecommendStage recommend:
+                result = Recommend(stage, recommend, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), cancellationToken);
                 break;
             case null:
-                throw QuiverException.BadInput("query: several prefetches need a query that combines them, such as {\"fusion\": \"rrf\"}");
+                throw QuiverException.BadInput("query: prefetches need a query that ranks or merges what they find, such as {\"fusion\": \"rrf\"}");
             default:
                 throw QuiverException.BadInput($"query: {stage.Query.GetType().Name} is not supported over prefetches");
         }
@@ -113,8 +119,13 @@ public sealed partial class Collection
                 return new StageResult([.. hits.Select(h => new RankedPoint(h.Id, ToInternal(space.Distance, h.Score)))], space.Distance);
             }
 
+            case RecommendStage recommend:
+                return Recommend(stage, recommend, filter, null, cancellationToken);
+
             case null:
             {
+                if (stage.Limit == 0)
+                    return new StageResult([], null);
                 var page = Scroll(new ScrollRequest(filter, null, stage.Limit, null, WithPayload.None, WithVector.None));
                 return new StageResult([.. page.Points.Select(p => new RankedPoint(p.Id, 0))], null);
             }
@@ -161,6 +172,38 @@ public sealed partial class Collection
         return new StageResult(scored, space.Distance);
     }
 
+    /// <summary>
+    /// A list's scores for distribution-based fusion: higher is better and linear in what the API reports (a distance
+    /// is negated; the internal -distance² would bend the distribution the normalisation assumes).
+    /// </summary>
+    private static List<RankedPoint> ForScoreFusion(StageResult child) => child.Metric is Distance.Euclid
+        ? [.. child.Points.Select(p => p with { Score = -Distance.Euclid.ToExternal(p.Score) })]
+        : child.Points;
+
+    /// <summary>Every point a stage's query names, in the whole tree.</summary>
+    private static void CollectNamedPoints(QueryStage stage, HashSet<PointId> named)
+    {
+        switch (stage.Query)
+        {
+            case NearestStage { Nearest.PointId: { } id }:
+                named.Add(id);
+                break;
+            case RecommendStage recommend:
+                foreach (var example in recommend.Positive.Concat(recommend.Negative))
+                {
+                    if (example.PointId is { } exampleId)
+                        named.Add(exampleId);
+                }
+
+                break;
+            default:
+                break;
+        }
+
+        foreach (var prefetch in stage.Prefetch)
+            CollectNamedPoints(prefetch, named);
+    }
+
     /// <summary>The internal score (higher is closer) of an API score.</summary>
     private static float ToInternal(Distance distance, float external) => distance switch
     {
@@ -169,7 +212,11 @@ public sealed partial class Collection
         _ => external,
     };
 
-    /// <summary>Both filters at once; the outer one's <c>must</c> conditions stay at the top, where the planner sees its indexes.</summary>
+    /// <summary>
+    /// Both filters at once; the outer one's <c>must</c> conditions stay at the top, where the planner sees its indexes.
+    /// Its should, must_not and min_should stay together as one nested condition, so each filter must hold whole
+    /// (concatenating the two should lists would let either filter's conditions admit a point).
+    /// </summary>
     private static Filter? Both(Filter? outer, Filter? inner)
     {
         if (outer is null)

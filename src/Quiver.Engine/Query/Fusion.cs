@@ -28,13 +28,13 @@ public static class Fusion
         for (var l = 0; l < lists.Count; l++)
         {
             var weight = weights?[l] ?? 1f;
-            if (weight < 0 || !float.IsFinite(weight))
-                throw QuiverException.BadInput($"query.rrf.weights[{l}]: expected a finite number of at least 0");
+            if (!float.IsFinite(weight))
+                throw QuiverException.BadInput($"query.rrf.weights[{l}]: expected a finite number");
             var list = lists[l];
             for (var p = 0; p < list.Count; p++)
             {
-                // A zero weight adds nothing, but the point is still among the candidates.
-                var score = weight == 0 ? 0f : 1f / (((p + 1) / weight) + k - 1);
+                // A weight of 0 or less adds nothing (as in Qdrant), but the point is still among the candidates.
+                var score = weight <= 0 ? 0f : 1f / (((p + 1) / weight) + k - 1);
                 scores[list[p].Id] = scores.GetValueOrDefault(list[p].Id) + score;
             }
         }

@@ -38,3 +38,22 @@ public enum FusionKind
     Rrf,
     Dbsf,
 }
+
+/// <summary>
+/// Points like the <paramref name="Positive"/> examples and unlike the <paramref name="Negative"/> ones (vectors, or
+/// points whose stored vectors are used; example points are never returned).
+/// </summary>
+public sealed record RecommendStage(IReadOnlyList<NearestQuery> Positive, IReadOnlyList<NearestQuery> Negative, RecommendStrategy Strategy) : StageQuery;
+
+/// <summary>Qdrant's recommendation strategies.</summary>
+public enum RecommendStrategy
+{
+    /// <summary>One search with <c>avg(positive) + avg(positive) - avg(negative)</c> (without negatives, the average).</summary>
+    AverageVector,
+
+    /// <summary>Each point scores its best positive similarity, or minus the square of its best negative one when that is higher.</summary>
+    BestScore,
+
+    /// <summary>Each point scores the sum of its positive similarities less the sum of its negative ones.</summary>
+    SumScores,
+}

@@ -296,6 +296,26 @@ internal static class GrpcRequests
                 return new JsonObject { ["rrf"] = rrf };
             }
 
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.Recommend:
+            {
+                var recommend = new JsonObject
+                {
+                    ["positive"] = new JsonArray([.. query.Recommend.Positive.Select(Example)]),
+                    ["negative"] = new JsonArray([.. query.Recommend.Negative.Select(Example)]),
+                };
+                if (query.Recommend.HasStrategy)
+                {
+                    recommend["strategy"] = query.Recommend.Strategy switch
+                    {
+                        RecommendStrategy.BestScore => "best_score",
+                        RecommendStrategy.SumScores => "sum_scores",
+                        _ => "average_vector",
+                    };
+                }
+
+                return new JsonObject { ["recommend"] = recommend };
+            }
+
             case Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest:
                 break;
             default:
@@ -310,6 +330,14 @@ internal static class GrpcRequests
             _ => throw QuiverException.BadInput($"query: nearest to a `{nearest.VariantCase}` is not supported yet"),
         };
     }
+
+    /// <summary>A recommendation example: a dense vector or a point id.</summary>
+    private static JsonNode? Example(VectorInput input) => input.VariantCase switch
+    {
+        VectorInput.VariantOneofCase.Dense => new JsonArray([.. input.Dense.Data.Select(v => (JsonNode)v)]),
+        VectorInput.VariantOneofCase.Id => Id(input.Id),
+        _ => throw QuiverException.BadInput($"query.recommend: examples of kind `{input.VariantCase}` are not supported yet"),
+    };
 
     /// <summary>A prefetch as the REST body holds it, its own prefetches included.</summary>
     public static JsonObject Prefetch(PrefetchQuery prefetch)

@@ -93,7 +93,8 @@ internal static class QueryEndpoints
             }
         }
 
-        var limit = RestReader.Int(body, "limit", 10, 0, Collection.MaxLimit, path.TrimEnd('.'));
+        // A prefetch must find something (Qdrant's minimum is 1); the request itself may ask for 0 as before.
+        var limit = RestReader.Int(body, "limit", 10, depth == 0 ? 0 : 1, Collection.MaxLimit, path.TrimEnd('.'));
         var filter = RestReader.OptionalFilter(body)?.Parsed;
         var exact = false;
         var indexedOnly = false;
@@ -120,6 +121,8 @@ internal static class QueryEndpoints
         var query = RestReader.TryGet(body, "query", out var q) ? ReadStageQuery(q, $"{path}query") : null;
         if (query is FusionStage && prefetch.Count == 0)
             throw QuiverException.BadInput($"{path}query: fusion combines prefetches, and this request has none");
+        if (query is FusionStage && usingName.Length > 0)
+            throw QuiverException.BadInput($"{path}using: a fusion combines prefetches' scores and searches no vector; set using on the prefetches");
         return new QueryStage(prefetch, query, usingName, filter, limit, threshold, exact, hnswEf, indexedOnly, quantization);
     }
 
@@ -149,7 +152,44 @@ internal static class QueryEndpoints
             return new FusionStage(FusionKind.Rrf, k, weights);
         }
 
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "recommend", out var recommend))
+        {
+            if (recommend.ValueKind != JsonValueKind.Object)
+                throw QuiverException.BadInput($"Format error in JSON body: {path}.recommend: expected an object with positive, negative and strategy");
+            var strategy = RecommendStrategy.AverageVector;
+            if (RestReader.TryGet(recommend, "strategy", out var named))
+            {
+                strategy = named.ValueKind == JsonValueKind.String ? named.GetString() switch
+                {
+                    "average_vector" => RecommendStrategy.AverageVector,
+                    "best_score" => RecommendStrategy.BestScore,
+                    "sum_scores" => RecommendStrategy.SumScores,
+                    _ => throw QuiverException.BadInput($"Format error in JSON body: {path}.recommend.strategy: expected average_vector, best_score or sum_scores"),
+                } : throw QuiverException.BadInput($"Format error in JSON body: {path}.recommend.strategy: expected average_vector, best_score or sum_scores");
+            }
+
+            return new RecommendStage(Examples(recommend, "positive", $"{path}.recommend"), Examples(recommend, "negative", $"{path}.recommend"), strategy);
+        }
+
         return new NearestStage(ReadNearest(query));
+    }
+
+    /// <summary>Recommendation examples: vectors or point ids.</summary>
+    private static List<NearestQuery> Examples(JsonElement recommend, string name, string path)
+    {
+        if (!RestReader.TryGet(recommend, name, out var list))
+            return [];
+        if (list.ValueKind != JsonValueKind.Array)
+            throw QuiverException.BadInput($"Format error in JSON body: {path}.{name}: expected an array of vectors or point ids");
+        var examples = new List<NearestQuery>();
+        foreach (var example in list.EnumerateArray())
+        {
+            if (example.ValueKind is not (JsonValueKind.Array or JsonValueKind.Number or JsonValueKind.String))
+                throw QuiverException.BadInput($"Format error in JSON body: {path}.{name}[{examples.Count}]: expected a vector or a point id");
+            examples.Add(ReadNearest(example));
+        }
+
+        return examples;
     }
 
     /// <summary><c>query</c>: a vector, a point id, or <c>{"nearest": vector | id}</c>.</summary>

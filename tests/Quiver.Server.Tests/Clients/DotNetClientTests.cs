@@ -277,6 +277,23 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
             Assert.Equal(r!["score"]!.GetValue<float>(), g.Score);
         }
 
+        // Recommendations by point ids (two still stored) with best_score likewise.
+        var kept = (await _grpc.ScrollAsync(_g, limit: 2)).Result.Select(p => p.Id.Num).ToArray();
+        var recommendGrpc = await _grpc.QueryAsync(_g, limit: 5, query: new Query
+        {
+            Recommend = new RecommendInput { Positive = { new VectorInput { Id = kept[0] } }, Negative = { new VectorInput { Id = kept[1] } }, Strategy = RecommendStrategy.BestScore },
+        });
+        var recommendRest = Api.Ok(await _rest.PostAsync($"/collections/{_r}/points/query", $$$"""{"query":{"recommend":{"positive":[{{{kept[0]}}}],"negative":[{{{kept[1]}}}],"strategy":"best_score"}},"limit":5}""")).Result["points"]!.AsArray();
+        Assert.Equal(5, recommendRest.Count);
+        Assert.Equal(recommendRest.Count, recommendGrpc.Count);
+        foreach (var (g, r) in recommendGrpc.Zip(recommendRest))
+        {
+            Assert.Equal(Api.IdText(r!["id"]), g.Id.Num.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(r!["score"]!.GetValue<float>(), g.Score);
+        }
+
+        Assert.DoesNotContain(recommendGrpc, p => kept.Contains(p.Id.Num));
+
         var prefetch = await Assert.ThrowsAsync<RpcException>(() => _grpc.QueryAsync(_g, query: new Query { Fusion = Fusion.Rrf }));
         Assert.Equal(StatusCode.InvalidArgument, prefetch.StatusCode);
         Assert.Equal((await _rest.PostAsync($"/collections/{_r}/points/query", """{"query":{"fusion":"rrf"}}""")).Error, prefetch.Status.Detail);

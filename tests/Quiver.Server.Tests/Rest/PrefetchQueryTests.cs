@@ -70,12 +70,14 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
     {
         var name = await SeedAsync();
         // "a": 1.0, 0.9, 0.8 (mean 0.9, sample deviation 0.1) map onto [0.6, 1.2]: 2/3, 1/2, 1/3. "b" is a distance,
-        // fused as -distance²: -0.04, -0.25, -1 (mean -0.43, deviation 0.50468) map to 0.6288, 0.5594, 0.3118.
+        // fused negated: -0.2, -0.5, -1 (mean -17/30, sample deviation 0.40415) map to 0.6512, 0.5275, 0.3213.
         var fused = await QueryAsync(name, "{" + TwoPrefetches + ""","query":{"fusion":"dbsf"}}""");
         Assert.Equal([2, 1, 6, 4, 3], Ids(fused));
-        var deviation = Math.Sqrt(0.5094 / 2);
-        double B(double d) => (-(d * d) - (-0.43 - (3 * deviation))) / (6 * deviation);
-        AssertScores([0.5 + B(1), 2.0 / 3, B(0.2), B(0.5), 1.0 / 3], Scores(fused), 1e-4);
+        const double mean = -17.0 / 30;
+        var deviation = Math.Sqrt((Math.Pow(-0.2 - mean, 2) + Math.Pow(-0.5 - mean, 2) + Math.Pow(-1 - mean, 2)) / 2);
+        double B(double d) => (-d - (mean - (3 * deviation))) / (6 * deviation);
+        AssertScores([0.5 + B(1), 2.0 / 3, B(0.2), B(0.5), 1.0 / 3], Scores(fused), 1e-5);
+        AssertScores([0.8213, 0.6667, 0.6512, 0.5275, 0.3333], Scores(fused), 1e-4);
     }
 
     [Fact]
@@ -96,9 +98,11 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
             """);
         Assert.Equal([4, 6, 2, 5], Ids(nested));
 
-        // A query by point id rescores with that point's vector and leaves the point itself out.
+        // A query by point id rescores with that point's vector, and the point is left out of every stage: the
+        // prefetch finds 1, 2, 3 and 4 (4 and 5 tie at 0), and from 6's [0.2,0] 4 (0.539) and 2 (0.8) are closest.
         var byId = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":{"nearest":6},"using":"b","limit":2}""");
-        Assert.Equal([2, 3], Ids(byId));
+        Assert.Equal([4, 2], Ids(byId));
+        AssertScores([Math.Sqrt(0.29), 0.8], Scores(byId), 1e-5);
     }
 
     [Fact]
@@ -120,13 +124,62 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
         Assert.Equal([4], Ids(batch[1]!["points"]!.AsArray()));
     }
 
+    [Fact]
+    public async Task Recommend_by_average_vector_searches_with_twice_the_positives_less_the_negatives()
+    {
+        var name = await SeedAsync();
+        // Positive point 1 ([1,0]) and negative point 4 ([0,1]): [2,-1]. Dot: 2 = 1.8, 3 = 1.6, 6 = 0.1, 5 = -0.9; the
+        // example points are left out.
+        var byIds = await QueryAsync(name, """{"query":{"recommend":{"positive":[1],"negative":[4]}},"using":"a","limit":3}""");
+        Assert.Equal([2, 3, 6], Ids(byIds));
+        AssertScores([1.8, 1.6, 0.1], Scores(byIds), 1e-5);
+
+        // A vector example alone is the query itself; 1, 2 and 3 tie at 0 and come by id.
+        var byVector = await QueryAsync(name, """{"query":{"recommend":{"positive":[[0,1]],"strategy":"average_vector"}},"using":"a","limit":4}""");
+        Assert.Equal([4, 5, 6, 1], Ids(byVector));
+
+        // Over prefetched points (1, 2, 3 by "a"), ranked by "b" from [0,0]: 2 and 3 (1.0), then 1.
+        var over = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":3},"query":{"recommend":{"positive":[[0,0]]}},"using":"b"}""");
+        Assert.Equal([2, 3, 1], Ids(over));
+        AssertScores([1, 1, Math.Sqrt(50)], Scores(over), 1e-5);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Recommend_by_best_score_and_sum_scores_scores_every_candidate_against_every_example(bool exact)
+    {
+        var name = await SeedAsync();
+        // Examples on "b" (similarity -distance²): positive 6 at [0.2,0], negative 1 at [5,5].
+        // best_score: 4 = -0.29, 2 = -0.64, 3 = -1.04; for 5 the negative (-8) beats the positive (-16.84): -(8²).
+        var parameters = exact ? ""","params":{"exact":true}""" : string.Empty;
+        var best = await QueryAsync(name, "{\"query\":{\"recommend\":{\"positive\":[6],\"negative\":[1],\"strategy\":\"best_score\"}},\"using\":\"b\"" + parameters + "}");
+        Assert.Equal([4, 2, 3, 5], Ids(best));
+        AssertScores([-0.29, -0.64, -1.04, -64], Scores(best), 1e-4);
+
+        // sum_scores: positive similarity less negative: 4 = -0.29 + 45.25, 2 = -0.64 + 41, 3 = -1.04 + 41, 5 = -16.84 + 8.
+        var sum = await QueryAsync(name, "{\"query\":{\"recommend\":{\"positive\":[6],\"negative\":[1],\"strategy\":\"sum_scores\"}},\"using\":\"b\"" + parameters + "}");
+        Assert.Equal([4, 2, 3, 5], Ids(sum));
+        AssertScores([44.96, 40.36, 39.96, -8.84], Scores(sum), 1e-4);
+
+        // A negative example alone: the points least like it first.
+        var away = await QueryAsync(name, "{\"query\":{\"recommend\":{\"negative\":[1],\"strategy\":\"sum_scores\"}},\"using\":\"b\",\"limit\":2" + parameters + "}");
+        Assert.Equal([6, 4], Ids(away));
+    }
+
     [Theory]
     [InlineData("""{"query":{"fusion":"rrf"}}""", "fusion combines prefetches")]
     [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"}],"query":{"rrf":{"weights":[1,2]}}}""", "weights")]
-    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"},{"query":[1,0],"using":"a"}]}""", "several prefetches")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"},{"query":[1,0],"using":"a"}]}""", "prefetches need a query")]
+    [InlineData("""{"prefetch":{"query":[1,0],"using":"a"}}""", "prefetches need a query")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"}],"query":{"fusion":"rrf"},"using":"a"}""", "using")]
+    [InlineData("""{"prefetch":[{"query":[1,0],"using":"a","limit":0}],"query":{"fusion":"rrf"}}""", "prefetch[0].limit")]
     [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"}],"query":{"fusion":"max"}}""", "query.fusion")]
     [InlineData("""{"prefetch":[{"query":[1,0],"using":"a","limit":-1}],"query":{"fusion":"rrf"}}""", "prefetch[0].limit")]
     [InlineData("""{"prefetch":[{"query":[1,0],"using":"nope"}],"query":{"fusion":"rrf"}}""", "nope")]
+    [InlineData("""{"query":{"recommend":{"negative":[1]}},"using":"a"}""", "positive example")]
+    [InlineData("""{"query":{"recommend":{"positive":[1],"strategy":"most"}},"using":"a"}""", "recommend.strategy")]
+    [InlineData("""{"query":{"recommend":{"positive":[{"x":1}]}},"using":"a"}""", "recommend.positive[0]")]
     public async Task Malformed_pipelines_are_400_naming_the_problem(string body, string fragment)
     {
         var name = await SeedAsync();
@@ -138,9 +191,10 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
     {
         var name = await SeedAsync();
         var body = """{"query":[1,0],"using":"a"}""";
-        for (var i = 0; i < 20; i++)
+        for (var i = 0; i < 70; i++)
             body = "{\"prefetch\":" + body + ",\"query\":[1,0],\"using\":\"a\"}";
-        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", body), HttpStatusCode.BadRequest, "nested more than");
+        // The body's JSON depth (64, as Qdrant's prefetch depth) stops it before any stage runs.
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", body), HttpStatusCode.BadRequest, "deeper than the maximum of 64");
     }
 
     private static void AssertScores(double[] expected, double[] actual, double tolerance = 1e-6)
