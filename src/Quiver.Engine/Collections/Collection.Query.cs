@@ -24,7 +24,7 @@ public sealed partial class Collection
             throw QuiverException.BadInput($"offset: expected an integer from 0 to {MaxLimit}");
 
         // A lone nearest stage is a plain search: its scores, order and materialisation are the search's own.
-        if (root.Prefetch.Count == 0 && root.Query is NearestStage nearest)
+        if (root.Prefetch.Count == 0 && root.Query is NearestStage { Mmr: null } nearest)
         {
             return Search(
                 new SearchRequest(nearest.Nearest, root.Using, root.Filter, root.Limit, offset, root.ScoreThreshold, withPayload, withVector, root.Exact, root.HnswEf, root.IndexedOnly, root.Quantization),
@@ -83,9 +83,14 @@ public sealed partial class Collection
                 break;
             case NearestStage nearest:
                 result = Rescore(stage, nearest.Nearest, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList());
+                if (nearest.Mmr is { } mmr)
+                    result = Diversify(stage, result, mmr, prefetched: true);
                 break;
             case RecommendStage recommend:
                 result = Recommend(stage, recommend, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), cancellationToken);
+                break;
+            case SampleStage:
+                result = new StageResult(Sample(children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), stage.Limit), null);
                 break;
             case null:
                 throw QuiverException.BadInput("query: prefetches need a query that ranks or merges what they find, such as {\"fusion\": \"rrf\"}");
@@ -112,15 +117,33 @@ public sealed partial class Collection
             case NearestStage nearest:
             {
                 var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
+                var candidates = nearest.Mmr is { } mmr ? Math.Max(stage.Limit, mmr.CandidatesLimit ?? stage.Limit) : stage.Limit;
                 var hits = Search(
-                    new SearchRequest(nearest.Nearest, stage.Using, filter, stage.Limit, 0, stage.ScoreThreshold, WithPayload.None, WithVector.None, stage.Exact, stage.HnswEf, stage.IndexedOnly, stage.Quantization),
+                    new SearchRequest(nearest.Nearest, stage.Using, filter, candidates, 0, stage.ScoreThreshold, WithPayload.None, WithVector.None, stage.Exact, stage.HnswEf, stage.IndexedOnly, stage.Quantization),
                     cancellationToken);
                 // Back to the internal scale (higher is better) so fusion and thresholds compare alike.
-                return new StageResult([.. hits.Select(h => new RankedPoint(h.Id, ToInternal(space.Distance, h.Score)))], space.Distance);
+                var found = new StageResult([.. hits.Select(h => new RankedPoint(h.Id, ToInternal(space.Distance, h.Score)))], space.Distance);
+                return nearest.Mmr is { } diversity ? Diversify(stage, found, diversity) : found;
             }
 
             case RecommendStage recommend:
                 return Recommend(stage, recommend, filter, null, cancellationToken);
+
+            case SampleStage:
+            {
+                var matching = new List<PointId>();
+                PointId? from = null;
+                while (stage.Limit > 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var page = Scroll(new ScrollRequest(filter, from, MaxLimit, null, WithPayload.None, WithVector.None));
+                    matching.AddRange(page.Points.Select(p => p.Id));
+                    if ((from = page.NextPageOffset) is null)
+                        break;
+                }
+
+                return new StageResult(Sample(matching, stage.Limit), null);
+            }
 
             case null:
             {
@@ -179,6 +202,19 @@ public sealed partial class Collection
     private static List<RankedPoint> ForScoreFusion(StageResult child) => child.Metric is Distance.Euclid
         ? [.. child.Points.Select(p => p with { Score = -Distance.Euclid.ToExternal(p.Score) })]
         : child.Points;
+
+    /// <summary><paramref name="limit"/> of <paramref name="ids"/> at random (a partial Fisher-Yates shuffle), score 0.</summary>
+    private static List<RankedPoint> Sample(List<PointId> ids, int limit)
+    {
+        var take = Math.Min(limit, ids.Count);
+        for (var i = 0; i < take; i++)
+        {
+            var j = Random.Shared.Next(i, ids.Count);
+            (ids[i], ids[j]) = (ids[j], ids[i]);
+        }
+
+        return [.. ids.Take(take).Select(id => new RankedPoint(id, 0))];
+    }
 
     /// <summary>Every point a stage's query names, in the whole tree.</summary>
     private static void CollectNamedPoints(QueryStage stage, HashSet<PointId> named)

@@ -1,5 +1,4 @@
 using Quiver.Engine.Query;
-using Quiver.Kernels;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Filtering;
 using Quiver.Segment.Points;
@@ -130,17 +129,12 @@ public sealed partial class Collection
     /// <summary>A candidate's score under best_score or sum_scores, from its similarities (higher is closer) to the examples.</summary>
     private static float Objective(Distance distance, RecommendStrategy strategy, float[] vector, List<float[]> positive, List<float[]> negative)
     {
-        float Similarity(float[] example) => distance switch
-        {
-            Distance.Euclid => NegSquaredL2Kernel.Score(example, vector),
-            Distance.Manhattan => NegL1Kernel.Score(example, vector),
-            _ => DotKernel.Score(example, vector),
-        };
+        float SimilarTo(float[] example) => Similarity(distance, example, vector);
 
         if (strategy == RecommendStrategy.SumScores)
-            return positive.Sum(Similarity) - negative.Sum(Similarity);
-        var bestPositive = positive.Count == 0 ? float.NegativeInfinity : positive.Max(Similarity);
-        var bestNegative = negative.Count == 0 ? float.NegativeInfinity : negative.Max(Similarity);
+            return positive.Sum(SimilarTo) - negative.Sum(SimilarTo);
+        var bestPositive = positive.Count == 0 ? float.NegativeInfinity : positive.Max(SimilarTo);
+        var bestNegative = negative.Count == 0 ? float.NegativeInfinity : negative.Max(SimilarTo);
         return bestPositive > bestNegative ? bestPositive : -(bestNegative * bestNegative);
     }
 }

@@ -24,8 +24,18 @@ public sealed record QueryStage(
 /// <summary>What a stage ranks by.</summary>
 public abstract record StageQuery;
 
-/// <summary>Nearest to a vector (or a point's stored vector): a search, or over prefetched points an exact rescoring.</summary>
-public sealed record NearestStage(NearestQuery Nearest) : StageQuery;
+/// <summary>
+/// Nearest to a vector (or a point's stored vector): a search, or over prefetched points an exact rescoring. With
+/// <paramref name="Mmr"/>, the nearest candidates are then picked for diversity too.
+/// </summary>
+public sealed record NearestStage(NearestQuery Nearest, Mmr? Mmr = null) : StageQuery;
+
+/// <summary>
+/// Maximal marginal relevance (Carbonell and Goldstein, 1998): from the <paramref name="CandidatesLimit"/> nearest
+/// (default: the stage's limit), points are picked one at a time by <c>λ·relevance - (1-λ)·(highest similarity to a
+/// point already picked)</c>, where λ is 1 - <paramref name="Diversity"/>. Picked points keep their relevance as score.
+/// </summary>
+public sealed record Mmr(float Diversity = 0.5f, int? CandidatesLimit = null);
 
 /// <summary>
 /// Combines the prefetches' results: <see cref="FusionKind.Rrf"/> by rank (<paramref name="K"/>, optional
@@ -44,6 +54,9 @@ public enum FusionKind
 /// points whose stored vectors are used; example points are never returned).
 /// </summary>
 public sealed record RecommendStage(IReadOnlyList<NearestQuery> Positive, IReadOnlyList<NearestQuery> Negative, RecommendStrategy Strategy) : StageQuery;
+
+/// <summary>Points picked at random (<c>{"sample": "random"}</c>), each with score 0.</summary>
+public sealed record SampleStage : StageQuery;
 
 /// <summary>Qdrant's recommendation strategies.</summary>
 public enum RecommendStrategy

@@ -316,6 +316,22 @@ internal static class GrpcRequests
                 return new JsonObject { ["recommend"] = recommend };
             }
 
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.Sample:
+                return new JsonObject { ["sample"] = "random" };
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.NearestWithMmr:
+            {
+                var mmr = new JsonObject();
+                if (query.NearestWithMmr.Mmr is { } given)
+                {
+                    if (given.HasDiversity)
+                        mmr["diversity"] = given.Diversity;
+                    if (given.HasCandidatesLimit)
+                        mmr["candidates_limit"] = given.CandidatesLimit;
+                }
+
+                return new JsonObject { ["nearest"] = Example(query.NearestWithMmr.Nearest), ["mmr"] = mmr };
+            }
+
             case Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest:
                 break;
             default:

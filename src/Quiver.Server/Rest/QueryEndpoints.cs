@@ -152,6 +152,13 @@ internal static class QueryEndpoints
             return new FusionStage(FusionKind.Rrf, k, weights);
         }
 
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "sample", out var sample))
+        {
+            return sample.ValueKind == JsonValueKind.String && sample.GetString() == "random"
+                ? new SampleStage()
+                : throw QuiverException.BadInput($"Format error in JSON body: {path}.sample: expected random");
+        }
+
         if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "recommend", out var recommend))
         {
             if (recommend.ValueKind != JsonValueKind.Object)
@@ -169,6 +176,24 @@ internal static class QueryEndpoints
             }
 
             return new RecommendStage(Examples(recommend, "positive", $"{path}.recommend"), Examples(recommend, "negative", $"{path}.recommend"), strategy);
+        }
+
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "nearest", out var nearest) && RestReader.TryGet(query, "mmr", out var mmr))
+        {
+            if (mmr.ValueKind != JsonValueKind.Object)
+                throw QuiverException.BadInput($"Format error in JSON body: {path}.mmr: expected an object with diversity and candidates_limit");
+            var diversity = 0.5f;
+            if (RestReader.TryGet(mmr, "diversity", out var d))
+            {
+                diversity = d.ValueKind == JsonValueKind.Number && d.GetSingle() is >= 0 and <= 1 and var value
+                    ? value
+                    : throw QuiverException.BadInput($"Format error in JSON body: {path}.mmr.diversity: expected a number from 0 to 1");
+            }
+
+            int? candidates = RestReader.TryGet(mmr, "candidates_limit", out _)
+                ? RestReader.Int(mmr, "candidates_limit", 0, 0, Collection.MaxMmrCandidates, $"{path}.mmr")
+                : null;
+            return new NearestStage(ReadNearest(nearest), new Mmr(diversity, candidates));
         }
 
         return new NearestStage(ReadNearest(query));

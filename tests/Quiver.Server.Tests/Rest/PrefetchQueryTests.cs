@@ -167,6 +167,52 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
         Assert.Equal([6, 4], Ids(away));
     }
 
+    [Fact]
+    public async Task Mmr_picks_relevant_points_unlike_the_ones_already_picked()
+    {
+        var name = await SeedAsync();
+        // "a" with [1,1]: 1 and 4 score 1.0, 2 and 5 0.9, 3 0.8, 6 0.2. Plain search: 1, 4, 2.
+        Assert.Equal(new[] { 1, 4, 2 }, Ids(await QueryAsync(name, """{"query":[1,1],"using":"a","limit":3}""")));
+
+        // λ = 0.5: after 1, 4 scores 0.5 - 0 (unlike 1), 2 scores 0.45 - 0.45; after 4, 6 scores 0.1 - 0.05 and
+        // 2, 3, 5 score 0. Points keep their relevance as score.
+        var diverse = await QueryAsync(name, """{"query":{"nearest":[1,1],"mmr":{"diversity":0.5,"candidates_limit":6}},"using":"a","limit":3}""");
+        Assert.Equal([1, 4, 6], Ids(diverse));
+        AssertScores([1, 1, 0.2], Scores(diverse), 1e-6);
+
+        // Diversity 0 is relevance alone; diversity 1 dissimilarity alone.
+        Assert.Equal(new[] { 1, 4, 2 }, Ids(await QueryAsync(name, """{"query":{"nearest":[1,1],"mmr":{"diversity":0,"candidates_limit":6}},"using":"a","limit":3}""")));
+        Assert.Equal(new[] { 1, 4, 6 }, Ids(await QueryAsync(name, """{"query":{"nearest":[1,1],"mmr":{"diversity":1,"candidates_limit":6}},"using":"a","limit":3}""")));
+
+        // Candidates default to the limit: from 1, 4, 2 only.
+        Assert.Equal(new[] { 1, 4, 2 }, Ids(await QueryAsync(name, """{"query":{"nearest":[1,1],"mmr":{}},"using":"a","limit":3}""")));
+
+        // Over prefetched points (1, 2, 3, 6 by [1,0]): 1, then 6 (0.1 - 0.05) over 2 and 3 (0).
+        var over = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":{"nearest":[1,1],"mmr":{"diversity":0.5}},"using":"a","limit":2}""");
+        Assert.Equal([1, 6], Ids(over));
+    }
+
+    [Fact]
+    public async Task Random_samples_are_distinct_matching_points_that_vary_between_calls()
+    {
+        var name = await SeedAsync();
+        var seen = new HashSet<int>();
+        for (var call = 0; call < 60; call++)
+        {
+            var sample = Ids(await QueryAsync(name, """{"query":{"sample":"random"},"filter":{"must_not":[{"key":"tag","match":{"value":"x"}}]},"limit":2}"""));
+            Assert.Equal(2, sample.Distinct().Count());
+            Assert.DoesNotContain(1, sample);
+            seen.UnionWith(sample);
+        }
+
+        // Every matching point turns up (each call misses a given one with probability 3/5; 60 calls, about 1e-13).
+        Assert.Equal([2, 3, 4, 5, 6], seen.Order());
+
+        // Over prefetched points: only those, all of them when the limit allows.
+        var over = Ids(await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":3},"query":{"sample":"random"},"limit":5}"""));
+        Assert.Equal([1, 2, 3], over.Order());
+    }
+
     [Theory]
     [InlineData("""{"query":{"fusion":"rrf"}}""", "fusion combines prefetches")]
     [InlineData("""{"prefetch":[{"query":[1,0],"using":"a"}],"query":{"rrf":{"weights":[1,2]}}}""", "weights")]
@@ -178,6 +224,8 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
     [InlineData("""{"prefetch":[{"query":[1,0],"using":"a","limit":-1}],"query":{"fusion":"rrf"}}""", "prefetch[0].limit")]
     [InlineData("""{"prefetch":[{"query":[1,0],"using":"nope"}],"query":{"fusion":"rrf"}}""", "nope")]
     [InlineData("""{"query":{"recommend":{"negative":[1]}},"using":"a"}""", "positive example")]
+    [InlineData("""{"query":{"nearest":[1,1],"mmr":{"diversity":2}},"using":"a"}""", "mmr.diversity")]
+    [InlineData("""{"query":{"nearest":[1,1],"mmr":{"candidates_limit":20000}},"using":"a"}""", "mmr.candidates_limit")]
     [InlineData("""{"query":{"recommend":{"positive":[1],"strategy":"most"}},"using":"a"}""", "recommend.strategy")]
     [InlineData("""{"query":{"recommend":{"positive":[{"x":1}]}},"using":"a"}""", "recommend.positive[0]")]
     public async Task Malformed_pipelines_are_400_naming_the_problem(string body, string fragment)

@@ -1,0 +1,74 @@
+using Quiver.Engine.Query;
+using Quiver.Kernels;
+using Quiver.Segment.Errors;
+
+namespace Quiver.Engine.Collections;
+
+public sealed partial class Collection
+{
+    /// <summary>Qdrant's bound on MMR candidates: the pairwise similarities grow with its square.</summary>
+    public const int MaxMmrCandidates = 16_384;
+
+    /// <summary>
+    /// Picks up to the stage's limit of <paramref name="found"/> (best first, internal scores: the relevance) by
+    /// maximal marginal relevance over the candidates' stored vectors of the stage's space; the first pick is the
+    /// most relevant. Ties go to the lower id. Candidates without that vector drop out. The candidates are the first
+    /// <c>candidates_limit</c> found (at least the limit; without it, a search's limit, or every prefetched point).
+    /// </summary>
+    private StageResult Diversify(QueryStage stage, StageResult found, Mmr mmr, bool prefetched = false)
+    {
+        if (mmr.Diversity is < 0 or > 1 || float.IsNaN(mmr.Diversity))
+            throw QuiverException.BadInput("query.mmr.diversity: expected a number from 0 to 1");
+        var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
+        var candidates = mmr.CandidatesLimit is { } limit ? Math.Max(stage.Limit, limit) : prefetched ? found.Points.Count : stage.Limit;
+        var pool = found.Points.Take(Math.Min(MaxMmrCandidates, candidates)).ToList();
+        var vectors = Get([.. pool.Select(p => p.Id)], WithPayload.None, new WithVector(true, [space.Name]))
+            .Where(r => r.Vectors?.Any(v => v.Name == space.Name) == true)
+            .ToDictionary(r => r.Id, r => r.Vectors!.First(v => v.Name == space.Name).Values);
+        pool.RemoveAll(p => !vectors.ContainsKey(p.Id));
+        if (pool.Count < 2)
+            return found with { Points = pool };
+
+        var lambda = 1f - mmr.Diversity;
+        // Highest similarity of each remaining candidate to any picked one, updated as each is picked.
+        var closest = new float[pool.Count];
+        Array.Fill(closest, float.NegativeInfinity);
+        var picked = new bool[pool.Count];
+        var result = new List<RankedPoint>(Math.Min(stage.Limit, pool.Count));
+        var next = 0; // the most relevant: the pool is best first
+        while (true)
+        {
+            picked[next] = true;
+            result.Add(pool[next]);
+            if (result.Count >= stage.Limit || result.Count == pool.Count)
+                break;
+            var chosen = vectors[pool[next].Id];
+            var best = -1;
+            var bestScore = float.NegativeInfinity;
+            for (var i = 0; i < pool.Count; i++)
+            {
+                if (picked[i])
+                    continue;
+                closest[i] = Math.Max(closest[i], Similarity(space.Distance, chosen, vectors[pool[i].Id]));
+                var score = (lambda * pool[i].Score) - ((1 - lambda) * closest[i]);
+                if (best < 0 || score > bestScore || (score == bestScore && pool[i].Id.CompareTo(pool[best].Id) < 0))
+                {
+                    best = i;
+                    bestScore = score;
+                }
+            }
+
+            next = best;
+        }
+
+        return found with { Points = result };
+    }
+
+    /// <summary>The internal similarity (higher is closer) of two stored vectors.</summary>
+    private static float Similarity(Distance distance, float[] a, float[] b) => distance switch
+    {
+        Distance.Euclid => NegSquaredL2Kernel.Score(a, b),
+        Distance.Manhattan => NegL1Kernel.Score(a, b),
+        _ => DotKernel.Score(a, b),
+    };
+}
