@@ -13,21 +13,22 @@ public sealed partial class Collection
     /// Picks up to the stage's limit of <paramref name="found"/> (best first, internal scores: the relevance) by
     /// maximal marginal relevance over the candidates' stored vectors of the stage's space; the first pick is the
     /// most relevant. Ties go to the lower id. Candidates without that vector drop out. The candidates are the first
-    /// <c>candidates_limit</c> found (at least the limit; without it, a search's limit, or every prefetched point).
+    /// <c>candidates_limit</c> found (the stage's limit without it), as in Qdrant, whether searched or prefetched.
     /// </summary>
-    private StageResult Diversify(QueryStage stage, StageResult found, Mmr mmr, bool prefetched = false)
+    private StageResult Diversify(QueryStage stage, StageResult found, Mmr mmr)
     {
         if (mmr.Diversity is < 0 or > 1 || float.IsNaN(mmr.Diversity))
             throw QuiverException.BadInput("query.mmr.diversity: expected a number from 0 to 1");
+        if (stage.Limit == 0)
+            return found with { Points = [] };
         var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
-        var candidates = mmr.CandidatesLimit is { } limit ? Math.Max(stage.Limit, limit) : prefetched ? found.Points.Count : stage.Limit;
-        var pool = found.Points.Take(Math.Min(MaxMmrCandidates, candidates)).ToList();
+        var pool = found.Points.Take(Math.Min(MaxMmrCandidates, MmrCandidates(stage, mmr))).ToList();
         var vectors = Get([.. pool.Select(p => p.Id)], WithPayload.None, new WithVector(true, [space.Name]))
             .Where(r => r.Vectors?.Any(v => v.Name == space.Name) == true)
             .ToDictionary(r => r.Id, r => r.Vectors!.First(v => v.Name == space.Name).Values);
         pool.RemoveAll(p => !vectors.ContainsKey(p.Id));
         if (pool.Count < 2)
-            return found with { Points = pool };
+            return found with { Points = pool.Count > stage.Limit ? pool[..stage.Limit] : pool };
 
         var lambda = 1f - mmr.Diversity;
         // Highest similarity of each remaining candidate to any picked one, updated as each is picked.
@@ -63,6 +64,9 @@ public sealed partial class Collection
 
         return found with { Points = result };
     }
+
+    /// <summary>How many of the nearest points MMR picks from: candidates_limit, or the stage's limit.</summary>
+    private static int MmrCandidates(QueryStage stage, Mmr mmr) => mmr.CandidatesLimit ?? stage.Limit;
 
     /// <summary>The internal similarity (higher is closer) of two stored vectors.</summary>
     private static float Similarity(Distance distance, float[] a, float[] b) => distance switch

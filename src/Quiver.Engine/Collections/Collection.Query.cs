@@ -36,6 +36,9 @@ public sealed partial class Collection
         var named = new HashSet<PointId>();
         CollectNamedPoints(root, named);
         var filter = named.Count == 0 ? null : new Filter(mustNot: [new HasIdCondition(named)]);
+        // Qdrant ignores the offset of a random sample of the collection: a page of a random order means nothing.
+        if (root is { Query: SampleStage, Prefetch.Count: 0 })
+            offset = 0;
         var ranked = Run(root with { Limit = checked(root.Limit + offset) }, filter, 0, cancellationToken);
         var page = ranked.Points.Skip(offset).ToList();
         var records = Get([.. page.Select(p => p.Id)], withPayload, withVector).ToDictionary(r => r.Id);
@@ -84,7 +87,12 @@ public sealed partial class Collection
             case NearestStage nearest:
                 result = Rescore(stage, nearest.Nearest, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList());
                 if (nearest.Mmr is { } mmr)
-                    result = Diversify(stage, result, mmr, prefetched: true);
+                {
+                    // The threshold picks the candidates, as a search's would, before MMR picks among them.
+                    if (stage.ScoreThreshold is { } floor && result.Metric is { } metric)
+                        result = result with { Points = [.. result.Points.Where(p => p.Score >= metric.ThresholdToInternal(floor))] };
+                    result = Diversify(stage, result, mmr);
+                }
                 break;
             case RecommendStage recommend:
                 result = Recommend(stage, recommend, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), cancellationToken);
@@ -117,7 +125,7 @@ public sealed partial class Collection
             case NearestStage nearest:
             {
                 var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
-                var candidates = nearest.Mmr is { } mmr ? Math.Max(stage.Limit, mmr.CandidatesLimit ?? stage.Limit) : stage.Limit;
+                var candidates = nearest.Mmr is { } mmr ? MmrCandidates(stage, mmr) : stage.Limit;
                 var hits = Search(
                     new SearchRequest(nearest.Nearest, stage.Using, filter, candidates, 0, stage.ScoreThreshold, WithPayload.None, WithVector.None, stage.Exact, stage.HnswEf, stage.IndexedOnly, stage.Quantization),
                     cancellationToken);

@@ -1,4 +1,5 @@
 using Quiver.Engine.Query;
+using Quiver.Kernels;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Filtering;
 using Quiver.Segment.Points;
@@ -22,8 +23,11 @@ public sealed partial class Collection
         if (recommend.Positive.Count == 0 && (recommend.Negative.Count == 0 || recommend.Strategy == RecommendStrategy.AverageVector))
             throw QuiverException.BadInput("query.recommend: give at least one positive example (best_score and sum_scores also take negatives alone)");
         var examples = new HashSet<PointId>();
-        var positive = Examples(space, recommend.Positive, examples);
-        var negative = Examples(space, recommend.Negative, examples);
+        // average_vector averages the examples as given (stored vectors are normalised already for Cosine); the
+        // search normalises the result. The other strategies compare each example as a query would.
+        var normalise = recommend.Strategy != RecommendStrategy.AverageVector;
+        var positive = Examples(space, recommend.Positive, examples, normalise);
+        var negative = Examples(space, recommend.Negative, examples, normalise);
         var withoutExamples = examples.Count == 0 ? filter : Both(filter, new Filter(mustNot: [new HasIdCondition(examples)]));
 
         if (recommend.Strategy == RecommendStrategy.AverageVector)
@@ -34,52 +38,105 @@ public sealed partial class Collection
             return Leaf(stage with { Query = new NearestStage(new NearestQuery(query, null)) }, withoutExamples, cancellationToken);
         }
 
+        if (candidates is null && (stage.Exact || positive.Count == 0))
+            return RecommendOverAll(stage, recommend, space, withoutExamples, positive, negative, cancellationToken);
         if (candidates is null)
         {
             candidates = [];
-            if (stage.Exact || positive.Count == 0)
+            var wanted = (int)Math.Min(MaxLimit, (long)Math.Max(stage.Limit, 16) * RecommendCandidateFactor);
+            var searches = new List<float[]>(positive);
+            // sum_scores is a search in disguise where the metric allows: for Dot and Cosine the sum of similarities
+            // is the similarity to Σp - Σn; for Euclid with more positives, closeness to (Σp - Σn) / (P - N).
+            if (recommend.Strategy == RecommendStrategy.SumScores && SumScoresTarget(space.Distance, positive, negative) is { } target)
+                searches.Add(target);
+            foreach (var example in searches)
             {
-                PointId? from = null;
-                do
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var page = Scroll(new ScrollRequest(withoutExamples, from, MaxLimit, null, WithPayload.None, WithVector.None));
-                    candidates.AddRange(page.Points.Select(p => p.Id));
-                    from = page.NextPageOffset;
-                }
-                while (from is not null);
+                var hits = Search(
+                    new SearchRequest(new NearestQuery(example, null), stage.Using, withoutExamples, wanted, 0, null, WithPayload.None, WithVector.None, false, stage.HnswEf, stage.IndexedOnly, stage.Quantization),
+                    cancellationToken);
+                candidates.AddRange(hits.Select(h => h.Id));
             }
-            else
-            {
-                var wanted = (int)Math.Min(MaxLimit, (long)Math.Max(stage.Limit, 16) * RecommendCandidateFactor);
-                foreach (var example in positive)
-                {
-                    var hits = Search(
-                        new SearchRequest(new NearestQuery(example, null), stage.Using, withoutExamples, wanted, 0, null, WithPayload.None, WithVector.None, false, stage.HnswEf, stage.IndexedOnly, stage.Quantization),
-                        cancellationToken);
-                    candidates.AddRange(hits.Select(h => h.Id));
-                }
 
-                candidates = [.. candidates.Distinct()];
-            }
+            candidates = [.. candidates.Distinct()];
         }
 
-        var scored = new List<RankedPoint>(candidates.Count);
-        foreach (var record in Get([.. candidates.Where(id => !examples.Contains(id))], WithPayload.None, new WithVector(true, [space.Name])))
-        {
-            if (record.Vectors?.FirstOrDefault(v => v.Name == space.Name) is not { } vector)
-                continue;
-            scored.Add(new RankedPoint(record.Id, Objective(space.Distance, recommend.Strategy, vector.Values, positive, negative)));
-        }
-
+        var scored = ScoreCandidates(space, recommend.Strategy, candidates.Where(id => !examples.Contains(id)).ToList(), positive, negative);
         scored.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
         if (stage.ScoreThreshold is { } threshold)
             scored.RemoveAll(p => p.Score < threshold);
         return new StageResult(scored.Count > stage.Limit ? scored[..stage.Limit] : scored, null);
     }
 
-    /// <summary>Example vectors as stored (Cosine normalised); points given as examples are added to <paramref name="ids"/>.</summary>
-    private List<float[]> Examples(VectorSpace space, IReadOnlyList<NearestQuery> inputs, HashSet<PointId> ids)
+    /// <summary>
+    /// best_score or sum_scores over every point passing the filter (exact, or negatives only), a page at a time:
+    /// only the page's vectors and the best <c>limit</c> so far are held.
+    /// </summary>
+    private StageResult RecommendOverAll(QueryStage stage, RecommendStage recommend, VectorSpace space, Filter? filter, List<float[]> positive, List<float[]> negative, CancellationToken cancellationToken)
+    {
+        const int page = 4096;
+        var kept = new List<RankedPoint>();
+        PointId? from = null;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var ids = Scroll(new ScrollRequest(filter, from, page, null, WithPayload.None, WithVector.None));
+            kept.AddRange(ScoreCandidates(space, recommend.Strategy, [.. ids.Points.Select(p => p.Id)], positive, negative));
+            kept.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
+            if (stage.ScoreThreshold is { } threshold)
+                kept.RemoveAll(p => p.Score < threshold);
+            if (kept.Count > stage.Limit)
+                kept.RemoveRange(stage.Limit, kept.Count - stage.Limit);
+            from = ids.NextPageOffset;
+        }
+        while (from is not null);
+        return new StageResult(kept, null);
+    }
+
+    private List<RankedPoint> ScoreCandidates(VectorSpace space, RecommendStrategy strategy, List<PointId> candidates, List<float[]> positive, List<float[]> negative)
+    {
+        var scored = new List<RankedPoint>(candidates.Count);
+        foreach (var record in Get(candidates, WithPayload.None, new WithVector(true, [space.Name])))
+        {
+            if (record.Vectors?.FirstOrDefault(v => v.Name == space.Name) is { } vector)
+                scored.Add(new RankedPoint(record.Id, Objective(space.Distance, strategy, vector.Values, positive, negative)));
+        }
+
+        return scored;
+    }
+
+    /// <summary>The vector whose nearest points are the best by sum_scores, where one exists.</summary>
+    private static float[]? SumScoresTarget(Distance distance, List<float[]> positive, List<float[]> negative)
+    {
+        if (distance == Distance.Manhattan || (distance == Distance.Euclid && positive.Count <= negative.Count))
+            return null;
+        var target = new float[positive[0].Length];
+        foreach (var p in positive)
+        {
+            for (var i = 0; i < target.Length; i++)
+                target[i] += p[i];
+        }
+
+        foreach (var n in negative)
+        {
+            for (var i = 0; i < target.Length; i++)
+                target[i] -= n[i];
+        }
+
+        if (distance == Distance.Euclid)
+        {
+            for (var i = 0; i < target.Length; i++)
+                target[i] /= positive.Count - negative.Count;
+        }
+
+        // A zero vector cannot be searched with Cosine (nothing to normalise): the positives' searches suffice.
+        return target.All(v => v == 0) ? null : target;
+    }
+
+    /// <summary>
+    /// Example vectors: points' stored vectors, and given vectors checked (and for Cosine normalised when
+    /// <paramref name="normalise"/>); points given as examples are added to <paramref name="ids"/>.
+    /// </summary>
+    private List<float[]> Examples(VectorSpace space, IReadOnlyList<NearestQuery> inputs, HashSet<PointId> ids, bool normalise)
     {
         var vectors = new List<float[]>(inputs.Count);
         foreach (var input in inputs)
@@ -90,9 +147,17 @@ public sealed partial class Collection
                 CopyStoredVector(id, space, vector);
                 ids.Add(id);
             }
-            else
+            else if (normalise)
             {
                 PrepareQuery(space, input.Vector!, vector).CopyTo(vector);
+            }
+            else
+            {
+                if (input.Vector!.Length != space.Dimension)
+                    throw DimensionError(space.Dimension, input.Vector.Length);
+                if (!VectorMath.AllFinite(input.Vector))
+                    throw QuiverException.BadInput("query.recommend: an example vector contains NaN or Infinity");
+                input.Vector.CopyTo(vector);
             }
 
             vectors.Add(vector);
@@ -135,6 +200,10 @@ public sealed partial class Collection
             return positive.Sum(SimilarTo) - negative.Sum(SimilarTo);
         var bestPositive = positive.Count == 0 ? float.NegativeInfinity : positive.Max(SimilarTo);
         var bestNegative = negative.Count == 0 ? float.NegativeInfinity : negative.Max(SimilarTo);
-        return bestPositive > bestNegative ? bestPositive : -(bestNegative * bestNegative);
+        // Qdrant's: both squashed into (0, 1) by a fast sigmoid, so the order holds for negative similarities too.
+        return bestPositive > bestNegative ? ScaledSigmoid(bestPositive) : -ScaledSigmoid(bestNegative);
     }
+
+    /// <summary><c>0.5 · (x / (1 + |x|) + 1)</c>: increasing, from 0 to 1.</summary>
+    private static float ScaledSigmoid(float x) => 0.5f * ((x / (1 + MathF.Abs(x))) + 1);
 }

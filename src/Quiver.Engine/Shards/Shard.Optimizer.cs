@@ -190,8 +190,11 @@ internal sealed partial class Shard
             }
             finally
             {
-                _optimizerStatus = Idle;
+                // In this order: while the status still says running, nobody asks for pending work; once it says
+                // idle, the planner must already see no rebuild, or a job due next (a merge) would read as neither
+                // running nor pending.
                 Volatile.Write(ref _rebuilding, false);
+                _optimizerStatus = Idle;
                 SignalOptimizer();
             }
         })

@@ -114,6 +114,13 @@ public abstract class PayloadFieldIndex
     /// </summary>
     internal virtual IEnumerable<(string Key, int[] Points)> ValueBlocks(int minPoints) => [];
 
+    /// <summary>
+    /// Each exact value with the points holding it (a point once per value, however often it repeats the value):
+    /// keyword and uuid values as strings, integers as longs, bools as bools. Null for indexes that cannot facet
+    /// (float, datetime, text), as in Qdrant.
+    /// </summary>
+    public virtual IEnumerable<(object Value, IEnumerable<int> Points)>? FacetValues() => null;
+
     /// <summary>The key of the one value <paramref name="match"/> asks for, as <see cref="ValueBlocks"/> names it; null when it asks for none or several.</summary>
     internal virtual string? BlockKey(MatchCondition match) => null;
 

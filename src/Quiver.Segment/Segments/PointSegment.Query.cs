@@ -67,6 +67,32 @@ public sealed partial class PointSegment
     }
 
     /// <summary>
+    /// How many live points matching <paramref name="filter"/> hold each value of <paramref name="key"/>, from its
+    /// payload index, added into <paramref name="counts"/>; false when the key has no index that can facet.
+    /// </summary>
+    public bool Facet(JsonPath key, Filter? filter, Dictionary<object, long> counts)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        if (Indexes.Set.Get(key)?.FacetValues() is not { } values)
+            return false;
+        HashSet<int>? matching = filter is null ? null : [.. Matching(filter)];
+        foreach (var (value, points) in values)
+        {
+            long n = 0;
+            foreach (var offset in points)
+            {
+                if (_live[offset] && (matching is null || matching.Contains(offset)))
+                    n++;
+            }
+
+            if (n > 0)
+                counts[value] = counts.GetValueOrDefault(value) + n;
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Up to <paramref name="limit"/> matching points ordered by a numeric payload key, or null when the key has
     /// no index that supports ordering. A point with several values appears once per value, as in Qdrant.
     /// </summary>

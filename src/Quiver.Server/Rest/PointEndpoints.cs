@@ -105,6 +105,45 @@ internal static class PointEndpoints
                 w.WriteEndObject();
             });
         }));
+
+        app.MapPost("/collections/{name}/facet", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        {
+            var collection = catalog.Get(name);
+            var key = RestReader.String(RestReader.Required(req.Body, "key", string.Empty), "key");
+            var limit = RestReader.Int(req.Body, "limit", 10, 1, Collection.MaxLimit);
+            // Counts are always exact here: each segment's index is read whole.
+            RestReader.Bool(req.Body, "exact", false);
+            var hits = collection.Facet(key, RestReader.OptionalFilter(req.Body)?.Parsed, limit);
+            return Done(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("hits");
+                foreach (var hit in hits)
+                {
+                    w.WriteStartObject();
+                    switch (hit.Value)
+                    {
+                        case string text:
+                            w.WriteString("value", text);
+                            break;
+                        case long number:
+                            w.WriteNumber("value", number);
+                            break;
+                        case bool flag:
+                            w.WriteBoolean("value", flag);
+                            break;
+                        default:
+                            throw new InvalidOperationException($"facet value of type {hit.Value.GetType().Name}");
+                    }
+
+                    w.WriteNumber("count", hit.Count);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        }));
     }
 
     private static ValueTask<Action<Utf8JsonWriter>> Done(Action<Utf8JsonWriter> write) => ValueTask.FromResult(write);

@@ -151,11 +151,19 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
     {
         var name = await SeedAsync();
         // Examples on "b" (similarity -distance²): positive 6 at [0.2,0], negative 1 at [5,5].
-        // best_score: 4 = -0.29, 2 = -0.64, 3 = -1.04; for 5 the negative (-8) beats the positive (-16.84): -(8²).
+        // best_score, Qdrant's sigmoid s(x) = (x / (1 + |x|) + 1) / 2 of the best positive similarity: 4 = s(-0.29),
+        // 2 = s(-0.64), 3 = s(-1.04); for 5 the negative (-8) beats the positive (-16.84): -s(-8).
         var parameters = exact ? ""","params":{"exact":true}""" : string.Empty;
         var best = await QueryAsync(name, "{\"query\":{\"recommend\":{\"positive\":[6],\"negative\":[1],\"strategy\":\"best_score\"}},\"using\":\"b\"" + parameters + "}");
         Assert.Equal([4, 2, 3, 5], Ids(best));
-        AssertScores([-0.29, -0.64, -1.04, -64], Scores(best), 1e-4);
+        static double S(double x) => ((x / (1 + Math.Abs(x))) + 1) / 2;
+        AssertScores([S(-0.29), S(-0.64), S(-1.04), -S(-8)], Scores(best), 1e-5);
+
+        // best_score from a negative alone: -s(best negative similarity), so the points least like it come first:
+        // 6 (-48.04) then 4 (-45.25).
+        var unlike = await QueryAsync(name, "{\"query\":{\"recommend\":{\"negative\":[1],\"strategy\":\"best_score\"}},\"using\":\"b\",\"limit\":2" + parameters + "}");
+        Assert.Equal([6, 4], Ids(unlike));
+        AssertScores([-S(-48.04), -S(-45.25)], Scores(unlike), 1e-5);
 
         // sum_scores: positive similarity less negative: 4 = -0.29 + 45.25, 2 = -0.64 + 41, 3 = -1.04 + 41, 5 = -16.84 + 8.
         var sum = await QueryAsync(name, "{\"query\":{\"recommend\":{\"positive\":[6],\"negative\":[1],\"strategy\":\"sum_scores\"}},\"using\":\"b\"" + parameters + "}");
@@ -187,9 +195,14 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
         // Candidates default to the limit: from 1, 4, 2 only.
         Assert.Equal(new[] { 1, 4, 2 }, Ids(await QueryAsync(name, """{"query":{"nearest":[1,1],"mmr":{}},"using":"a","limit":3}""")));
 
-        // Over prefetched points (1, 2, 3, 6 by [1,0]): 1, then 6 (0.1 - 0.05) over 2 and 3 (0).
-        var over = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":{"nearest":[1,1],"mmr":{"diversity":0.5}},"using":"a","limit":2}""");
+        // Over prefetched points (1, 2, 3, 6 by [1,0]), all four candidates: 1, then 6 (0.1 - 0.05) over 2 and 3 (0).
+        var over = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":{"nearest":[1,1],"mmr":{"diversity":0.5,"candidates_limit":4}},"using":"a","limit":2}""");
         Assert.Equal([1, 6], Ids(over));
+
+        // Without candidates_limit the candidates are the limit's worth of the rescored points (1, 2), as in Qdrant.
+        var few = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":4},"query":{"nearest":[1,1],"mmr":{"diversity":0.5}},"using":"a","limit":2}""");
+        Assert.Equal([1, 2], Ids(few));
+        Assert.Empty(await QueryAsync(name, """{"query":{"nearest":[1,1],"mmr":{"candidates_limit":6}},"using":"a","limit":0}"""));
     }
 
     [Fact]

@@ -59,6 +59,12 @@ internal abstract class LookupFieldIndex<TKey> : PayloadFieldIndex
     internal override IEnumerable<(string Key, int[] Points)> ValueBlocks(int minPoints) =>
         _postings.Blocks(minPoints).Select(b => (BlockKeyOf(b.Key), b.Points));
 
+    /// <summary>A key as the API reports a facet value.</summary>
+    private protected abstract object FacetValueOf(TKey key);
+
+    public override IEnumerable<(object Value, IEnumerable<int> Points)>? FacetValues() =>
+        _postings.All().Select(p => (FacetValueOf(p.Key), (IEnumerable<int>)p.Points));
+
     internal override string? BlockKey(MatchCondition match) =>
         Keys(match) is { } keys && keys.Take(2).Count() == 1 ? BlockKeyOf(keys.First()) : null;
 }
@@ -80,6 +86,8 @@ internal sealed class KeywordFieldIndex(JsonPath path, PayloadFieldSchema schema
     };
 
     private protected override string BlockKeyOf(string key) => "s:" + key;
+
+    private protected override object FacetValueOf(string key) => key;
 }
 
 /// <summary>UUID index: string values that parse as UUIDs, compared as UUIDs (so case-insensitively).</summary>
@@ -102,6 +110,8 @@ internal sealed class UuidFieldIndex(JsonPath path, PayloadFieldSchema schema) :
         [.. values.Select(s => Guid.TryParse(s, out var g) ? (Guid?)g : null).OfType<Guid>()];
 
     private protected override string BlockKeyOf(Guid key) => "u:" + key.ToString("N");
+
+    private protected override object FacetValueOf(Guid key) => key.ToString("D");
 }
 
 internal sealed class BoolFieldIndex(JsonPath path, PayloadFieldSchema schema) : LookupFieldIndex<bool>(path, schema)
@@ -116,4 +126,6 @@ internal sealed class BoolFieldIndex(JsonPath path, PayloadFieldSchema schema) :
         match is MatchValue { Kind: MatchValueKind.Bool } v ? [v.Bool] : null;
 
     private protected override string BlockKeyOf(bool key) => key ? "b:1" : "b:0";
+
+    private protected override object FacetValueOf(bool key) => key;
 }

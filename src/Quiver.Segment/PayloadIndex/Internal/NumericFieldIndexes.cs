@@ -89,6 +89,9 @@ internal abstract class OrderedFieldIndex<T> : PayloadFieldIndex
 /// <summary>Integer index: integral JSON numbers (Qdrant: <c>as_i64</c>; floats, even 1.0, are not indexed).</summary>
 internal sealed class IntegerFieldIndex(JsonPath path, PayloadFieldSchema schema) : OrderedFieldIndex<long>(path, schema)
 {
+    public override IEnumerable<(object Value, IEnumerable<int> Points)>? FacetValues() =>
+        Values.Between(long.MinValue, long.MaxValue).GroupBy(v => v.Value, v => v.Offset).Select(g => ((object)g.Key, (IEnumerable<int>)g.Distinct()));
+
     private readonly PostingLists<long> _lookup = new();
 
     private protected override bool TryValue(JsonElement value, out long result)

@@ -30,6 +30,9 @@ internal sealed class PostingLists<TKey>(IEqualityComparer<TKey>? comparer = nul
 
     public int Count(TKey key) => _postings.TryGetValue(key, out var set) ? set.Count : 0;
 
+    /// <summary>Every key with its points (a view: read it under the lock that orders changes).</summary>
+    public IEnumerable<(TKey Key, IReadOnlyCollection<int> Points)> All() => _postings.Select(p => (p.Key, (IReadOnlyCollection<int>)p.Value));
+
     /// <summary>Points having any of <paramref name="keys"/>: the cached sorted array for one key, a set for several.</summary>
     public IEnumerable<int> Union(IEnumerable<TKey> keys)
     {
