@@ -39,6 +39,7 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         ("POST", "/collections/{name}/points", $"/collections/{C}/points", """{"ids":[1]}""", false),
         ("POST", "/collections/{name}/points/scroll", $"/collections/{C}/points/scroll", "{}", false),
         ("POST", "/collections/{name}/points/count", $"/collections/{C}/points/count", """{"exact":true}""", false),
+        ("POST", "/collections/{name}/facet", $"/collections/{C}/facet", """{"key":"a"}""", false),
         ("POST", "/collections/{name}/points/query", $"/collections/{C}/points/query", """{"query":[0.1,0.2],"limit":1}""", false),
         ("POST", "/collections/{name}/points/query/batch", $"/collections/{C}/points/query/batch", """{"searches":[{"query":[0.1,0.2]}]}""", false),
         ("PUT", "/collections/{name}", "/collections/keyed_new", """{"vectors":{"size":2,"distance":"Dot"}}""", true),
@@ -101,6 +102,8 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}", """{"vectors":{"size":2,"distance":"Dot"}}""", ApiKeyFixture.FullKey)).Status);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}/points?wait=true", """{"points":[{"id":1,"vector":[0.5,0.5],"payload":{"a":1}},{"id":2,"vector":[0.1,0.9]}]}""", ApiKeyFixture.FullKey)).Status);
+        // Facets count from an index.
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{C}/index?wait=true", """{"field_name":"a","field_schema":"integer"}""", ApiKeyFixture.FullKey)).Status);
         var snap = NameOf(await http.SendAsync("POST", $"/collections/{C}/snapshots", null, ApiKeyFixture.FullKey));
         var fullSnap = NameOf(await http.SendAsync("POST", "/snapshots", null, ApiKeyFixture.FullKey));
         var before = await SnapshotAsync(http);
