@@ -1,5 +1,4 @@
 using Quiver.Engine.Query;
-using Quiver.Kernels;
 using Quiver.Segment.Errors;
 
 namespace Quiver.Engine.Collections;
@@ -23,9 +22,7 @@ public sealed partial class Collection
             return found with { Points = [] };
         var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
         var pool = found.Points.Take(Math.Min(MaxMmrCandidates, MmrCandidates(stage, mmr))).ToList();
-        var vectors = Get([.. pool.Select(p => p.Id)], WithPayload.None, new WithVector(true, [space.Name]))
-            .Where(r => r.Vectors?.Any(v => v.Name == space.Name) == true)
-            .ToDictionary(r => r.Id, r => r.Vectors!.First(v => v.Name == space.Name).Values);
+        var vectors = StoredVectors([.. pool.Select(p => p.Id)], space).ToDictionary(p => p.Id, p => p.Vector);
         pool.RemoveAll(p => !vectors.ContainsKey(p.Id));
         if (pool.Count < 2)
             return found with { Points = pool.Count > stage.Limit ? pool[..stage.Limit] : pool };
@@ -67,12 +64,4 @@ public sealed partial class Collection
 
     /// <summary>How many of the nearest points MMR picks from: candidates_limit, or the stage's limit.</summary>
     private static int MmrCandidates(QueryStage stage, Mmr mmr) => mmr.CandidatesLimit ?? stage.Limit;
-
-    /// <summary>The internal similarity (higher is closer) of two stored vectors.</summary>
-    private static float Similarity(Distance distance, float[] a, float[] b) => distance switch
-    {
-        Distance.Euclid => NegSquaredL2Kernel.Score(a, b),
-        Distance.Manhattan => NegL1Kernel.Score(a, b),
-        _ => DotKernel.Score(a, b),
-    };
 }

@@ -184,20 +184,9 @@ public sealed partial class Collection
             PrepareQuery(space, nearest.Vector!, query).CopyTo(query);
         }
 
-        var records = Get(candidates, WithPayload.None, new WithVector(true, [space.Name]));
-        var scored = new List<RankedPoint>(records.Count);
-        foreach (var record in records)
-        {
-            if (record.Vectors?.FirstOrDefault(v => v.Name == space.Name) is not { } vector)
-                continue;
-            var score = space.Distance switch
-            {
-                Distance.Euclid => NegSquaredL2Kernel.Score(query, vector.Values),
-                Distance.Manhattan => NegL1Kernel.Score(query, vector.Values),
-                _ => DotKernel.Score(query, vector.Values),
-            };
-            scored.Add(new RankedPoint(record.Id, score));
-        }
+        var scored = new List<RankedPoint>(candidates.Count);
+        foreach (var (id, vector) in StoredVectors(candidates, space))
+            scored.Add(new RankedPoint(id, Similarity(space.Distance, query, vector)));
 
         scored.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
         return new StageResult(scored, space.Distance);
@@ -247,6 +236,21 @@ public sealed partial class Collection
         foreach (var prefetch in stage.Prefetch)
             CollectNamedPoints(prefetch, named);
     }
+
+    /// <summary>The stored vectors of <paramref name="space"/> of the points in <paramref name="ids"/> that exist and have one, in order.</summary>
+    private List<(PointId Id, float[] Vector)> StoredVectors(IReadOnlyList<PointId> ids, VectorSpace space) =>
+        [.. Get(ids, WithPayload.None, new WithVector(true, [space.Name]))
+            .Select(r => (r.Id, Vector: r.Vectors?.Where(v => v.Name == space.Name).Select(v => v.Values).FirstOrDefault()))
+            .Where(p => p.Vector is not null)
+            .Select(p => (p.Id, p.Vector!))];
+
+    /// <summary>The internal similarity (higher is closer) of two vectors as stored (or prepared as a query).</summary>
+    private static float Similarity(Distance distance, ReadOnlySpan<float> a, ReadOnlySpan<float> b) => distance switch
+    {
+        Distance.Euclid => NegSquaredL2Kernel.Score(a, b),
+        Distance.Manhattan => NegL1Kernel.Score(a, b),
+        _ => DotKernel.Score(a, b),
+    };
 
     /// <summary>The internal score (higher is closer) of an API score.</summary>
     private static float ToInternal(Distance distance, float external) => distance switch

@@ -94,14 +94,7 @@ public sealed partial class Collection
 
     private List<RankedPoint> ScoreCandidates(VectorSpace space, RecommendStrategy strategy, List<PointId> candidates, List<float[]> positive, List<float[]> negative)
     {
-        var scored = new List<RankedPoint>(candidates.Count);
-        foreach (var record in Get(candidates, WithPayload.None, new WithVector(true, [space.Name])))
-        {
-            if (record.Vectors?.FirstOrDefault(v => v.Name == space.Name) is { } vector)
-                scored.Add(new RankedPoint(record.Id, Objective(space.Distance, strategy, vector.Values, positive, negative)));
-        }
-
-        return scored;
+        return [.. StoredVectors(candidates, space).Select(p => new RankedPoint(p.Id, Objective(space.Distance, strategy, p.Vector, positive, negative)))];
     }
 
     /// <summary>The vector whose nearest points are the best by sum_scores, where one exists.</summary>

@@ -176,6 +176,18 @@ public sealed class PrefetchQueryTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Prefetched_points_without_the_rescoring_vector_drop_out()
+    {
+        var name = await Api.CreateRawAsync(_client, "prefetch", """{"vectors":{"a":{"size":2,"distance":"Dot"},"b":{"size":2,"distance":"Euclid"}}}""");
+        await Api.UpsertAsync(_client, name, """[{"id":1,"vector":{"a":[1,0],"b":[0,0]}},{"id":2,"vector":{"a":[1,0]}},{"id":3,"vector":{"a":[0.5,0],"b":[3,4]}}]""");
+        var rescored = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":3},"query":[0,0],"using":"b"}""");
+        Assert.Equal([1, 3], Ids(rescored));
+        AssertScores([0, 5], Scores(rescored));
+        var diverse = await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"a","limit":3},"query":{"nearest":[0,0],"mmr":{"candidates_limit":3}},"using":"b"}""");
+        Assert.Equal([1, 3], Ids(diverse));
+    }
+
+    [Fact]
     public async Task Mmr_picks_relevant_points_unlike_the_ones_already_picked()
     {
         var name = await SeedAsync();
