@@ -55,6 +55,30 @@ internal sealed partial class GrpcHandlers
             var count = collection.Count(RestReader.OptionalFilter(body.RootElement)?.Parsed);
             return Task.FromResult(new CountResponse { Result = new CountResult { Count = (ulong)count }, Time = GrpcCalls.Seconds(started) });
         });
+        handlers["qdrant.Points/Facet"] = Bind<FacetCounts, FacetResponse>((r, _) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var collection = catalog.Get(r.CollectionName);
+            var json = new JsonObject();
+            GrpcRequests.SearchCommon(json, r.Filter, null, null, null, null, null, null);
+            using var body = GrpcCalls.Body(json);
+            var limit = r.HasLimit ? RestReader.InRange((long)Math.Min(r.Limit, long.MaxValue), "limit", 1, Collection.MaxLimit) : 10;
+            var response = new FacetResponse();
+            foreach (var hit in collection.Facet(r.Key, RestReader.OptionalFilter(body.RootElement)?.Parsed, limit))
+            {
+                var value = hit.Value switch
+                {
+                    string text => new FacetValue { StringValue = text },
+                    long number => new FacetValue { IntegerValue = number },
+                    bool flag => new FacetValue { BoolValue = flag },
+                    _ => throw new InvalidOperationException($"facet value of type {hit.Value.GetType().Name}"),
+                };
+                response.Hits.Add(new Qdrant.Client.Grpc.FacetHit { Value = value, Count = (ulong)hit.Count });
+            }
+
+            response.Time = GrpcCalls.Seconds(started);
+            return Task.FromResult(response);
+        });
         handlers["qdrant.Points/Search"] = Bind<SearchPoints, SearchResponse>((r, call) =>
         {
             var started = Stopwatch.GetTimestamp();

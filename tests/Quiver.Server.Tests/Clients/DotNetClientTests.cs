@@ -277,6 +277,20 @@ public sealed class DotNetClientTests(ServerFixture fixture) : IDisposable
             Assert.Equal(r!["score"]!.GetValue<float>(), g.Score);
         }
 
+        // Facets of a keyword and an integer index, filtered, the same both ways.
+        foreach (var key in new[] { "color", "n" })
+        {
+            var facetGrpc = (await _grpc.FacetAsync(_g, key, filter: Range("n", new Qdrant.Client.Grpc.Range { Gte = 10 }), limit: 5)).Hits;
+            var facetRest = Api.Ok(await _rest.PostAsync($"/collections/{_r}/facet", $$$"""{"key":"{{{key}}}","filter":{"must":[{"key":"n","range":{"gte":10}}]},"limit":5}""")).Result["hits"]!.AsArray();
+            Assert.NotEmpty(facetRest);
+            Assert.Equal(facetRest.Count, facetGrpc.Count);
+            foreach (var (g, r) in facetGrpc.Zip(facetRest))
+            {
+                Assert.Equal(r!["count"]!.GetValue<ulong>(), g.Count);
+                Assert.Equal(r["value"]!.ToJsonString(), g.Value.VariantCase == FacetValue.VariantOneofCase.StringValue ? $"\"{g.Value.StringValue}\"" : g.Value.IntegerValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
         // Recommendations by point ids (two still stored) with best_score likewise.
         var kept = (await _grpc.ScrollAsync(_g, limit: 2)).Result.Select(p => p.Id.Num).ToArray();
         var recommendGrpc = await _grpc.QueryAsync(_g, limit: 5, query: new Query
