@@ -21,7 +21,7 @@ public sealed class GrpcSurfaceTests(ServerFixture fixture)
         "qdrant.Points/Upsert", "qdrant.Points/Delete", "qdrant.Points/Get", "qdrant.Points/UpdateVectors", "qdrant.Points/DeleteVectors",
         "qdrant.Points/SetPayload", "qdrant.Points/OverwritePayload", "qdrant.Points/DeletePayload", "qdrant.Points/ClearPayload",
         "qdrant.Points/CreateFieldIndex", "qdrant.Points/DeleteFieldIndex", "qdrant.Points/Search", "qdrant.Points/SearchBatch",
-        "qdrant.Points/Scroll", "qdrant.Points/Count", "qdrant.Points/UpdateBatch", "qdrant.Points/Query", "qdrant.Points/QueryBatch",
+        "qdrant.Points/Scroll", "qdrant.Points/Count", "qdrant.Points/UpdateBatch", "qdrant.Points/Query", "qdrant.Points/QueryBatch", "qdrant.Points/Facet",
         "qdrant.Snapshots/Create", "qdrant.Snapshots/List", "qdrant.Snapshots/Delete", "qdrant.Snapshots/CreateFull", "qdrant.Snapshots/ListFull", "qdrant.Snapshots/DeleteFull",
     ];
 
