@@ -20,7 +20,7 @@ public sealed partial class Collection
             throw QuiverException.BadInput("query.mmr.diversity: expected a number from 0 to 1");
         if (stage.Limit == 0)
             return found with { Points = [] };
-        var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
+        var space = DenseSpace(stage.Using, "mmr");
         var pool = found.Points.Take(Math.Min(MaxMmrCandidates, MmrCandidates(stage, mmr))).ToList();
         var vectors = StoredVectors([.. pool.Select(p => p.Id)], space).ToDictionary(p => p.Id, p => p.Vector);
         pool.RemoveAll(p => !vectors.ContainsKey(p.Id));

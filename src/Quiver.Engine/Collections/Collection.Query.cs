@@ -122,6 +122,10 @@ public sealed partial class Collection
     {
         switch (stage.Query)
         {
+            case NearestStage nearest when Config.FindSparse(stage.Using) is { } sparse:
+                if (nearest.Mmr is not null)
+                    throw QuiverException.BadInput("query: mmr needs a dense vector; it is not supported on sparse vectors");
+                return SparseLeaf(stage, sparse, nearest.Nearest, filter, stage.Limit, cancellationToken);
             case NearestStage nearest:
             {
                 var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
@@ -172,6 +176,8 @@ public sealed partial class Collection
     /// </summary>
     private StageResult Rescore(QueryStage stage, NearestQuery nearest, List<PointId> candidates)
     {
+        if (Config.FindSparse(stage.Using) is { } sparse)
+            return RescoreSparse(sparse, nearest, candidates);
         var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
         var query = new float[space.Dimension];
         if (nearest.PointId is { } pointId)

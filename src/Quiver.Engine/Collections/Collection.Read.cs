@@ -189,6 +189,12 @@ public sealed partial class Collection
                 if (withVector.Includes(name) && segment.HasVector(offset, s))
                     vectors.Add(new NamedVector(name, segment.VectorAt(offset, s).ToArray()));
             }
+
+            foreach (var name in segment.SparseNames)
+            {
+                if (withVector.Includes(name) && segment.SparseAt(offset, name) is { } sparse)
+                    vectors.Add(NamedVector.OfSparse(name, sparse));
+            }
         }
 
         return new PointRecord(segment.IdAt(offset), payload, vectors);

@@ -19,7 +19,7 @@ public sealed partial class Collection
     /// </summary>
     private StageResult Recommend(QueryStage stage, RecommendStage recommend, Filter? filter, List<PointId>? candidates, CancellationToken cancellationToken)
     {
-        var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
+        var space = DenseSpace(stage.Using, "recommend");
         if (recommend.Positive.Count == 0 && (recommend.Negative.Count == 0 || recommend.Strategy == RecommendStrategy.AverageVector))
             throw QuiverException.BadInput("query.recommend: give at least one positive example (best_score and sum_scores also take negatives alone)");
         var examples = new HashSet<PointId>();

@@ -41,6 +41,15 @@ public sealed partial class Collection
             throw QuiverException.BadInput($"limit: expected an integer from 0 to {MaxLimit}");
         if (request.Offset < 0 || request.Offset > MaxLimit)
             throw QuiverException.BadInput($"offset: expected an integer from 0 to {MaxLimit}");
+        if (Config.FindSparse(request.Using) is { } sparse)
+            return SearchSparse(request, sparse, cancellationToken);
+        if (request.Query.Sparse is not null)
+        {
+            throw Config.FindSpace(request.Using) is null
+                ? MissingVectorName(request.Using)
+                : QuiverException.BadInput($"Wrong input: {(request.Using.Length == 0 ? "the unnamed vector" : request.Using)} is dense; a sparse query needs a sparse vector name in `using`");
+        }
+
         var space = Config.FindSpace(request.Using) ?? throw MissingVectorName(request.Using);
 
         var dim = space.Dimension;

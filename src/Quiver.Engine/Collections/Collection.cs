@@ -157,6 +157,20 @@ public sealed partial class Collection : IAsyncDisposable
     /// <summary>Checks a vector against its space and returns the form to store (normalised for Cosine).</summary>
     private NamedVector Prepare(NamedVector vector, string field)
     {
+        if (vector.IsSparse)
+        {
+            if (Config.FindSparse(vector.Name) is null)
+            {
+                throw Config.FindSpace(vector.Name) is null
+                    ? MissingVectorName(vector.Name)
+                    : QuiverException.BadInput($"Wrong input: {field}: {vector.Name} is a dense vector; a sparse vector was given");
+            }
+
+            return vector;
+        }
+
+        if (Config.FindSparse(vector.Name) is not null)
+            throw QuiverException.BadInput($"Wrong input: {field}: {vector.Name} is a sparse vector; give it as {{\"indices\": [...], \"values\": [...]}}");
         var space = Config.FindSpace(vector.Name) ?? throw MissingVectorName(vector.Name);
         if (vector.Values.Length != space.Dimension)
             throw DimensionError(space.Dimension, vector.Values.Length);

@@ -12,7 +12,7 @@ namespace Quiver.Engine.Collections;
 /// reported, so settings this engine does not act on yet survive round trips unchanged. The typed members are
 /// the parts the engine uses, derived once when the config is built.
 /// </summary>
-public sealed class CollectionConfig
+public sealed partial class CollectionConfig
 {
     public const int MaxDimension = 65_536;
     public const int MaxShards = 64;
@@ -38,6 +38,7 @@ public sealed class CollectionConfig
         }
 
         VectorSpaces = spaces;
+        SparseSpaces = ReadSparseSpaces(parameters);
     }
 
     public JsonObject Json { get; }
@@ -140,11 +141,8 @@ public sealed class CollectionConfig
             ["write_consistency_factor"] = ReadPositiveInt(body, "write_consistency_factor", 1, 16),
             ["on_disk_payload"] = ReadBool(body, "on_disk_payload", true),
         };
-        if (body.TryGetProperty("sparse_vectors", out var sparse) && sparse.ValueKind == JsonValueKind.Object
-            && sparse.EnumerateObject().Any())
-        {
-            throw QuiverException.BadInput("sparse_vectors: sparse vectors are not supported yet");
-        }
+        if (body.TryGetProperty("sparse_vectors", out var sparse) && sparse.ValueKind != JsonValueKind.Null)
+            parameters["sparse_vectors"] = ValidateSparseVectors(sparse, (JsonObject)parameters["vectors"]!);
 
         var json = new JsonObject
         {
@@ -176,7 +174,7 @@ public sealed class CollectionConfig
         var request = new JsonObject();
         foreach (var (key, value) in new[]
         {
-            ("vectors", parameters["vectors"]), ("shard_number", parameters["shard_number"]), ("replication_factor", parameters["replication_factor"]),
+            ("vectors", parameters["vectors"]), ("sparse_vectors", parameters["sparse_vectors"]), ("shard_number", parameters["shard_number"]), ("replication_factor", parameters["replication_factor"]),
             ("write_consistency_factor", parameters["write_consistency_factor"]), ("on_disk_payload", parameters["on_disk_payload"]),
             ("hnsw_config", json["hnsw_config"]), ("optimizers_config", json["optimizer_config"]), ("wal_config", json["wal_config"]),
         })
@@ -225,6 +223,9 @@ public sealed class CollectionConfig
                 }
             }
         }
+
+        if (body.TryGetProperty("sparse_vectors", out var sparseDiff) && sparseDiff.ValueKind != JsonValueKind.Null)
+            ApplySparseUpdate(parameters, sparseDiff);
 
         if (body.TryGetProperty("params", out var paramsDiff) && paramsDiff.ValueKind != JsonValueKind.Null)
         {

@@ -14,7 +14,8 @@ namespace Quiver.Engine.Operations;
 /// </summary>
 public static class OperationCodec
 {
-    private const byte FormatVersion = 1;
+    /// <summary>Format 2 tags each vector dense or sparse; format 1 (dense only) is still read.</summary>
+    private const byte FormatVersion = 2;
 
     private enum Kind : byte
     {
@@ -106,8 +107,9 @@ public static class OperationCodec
     {
         var r = new Reader(data);
         var format = r.Byte();
-        if (format != FormatVersion)
+        if (format is < 1 or > FormatVersion)
             throw new InvalidDataException($"unsupported operation format {format}");
+        r.Format = format;
         var kind = (Kind)r.Byte();
         switch (kind)
         {
@@ -236,7 +238,17 @@ public static class OperationCodec
             foreach (var v in vectors)
             {
                 String(v.Name);
-                Blob(MemoryMarshal.AsBytes(v.Values.AsSpan()));
+                if (v.Sparse is { } sparse)
+                {
+                    Byte(1);
+                    Blob(MemoryMarshal.AsBytes(sparse.Indices.AsSpan()));
+                    Blob(MemoryMarshal.AsBytes(sparse.Values.AsSpan()));
+                }
+                else
+                {
+                    Byte(0);
+                    Blob(MemoryMarshal.AsBytes(v.Values.AsSpan()));
+                }
             }
         }
 
@@ -261,6 +273,8 @@ public static class OperationCodec
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _pos;
+
+        public byte Format { get; set; }
 
         public byte Byte() => _data[_pos++];
 
@@ -325,6 +339,14 @@ public static class OperationCodec
             for (var i = 0; i < count; i++)
             {
                 var name = String();
+                if (Format >= 2 && Byte() == 1)
+                {
+                    var indices = MemoryMarshal.Cast<byte, uint>(BlobSpan()).ToArray();
+                    var values = MemoryMarshal.Cast<byte, float>(BlobSpan()).ToArray();
+                    result[i] = NamedVector.OfSparse(name, SparseVector.Create(indices, values));
+                    continue;
+                }
+
                 var bytes = BlobSpan();
                 result[i] = new NamedVector(name, MemoryMarshal.Cast<byte, float>(bytes).ToArray());
             }

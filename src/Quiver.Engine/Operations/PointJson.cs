@@ -31,23 +31,39 @@ public static class PointJson
     }
 
     /// <summary>A point's vectors: an array (the unnamed vector) or an object of named vectors.</summary>
-    public static NamedVector[] VectorStruct(JsonElement value, string path)
+    /// <param name="documents">
+    /// Where a named vector is a document (<c>{"text", "model"}</c>), the vector inferred for it, by vector name and
+    /// JSON path (computed beforehand, in batches); null when the caller does not infer.
+    /// </param>
+    public static NamedVector[] VectorStruct(JsonElement value, string path, Func<string, string, NamedVector>? documents = null)
     {
         if (value.ValueKind == JsonValueKind.Array)
             return [new NamedVector(string.Empty, Dense(value, path))];
         if (value.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"Format error in JSON body: {path}: expected an array of numbers or an object of named vectors");
+        if (value.TryGetProperty("text", out _) && documents is not null)
+            return [documents(string.Empty, path)];
         if (value.TryGetProperty("text", out _) || value.TryGetProperty("image", out _) || value.TryGetProperty("object", out _))
-            throw QuiverException.BadInput($"{path}: server-side inference (Document, Image, Object) is not supported yet");
+            throw QuiverException.BadInput($"{path}: server-side inference of images and objects is not supported; documents ({{\"text\", \"model\"}}) are");
         var result = new List<NamedVector>();
         foreach (var entry in value.EnumerateObject())
         {
             var p = $"{path}.{entry.Name}";
             if (entry.Value.ValueKind == JsonValueKind.Object)
             {
-                throw QuiverException.BadInput(entry.Value.TryGetProperty("indices", out _)
-                    ? $"{p}: sparse vectors are not supported yet"
-                    : $"{p}: server-side inference is not supported yet");
+                if (entry.Value.TryGetProperty("indices", out _) || entry.Value.TryGetProperty("values", out _))
+                {
+                    result.Add(NamedVector.OfSparse(entry.Name, Sparse(entry.Value, p)));
+                    continue;
+                }
+
+                if (documents is not null && entry.Value.TryGetProperty("text", out _))
+                {
+                    result.Add(documents(entry.Name, p));
+                    continue;
+                }
+
+                throw QuiverException.BadInput($"{p}: expected a dense vector, a sparse vector {{indices, values}} or a document {{text, model}}");
             }
 
             if (entry.Value.ValueKind == JsonValueKind.Array && entry.Value.GetArrayLength() > 0 && entry.Value[0].ValueKind == JsonValueKind.Array)
@@ -56,6 +72,50 @@ public static class PointJson
         }
 
         return [.. result];
+    }
+
+    /// <summary>A sparse vector <c>{"indices": [uint...], "values": [number...]}</c>.</summary>
+    public static SparseVector Sparse(JsonElement value, string path)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput($"Format error in JSON body: {path}: expected a sparse vector {{\"indices\": [...], \"values\": [...]}}");
+        uint[]? indices = null;
+        float[]? values = null;
+        foreach (var field in value.EnumerateObject())
+        {
+            switch (field.Name)
+            {
+                case "indices":
+                    if (field.Value.ValueKind != JsonValueKind.Array)
+                        throw QuiverException.BadInput($"Format error in JSON body: {path}.indices: expected an array of non-negative integers");
+                    indices = new uint[field.Value.GetArrayLength()];
+                    var i = 0;
+                    foreach (var item in field.Value.EnumerateArray())
+                    {
+                        if (item.ValueKind != JsonValueKind.Number || !item.TryGetUInt32(out indices[i]))
+                            throw QuiverException.BadInput($"Format error in JSON body: {path}.indices[{i}]: expected an integer from 0 to {uint.MaxValue}");
+                        i++;
+                    }
+
+                    break;
+                case "values":
+                    values = Dense(field.Value, $"{path}.values");
+                    break;
+                default:
+                    throw QuiverException.BadInput($"Format error in JSON body: {path}.{field.Name}: unknown field; a sparse vector has indices and values");
+            }
+        }
+
+        if (indices is null || values is null)
+            throw QuiverException.BadInput($"Format error in JSON body: {path}: a sparse vector needs both indices and values");
+        try
+        {
+            return SparseVector.Create(indices, values);
+        }
+        catch (ArgumentException e)
+        {
+            throw QuiverException.BadInput($"Wrong input: {path}: {e.Message}");
+        }
     }
 
     public static Payload PayloadObject(JsonElement value, string path)

@@ -4,8 +4,11 @@ using Quiver.Segment.Segments;
 
 namespace Quiver.Engine.Query;
 
-/// <summary>What a nearest-neighbour query searches with: a vector, or the stored vector of a point.</summary>
-public sealed record NearestQuery(float[]? Vector, PointId? PointId);
+/// <summary>
+/// What a nearest-neighbour query searches with: a dense vector, a sparse vector (for a sparse vector space), or the
+/// stored vector of a point.
+/// </summary>
+public sealed record NearestQuery(float[]? Vector, PointId? PointId, SparseVector? Sparse = null);
 
 public sealed record SearchRequest(
     NearestQuery Query,

@@ -138,6 +138,12 @@ internal sealed partial class Shard
                 result.Add(new NamedVector(segment.Spaces[s].Name, segment.VectorAt(offset, s).ToArray()));
         }
 
+        foreach (var name in segment.SparseNames)
+        {
+            if (segment.SparseAt(offset, name) is { } sparse)
+                result.Add(NamedVector.OfSparse(name, sparse));
+        }
+
         return [.. result];
     }
 

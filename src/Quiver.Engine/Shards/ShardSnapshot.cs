@@ -14,12 +14,12 @@ namespace Quiver.Engine.Shards;
 /// for the shard's not-yet-indexed points (rewritten at each flush) and, once, for each indexed segment's points
 /// (dense, in offset order, so graph node ids stay valid). Version 2 adds a flag per vector space: set, the space's
 /// rows are not in this file but in the segment's vector file (<see cref="VectorFile"/>), and each point records only
-/// whether it has a vector there.
+/// whether it has a vector there. Version 3 adds each point's sparse vectors after its dense ones.
 /// </summary>
 internal static class ShardSnapshot
 {
     private const string Kind = "QSEG";
-    private const ushort Version = 2;
+    private const ushort Version = 3;
 
     /// <summary>Writes a body from <see cref="Serialize"/>: the slow part (disk, fsync) needs no lock.</summary>
     public static void WriteSerialized(string path, MemoryStream body) =>
@@ -44,7 +44,7 @@ internal static class ShardSnapshot
             rows[i] = segment.SnapshotRows();
             foreach (var offset in segment.LiveOffsets())
             {
-                points.Add(new CapturedPoint(i, offset, segment.IdAt(offset), segment.VersionAt(offset), segment.PayloadAt(offset)));
+                points.Add(new CapturedPoint(i, offset, segment.IdAt(offset), segment.VersionAt(offset), segment.PayloadAt(offset), SparseOf(segment, offset)));
                 for (var s = 0; s < spaces.Count; s++)
                     present.Add(segment.HasVector(offset, s));
             }
@@ -101,6 +101,16 @@ internal static class ShardSnapshot
                     var dim = capture.Spaces[s].Dimension;
                     w.Write(MemoryMarshal.AsBytes(capture.Rows[point.Segment][s].Span.Slice(point.Offset * dim, dim)));
                 }
+            }
+
+            var sparse = point.Sparse ?? [];
+            w.Write(sparse.Count);
+            foreach (var v in sparse)
+            {
+                w.Write(v.Name);
+                w.Write(v.Sparse!.Count);
+                w.Write(MemoryMarshal.AsBytes(v.Sparse.Indices.AsSpan()));
+                w.Write(MemoryMarshal.AsBytes(v.Sparse.Values.AsSpan()));
             }
         }
 
@@ -177,7 +187,7 @@ internal static class ShardSnapshot
         var present = new List<bool>((to - from) * spaces.Count);
         for (var offset = from; offset < to; offset++)
         {
-            points.Add(new CapturedPoint(0, offset, segment.IdAt(offset), segment.VersionAt(offset), segment.PayloadAt(offset)));
+            points.Add(new CapturedPoint(0, offset, segment.IdAt(offset), segment.VersionAt(offset), segment.PayloadAt(offset), SparseOf(segment, offset)));
             for (var s = 0; s < spaces.Count; s++)
                 present.Add(segment.HasVector(offset, s));
         }
@@ -266,10 +276,37 @@ internal static class ShardSnapshot
                 vectors.Add(new NamedVector(spaces[s].Name, values));
             }
 
+            var sparseCount = fileVersion >= 3 ? r.ReadInt32() : 0;
+            for (var v = 0; v < sparseCount; v++)
+            {
+                var name = r.ReadString();
+                var n = r.ReadInt32();
+                if (n < 0)
+                    throw new InvalidDataException($"{path}: sparse vector '{name}' of row {i} has length {n}");
+                var indices = new uint[n];
+                var values = new float[n];
+                r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(indices.AsSpan()));
+                r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+                vectors.Add(NamedVector.OfSparse(name, SparseVector.Create(indices, values)));
+            }
+
             point(id, version, vectors, payload);
         }
 
         return (applied, definitions);
+    }
+
+    /// <summary>A row's sparse vectors (immutable instances, safe to serialise after the lock), or null without any.</summary>
+    private static List<NamedVector>? SparseOf(PointSegment segment, int offset)
+    {
+        List<NamedVector>? result = null;
+        foreach (var name in segment.SparseNames)
+        {
+            if (segment.SparseAt(offset, name) is { } sparse)
+                (result ??= []).Add(NamedVector.OfSparse(name, sparse));
+        }
+
+        return result;
     }
 
     private static void WriteBlob(BinaryWriter w, byte[] bytes)
@@ -282,7 +319,7 @@ internal static class ShardSnapshot
 }
 
 /// <summary>One live point of a <see cref="SnapshotCapture"/>: where its rows are and what changes in place.</summary>
-internal readonly record struct CapturedPoint(int Segment, int Offset, PointId Id, ulong Version, Payload Payload);
+internal readonly record struct CapturedPoint(int Segment, int Offset, PointId Id, ulong Version, Payload Payload, List<NamedVector>? Sparse = null);
 
 /// <summary>A snapshot's content taken under the lock (see <see cref="ShardSnapshot.Capture"/>).</summary>
 internal sealed record SnapshotCapture(

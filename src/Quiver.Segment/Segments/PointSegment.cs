@@ -338,6 +338,12 @@ public sealed partial class PointSegment
                         vectors.Add(new NamedVector(source.Spaces[s].Name, source._stores[s].Get(offset).ToArray()));
                 }
 
+                foreach (var (name, rows) in source._sparse)
+                {
+                    if (rows.Get(offset) is { } sparse)
+                        vectors.Add(NamedVector.OfSparse(name, sparse));
+                }
+
                 // A point deleted from the source meanwhile is copied anyway (the rows are intact) and deleted
                 // again when the copy is swapped in; the ids stay distinct because a point lives in one segment.
                 copy.AppendCopy(source._ids[offset], source._versions[offset], vectors, source.PayloadAt(offset));
@@ -351,10 +357,20 @@ public sealed partial class PointSegment
     private void AppendCopy(PointId id, ulong version, List<NamedVector> vectors, Payload payload)
     {
         var offset = Allocate(id);
-        foreach (var v in vectors)
-            _stores[_storeByName[v.Name]].Set(offset, v.Values);
+        SetVectors(offset, vectors);
         _versions[offset] = version;
         _payloads[offset] = payload;
+    }
+
+    private void SetVectors(int offset, IReadOnlyList<NamedVector> vectors)
+    {
+        foreach (var v in vectors)
+        {
+            if (v.Sparse is { } sparse)
+                SetSparse(offset, v.Name, sparse);
+            else
+                _stores[_storeByName[v.Name]].Set(offset, v.Values);
+        }
     }
 
     public bool IsLiveAt(int offset) => _live[offset];
@@ -428,6 +444,7 @@ public sealed partial class PointSegment
                 Indexes.Remove(offset, PayloadAt(offset));
                 foreach (var store in _stores)
                     store.Remove(offset);
+                RemoveSparse(offset);
             }
         }
         else
@@ -442,8 +459,7 @@ public sealed partial class PointSegment
     /// <summary>Stores a point's vectors, version and payload at a row its id already maps to.</summary>
     private void WriteRow(int offset, ulong version, IReadOnlyList<NamedVector> vectors, Payload payload)
     {
-        foreach (var v in vectors)
-            _stores[_storeByName[v.Name]].Set(offset, v.Values);
+        SetVectors(offset, vectors);
         _versions[offset] = version;
         _payloads[offset] = payload;
         Indexes.Add(offset, payload);
@@ -463,6 +479,7 @@ public sealed partial class PointSegment
             Indexes.Remove(offset, PayloadAt(offset));
         foreach (var store in _stores)
             store.Remove(offset);
+        RemoveSparse(offset);
         _offsets.Remove(_ids[offset]);
         _live[offset] = false;
         _sortedIds = null;
@@ -499,8 +516,7 @@ public sealed partial class PointSegment
             return false;
         if (_appendOnly)
             offset = MoveToNewRow(offset, vectors);
-        foreach (var v in vectors)
-            _stores[_storeByName[v.Name]].Set(offset, v.Values);
+        SetVectors(offset, vectors);
         _versions[offset] = version;
         return true;
     }
@@ -513,14 +529,23 @@ public sealed partial class PointSegment
         var kept = new List<(int Space, float[] Values)>();
         for (var s = 0; s < _stores.Length; s++)
         {
-            if (_stores[s].IsPresent(offset) && !replaced.Any(v => _storeByName[v.Name] == s))
+            if (_stores[s].IsPresent(offset) && !replaced.Any(v => !v.IsSparse && _storeByName[v.Name] == s))
                 kept.Add((s, _stores[s].Get(offset).ToArray()));
+        }
+
+        var keptSparse = new List<(string Name, SparseVector Vector)>();
+        foreach (var (name, rows) in _sparse)
+        {
+            if (rows.Get(offset) is { } sparse && !replaced.Any(v => v.IsSparse && v.Name == name))
+                keptSparse.Add((name, sparse));
         }
 
         RemoveAt(offset);
         var fresh = Allocate(id);
         foreach (var (space, values) in kept)
             _stores[space].Set(fresh, values);
+        foreach (var (name, sparse) in keptSparse)
+            SetSparse(fresh, name, sparse);
         _payloads[fresh] = payload;
         Indexes.Add(fresh, payload);
         return fresh;
@@ -537,6 +562,8 @@ public sealed partial class PointSegment
         {
             if (_storeByName.TryGetValue(name, out var s))
                 _stores[s].Remove(offset);
+            else
+                RemoveSparse(offset, name);
         }
 
         _versions[offset] = version;
@@ -588,6 +615,8 @@ public sealed partial class PointSegment
     {
         foreach (var v in vectors)
         {
+            if (v.IsSparse)
+                continue;
             if (!_storeByName.TryGetValue(v.Name, out var s))
                 throw new ArgumentException($"segment has no vector space '{v.Name}'", nameof(vectors));
             if (v.Values.Length != _stores[s].Dimension)

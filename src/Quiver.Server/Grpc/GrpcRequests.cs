@@ -34,8 +34,21 @@ internal static class GrpcRequests
             body["replication_factor"] = request.ReplicationFactor;
         if (request.HasWriteConsistencyFactor)
             body["write_consistency_factor"] = request.WriteConsistencyFactor;
-        if (request.SparseVectorsConfig is { Map.Count: > 0 })
-            throw QuiverException.BadInput("sparse_vectors: sparse vectors are not supported yet");
+        if (request.SparseVectorsConfig is { Map.Count: > 0 } sparse)
+        {
+            var spaces = new JsonObject();
+            foreach (var (name, parameters) in sparse.Map)
+            {
+                var space = new JsonObject();
+                if (parameters.HasModifier)
+                    space["modifier"] = parameters.Modifier == Modifier.Idf ? "idf" : "none";
+                if (parameters.Index is { } index)
+                    space["index"] = ProtoJson.Settings(index);
+                spaces[name] = space;
+            }
+
+            body["sparse_vectors"] = spaces;
+        }
         if (request.Metadata.Count > 0)
             body["metadata"] = ProtoJson.FromPayload(request.Metadata);
         return body;
@@ -127,10 +140,14 @@ internal static class GrpcRequests
     };
 
 #pragma warning disable CS0612 // the deprecated `data` and `indices` fields are still what many clients send
-    private static JsonArray Dense(Vector vector)
+    private static JsonNode Dense(Vector vector)
     {
-        if (vector.VectorCase is not (Vector.VectorOneofCase.None or Vector.VectorOneofCase.Dense) || vector.Indices is not null)
-            throw QuiverException.BadInput("Wrong input: only dense vectors are supported yet (sparse, multi-vectors and inference come later)");
+        if (vector.VectorCase == Vector.VectorOneofCase.Sparse)
+            return Sparse(vector.Sparse.Indices, vector.Sparse.Values);
+        if (vector.VectorCase == Vector.VectorOneofCase.None && vector.Indices is { } indices)
+            return Sparse(indices.Data, vector.Data);
+        if (vector.VectorCase is not (Vector.VectorOneofCase.None or Vector.VectorOneofCase.Dense))
+            throw QuiverException.BadInput($"Wrong input: {vector.VectorCase} vectors are not supported yet (dense and sparse vectors are)");
         var values = vector.Dense?.Data ?? vector.Data;
         foreach (var v in values)
         {
@@ -138,9 +155,15 @@ internal static class GrpcRequests
                 throw QuiverException.BadInput("Wrong input: vector contains NaN or Infinity");
         }
 
-        return [.. values.Select(v => (JsonNode)v)];
+        return new JsonArray([.. values.Select(v => (JsonNode)v)]);
     }
 #pragma warning restore CS0612
+
+    private static JsonObject Sparse(IEnumerable<uint> indices, IEnumerable<float> values) => new()
+    {
+        ["indices"] = new JsonArray([.. indices.Select(i => (JsonNode)i)]),
+        ["values"] = new JsonArray([.. values.Select(v => (JsonNode)v)]),
+    };
 
     public static JsonObject Point(PointStruct point)
     {
@@ -342,6 +365,7 @@ internal static class GrpcRequests
         return nearest.VariantCase switch
         {
             VectorInput.VariantOneofCase.Dense => new JsonArray([.. nearest.Dense.Data.Select(v => (JsonNode)v)]),
+            VectorInput.VariantOneofCase.Sparse => Sparse(nearest.Sparse.Indices, nearest.Sparse.Values),
             VectorInput.VariantOneofCase.Id => Id(nearest.Id),
             _ => throw QuiverException.BadInput($"query: nearest to a `{nearest.VariantCase}` is not supported yet"),
         };

@@ -41,12 +41,20 @@ internal static class GrpcResponses
 
     private static VectorsOutput? Vectors(IReadOnlyList<NamedVector> vectors, bool unnamed)
     {
-        if (unnamed)
+        if (unnamed && (vectors.Count == 0 || (vectors.Count == 1 && !vectors[0].IsSparse)))
             return vectors.Count == 0 ? null : new VectorsOutput { Vector = Dense(vectors[0].Values) };
         var named = new NamedVectorsOutput();
         foreach (var v in vectors)
-            named.Vectors[v.Name] = Dense(v.Values);
+            named.Vectors[v.Name] = v.Sparse is { } sparse ? Sparse(sparse) : Dense(v.Values);
         return new VectorsOutput { Vectors = named };
+    }
+
+    private static VectorOutput Sparse(Quiver.Segment.Points.SparseVector sparse)
+    {
+        var output = new VectorOutput { Sparse = new Qdrant.Client.Grpc.SparseVector() };
+        output.Sparse.Indices.Add(sparse.Indices);
+        output.Sparse.Values.Add(sparse.Values);
+        return output;
     }
 
     /// <summary>Both the current <c>dense</c> form and the deprecated <c>data</c> field, which older clients read.</summary>

@@ -237,8 +237,8 @@ internal static class QueryEndpoints
                     return ReadNearest(nearest);
                 }
 
-                if (query.TryGetProperty("indices", out _))
-                    throw QuiverException.BadInput("query: sparse vectors are not supported yet");
+                if (query.TryGetProperty("indices", out _) || query.TryGetProperty("values", out _))
+                    return new NearestQuery(null, null, PointJson.Sparse(query, "query"));
                 if (query.TryGetProperty("text", out _))
                     throw QuiverException.BadInput("query: server-side inference (Document) is not supported yet");
                 var kind = query.EnumerateObject().Select(p => p.Name).FirstOrDefault();

@@ -30,15 +30,14 @@ internal static class RestWriter
             return;
         }
 
-        if (unnamed)
+        // A collection with the unnamed vector answers with its array, unless the point also has sparse vectors:
+        // then, as in Qdrant, an object with the unnamed one under "".
+        if (unnamed && (vectors.Count == 0 || (vectors.Count == 1 && !vectors[0].IsSparse)))
         {
             if (vectors.Count == 0)
-            {
                 w.WriteNullValue();
-                return;
-            }
-
-            Dense(w, vectors[0].Values);
+            else
+                Dense(w, vectors[0].Values);
             return;
         }
 
@@ -46,7 +45,21 @@ internal static class RestWriter
         foreach (var v in vectors)
         {
             w.WritePropertyName(v.Name);
-            Dense(w, v.Values);
+            if (v.Sparse is { } sparse)
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("indices");
+                foreach (var i in sparse.Indices)
+                    w.WriteNumberValue(i);
+                w.WriteEndArray();
+                w.WritePropertyName("values");
+                Dense(w, sparse.Values);
+                w.WriteEndObject();
+            }
+            else
+            {
+                Dense(w, v.Values);
+            }
         }
 
         w.WriteEndObject();

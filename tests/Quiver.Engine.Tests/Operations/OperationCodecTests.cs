@@ -28,6 +28,24 @@ public sealed class OperationCodecTests
     }
 
     [Fact]
+    public void Sparse_vectors_round_trip_beside_dense_ones_and_format_1_logs_still_decode()
+    {
+        var sparse = SparseVector.Create([7, 2, 4_000_000_000], [0.5f, -1f, 3f]);
+        var op = new UpdateVectors([new PointVectors(PointId.FromNumber(9), [new NamedVector("d", [1f, 2f]), NamedVector.OfSparse("s", sparse)])]);
+        var decoded = Assert.IsType<UpdateVectors>(OperationCodec.Decode(OperationCodec.Encode(op)));
+        var vectors = decoded.Points[0].Vectors;
+        Assert.Equal([1f, 2f], vectors[0].Values);
+        Assert.False(vectors[0].IsSparse);
+        Assert.Equal([2u, 7u, 4_000_000_000u], vectors[1].Sparse!.Indices);
+        Assert.Equal([-1f, 0.5f, 3f], vectors[1].Sparse!.Values);
+
+        // A record of format 1 (dense only, no kind byte) as logs written before sparse vectors hold it.
+        byte[] format1 = [1, 7, /* points */ 1, 0, 0, 0, /* id */ 0, 9, 0, 0, 0, 0, 0, 0, 0, /* vectors */ 1, 0, 0, 0, 1, 0, 0, 0, (byte)'d', 4, 0, 0, 0, 0, 0, 128, 63];
+        var old = Assert.IsType<UpdateVectors>(OperationCodec.Decode(format1));
+        Assert.Equal([1f], old.Points[0].Vectors[0].Values);
+    }
+
+    [Fact]
     public void Selector_operations_round_trip()
     {
         var filter = new FilterSpec("""{"must":[{"key":"a","match":{"value":1}}]}"""u8.ToArray());
