@@ -32,17 +32,17 @@ public static class PointJson
 
     /// <summary>A point's vectors: an array (the unnamed vector) or an object of named vectors.</summary>
     /// <param name="documents">
-    /// Where a named vector is a document (<c>{"text", "model"}</c>), the vector inferred for it, by vector name and
-    /// JSON path (computed beforehand, in batches); null when the caller does not infer.
+    /// Where a vector is a document (<c>{"text", "model"}</c>), the vector inferred for it, by vector name, document
+    /// and JSON path (computed beforehand, in batches); null when the caller does not infer.
     /// </param>
-    public static NamedVector[] VectorStruct(JsonElement value, string path, Func<string, string, NamedVector>? documents = null)
+    public static NamedVector[] VectorStruct(JsonElement value, string path, Func<string, JsonElement, string, NamedVector>? documents = null)
     {
         if (value.ValueKind == JsonValueKind.Array)
             return [new NamedVector(string.Empty, Dense(value, path))];
         if (value.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"Format error in JSON body: {path}: expected an array of numbers or an object of named vectors");
         if (value.TryGetProperty("text", out _) && documents is not null)
-            return [documents(string.Empty, path)];
+            return [documents(string.Empty, value, path)];
         if (value.TryGetProperty("text", out _) || value.TryGetProperty("image", out _) || value.TryGetProperty("object", out _))
             throw QuiverException.BadInput($"{path}: server-side inference of images and objects is not supported; documents ({{\"text\", \"model\"}}) are");
         var result = new List<NamedVector>();
@@ -59,7 +59,7 @@ public static class PointJson
 
                 if (documents is not null && entry.Value.TryGetProperty("text", out _))
                 {
-                    result.Add(documents(entry.Name, p));
+                    result.Add(documents(entry.Name, entry.Value, p));
                     continue;
                 }
 

@@ -98,6 +98,22 @@ public sealed record LoggingOptions
     public string Format { get; init; } = "text";
 }
 
+/// <summary>Server-side inference (documents given in place of vectors).</summary>
+public sealed record InferenceOptions
+{
+    /// <summary>Threads one model call uses (ONNX intra-op threads); 0 means one per core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Texts the dense model embeds per call.</summary>
+    public int MaxBatchSize { get; init; } = 32;
+
+    /// <summary>Model calls that may run at once; more requests wait their turn.</summary>
+    public int MaxConcurrency { get; init; } = 1;
+
+    /// <summary>Load the dense model at start-up rather than on first use (about 2 s and 90 MB).</summary>
+    public bool Preload { get; init; }
+}
+
 /// <summary>All server settings, bound from config file, then QUIVER__ environment variables, then flags.</summary>
 public sealed record QuiverOptions
 {
@@ -110,6 +126,8 @@ public sealed record QuiverOptions
     public LoggingOptions Logging { get; init; } = new();
 
     public TlsOptions Tls { get; init; } = new();
+
+    public InferenceOptions Inference { get; init; } = new();
 
     /// <summary>Where every applied operation is published (<c>change_stream:</c>); null when off.</summary>
     public Quiver.Ingest.ChangeStream.ChangeStreamOptions? ChangeStream { get; init; }
@@ -124,6 +142,7 @@ public sealed record QuiverOptions
         var tracing = configuration.GetSection("tracing");
         var logging = configuration.GetSection("logging");
         var tls = configuration.GetSection("tls");
+        var inference = configuration.GetSection("inference");
         var d = new QuiverOptions();
         var options = new QuiverOptions
         {
@@ -160,6 +179,13 @@ public sealed record QuiverOptions
             },
             Logging = new LoggingOptions { Format = logging["format"] ?? d.Logging.Format },
             Tls = new TlsOptions { Cert = tls["cert"], Key = tls["key"], CaCert = tls["ca_cert"], CertTtl = Int(tls, "cert_ttl", d.Tls.CertTtl) },
+            Inference = new InferenceOptions
+            {
+                Threads = Int(inference, "threads", d.Inference.Threads),
+                MaxBatchSize = Int(inference, "max_batch_size", d.Inference.MaxBatchSize),
+                MaxConcurrency = Int(inference, "max_concurrency", d.Inference.MaxConcurrency),
+                Preload = Bool(inference, "preload", d.Inference.Preload),
+            },
             Connectors = BindConnectors(configuration.GetSection("connectors")),
             ChangeStream = BindChangeStream(configuration.GetSection("change_stream")),
         };
@@ -186,6 +212,9 @@ public sealed record QuiverOptions
         Require(Storage.WalSegmentMb is >= 1 and <= 1024, "storage.wal_segment_mb must be 1..1024");
         Require(Storage.StorageSnapshot is null || File.Exists(Storage.StorageSnapshot), $"storage.storage_snapshot: file {Storage.StorageSnapshot} does not exist");
         Require(Tracing.SampleRatio is >= 0 and <= 1, "tracing.sample_ratio must be 0..1");
+        Require(Inference.Threads is >= 0 and <= 1024, "inference.threads must be 0 (one per core) to 1024");
+        Require(Inference.MaxBatchSize is >= 1 and <= 1024, "inference.max_batch_size must be 1..1024");
+        Require(Inference.MaxConcurrency is >= 1 and <= 64, "inference.max_concurrency must be 1..64");
         Require(Logging.Format is "text" or "json", "logging.format must be text or json");
         Require(!Service.EnableTls || (!string.IsNullOrWhiteSpace(Tls.Cert) && !string.IsNullOrWhiteSpace(Tls.Key)), "service.enable_tls needs tls.cert and tls.key (PEM files)");
         Require(Tls.CertTtl is >= 1 and <= 86400, "tls.cert_ttl must be 1..86400 seconds");

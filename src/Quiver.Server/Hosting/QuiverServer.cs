@@ -175,6 +175,15 @@ public static class QuiverServer
             return 1;
         }
 
+        using var models = new Quiver.Inference.InferenceModels(new Quiver.Inference.MiniLmOptions
+        {
+            IntraOpThreads = options.Inference.Threads > 0 ? options.Inference.Threads : Environment.ProcessorCount,
+            MaxBatchSize = options.Inference.MaxBatchSize,
+            MaxConcurrency = options.Inference.MaxConcurrency,
+        });
+        if (options.Inference.Preload)
+            _ = models.MiniLm;
+        var inference = new Inference.DocumentInference(models);
         try
         {
             app.Use(PathGuard.InvokeAsync);
@@ -193,7 +202,7 @@ public static class QuiverServer
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
-            MapApi(app, catalog, options.Service.JwtRbac, requests, connectors);
+            MapApi(app, catalog, inference, options.Service.JwtRbac, requests, connectors);
             if (options.Service.GrpcPort > 0)
             {
                 app.MapGrpcService<Grpc.QdrantGrpcService>();
@@ -224,14 +233,14 @@ public static class QuiverServer
     }
 
     /// <summary>Every REST endpoint (and the 404 fallback); tests enumerate them from here too.</summary>
-    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, bool jwtRbac = false, RequestStatistics? requests = null, Quiver.Ingest.Connectors.ConnectorManager? connectors = null)
+    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, Inference.DocumentInference inference, bool jwtRbac = false, RequestStatistics? requests = null, Quiver.Ingest.Connectors.ConnectorManager? connectors = null)
     {
         app.MapServiceEndpoints();
         app.MapMetricsEndpoint();
         app.MapTelemetryEndpoint(catalog, jwtRbac, requests ?? new RequestStatistics());
         app.MapCollectionEndpoints(catalog);
-        app.MapPointEndpoints(catalog);
-        app.MapQueryEndpoints(catalog);
+        app.MapPointEndpoints(catalog, inference);
+        app.MapQueryEndpoints(catalog, inference);
         app.MapSnapshotEndpoints(catalog);
         app.MapConnectorEndpoints(connectors);
         app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(

@@ -11,17 +11,17 @@ namespace Quiver.Server.Rest;
 
 internal static class PointEndpoints
 {
-    public static void MapPointEndpoints(this IEndpointRouteBuilder app, CollectionCatalog catalog)
+    public static void MapPointEndpoints(this IEndpointRouteBuilder app, CollectionCatalog catalog, Inference.DocumentInference inference)
     {
-        MapWrite(app, catalog, "PUT", "/points", body => new UpsertPoints(RestReader.Upsert(body)));
-        MapWrite(app, catalog, "POST", "/points/delete", body => new DeletePoints(RestReader.Selector(body)));
-        MapWrite(app, catalog, "POST", "/points/payload", ReadSetPayload);
-        MapWrite(app, catalog, "PUT", "/points/payload", ReadOverwritePayload);
-        MapWrite(app, catalog, "POST", "/points/payload/delete", ReadDeletePayload);
-        MapWrite(app, catalog, "POST", "/points/payload/clear", body => new ClearPayload(RestReader.Selector(body)));
-        MapWrite(app, catalog, "PUT", "/points/vectors", ReadUpdateVectors);
-        MapWrite(app, catalog, "POST", "/points/vectors/delete", ReadDeleteVectors);
-        MapWrite(app, catalog, "PUT", "/index", ReadCreateIndex);
+        MapWrite(app, catalog, inference, "PUT", "/points", (body, documents) => new UpsertPoints(RestReader.Upsert(body, documents)));
+        MapWrite(app, catalog, inference, "POST", "/points/delete", body => new DeletePoints(RestReader.Selector(body)));
+        MapWrite(app, catalog, inference, "POST", "/points/payload", ReadSetPayload);
+        MapWrite(app, catalog, inference, "PUT", "/points/payload", ReadOverwritePayload);
+        MapWrite(app, catalog, inference, "POST", "/points/payload/delete", ReadDeletePayload);
+        MapWrite(app, catalog, inference, "POST", "/points/payload/clear", body => new ClearPayload(RestReader.Selector(body)));
+        MapWrite(app, catalog, inference, "PUT", "/points/vectors", ReadUpdateVectors);
+        MapWrite(app, catalog, inference, "POST", "/points/vectors/delete", ReadDeleteVectors);
+        MapWrite(app, catalog, inference, "PUT", "/index", ReadCreateIndex);
 
         app.MapDelete("/collections/{name}/index/{field}", (HttpContext http, string name, string field) => RestHandler.RunAsync(http, false, async req =>
         {
@@ -34,7 +34,8 @@ internal static class PointEndpoints
         {
             req.ValidateWriteParameters();
             var collection = catalog.Get(name);
-            var operations = ReadBatch(req.Body);
+            var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Stored, req.Cancellation).ConfigureAwait(false);
+            var operations = ReadBatch(req.Body, documents);
             CheckBatchSize(http, operations);
             var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Cancellation).ConfigureAwait(false);
             return w =>
@@ -178,12 +179,17 @@ internal static class PointEndpoints
             throw QuiverException.BadInput($"Bad request: {points} points in one request; at most {limit} (service.max_batch_points): split it into smaller batches");
     }
 
-    private static void MapWrite(IEndpointRouteBuilder app, CollectionCatalog catalog, string method, string suffix, Func<JsonElement, PointOperation> read) =>
+    private static void MapWrite(IEndpointRouteBuilder app, CollectionCatalog catalog, Inference.DocumentInference inference, string method, string suffix, Func<JsonElement, PointOperation> read) =>
+        MapWrite(app, catalog, inference, method, suffix, (body, _) => read(body));
+
+    /// <summary>A write endpoint whose body may hold documents, embedded before it is read.</summary>
+    private static void MapWrite(IEndpointRouteBuilder app, CollectionCatalog catalog, Inference.DocumentInference inference, string method, string suffix, Func<JsonElement, Inference.DocumentVectors?, PointOperation> read) =>
         app.MapMethods("/collections/{name}" + suffix, [method], (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
             req.ValidateWriteParameters();
             var collection = catalog.Get(name);
-            var operation = read(req.Body);
+            var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Stored, req.Cancellation).ConfigureAwait(false);
+            var operation = read(req.Body, documents);
             CheckBatchSize(http, [operation]);
             var result = await collection.ApplyAsync(operation, req.Wait, req.Cancellation).ConfigureAwait(false);
             return RestWriter.Update(result);
@@ -203,7 +209,7 @@ internal static class PointEndpoints
     private static PointOperation ReadDeleteVectors(JsonElement body) => new DeleteVectors(
         RestReader.Selector(body), RestReader.Strings(RestReader.Required(body, "vector", string.Empty), "vector"));
 
-    private static UpdateVectors ReadUpdateVectors(JsonElement body)
+    private static UpdateVectors ReadUpdateVectors(JsonElement body, Inference.DocumentVectors? documents)
     {
         var points = RestReader.Required(body, "points", string.Empty);
         if (points.ValueKind != JsonValueKind.Array)
@@ -215,7 +221,7 @@ internal static class PointEndpoints
             var path = $"points[{i++}]";
             result.Add(new PointVectors(
                 PointId.FromJson(RestReader.Required(p, "id", path), $"{path}.id"),
-                PointJson.VectorStruct(RestReader.Required(p, "vector", path), $"{path}.vector")));
+                PointJson.VectorStruct(RestReader.Required(p, "vector", path), $"{path}.vector", documents is null ? null : documents.Vector)));
         }
 
         return new UpdateVectors(result);
@@ -262,7 +268,7 @@ internal static class PointEndpoints
         return new OrderBy(key, descending, startFrom);
     }
 
-    internal static List<PointOperation> ReadBatch(JsonElement body)
+    internal static List<PointOperation> ReadBatch(JsonElement body, Inference.DocumentVectors? documents = null)
     {
         var operations = RestReader.Required(body, "operations", string.Empty);
         if (operations.ValueKind != JsonValueKind.Array)
@@ -280,13 +286,13 @@ internal static class PointEndpoints
             {
                 result.Add(entry.Name switch
                 {
-                    "upsert" => new UpsertPoints(RestReader.Upsert(b)),
+                    "upsert" => new UpsertPoints(RestReader.Upsert(b, documents)),
                     "delete" => new DeletePoints(RestReader.Selector(b)),
                     "set_payload" => ReadSetPayload(b),
                     "overwrite_payload" => ReadOverwritePayload(b),
                     "delete_payload" => ReadDeletePayload(b),
                     "clear_payload" => new ClearPayload(RestReader.Selector(b)),
-                    "update_vectors" => ReadUpdateVectors(b),
+                    "update_vectors" => ReadUpdateVectors(b, documents),
                     "delete_vectors" => ReadDeleteVectors(b),
                     _ => throw QuiverException.BadInput($"Format error in JSON body: {path}: unknown operation `{entry.Name}`"),
                 });

@@ -11,29 +11,31 @@ namespace Quiver.Server.Rest;
 
 internal static class QueryEndpoints
 {
-    public static void MapQueryEndpoints(this IEndpointRouteBuilder app, CollectionCatalog catalog)
+    public static void MapQueryEndpoints(this IEndpointRouteBuilder app, CollectionCatalog catalog, Inference.DocumentInference inference)
     {
-        app.MapPost("/collections/{name}/points/query", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        app.MapPost("/collections/{name}/points/query", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
             var collection = catalog.Get(name);
-            var result = Run(collection, req.Body, string.Empty, req.Cancellation);
+            var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Query, req.Cancellation).ConfigureAwait(false);
+            var result = Run(collection, req.Body, string.Empty, req.Cancellation, documents);
             var unnamed = collection.Config.HasUnnamedVector;
-            return ValueTask.FromResult<Action<Utf8JsonWriter>>(w => RestWriter.ScoredList(w, result, unnamed));
+            return (Action<Utf8JsonWriter>)(w => RestWriter.ScoredList(w, result, unnamed));
         }));
 
-        app.MapPost("/collections/{name}/points/query/batch", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        app.MapPost("/collections/{name}/points/query/batch", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
             var cancellation = req.Cancellation;
             var collection = catalog.Get(name);
+            var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Query, req.Cancellation).ConfigureAwait(false);
             var searches = RestReader.Required(req.Body, "searches", string.Empty);
             if (searches.ValueKind != JsonValueKind.Array)
                 throw QuiverException.BadInput("Format error in JSON body: searches: expected an array");
             var results = new List<IReadOnlyList<ScoredRecord>>();
             var i = 0;
             foreach (var search in searches.EnumerateArray())
-                results.Add(Run(collection, search, $"searches[{i++}].", cancellation));
+                results.Add(Run(collection, search, $"searches[{i++}].", cancellation, documents));
             var unnamed = collection.Config.HasUnnamedVector;
-            return ValueTask.FromResult<Action<Utf8JsonWriter>>(w =>
+            return (Action<Utf8JsonWriter>)(w =>
             {
                 w.WriteStartArray();
                 foreach (var r in results)
@@ -43,7 +45,7 @@ internal static class QueryEndpoints
         }));
     }
 
-    internal static IReadOnlyList<ScoredRecord> Run(Collection collection, JsonElement body, string path, CancellationToken cancellationToken)
+    internal static IReadOnlyList<ScoredRecord> Run(Collection collection, JsonElement body, string path, CancellationToken cancellationToken, Inference.DocumentVectors? documents = null)
     {
         if (body.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"Format error in JSON body: {path.TrimEnd('.')}: expected an object");
@@ -52,7 +54,7 @@ internal static class QueryEndpoints
             var offset = RestReader.Int(body, "offset", 0, 0, Collection.MaxLimit);
             var withPayload = RestReader.WithPayload(body, false);
             var withVector = RestReader.WithVector(body, false);
-            var stage = ReadStage(body, string.Empty, 0);
+            var stage = ReadStage(body, string.Empty, 0, documents);
 
             // Without prefetches or a query, points come in id order with score 0, like a scroll.
             if (stage.Prefetch.Count == 0 && stage.Query is null)
@@ -69,7 +71,7 @@ internal static class QueryEndpoints
     /// A query request or one of its prefetches (at <paramref name="path"/>): prefetch (one or a list, nested),
     /// query, using, filter, params, score_threshold and limit.
     /// </summary>
-    private static QueryStage ReadStage(JsonElement body, string path, int depth)
+    private static QueryStage ReadStage(JsonElement body, string path, int depth, Inference.DocumentVectors? documents)
     {
         if (body.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"Format error in JSON body: {path.TrimEnd('.')}: expected an object");
@@ -85,11 +87,11 @@ internal static class QueryEndpoints
             {
                 var i = 0;
                 foreach (var item in prefetches.EnumerateArray())
-                    prefetch.Add(ReadStage(item, $"{path}prefetch[{i++}].", depth + 1));
+                    prefetch.Add(ReadStage(item, $"{path}prefetch[{i++}].", depth + 1, documents));
             }
             else
             {
-                prefetch.Add(ReadStage(prefetches, $"{path}prefetch.", depth + 1));
+                prefetch.Add(ReadStage(prefetches, $"{path}prefetch.", depth + 1, documents));
             }
         }
 
@@ -118,7 +120,7 @@ internal static class QueryEndpoints
         }
 
         var usingName = RestReader.TryGet(body, "using", out var u) ? RestReader.String(u, $"{path}using") : string.Empty;
-        var query = RestReader.TryGet(body, "query", out var q) ? ReadStageQuery(q, $"{path}query") : null;
+        var query = RestReader.TryGet(body, "query", out var q) ? ReadStageQuery(q, $"{path}query", documents) : null;
         if (query is FusionStage && prefetch.Count == 0)
             throw QuiverException.BadInput($"{path}query: fusion combines prefetches, and this request has none");
         if (query is FusionStage && usingName.Length > 0)
@@ -127,7 +129,7 @@ internal static class QueryEndpoints
     }
 
     /// <summary>A stage's query: nearest (a vector, a point id, or <c>{"nearest": ...}</c>), <c>{"fusion": "rrf" | "dbsf"}</c> or <c>{"rrf": {k, weights}}</c>.</summary>
-    private static StageQuery ReadStageQuery(JsonElement query, string path)
+    private static StageQuery ReadStageQuery(JsonElement query, string path, Inference.DocumentVectors? documents)
     {
         if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "fusion", out var fusion))
         {
@@ -175,7 +177,7 @@ internal static class QueryEndpoints
                 } : throw QuiverException.BadInput($"Format error in JSON body: {path}.recommend.strategy: expected average_vector, best_score or sum_scores");
             }
 
-            return new RecommendStage(Examples(recommend, "positive", $"{path}.recommend"), Examples(recommend, "negative", $"{path}.recommend"), strategy);
+            return new RecommendStage(Examples(recommend, "positive", $"{path}.recommend", documents), Examples(recommend, "negative", $"{path}.recommend", documents), strategy);
         }
 
         if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "nearest", out var nearest) && RestReader.TryGet(query, "mmr", out var mmr))
@@ -193,14 +195,14 @@ internal static class QueryEndpoints
             int? candidates = RestReader.TryGet(mmr, "candidates_limit", out _)
                 ? RestReader.Int(mmr, "candidates_limit", 0, 0, Collection.MaxMmrCandidates, $"{path}.mmr")
                 : null;
-            return new NearestStage(ReadNearest(nearest), new Mmr(diversity, candidates));
+            return new NearestStage(ReadNearest(nearest, documents), new Mmr(diversity, candidates));
         }
 
-        return new NearestStage(ReadNearest(query));
+        return new NearestStage(ReadNearest(query, documents));
     }
 
     /// <summary>Recommendation examples: vectors or point ids.</summary>
-    private static List<NearestQuery> Examples(JsonElement recommend, string name, string path)
+    private static List<NearestQuery> Examples(JsonElement recommend, string name, string path, Inference.DocumentVectors? documents)
     {
         if (!RestReader.TryGet(recommend, name, out var list))
             return [];
@@ -211,14 +213,14 @@ internal static class QueryEndpoints
         {
             if (example.ValueKind is not (JsonValueKind.Array or JsonValueKind.Number or JsonValueKind.String))
                 throw QuiverException.BadInput($"Format error in JSON body: {path}.{name}[{examples.Count}]: expected a vector or a point id");
-            examples.Add(ReadNearest(example));
+            examples.Add(ReadNearest(example, documents));
         }
 
         return examples;
     }
 
     /// <summary><c>query</c>: a vector, a point id, or <c>{"nearest": vector | id}</c>.</summary>
-    private static NearestQuery ReadNearest(JsonElement query)
+    private static NearestQuery ReadNearest(JsonElement query, Inference.DocumentVectors? documents)
     {
         switch (query.ValueKind)
         {
@@ -234,13 +236,15 @@ internal static class QueryEndpoints
                 {
                     if (RestReader.TryGet(query, "mmr", out _))
                         throw QuiverException.BadInput("query.mmr: not supported yet");
-                    return ReadNearest(nearest);
+                    return ReadNearest(nearest, documents);
                 }
 
                 if (query.TryGetProperty("indices", out _) || query.TryGetProperty("values", out _))
                     return new NearestQuery(null, null, PointJson.Sparse(query, "query"));
+                if (documents is not null && Inference.DocumentVectors.IsDocument(query))
+                    return documents.Query(query, "query");
                 if (query.TryGetProperty("text", out _))
-                    throw QuiverException.BadInput("query: server-side inference (Document) is not supported yet");
+                    throw QuiverException.BadInput("query: a document needs a string `text` and a `model`");
                 var kind = query.EnumerateObject().Select(p => p.Name).FirstOrDefault();
                 throw QuiverException.BadInput(kind is null
                     ? "Format error in JSON body: query: empty query object"

@@ -116,7 +116,7 @@ internal static class RestReader
 
 
     /// <summary>Upsert body: <c>{"points":[...]}</c> or the columnar <c>{"batch":{ids, vectors, payloads}}</c>.</summary>
-    public static PointWrite[] Upsert(JsonElement body)
+    public static PointWrite[] Upsert(JsonElement body, Inference.DocumentVectors? documents = null)
     {
         if (TryGet(body, "points", out var points))
         {
@@ -130,7 +130,7 @@ internal static class RestReader
                 if (p.ValueKind != JsonValueKind.Object)
                     throw QuiverException.BadInput($"Format error in JSON body: {path}: expected an object");
                 var id = PointId.FromJson(Required(p, "id", path), $"{path}.id");
-                var vectors = TryGet(p, "vector", out var v) ? PointJson.VectorStruct(v, $"{path}.vector") : [];
+                var vectors = TryGet(p, "vector", out var v) ? PointJson.VectorStruct(v, $"{path}.vector", documents is null ? null : documents.Vector) : [];
                 var payload = TryGet(p, "payload", out var pl) ? PointJson.PayloadObject(pl, $"{path}.payload") : Payload.Empty;
                 result[i++] = new PointWrite(id, vectors, payload);
             }

@@ -87,7 +87,7 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         using var temp = new TempDir();
         using var catalog = new CatalogHandle(CollectionCatalog.Open(new CatalogOptions { StoragePath = temp.Path }, NullLogger.Instance));
         var app = builder.Build();
-        QuiverServer.MapApi(app, catalog.Catalog);
+        QuiverServer.MapApi(app, catalog.Catalog, new Quiver.Server.Inference.DocumentInference(new Quiver.Inference.InferenceModels()));
         var mapped = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains("*path", StringComparison.Ordinal))
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => $"{m} {e.RoutePattern.RawText}"))
