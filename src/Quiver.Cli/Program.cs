@@ -13,6 +13,7 @@ internal static class Program
           bench server Drive a running server over REST with concurrent clients (quiver bench server --help)
           bench stream Freshness and query stability while upserts stream in (quiver bench stream --help)
           bench ingest Ingest from NATS through a running server's connector (quiver bench ingest --help)
+          bench beir Retrieval quality (nDCG@10, Recall@100) of BM25, dense and hybrid search on a BEIR dataset, loaded as text (quiver bench beir --help)
           bench grow Make a larger dataset from a shipped one, with exact ground truth (quiver bench grow --help)
           bench compare A.json B.json
                      Compare two bench JSON files: QPS of A over B at equal recall
@@ -48,6 +49,8 @@ internal static class Program
                 "ann" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.AnnBenchmark.Usage),
                 "ann" => await Bench.AnnBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "compare" => Bench.Compare.Run(args[1..]),
+                "beir" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.BeirBenchmark.Usage),
+                "beir" => await Bench.BeirBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "grow" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.GrowDataset.Usage),
                 "grow" => Bench.GrowDataset.Run(args[1..]),
                 "server" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.ServerBenchmark.Usage),
@@ -56,7 +59,7 @@ internal static class Program
                 "stream" => await Bench.StreamBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
                 "ingest" when args.Length > 1 && args[1] is "-h" or "--help" => Print(Bench.IngestBenchmark.Usage),
                 "ingest" => await Bench.IngestBenchmark.RunAsync(args[1..]).ConfigureAwait(false),
-                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, server, stream, ingest, grow, compare"),
+                _ => throw new ArgumentException($"unknown bench '{args[0]}'; known: ann, server, stream, ingest, beir, grow, compare"),
             };
         }
         catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException

@@ -34,6 +34,16 @@ public sealed class Bm25Encoder
 
     public Bm25Options Options { get; }
 
+    /// <summary>
+    /// The document length BM25 normalises by: the tokens of <paramref name="text"/> as a stored document (after
+    /// stop words), so a corpus's mean of it is the <c>avg_len</c> that fits that corpus.
+    /// </summary>
+    public int TokenCount(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return _analyzer.TokenizeDocument(text).Count;
+    }
+
     /// <summary>Encodes text to be stored (Qdrant's <c>doc_embed</c>, used for upserts).</summary>
     public SparseEmbedding EncodeDocument(string text)
     {

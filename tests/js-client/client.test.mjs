@@ -169,6 +169,59 @@ test('official JS client against Quiver', async (t) => {
     assert.equal(await client.deleteFullSnapshot(full.name), true);
   });
 
+  await t.test('sparse, hybrid, discover, context, order_by, groups and matrix on hand-made points', async () => {
+    const hand = `${name}_hand`;
+    assert.equal(await client.createCollection(hand, {
+      vectors: { d: { size: 2, distance: 'Euclid' } },
+      sparse_vectors: { s: { modifier: 'none' } },
+    }), true);
+    await client.createPayloadIndex(hand, { field_name: 'n', field_schema: 'integer', wait: true });
+    const hp = [
+      { id: 1, d: [0, 0], s: { indices: [1, 2], values: [1, 2] }, n: 5, g: 'x' },
+      { id: 2, d: [1, 0], s: { indices: [2, 3], values: [0.5, 1] }, n: 3, g: 'y' },
+      { id: 3, d: [2, 0], s: { indices: [1, 3, 4], values: [1, 3, 1] }, n: 9, g: 'x' },
+      { id: 4, d: [3, 0], s: { indices: [5], values: [4] }, n: 1, g: 'y' },
+      { id: 7, d: [3, 3], s: { indices: [9], values: [1] }, n: 8, g: 'z' },
+    ];
+    const r = await client.upsert(hand, { wait: true, points: hp.map(p => ({ id: p.id, vector: { d: p.d, s: p.s }, payload: { n: p.n, g: p.g } })) });
+    assert.equal(r.status, 'completed');
+
+    // Sparse: dot over shared dimensions. {1:1, 3:2}: p1 = 1, p2 = 2, p3 = 1 + 6 = 7.
+    const sparse = await client.query(hand, { query: { indices: [3, 1], values: [2, 1] }, using: 's' });
+    assert.deepEqual(sparse.points.map(p => [p.id, p.score]), [[3, 7], [2, 2], [1, 1]]);
+    const got = await client.retrieve(hand, { ids: [3], with_vector: true });
+    assert.deepEqual(got[0].vector.s, { indices: [1, 3, 4], values: [1, 3, 1] });
+
+    // Hybrid RRF (k = 2): dense nearest to (0,0) are 1, 2, 3; sparse {3:1} gives 3, 2.
+    const hybrid = await client.query(hand, {
+      prefetch: [{ query: [0, 0], using: 'd', limit: 3 }, { query: { indices: [3], values: [1] }, using: 's', limit: 3 }],
+      query: { fusion: 'rrf' },
+    });
+    // p3 = 1/4 + 1/2, p2 = 1/3 + 1/3, p1 = 1/2.
+    assert.deepEqual(hybrid.points.map(p => p.id), [3, 2, 1]);
+    hybrid.points.forEach((p, i) => assert.ok(Math.abs(p.score - [1 / 4 + 1 / 2, 1 / 3 + 1 / 3, 1 / 2][i]) < 1e-6));
+
+    // Context pair (3,0) vs (0,0): 3, 4, 7 are on the positive side (0); 2 loses by 3 -> -0.75; 1 by 9 -> -0.9.
+    const context = await client.query(hand, { query: { context: [{ positive: [3, 0], negative: [0, 0] }] }, using: 'd' });
+    assert.deepEqual(context.points.map(p => [p.id, Math.round(p.score * 1e4) / 1e4]), [[3, 0], [4, 0], [7, 0], [2, -0.75], [1, -0.9]]);
+
+    // Discover with target (0,3): winners first by closeness to the target (7, 3, 4), then 1 and 2 (the losing side).
+    const discover = await client.query(hand, { query: { discover: { target: [0, 3], context: [{ positive: [3, 0], negative: [0, 0] }] } }, using: 'd' });
+    assert.deepEqual(discover.points.map(p => p.id), [7, 3, 4, 1, 2]);
+    assert.ok(Math.abs(discover.points[0].score - 1.05) < 1e-5);
+
+    const ordered = await client.query(hand, { query: { order_by: { key: 'n', direction: 'desc' } }, limit: 3 });
+    assert.deepEqual(ordered.points.map(p => p.id), [3, 7, 1]);
+
+    const groups = await client.queryGroups(hand, { query: [0, 0], using: 'd', group_by: 'g', group_size: 2, limit: 2 });
+    assert.deepEqual(groups.groups.map(g => [g.id, g.hits.map(h => h.id)]), [['x', [1, 3]], ['y', [2, 4]]]);
+
+    const matrix = await client.searchMatrixPairs(hand, { sample: 5, limit: 1, using: 'd' });
+    const nearest = Object.fromEntries(matrix.pairs.map(p => [p.a, [p.b, p.score]]));
+    assert.deepEqual(nearest, { 1: [2, 1], 2: [1, 1], 3: [2, 1], 4: [3, 1], 7: [4, 3] });
+    assert.equal(await client.deleteCollection(hand), true);
+  });
+
   await t.test('delete collection', async () => {
     assert.equal(await client.deleteCollection(name), true);
     assert.deepEqual(await client.collectionExists(name), { exists: false });

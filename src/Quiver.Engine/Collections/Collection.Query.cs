@@ -97,6 +97,15 @@ public sealed partial class Collection
             case RecommendStage recommend:
                 result = Recommend(stage, recommend, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), cancellationToken);
                 break;
+            case DiscoverStage discover:
+                result = Discover(stage, discover, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), cancellationToken);
+                break;
+            case ContextStage context:
+                result = Context(stage, context, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), cancellationToken);
+                break;
+            case OrderByStage order:
+                result = OrderedStage(stage, order, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList());
+                break;
             case SampleStage:
                 result = new StageResult(Sample(children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), stage.Limit), null);
                 break;
@@ -140,6 +149,12 @@ public sealed partial class Collection
 
             case RecommendStage recommend:
                 return Recommend(stage, recommend, filter, null, cancellationToken);
+            case DiscoverStage discover:
+                return Discover(stage, discover, filter, null, cancellationToken);
+            case ContextStage context:
+                return Context(stage, context, filter, null, cancellationToken);
+            case OrderByStage order:
+                return OrderedStage(stage, order, filter, null);
 
             case SampleStage:
             {
@@ -178,6 +193,8 @@ public sealed partial class Collection
     {
         if (Config.FindSparse(stage.Using) is { } sparse)
             return RescoreSparse(sparse, nearest, candidates);
+        if (nearest.Sparse is not null)
+            throw SparseQueryOnDense(stage.Using);
         var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
         var query = new float[space.Dimension];
         if (nearest.PointId is { } pointId)
@@ -229,6 +246,22 @@ public sealed partial class Collection
                 break;
             case RecommendStage recommend:
                 foreach (var example in recommend.Positive.Concat(recommend.Negative))
+                {
+                    if (example.PointId is { } exampleId)
+                        named.Add(exampleId);
+                }
+
+                break;
+            case DiscoverStage discover:
+                foreach (var example in discover.Context.SelectMany(p => new[] { p.Positive, p.Negative }).Append(discover.Target))
+                {
+                    if (example.PointId is { } exampleId)
+                        named.Add(exampleId);
+                }
+
+                break;
+            case ContextStage context:
+                foreach (var example in context.Pairs.SelectMany(p => new[] { p.Positive, p.Negative }))
                 {
                     if (example.PointId is { } exampleId)
                         named.Add(exampleId);

@@ -134,6 +134,8 @@ public sealed partial class Collection
         var vectors = new List<float[]>(inputs.Count);
         foreach (var input in inputs)
         {
+            if (input.Sparse is not null)
+                throw SparseQueryOnDense(space.Name);
             var vector = new float[space.Dimension];
             if (input.PointId is { } id)
             {

@@ -45,9 +45,7 @@ public sealed partial class Collection
             return SearchSparse(request, sparse, cancellationToken);
         if (request.Query.Sparse is not null)
         {
-            throw Config.FindSpace(request.Using) is null
-                ? MissingVectorName(request.Using)
-                : QuiverException.BadInput($"Wrong input: {(request.Using.Length == 0 ? "the unnamed vector" : request.Using)} is dense; a sparse query needs a sparse vector name in `using`");
+            throw SparseQueryOnDense(request.Using);
         }
 
         var space = Config.FindSpace(request.Using) ?? throw MissingVectorName(request.Using);

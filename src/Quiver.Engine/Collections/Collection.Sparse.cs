@@ -137,6 +137,10 @@ public sealed partial class Collection
         return query.Weighted(weights);
     }
 
+    private QuiverException SparseQueryOnDense(string name) => Config.FindSpace(name) is null
+        ? MissingVectorName(name)
+        : QuiverException.BadInput($"Wrong input: {(name.Length == 0 ? "the unnamed vector" : name)} is dense; a sparse query needs a sparse vector name in `using`");
+
     /// <summary>The dense space a feature that needs one ranks by; a sparse name gets a clear refusal.</summary>
     private VectorSpace DenseSpace(string name, string feature) =>
         Config.FindSpace(name) ?? throw (Config.FindSparse(name) is null

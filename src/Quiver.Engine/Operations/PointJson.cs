@@ -41,37 +41,49 @@ public static class PointJson
             return [new NamedVector(string.Empty, Dense(value, path))];
         if (value.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"Format error in JSON body: {path}: expected an array of numbers or an object of named vectors");
-        if (value.TryGetProperty("text", out _) && documents is not null)
-            return [documents(string.Empty, value, path)];
-        if (value.TryGetProperty("text", out _) || value.TryGetProperty("image", out _) || value.TryGetProperty("object", out _))
-            throw QuiverException.BadInput($"{path}: server-side inference of images and objects is not supported; documents ({{\"text\", \"model\"}}) are");
+        // The unnamed vector given as a document; an object is otherwise a map of named vectors (one may be called "text").
+        if (IsDocument(value))
+            return [Entry(string.Empty, value, path, documents)];
+        if (value.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+            throw QuiverException.BadInput($"Wrong input: {path}: a document needs a `model` naming the model that embeds its text");
         var result = new List<NamedVector>();
         foreach (var entry in value.EnumerateObject())
+            result.Add(Entry(entry.Name, entry.Value, $"{path}.{entry.Name}", documents));
+        return [.. result];
+    }
+
+    /// <summary>
+    /// Qdrant's <c>Document</c>: an object whose <c>text</c> is a string and that names a <c>model</c>. Anything else
+    /// with a <c>text</c> key (a named vector called "text", a payload field) is not one.
+    /// </summary>
+    public static bool IsDocument(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Object && value.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+        && value.TryGetProperty("model", out _);
+
+    /// <summary>One named vector: dense (an array), sparse (<c>{indices, values}</c>) or a document to infer.</summary>
+    public static NamedVector Entry(string name, JsonElement value, string path, Func<string, JsonElement, string, NamedVector>? documents)
+    {
+        if (value.ValueKind == JsonValueKind.Object)
         {
-            var p = $"{path}.{entry.Name}";
-            if (entry.Value.ValueKind == JsonValueKind.Object)
+            if (IsDocument(value))
             {
-                if (entry.Value.TryGetProperty("indices", out _) || entry.Value.TryGetProperty("values", out _))
-                {
-                    result.Add(NamedVector.OfSparse(entry.Name, Sparse(entry.Value, p)));
-                    continue;
-                }
-
-                if (documents is not null && entry.Value.TryGetProperty("text", out _))
-                {
-                    result.Add(documents(entry.Name, entry.Value, p));
-                    continue;
-                }
-
-                throw QuiverException.BadInput($"{p}: expected a dense vector, a sparse vector {{indices, values}} or a document {{text, model}}");
+                return documents is not null
+                    ? documents(name, value, path)
+                    : throw QuiverException.BadInput($"{path}: documents are not inferred here; give the vector itself");
             }
 
-            if (entry.Value.ValueKind == JsonValueKind.Array && entry.Value.GetArrayLength() > 0 && entry.Value[0].ValueKind == JsonValueKind.Array)
-                throw QuiverException.BadInput($"{p}: multivectors are not supported yet");
-            result.Add(new NamedVector(entry.Name, Dense(entry.Value, p)));
+            if (value.TryGetProperty("indices", out _) || value.TryGetProperty("values", out _))
+                return NamedVector.OfSparse(name, Sparse(value, path));
+            if (value.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+                throw QuiverException.BadInput($"Wrong input: {path}: a document needs a `model` naming the model that embeds its text");
+            if (value.TryGetProperty("image", out _) || value.TryGetProperty("object", out _))
+                throw QuiverException.BadInput($"{path}: server-side inference of images and objects is not supported; documents ({{\"text\", \"model\"}}) are");
+            throw QuiverException.BadInput($"{path}: expected a dense vector, a sparse vector {{indices, values}} or a document {{text, model}}");
         }
 
-        return [.. result];
+        if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0 && value[0].ValueKind == JsonValueKind.Array)
+            throw QuiverException.BadInput($"{path}: multivectors are not supported yet");
+        return new NamedVector(name, Dense(value, path));
     }
 
     /// <summary>A sparse vector <c>{"indices": [uint...], "values": [number...]}</c>.</summary>

@@ -55,6 +55,25 @@ public enum FusionKind
 /// </summary>
 public sealed record RecommendStage(IReadOnlyList<NearestQuery> Positive, IReadOnlyList<NearestQuery> Negative, RecommendStrategy Strategy) : StageQuery;
 
+/// <summary>
+/// Discovery (Qdrant's <c>discover</c>): points ranked first by how many <paramref name="Context"/> pairs they are
+/// on the positive side of (each pair adds 1 or -1), then by closeness to <paramref name="Target"/> squashed into
+/// (0, 1) and added.
+/// </summary>
+public sealed record DiscoverStage(NearestQuery Target, IReadOnlyList<ContextPair> Context) : StageQuery;
+
+/// <summary>
+/// Context search (Qdrant's <c>context</c>): no target; each pair adds <c>s(min(sim(positive) - sim(negative) - ε, 0))</c>
+/// with <c>s(x) = x / (1 + |x|)</c>, so a point on the positive side of every pair scores 0 and others less.
+/// </summary>
+public sealed record ContextStage(IReadOnlyList<ContextPair> Pairs) : StageQuery;
+
+/// <summary>One positive/negative pair of examples (vectors or points).</summary>
+public sealed record ContextPair(NearestQuery Positive, NearestQuery Negative);
+
+/// <summary>Points ordered by a payload key (<c>{"order_by": ...}</c>) instead of a score; each scores 0.</summary>
+public sealed record OrderByStage(OrderBy OrderBy) : StageQuery;
+
 /// <summary>Points picked at random (<c>{"sample": "random"}</c>), each with score 0.</summary>
 public sealed record SampleStage : StageQuery;
 

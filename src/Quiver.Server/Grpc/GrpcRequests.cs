@@ -159,11 +159,16 @@ internal static class GrpcRequests
     }
 #pragma warning restore CS0612
 
-    private static JsonObject Sparse(IEnumerable<uint> indices, IEnumerable<float> values) => new()
+    private static JsonObject Sparse(IEnumerable<uint> indices, IEnumerable<float> values)
     {
-        ["indices"] = new JsonArray([.. indices.Select(i => (JsonNode)i)]),
-        ["values"] = new JsonArray([.. values.Select(v => (JsonNode)v)]),
-    };
+        if (values.Any(v => !float.IsFinite(v)))
+            throw QuiverException.BadInput("Wrong input: sparse vector contains NaN or Infinity");
+        return new JsonObject
+        {
+            ["indices"] = new JsonArray([.. indices.Select(i => (JsonNode)i)]),
+            ["values"] = new JsonArray([.. values.Select(v => (JsonNode)v)]),
+        };
+    }
 
     public static JsonObject Point(PointStruct point)
     {

@@ -175,17 +175,18 @@ public static class QuiverServer
             return 1;
         }
 
-        using var models = new Quiver.Inference.InferenceModels(new Quiver.Inference.MiniLmOptions
+        // Disposed last, in the finally below: after shutdown no request is inside a model call any more.
+        var models = new Quiver.Inference.InferenceModels(new Quiver.Inference.MiniLmOptions
         {
             IntraOpThreads = options.Inference.Threads > 0 ? options.Inference.Threads : Environment.ProcessorCount,
             MaxBatchSize = options.Inference.MaxBatchSize,
             MaxConcurrency = options.Inference.MaxConcurrency,
         });
-        if (options.Inference.Preload)
-            _ = models.MiniLm;
         var inference = new Inference.DocumentInference(models);
         try
         {
+            if (options.Inference.Preload)
+                _ = models.MiniLm;
             app.Use(PathGuard.InvokeAsync);
             if (options.Tracing.Enabled)
                 app.Use(ServerTracing.AddTraceResponseAsync);
@@ -226,6 +227,7 @@ public static class QuiverServer
             if (changeStream is not null)
                 await changeStream.DisposeAsync().ConfigureAwait(false);
             await catalog.DisposeAsync().ConfigureAwait(false);
+            models.Dispose();
             ServerLog.Stopped(logger);
         }
 

@@ -28,29 +28,35 @@ internal sealed class DocumentInference(InferenceModels models)
     public async ValueTask<DocumentVectors?> ResolveAsync(JsonElement body, DocumentRole role, CancellationToken cancellationToken)
     {
         var found = new List<JsonElement>();
-        Collect(body, found);
+        Collect(body, found, insideVector: false);
         if (found.Count == 0)
             return null;
 
         var vectors = new Dictionary<string, object>(StringComparer.Ordinal);
         var dense = new List<(string Key, string Text)>();
+        var denseKeys = new HashSet<string>(StringComparer.Ordinal);
+        // One encoder per distinct options object: building one loads stop words and a stemmer.
+        var encoders = new Dictionary<string, Bm25Encoder>(StringComparer.Ordinal);
         foreach (var document in found)
         {
             var (text, model, options) = Read(document);
             var key = DocumentVectors.Key(role, document);
-            if (vectors.ContainsKey(key) || dense.Exists(d => d.Key == key))
+            if (vectors.ContainsKey(key) || denseKeys.Contains(key))
                 continue;
             try
             {
                 switch (InferenceModels.Resolve(model))
                 {
                     case InferenceModelKind.Bm25:
-                        var encoder = models.Bm25(options);
+                        var optionsKey = options?.GetRawText() ?? string.Empty;
+                        if (!encoders.TryGetValue(optionsKey, out var encoder))
+                            encoders[optionsKey] = encoder = models.Bm25(options);
                         var sparse = role == DocumentRole.Query ? encoder.EncodeQuery(text) : encoder.EncodeDocument(text);
                         vectors[key] = SparseVector.Create(sparse.Indices, sparse.Values);
                         break;
                     default:
                         dense.Add((key, text));
+                        denseKeys.Add(key);
                         break;
                 }
             }
@@ -83,7 +89,11 @@ internal sealed class DocumentInference(InferenceModels models)
         return (text.GetString()!, model.GetString()!, options);
     }
 
-    private static void Collect(JsonElement element, List<JsonElement> found)
+    /// <summary>
+    /// Finds documents. Outside vectors, the subtrees that hold user data or conditions (payloads, filters) are not
+    /// searched; inside a point's vectors every name is a vector name, even "payload" or "filter".
+    /// </summary>
+    private static void Collect(JsonElement element, List<JsonElement> found, bool insideVector)
     {
         switch (element.ValueKind)
         {
@@ -96,8 +106,10 @@ internal sealed class DocumentInference(InferenceModels models)
 
                 foreach (var property in element.EnumerateObject())
                 {
-                    if (!NotVectors.Contains(property.Name))
-                        Collect(property.Value, found);
+                    if (insideVector)
+                        Collect(property.Value, found, true);
+                    else if (!NotVectors.Contains(property.Name))
+                        Collect(property.Value, found, property.Name is "vector" or "vectors");
                 }
 
                 break;
@@ -107,7 +119,7 @@ internal sealed class DocumentInference(InferenceModels models)
                     // Arrays of numbers (dense vectors) hold no documents: skip them without walking every number.
                     if (item.ValueKind is JsonValueKind.Number)
                         return;
-                    Collect(item, found);
+                    Collect(item, found, insideVector);
                 }
 
                 break;
@@ -120,10 +132,8 @@ internal sealed class DocumentInference(InferenceModels models)
 /// <summary>The vectors of a request's documents, by document (text, model and options).</summary>
 internal sealed class DocumentVectors(DocumentRole role, Dictionary<string, object> vectors)
 {
-    /// <summary>An object with a <c>text</c> and no vector fields: Qdrant's <c>Document</c>.</summary>
-    public static bool IsDocument(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("text", out _)
-        && !element.TryGetProperty("indices", out _) && !element.TryGetProperty("key", out _);
+    /// <summary>Qdrant's <c>Document</c>: a string <c>text</c> and a <c>model</c> (see <see cref="Quiver.Engine.Operations.PointJson.IsDocument"/>).</summary>
+    public static bool IsDocument(JsonElement element) => Quiver.Engine.Operations.PointJson.IsDocument(element);
 
     public static string Key(DocumentRole role, JsonElement document)
     {

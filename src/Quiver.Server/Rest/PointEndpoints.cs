@@ -34,6 +34,7 @@ internal static class PointEndpoints
         {
             req.ValidateWriteParameters();
             var collection = catalog.Get(name);
+            CheckBatchSize(http, req.Body);
             var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Stored, req.Cancellation).ConfigureAwait(false);
             var operations = ReadBatch(req.Body, documents);
             CheckBatchSize(http, operations);
@@ -163,7 +164,6 @@ internal static class PointEndpoints
     /// </summary>
     internal static void CheckBatchSize(HttpContext http, IReadOnlyList<PointOperation> operations)
     {
-        var limit = http.RequestServices.GetService(typeof(Hosting.ServiceOptions)) is Hosting.ServiceOptions options ? options.MaxBatchPoints : int.MaxValue;
         long points = 0;
         foreach (var operation in operations)
         {
@@ -175,6 +175,40 @@ internal static class PointEndpoints
             };
         }
 
+        CheckBatchSize(http, points);
+    }
+
+    /// <summary>
+    /// The same limit counted on the raw body (points, a columnar batch's ids, a batch's upserts and vector updates),
+    /// before any document in it is embedded: an oversized request costs no model time.
+    /// </summary>
+    private static void CheckBatchSize(HttpContext http, JsonElement body)
+    {
+        static long Points(JsonElement b) =>
+            (b.ValueKind == JsonValueKind.Object && b.TryGetProperty("points", out var p) && p.ValueKind == JsonValueKind.Array ? p.GetArrayLength() : 0)
+            + (b.ValueKind == JsonValueKind.Object && b.TryGetProperty("batch", out var c) && c.ValueKind == JsonValueKind.Object
+                && c.TryGetProperty("ids", out var ids) && ids.ValueKind == JsonValueKind.Array ? ids.GetArrayLength() : 0);
+        var points = Points(body);
+        if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("operations", out var operations) && operations.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var op in operations.EnumerateArray())
+            {
+                if (op.ValueKind != JsonValueKind.Object)
+                    continue;
+                foreach (var entry in op.EnumerateObject())
+                {
+                    if (entry.Name is "upsert" or "update_vectors")
+                        points += Points(entry.Value);
+                }
+            }
+        }
+
+        CheckBatchSize(http, points);
+    }
+
+    private static void CheckBatchSize(HttpContext http, long points)
+    {
+        var limit = http.RequestServices.GetService(typeof(Hosting.ServiceOptions)) is Hosting.ServiceOptions options ? options.MaxBatchPoints : int.MaxValue;
         if (points > limit)
             throw QuiverException.BadInput($"Bad request: {points} points in one request; at most {limit} (service.max_batch_points): split it into smaller batches");
     }
@@ -188,6 +222,7 @@ internal static class PointEndpoints
         {
             req.ValidateWriteParameters();
             var collection = catalog.Get(name);
+            CheckBatchSize(http, req.Body);
             var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Stored, req.Cancellation).ConfigureAwait(false);
             var operation = read(req.Body, documents);
             CheckBatchSize(http, [operation]);
@@ -235,7 +270,7 @@ internal static class PointEndpoints
         return new CreateFieldIndex(field, Encoding.UTF8.GetBytes(schema.GetRawText()));
     }
 
-    private static OrderBy? ReadOrderBy(JsonElement body)
+    internal static OrderBy? ReadOrderBy(JsonElement body)
     {
         if (!RestReader.TryGet(body, "order_by", out var v))
             return null;

@@ -22,6 +22,62 @@ internal static class QueryEndpoints
             return (Action<Utf8JsonWriter>)(w => RestWriter.ScoredList(w, result, unnamed));
         }));
 
+        app.MapPost("/collections/{name}/points/query/groups", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
+        {
+            var collection = catalog.Get(name);
+            var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Query, req.Cancellation).ConfigureAwait(false);
+            return RunGroups(catalog, collection, req.Body, documents, req.Cancellation);
+        }));
+
+        app.MapPost("/collections/{name}/points/search/matrix/pairs", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        {
+            var matrix = ReadMatrix(catalog.Get(name), req.Body, req.Cancellation);
+            return ValueTask.FromResult<Action<Utf8JsonWriter>>(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("pairs");
+                foreach (var (row, column, score) in matrix.Entries)
+                {
+                    w.WriteStartObject();
+                    w.WritePropertyName("a");
+                    matrix.Ids[row].WriteTo(w);
+                    w.WritePropertyName("b");
+                    matrix.Ids[column].WriteTo(w);
+                    w.WriteNumber("score", score);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        }));
+
+        app.MapPost("/collections/{name}/points/search/matrix/offsets", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
+        {
+            var matrix = ReadMatrix(catalog.Get(name), req.Body, req.Cancellation);
+            return ValueTask.FromResult<Action<Utf8JsonWriter>>(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("offsets_row");
+                foreach (var entry in matrix.Entries)
+                    w.WriteNumberValue(entry.Row);
+                w.WriteEndArray();
+                w.WriteStartArray("offsets_col");
+                foreach (var entry in matrix.Entries)
+                    w.WriteNumberValue(entry.Column);
+                w.WriteEndArray();
+                w.WriteStartArray("scores");
+                foreach (var entry in matrix.Entries)
+                    w.WriteNumberValue(entry.Score);
+                w.WriteEndArray();
+                w.WriteStartArray("ids");
+                foreach (var id in matrix.Ids)
+                    id.WriteTo(w);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        }));
+
         app.MapPost("/collections/{name}/points/query/batch", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
             var cancellation = req.Cancellation;
@@ -43,6 +99,104 @@ internal static class QueryEndpoints
                 w.WriteEndArray();
             });
         }));
+    }
+
+    /// <summary>A <c>SearchMatrixRequest</c>: filter, sample (default 10), limit (default 3), using.</summary>
+    private static SearchMatrix ReadMatrix(Collection collection, JsonElement body, CancellationToken cancellationToken)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput("Format error in JSON body: expected an object");
+        var sample = RestReader.Int(body, "sample", 10, 2, Collection.MaxMatrixSample);
+        var limit = RestReader.Int(body, "limit", 3, 1, Collection.MaxLimit);
+        var usingName = RestReader.TryGet(body, "using", out var u) ? RestReader.String(u, "using") : string.Empty;
+        return collection.Matrix(RestReader.OptionalFilter(body)?.Parsed, sample, limit, usingName, cancellationToken);
+    }
+
+    /// <summary><c>points/query/groups</c>: the query's results grouped by a payload key, each group optionally looked up by its value as a point id in another collection.</summary>
+    private static Action<Utf8JsonWriter> RunGroups(CollectionCatalog catalog, Collection collection, JsonElement body, Inference.DocumentVectors? documents, CancellationToken cancellationToken)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+            throw QuiverException.BadInput("Format error in JSON body: expected an object");
+        var groupBy = RestReader.String(RestReader.Required(body, "group_by", string.Empty), "group_by");
+        var groupSize = RestReader.Int(body, "group_size", 3, 1, Collection.MaxLimit);
+        var withPayload = RestReader.WithPayload(body, false);
+        var withVector = RestReader.WithVector(body, false);
+        var stage = ReadStage(body, string.Empty, 0, documents);
+        var groups = collection.QueryGroups(stage, groupBy, groupSize, withPayload, withVector, cancellationToken);
+
+        Collection? lookup = null;
+        var lookupPayload = WithPayload.All;
+        var lookupVector = WithVector.None;
+        if (RestReader.TryGet(body, "with_lookup", out var withLookup))
+        {
+            if (withLookup.ValueKind == JsonValueKind.String)
+            {
+                lookup = catalog.Get(withLookup.GetString()!);
+            }
+            else if (withLookup.ValueKind == JsonValueKind.Object)
+            {
+                lookup = catalog.Get(RestReader.String(RestReader.Required(withLookup, "collection", "with_lookup"), "with_lookup.collection"));
+                lookupPayload = RestReader.WithPayload(withLookup, true);
+                lookupVector = withLookup.TryGetProperty("with_vectors", out _) ? RestReader.WithVector(withLookup, false, "with_vectors") : WithVector.None;
+            }
+            else
+            {
+                throw QuiverException.BadInput("Format error in JSON body: with_lookup: expected a collection name or {collection, with_payload, with_vectors}");
+            }
+        }
+
+        // A group's value names a point of the lookup collection when it is a valid point id (an integer or a UUID).
+        var looked = new Dictionary<int, PointRecord>();
+        if (lookup is not null)
+        {
+            var ids = new List<(int Group, PointId Id)>();
+            for (var g = 0; g < groups.Count; g++)
+            {
+                var id = groups[g].Id;
+                if (id.ValueKind == JsonValueKind.Number && id.TryGetUInt64(out var n))
+                    ids.Add((g, PointId.FromNumber(n)));
+                else if (id.ValueKind == JsonValueKind.String && Guid.TryParse(id.GetString(), out var uuid))
+                    ids.Add((g, PointId.FromUuid(uuid)));
+            }
+
+            var records = lookup.Get([.. ids.Select(x => x.Id)], lookupPayload, lookupVector).ToDictionary(r => r.Id);
+            foreach (var (g, id) in ids)
+            {
+                if (records.TryGetValue(id, out var record))
+                    looked[g] = record;
+            }
+        }
+
+        var unnamed = collection.Config.HasUnnamedVector;
+        var lookupUnnamed = lookup?.Config.HasUnnamedVector ?? false;
+        return w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("groups");
+            for (var g = 0; g < groups.Count; g++)
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("id");
+                groups[g].Id.WriteTo(w);
+                w.WriteStartArray("hits");
+                foreach (var hit in groups[g].Hits)
+                    RestWriter.Scored(w, hit, unnamed);
+                w.WriteEndArray();
+                if (lookup is not null)
+                {
+                    w.WritePropertyName("lookup");
+                    if (looked.TryGetValue(g, out var record))
+                        RestWriter.Record(w, record, lookupUnnamed);
+                    else
+                        w.WriteNullValue();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        };
     }
 
     internal static IReadOnlyList<ScoredRecord> Run(Collection collection, JsonElement body, string path, CancellationToken cancellationToken, Inference.DocumentVectors? documents = null)
@@ -180,6 +334,19 @@ internal static class QueryEndpoints
             return new RecommendStage(Examples(recommend, "positive", $"{path}.recommend", documents), Examples(recommend, "negative", $"{path}.recommend", documents), strategy);
         }
 
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "discover", out var discover))
+        {
+            if (discover.ValueKind != JsonValueKind.Object)
+                throw QuiverException.BadInput($"Format error in JSON body: {path}.discover: expected an object with target and context");
+            var target = ReadNearest(RestReader.Required(discover, "target", $"{path}.discover"), documents);
+            return new DiscoverStage(target, Pairs(discover.TryGetProperty("context", out var c) ? c : default, $"{path}.discover.context", documents));
+        }
+
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "context", out var context))
+            return new ContextStage(Pairs(context, $"{path}.context", documents));
+        if (query.ValueKind == JsonValueKind.Object && query.TryGetProperty("order_by", out _))
+            return new OrderByStage(PointEndpoints.ReadOrderBy(query)!);
+
         if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "nearest", out var nearest) && RestReader.TryGet(query, "mmr", out var mmr))
         {
             if (mmr.ValueKind != JsonValueKind.Object)
@@ -199,6 +366,26 @@ internal static class QueryEndpoints
         }
 
         return new NearestStage(ReadNearest(query, documents));
+    }
+
+    /// <summary>Context pairs: one <c>{positive, negative}</c> or a list of them; null or absent is none.</summary>
+    private static List<ContextPair> Pairs(JsonElement value, string path, Inference.DocumentVectors? documents)
+    {
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+            return [];
+        var items = value.ValueKind == JsonValueKind.Array ? [.. value.EnumerateArray()] : new List<JsonElement> { value };
+        var pairs = new List<ContextPair>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var at = value.ValueKind == JsonValueKind.Array ? $"{path}[{i}]" : path;
+            if (items[i].ValueKind != JsonValueKind.Object)
+                throw QuiverException.BadInput($"Format error in JSON body: {at}: expected an object with positive and negative");
+            pairs.Add(new ContextPair(
+                ReadNearest(RestReader.Required(items[i], "positive", at), documents),
+                ReadNearest(RestReader.Required(items[i], "negative", at), documents)));
+        }
+
+        return pairs;
     }
 
     /// <summary>Recommendation examples: vectors or point ids.</summary>
@@ -244,7 +431,7 @@ internal static class QueryEndpoints
                 if (documents is not null && Inference.DocumentVectors.IsDocument(query))
                     return documents.Query(query, "query");
                 if (query.TryGetProperty("text", out _))
-                    throw QuiverException.BadInput("query: a document needs a string `text` and a `model`");
+                    throw QuiverException.BadInput("Wrong input: query: a document needs a string `text` and needs a `model` naming the model that embeds it");
                 var kind = query.EnumerateObject().Select(p => p.Name).FirstOrDefault();
                 throw QuiverException.BadInput(kind is null
                     ? "Format error in JSON body: query: empty query object"

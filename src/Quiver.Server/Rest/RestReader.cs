@@ -139,11 +139,11 @@ internal static class RestReader
         }
 
         if (TryGet(body, "batch", out var batch))
-            return Batch(batch);
+            return Batch(batch, documents);
         throw QuiverException.BadInput("Format error in JSON body: expected `points` (a list of points) or `batch` (ids, vectors, payloads)");
     }
 
-    private static PointWrite[] Batch(JsonElement batch)
+    private static PointWrite[] Batch(JsonElement batch, Inference.DocumentVectors? documents)
     {
         var ids = Ids(Required(batch, "ids", "batch"), "batch.ids");
         var vectors = new NamedVector[ids.Length][];
@@ -157,7 +157,7 @@ internal static class RestReader
                 var i = 0;
                 foreach (var row in v.EnumerateArray())
                 {
-                    vectors[i] = [new NamedVector(string.Empty, PointJson.Dense(row, $"batch.vectors[{i}]"))];
+                    vectors[i] = [PointJson.Entry(string.Empty, row, $"batch.vectors[{i}]", documents is null ? null : documents.Vector)];
                     i++;
                 }
             }
@@ -170,7 +170,7 @@ internal static class RestReader
                     var i = 0;
                     foreach (var row in named.Value.EnumerateArray())
                     {
-                        (lists[i] ??= []).Add(new NamedVector(named.Name, PointJson.Dense(row, $"batch.vectors.{named.Name}[{i}]")));
+                        (lists[i] ??= []).Add(PointJson.Entry(named.Name, row, $"batch.vectors.{named.Name}[{i}]", documents is null ? null : documents.Vector));
                         i++;
                     }
                 }

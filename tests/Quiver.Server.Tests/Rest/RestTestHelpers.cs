@@ -55,6 +55,19 @@ internal static class Api
             Assert.True(error!.Contains(fragment, StringComparison.OrdinalIgnoreCase), $"error '{error}' does not mention '{fragment}'");
     }
 
+    /// <summary>A <c>points/query</c> request's (id, score) list, in order.</summary>
+    public static async Task<List<(string Id, double Score)>> QueryScoresAsync(RestClient client, string collection, string body) =>
+        [.. Ok(await client.PostAsync($"/collections/{collection}/points/query", body)).Result["points"]!.AsArray()
+            .Select(p => (IdText(p!["id"]), p["score"]!.GetValue<double>()))];
+
+    /// <summary>Asserts the ids in order and each score to 4 decimals.</summary>
+    public static void AssertRanked(List<(string Id, double Score)> found, params (string Id, double Score)[] expected)
+    {
+        Assert.Equal(expected.Select(e => e.Id), found.Select(f => f.Id));
+        for (var i = 0; i < expected.Length; i++)
+            Assert.Equal(expected[i].Score, found[i].Score, 4);
+    }
+
     /// <summary>A point id as text: numbers in invariant form, UUIDs as returned.</summary>
     public static string IdText(JsonNode? id)
     {

@@ -31,16 +31,7 @@ public sealed class SparseVectorRestTests(ServerFixture fixture)
         return name;
     }
 
-    private async Task<List<(string Id, double Score)>> QueryAsync(string name, string body) =>
-        [.. Api.Ok(await _client.PostAsync($"/collections/{name}/points/query", body)).Result["points"]!.AsArray()
-            .Select(p => (Api.IdText(p!["id"]), p["score"]!.GetValue<double>()))];
-
-    private static void AssertRanked(List<(string Id, double Score)> found, params (string Id, double Score)[] expected)
-    {
-        Assert.Equal(expected.Select(e => e.Id), found.Select(f => f.Id));
-        for (var i = 0; i < expected.Length; i++)
-            Assert.Equal(expected[i].Score, found[i].Score, 4);
-    }
+    private Task<List<(string Id, double Score)>> QueryAsync(string name, string body) => Api.QueryScoresAsync(_client, name, body);
 
     [Fact]
     public async Task Sparse_vectors_are_stored_returned_sorted_and_searched_by_dot_product()
@@ -54,20 +45,20 @@ public sealed class SparseVectorRestTests(ServerFixture fixture)
         Assert.Equal("[1,1]", point["vector"]!["d"]!.ToJsonString());
 
         // Query {1: 1, 3: 2}: p1 = 1, p2 = 2, p3 = 1 + 6 = 7; p4 shares nothing and is not returned.
-        AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s"}"""), ("3", 7), ("2", 2), ("1", 1));
-        AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s","limit":1,"offset":1}"""), ("2", 2));
-        AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s","score_threshold":1.5}"""), ("3", 7), ("2", 2));
-        AssertRanked(
+        Api.AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s"}"""), ("3", 7), ("2", 2), ("1", 1));
+        Api.AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s","limit":1,"offset":1}"""), ("2", 2));
+        Api.AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s","score_threshold":1.5}"""), ("3", 7), ("2", 2));
+        Api.AssertRanked(
             await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s","filter":{"must":[{"has_id":[1,2]}]}}"""),
             ("2", 2),
             ("1", 1));
         // Nearest to a point's stored sparse vector leaves that point out: p3 = {1:1,3:3,4:1} -> p2 = 3, p1 = 1.
-        AssertRanked(await QueryAsync(name, """{"query":3,"using":"s"}"""), ("2", 3), ("1", 1));
+        Api.AssertRanked(await QueryAsync(name, """{"query":3,"using":"s"}"""), ("2", 3), ("1", 1));
 
         // Updating a sparse vector replaces it; deleting it takes the point out of sparse search.
         Api.Ok(await _client.PutAsync($"/collections/{name}/points/vectors?wait=true", """{"points":[{"id":1,"vector":{"s":{"indices":[3],"values":[10]}}}]}"""));
         Api.Ok(await _client.PostAsync($"/collections/{name}/points/vectors/delete?wait=true", """{"points":[2],"vector":["s"]}"""));
-        AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s"}"""), ("1", 20), ("3", 7));
+        Api.AssertRanked(await QueryAsync(name, """{"query":{"indices":[3,1],"values":[2,1]},"using":"s"}"""), ("1", 20), ("3", 7));
     }
 
     [Fact]
@@ -77,7 +68,7 @@ public sealed class SparseVectorRestTests(ServerFixture fixture)
         // N = 4 points with a sparse vector. Dimension 1 is in p1, p3 (n = 2); dimension 5 in p4 only (n = 1).
         var idf1 = Math.Log(1 + ((4 - 2 + 0.5) / (2 + 0.5)));
         var idf5 = Math.Log(1 + ((4 - 1 + 0.5) / (1 + 0.5)));
-        AssertRanked(
+        Api.AssertRanked(
             await QueryAsync(name, """{"query":{"indices":[1,5],"values":[1,1]},"using":"s"}"""),
             ("4", 4 * idf5),
             ("1", idf1),
@@ -87,7 +78,7 @@ public sealed class SparseVectorRestTests(ServerFixture fixture)
         Api.Ok(await _client.PostAsync($"/collections/{name}/points/delete?wait=true", """{"points":[3]}"""));
         var idf1After = Math.Log(1 + ((3 - 1 + 0.5) / (1 + 0.5)));
         var idf5After = Math.Log(1 + ((3 - 1 + 0.5) / (1 + 0.5)));
-        AssertRanked(await QueryAsync(name, """{"query":{"indices":[1,5],"values":[1,1]},"using":"s"}"""), ("4", 4 * idf5After), ("1", idf1After));
+        Api.AssertRanked(await QueryAsync(name, """{"query":{"indices":[1,5],"values":[1,1]},"using":"s"}"""), ("4", 4 * idf5After), ("1", idf1After));
     }
 
     [Fact]
@@ -97,7 +88,7 @@ public sealed class SparseVectorRestTests(ServerFixture fixture)
         // Dense [1,0] by dot: p1 = 1, p3 = 1, p5 = 1, p2 = 0, p4 = -1 (ties by id) -> top 3: 1, 3, 5.
         // Sparse {3:1}: p3 = 3, p2 = 1 -> 3, 2.
         // RRF (k = 2): p1 = 1/2, p3 = 1/3 + 1/2, p5 = 1/4, p2 = 1/3.
-        AssertRanked(
+        Api.AssertRanked(
             await QueryAsync(name, """
                 {"prefetch":[{"query":[1,0],"using":"d","limit":3},{"query":{"indices":[3],"values":[1]},"using":"s","limit":3}],
                  "query":{"fusion":"rrf"},"limit":10}
@@ -108,10 +99,22 @@ public sealed class SparseVectorRestTests(ServerFixture fixture)
             ("5", 1.0 / 4));
 
         // Dense candidates rescored by a sparse query: of 1, 3, 5 only those with a shared dimension remain.
-        AssertRanked(
+        Api.AssertRanked(
             await QueryAsync(name, """{"prefetch":{"query":[1,0],"using":"d","limit":3},"query":{"indices":[1,4],"values":[1,1]},"using":"s"}"""),
             ("3", 2),
             ("1", 1));
+    }
+
+    [Fact]
+    public async Task A_sparse_vector_named_text_and_the_columnar_batch_form_are_read_as_vectors()
+    {
+        var name = await Api.CreateRawAsync(_client, "sparsetext", """{"vectors":{"d":{"size":2,"distance":"Dot"}},"sparse_vectors":{"text":{}}}""");
+        await Api.UpsertAsync(_client, name, """[{"id":1,"vector":{"text":{"indices":[7],"values":[2]},"d":[1,0]}}]""");
+        Api.Ok(await _client.PutAsync($"/collections/{name}/points?wait=true", """
+            {"batch":{"ids":[2,3],"vectors":{"text":[{"indices":[7,8],"values":[1,1]},{"indices":[8],"values":[5]}],"d":[[0,1],[1,1]]}}}
+            """));
+        Api.AssertRanked(await QueryAsync(name, """{"query":{"indices":[7],"values":[1]},"using":"text"}"""), ("1", 2), ("2", 1));
+        Assert.Equal("""{"indices":[8],"values":[5]}""", Api.Ok(await _client.GetAsync($"/collections/{name}/points/3")).Result["vector"]!["text"]!.ToJsonString());
     }
 
     [Theory]
@@ -142,6 +145,11 @@ public sealed class SparseVectorRestTests(ServerFixture fixture)
         var name = await SeedAsync("none");
         Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":{"indices":[1],"values":[1]},"using":"d"}"""), HttpStatusCode.BadRequest, "dense");
         Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":[1,0],"using":"s"}"""), HttpStatusCode.BadRequest, "sparse");
+        // Over prefetched points too: a sparse query cannot rescore by a dense vector (a 400, not a 500).
+        Api.Error(
+            await _client.PostAsync($"/collections/{name}/points/query", """{"prefetch":{"query":[1,0],"using":"d"},"query":{"indices":[1],"values":[1]},"using":"d"}"""),
+            HttpStatusCode.BadRequest,
+            "dense");
         Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":{"nearest":{"indices":[1],"values":[1]},"mmr":{"diversity":0.5}},"using":"s"}"""), HttpStatusCode.BadRequest, "mmr");
         Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":{"recommend":{"positive":[1]}},"using":"s"}"""), HttpStatusCode.BadRequest, "recommend needs a dense vector");
     }
