@@ -216,10 +216,36 @@ test('official JS client against Quiver', async (t) => {
     const groups = await client.queryGroups(hand, { query: [0, 0], using: 'd', group_by: 'g', group_size: 2, limit: 2 });
     assert.deepEqual(groups.groups.map(g => [g.id, g.hits.map(h => h.id)]), [['x', [1, 3]], ['y', [2, 4]]]);
 
+    // Formula over prefetched points: $score (here the Euclid distance) + 0.1·n for the dense top 3 for (0,0):
+    // 1, 2, 3 at distances 0, 1, 2 with n = 5, 3, 9.
+    const formula = await client.query(hand, {
+      prefetch: { query: [0, 0], using: 'd', limit: 3 },
+      query: { formula: { sum: ['$score', { mult: [0.1, 'n'] }] } },
+    });
+    assert.deepEqual(formula.points.map(p => p.id), [3, 2, 1]);
+    formula.points.forEach((p, i) => assert.ok(Math.abs(p.score - [2 + 0.9, 1 + 0.3, 0 + 0.5][i]) < 1e-5, `formula score ${p.score}`));
+
     const matrix = await client.searchMatrixPairs(hand, { sample: 5, limit: 1, using: 'd' });
     const nearest = Object.fromEntries(matrix.pairs.map(p => [p.a, [p.b, p.score]]));
     assert.deepEqual(nearest, { 1: [2, 1], 2: [1, 1], 3: [2, 1], 4: [3, 1], 7: [4, 3] });
     assert.equal(await client.deleteCollection(hand), true);
+
+    // Multivectors (max_sim): late-interaction rescoring of dense candidates.
+    const late = `${name}_late`;
+    assert.equal(await client.createCollection(late, {
+      vectors: { d: { size: 2, distance: 'Dot' }, colbert: { size: 2, distance: 'Dot', multivector_config: { comparator: 'max_sim' } } },
+    }), true);
+    await client.upsert(late, { wait: true, points: [
+      { id: 1, vector: { d: [1, 0], colbert: [[1, 0], [0, 1]] } },
+      { id: 2, vector: { d: [0.9, 0], colbert: [[1, 0]] } },
+      { id: 3, vector: { d: [0, 1], colbert: [[0.5, 0.5], [0, 1], [-1, 0]] } },
+    ] });
+    const multi = await client.query(late, { query: [[1, 0], [0, 1]], using: 'colbert' });
+    assert.deepEqual(multi.points.map(p => [p.id, p.score]), [[1, 2], [3, 1.5], [2, 1]]);
+    const rescored = await client.query(late, { prefetch: { query: [1, 0], using: 'd', limit: 2 }, query: [[0, 1], [0, 1]], using: 'colbert' });
+    assert.deepEqual(rescored.points.map(p => [p.id, p.score]), [[1, 2], [2, 0]]);
+    assert.deepEqual((await client.retrieve(late, { ids: [3], with_vector: ['colbert'] }))[0].vector.colbert, [[0.5, 0.5], [0, 1], [-1, 0]]);
+    assert.equal(await client.deleteCollection(late), true);
   });
 
   await t.test('delete collection', async () => {

@@ -103,6 +103,9 @@ public sealed partial class Collection
             case ContextStage context:
                 result = Context(stage, context, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList(), cancellationToken);
                 break;
+            case FormulaStage formula:
+                result = FormulaRescore(formula, children, cancellationToken);
+                break;
             case OrderByStage order:
                 result = OrderedStage(stage, order, filter, children.SelectMany(c => c.Points.Select(p => p.Id)).Distinct().ToList());
                 break;
@@ -131,10 +134,16 @@ public sealed partial class Collection
     {
         switch (stage.Query)
         {
-            case NearestStage nearest when Config.FindSparse(stage.Using) is { } sparse:
+            case NearestStage nearest when Config.FindSparse(stage.Using) is not null || Config.FindMulti(stage.Using) is not null:
+            {
                 if (nearest.Mmr is not null)
-                    throw QuiverException.BadInput("query: mmr needs a dense vector; it is not supported on sparse vectors");
-                return SparseLeaf(stage, sparse, nearest.Nearest, filter, stage.Limit, cancellationToken);
+                    throw QuiverException.BadInput("query: mmr needs a dense vector; it is not supported on sparse vectors or multivectors");
+                var hits = Search(
+                    new SearchRequest(nearest.Nearest, stage.Using, filter, stage.Limit, 0, stage.ScoreThreshold, WithPayload.None, WithVector.None, stage.Exact),
+                    cancellationToken);
+                return new StageResult([.. hits.Select(h => new RankedPoint(h.Id, h.Score))], null);
+            }
+
             case NearestStage nearest:
             {
                 var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
@@ -155,6 +164,8 @@ public sealed partial class Collection
                 return Context(stage, context, filter, null, cancellationToken);
             case OrderByStage order:
                 return OrderedStage(stage, order, filter, null);
+            case FormulaStage:
+                throw QuiverException.BadInput("query.formula: a formula rescores prefetched points; add a prefetch");
 
             case SampleStage:
             {
@@ -195,6 +206,10 @@ public sealed partial class Collection
             return RescoreSparse(sparse, nearest, candidates);
         if (nearest.Sparse is not null)
             throw SparseQueryOnDense(stage.Using);
+        if (Config.FindMulti(stage.Using) is { } multi)
+            return RescoreMulti(multi, nearest, candidates);
+        if (nearest.Multi is not null)
+            throw MultiQueryOnSingle(stage.Using);
         var space = Config.FindSpace(stage.Using) ?? throw MissingVectorName(stage.Using);
         var query = new float[space.Dimension];
         if (nearest.PointId is { } pointId)

@@ -195,6 +195,12 @@ public sealed partial class Collection
                 if (withVector.Includes(name) && segment.SparseAt(offset, name) is { } sparse)
                     vectors.Add(NamedVector.OfSparse(name, sparse));
             }
+
+            foreach (var name in segment.MultiNames)
+            {
+                if (withVector.Includes(name) && segment.MultiAt(offset, name) is { } multi)
+                    vectors.Add(NamedVector.OfMulti(name, multi));
+            }
         }
 
         return new PointRecord(segment.IdAt(offset), payload, vectors);

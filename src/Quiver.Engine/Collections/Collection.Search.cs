@@ -43,6 +43,10 @@ public sealed partial class Collection
             throw QuiverException.BadInput($"offset: expected an integer from 0 to {MaxLimit}");
         if (Config.FindSparse(request.Using) is { } sparse)
             return SearchSparse(request, sparse, cancellationToken);
+        if (Config.FindMulti(request.Using) is { } multi)
+            return SearchMulti(request, multi, cancellationToken);
+        if (request.Query.Multi is not null)
+            throw MultiQueryOnSingle(request.Using);
         if (request.Query.Sparse is not null)
         {
             throw SparseQueryOnDense(request.Using);

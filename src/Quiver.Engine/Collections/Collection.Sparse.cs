@@ -1,6 +1,5 @@
 using Quiver.Engine.Query;
 using Quiver.Segment.Errors;
-using Quiver.Segment.Filtering;
 using Quiver.Segment.Points;
 
 namespace Quiver.Engine.Collections;
@@ -16,10 +15,23 @@ public sealed partial class Collection
     private ScoredRecord[] SearchSparse(SearchRequest request, SparseSpace space, CancellationToken cancellationToken)
     {
         var (query, exclude) = SparseQueryOf(request.Query, space);
-        var k = request.Limit + request.Offset;
-        if (k == 0 || query.Count == 0)
+        if (query.Count == 0)
             return [];
         var weighted = Weighted(space, query);
+        return ScoreSegments(request, exclude, (segment, want, hits) => segment.SearchSparse(space.Name, weighted, request.Filter, want, hits, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// A search whose segments each score their own points (sparse or multivector spaces): every shard's segments are
+    /// searched and the hits materialised under that shard's read lock, then merged; the top <c>limit</c> after
+    /// <c>offset</c>, ties by id, <paramref name="exclude"/> left out, the score threshold applied.
+    /// </summary>
+    private ScoredRecord[] ScoreSegments(
+        SearchRequest request, PointId? exclude, Action<Segment.Segments.PointSegment, int, List<(int Offset, float Score)>> search, CancellationToken cancellationToken)
+    {
+        var k = request.Limit + request.Offset;
+        if (k == 0)
+            return [];
         var want = k + (exclude is null ? 0 : 1);
         var found = new List<(float Score, ScoredRecord Record)>();
         var hits = new List<(int Offset, float Score)>();
@@ -32,7 +44,7 @@ public sealed partial class Collection
             foreach (var segment in view.Set.Segments)
             {
                 hits.Clear();
-                segment.SearchSparse(space.Name, weighted, request.Filter, want, hits, cancellationToken);
+                search(segment, want, hits);
                 foreach (var (offset, score) in hits)
                 {
                     var id = segment.IdAt(offset);
@@ -137,23 +149,13 @@ public sealed partial class Collection
         return query.Weighted(weights);
     }
 
-    private QuiverException SparseQueryOnDense(string name) => Config.FindSpace(name) is null
+    private QuiverException SparseQueryOnDense(string name) => Config.FindSpace(name) is null && Config.FindMulti(name) is null
         ? MissingVectorName(name)
         : QuiverException.BadInput($"Wrong input: {(name.Length == 0 ? "the unnamed vector" : name)} is dense; a sparse query needs a sparse vector name in `using`");
 
     /// <summary>The dense space a feature that needs one ranks by; a sparse name gets a clear refusal.</summary>
     private VectorSpace DenseSpace(string name, string feature) =>
-        Config.FindSpace(name) ?? throw (Config.FindSparse(name) is null
+        Config.FindSpace(name) ?? throw (Config.FindSparse(name) is null && Config.FindMulti(name) is null
             ? MissingVectorName(name)
-            : QuiverException.BadInput($"Wrong input: {feature} needs a dense vector; {name} is sparse"));
-
-    /// <summary>A sparse stage without prefetches: its search as ranked points (scores are similarities as they are).</summary>
-    private StageResult SparseLeaf(QueryStage stage, SparseSpace space, NearestQuery nearest, Filter? filter, int limit, CancellationToken cancellationToken)
-    {
-        var hits = SearchSparse(
-            new SearchRequest(nearest, stage.Using, filter, limit, 0, stage.ScoreThreshold, WithPayload.None, WithVector.None, stage.Exact),
-            space,
-            cancellationToken);
-        return new StageResult([.. hits.Select(h => new RankedPoint(h.Id, h.Score))], null);
-    }
+            : QuiverException.BadInput($"Wrong input: {feature} needs a dense vector; {name} is {(Config.FindSparse(name) is null ? "a multivector" : "sparse")}"));
 }

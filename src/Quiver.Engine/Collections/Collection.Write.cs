@@ -146,7 +146,7 @@ public sealed partial class Collection
             case DeleteVectors deleteVectors:
                 foreach (var name in deleteVectors.VectorNames)
                 {
-                    if (Config.FindSpace(name) is null && Config.FindSparse(name) is null)
+                    if (Config.FindSpace(name) is null && Config.FindSparse(name) is null && Config.FindMulti(name) is null)
                         throw MissingVectorName(name);
                 }
 

@@ -31,12 +31,7 @@ public sealed partial class Collection : IAsyncDisposable
     internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger)
     {
         var spaces = config.VectorSpaces
-            .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance switch
-            {
-                Distance.Euclid => VectorMetric.NegSquaredL2,
-                Distance.Manhattan => VectorMetric.NegL1,
-                _ => VectorMetric.Dot,
-            }, s.Datatype))
+            .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance.ToMetric(), s.Datatype))
             .ToArray();
         var shards = new Shard[config.ShardNumber];
         try
@@ -171,6 +166,15 @@ public sealed partial class Collection : IAsyncDisposable
 
         if (Config.FindSparse(vector.Name) is not null)
             throw QuiverException.BadInput($"Wrong input: {field}: {vector.Name} is a sparse vector; give it as {{\"indices\": [...], \"values\": [...]}}");
+        if (Config.FindMulti(vector.Name) is { } multiSpace)
+            return PrepareMulti(vector, multiSpace, field);
+        if (vector.IsMulti)
+        {
+            throw Config.FindSpace(vector.Name) is null
+                ? MissingVectorName(vector.Name)
+                : QuiverException.BadInput($"Wrong input: {field}: {(vector.Name.Length == 0 ? "the vector" : vector.Name)} takes one vector; a multivector was given");
+        }
+
         var space = Config.FindSpace(vector.Name) ?? throw MissingVectorName(vector.Name);
         if (vector.Values.Length != space.Dimension)
             throw DimensionError(space.Dimension, vector.Values.Length);

@@ -23,21 +23,23 @@ public sealed partial class CollectionConfig
         var parameters = (JsonObject)json["params"]!;
         ShardNumber = parameters["shard_number"]!.GetValue<int>();
         var spaces = new List<VectorSpace>();
+        var multi = new List<VectorSpace>();
         if (parameters["vectors"] is JsonObject vectors)
         {
             if (IsSingleVectorParams(vectors))
             {
                 HasUnnamedVector = true;
-                spaces.Add(ReadSpace(string.Empty, vectors));
+                (IsMulti(vectors) ? multi : spaces).Add(ReadSpace(string.Empty, vectors));
             }
             else
             {
                 foreach (var (name, value) in vectors)
-                    spaces.Add(ReadSpace(name, (JsonObject)value!));
+                    (IsMulti((JsonObject)value!) ? multi : spaces).Add(ReadSpace(name, (JsonObject)value!));
             }
         }
 
         VectorSpaces = spaces;
+        MultiSpaces = multi;
         SparseSpaces = ReadSparseSpaces(parameters);
     }
 
@@ -335,7 +337,7 @@ public sealed partial class CollectionConfig
 
         CheckVectorPlacement(p, path);
         if (p.TryGetProperty("multivector_config", out var multi) && multi.ValueKind != JsonValueKind.Null)
-            throw QuiverException.BadInput($"{path}.multivector_config: multivectors are not supported yet");
+            CheckMultivectorConfig(p, multi, $"{path}.multivector_config");
 
         if (p.TryGetProperty("hnsw_config", out var hnsw) && hnsw.ValueKind != JsonValueKind.Null)
             CheckHnswConfig(hnsw, $"{path}.hnsw_config");

@@ -35,6 +35,14 @@ public static class DistanceNames
     /// <summary>Euclid and Manhattan report distances (smaller is closer); Cosine and Dot report similarities.</summary>
     public static bool IsDistanceMetric(this Distance distance) => distance is Distance.Euclid or Distance.Manhattan;
 
+    /// <summary>The kernel a segment scores this distance with (Cosine: dot product over normalised vectors).</summary>
+    public static Quiver.Segment.Segments.VectorMetric ToMetric(this Distance distance) => distance switch
+    {
+        Distance.Euclid => Quiver.Segment.Segments.VectorMetric.NegSquaredL2,
+        Distance.Manhattan => Quiver.Segment.Segments.VectorMetric.NegL1,
+        _ => Quiver.Segment.Segments.VectorMetric.Dot,
+    };
+
     /// <summary>Converts an internal score (higher is closer) to the value the API reports.</summary>
     public static float ToExternal(this Distance distance, float internalScore) => distance switch
     {

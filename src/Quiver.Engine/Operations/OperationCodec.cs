@@ -14,7 +14,7 @@ namespace Quiver.Engine.Operations;
 /// </summary>
 public static class OperationCodec
 {
-    /// <summary>Format 2 tags each vector dense or sparse; format 1 (dense only) is still read.</summary>
+    /// <summary>Format 2 tags each vector dense, sparse or multi; format 1 (dense only) is still read.</summary>
     private const byte FormatVersion = 2;
 
     private enum Kind : byte
@@ -244,6 +244,12 @@ public static class OperationCodec
                     Blob(MemoryMarshal.AsBytes(sparse.Indices.AsSpan()));
                     Blob(MemoryMarshal.AsBytes(sparse.Values.AsSpan()));
                 }
+                else if (v.Multi is { } multi)
+                {
+                    Byte(2);
+                    Int(multi.Dimension);
+                    Blob(MemoryMarshal.AsBytes(multi.Values.AsSpan()));
+                }
                 else
                 {
                     Byte(0);
@@ -339,11 +345,19 @@ public static class OperationCodec
             for (var i = 0; i < count; i++)
             {
                 var name = String();
-                if (Format >= 2 && Byte() == 1)
+                var kind = Format >= 2 ? Byte() : (byte)0;
+                if (kind == 1)
                 {
                     var indices = MemoryMarshal.Cast<byte, uint>(BlobSpan()).ToArray();
                     var values = MemoryMarshal.Cast<byte, float>(BlobSpan()).ToArray();
                     result[i] = NamedVector.OfSparse(name, SparseVector.Create(indices, values));
+                    continue;
+                }
+
+                if (kind == 2)
+                {
+                    var dimension = Int();
+                    result[i] = NamedVector.OfMulti(name, MultiVector.FromFlat(MemoryMarshal.Cast<byte, float>(BlobSpan()).ToArray(), dimension));
                     continue;
                 }
 

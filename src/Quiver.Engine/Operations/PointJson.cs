@@ -38,7 +38,7 @@ public static class PointJson
     public static NamedVector[] VectorStruct(JsonElement value, string path, Func<string, JsonElement, string, NamedVector>? documents = null)
     {
         if (value.ValueKind == JsonValueKind.Array)
-            return [new NamedVector(string.Empty, Dense(value, path))];
+            return [Entry(string.Empty, value, path, documents)];
         if (value.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput($"Format error in JSON body: {path}: expected an array of numbers or an object of named vectors");
         // The unnamed vector given as a document; an object is otherwise a map of named vectors (one may be called "text").
@@ -82,8 +82,24 @@ public static class PointJson
         }
 
         if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0 && value[0].ValueKind == JsonValueKind.Array)
-            throw QuiverException.BadInput($"{path}: multivectors are not supported yet");
+            return NamedVector.OfMulti(name, Multi(value, path));
         return new NamedVector(name, Dense(value, path));
+    }
+
+    /// <summary>A multivector: a non-empty list of vectors of one size.</summary>
+    public static MultiVector Multi(JsonElement value, string path)
+    {
+        var rows = new List<float[]>(value.GetArrayLength());
+        foreach (var row in value.EnumerateArray())
+            rows.Add(Dense(row, $"{path}[{rows.Count}]"));
+        try
+        {
+            return MultiVector.Create(rows);
+        }
+        catch (ArgumentException e)
+        {
+            throw QuiverException.BadInput($"Wrong input: {path}: {e.Message}");
+        }
     }
 
     /// <summary>A sparse vector <c>{"indices": [uint...], "values": [number...]}</c>.</summary>

@@ -5,10 +5,10 @@ using Quiver.Segment.Segments;
 namespace Quiver.Engine.Query;
 
 /// <summary>
-/// What a nearest-neighbour query searches with: a dense vector, a sparse vector (for a sparse vector space), or the
-/// stored vector of a point.
+/// What a nearest-neighbour query searches with: a dense vector, a sparse vector (for a sparse vector space), a
+/// multivector (for a multivector space), or the stored vector of a point.
 /// </summary>
-public sealed record NearestQuery(float[]? Vector, PointId? PointId, SparseVector? Sparse = null);
+public sealed record NearestQuery(float[]? Vector, PointId? PointId, SparseVector? Sparse = null, MultiVector? Multi = null);
 
 public sealed record SearchRequest(
     NearestQuery Query,

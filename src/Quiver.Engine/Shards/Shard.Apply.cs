@@ -144,6 +144,12 @@ internal sealed partial class Shard
                 result.Add(NamedVector.OfSparse(name, sparse));
         }
 
+        foreach (var name in segment.MultiNames)
+        {
+            if (segment.MultiAt(offset, name) is { } multi)
+                result.Add(NamedVector.OfMulti(name, multi));
+        }
+
         return [.. result];
     }
 

@@ -333,8 +333,8 @@ internal sealed partial class Shard
         long bytes = 0;
         for (var s = 0; s < _spaces.Count; s++)
             bytes += (long)segment.VectorCount(s) * _spaces[s].Dimension * sizeof(float);
-        // Sparse vectors count too: a collection with only sparse vectors is sealed (and inverted-indexed) like any.
-        return (bytes + segment.SparseBytes) / 1024;
+        // Sparse vectors and multivectors count too: a collection with only those is sealed (and inverted-indexed) like any.
+        return (bytes + segment.SparseBytes + segment.MultiBytes) / 1024;
     }
 
     private void Run(OptimizationJob job)

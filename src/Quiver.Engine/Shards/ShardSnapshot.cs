@@ -14,12 +14,12 @@ namespace Quiver.Engine.Shards;
 /// for the shard's not-yet-indexed points (rewritten at each flush) and, once, for each indexed segment's points
 /// (dense, in offset order, so graph node ids stay valid). Version 2 adds a flag per vector space: set, the space's
 /// rows are not in this file but in the segment's vector file (<see cref="VectorFile"/>), and each point records only
-/// whether it has a vector there. Version 3 adds each point's sparse vectors after its dense ones.
+/// whether it has a vector there. Version 3 adds each point's sparse vectors after its dense ones, version 4 its multivectors after those.
 /// </summary>
 internal static class ShardSnapshot
 {
     private const string Kind = "QSEG";
-    private const ushort Version = 3;
+    private const ushort Version = 4;
 
     /// <summary>Writes a body from <see cref="Serialize"/>: the slow part (disk, fsync) needs no lock.</summary>
     public static void WriteSerialized(string path, MemoryStream body) =>
@@ -103,14 +103,23 @@ internal static class ShardSnapshot
                 }
             }
 
-            var sparse = point.Sparse ?? [];
-            w.Write(sparse.Count);
-            foreach (var v in sparse)
+            var side = point.Sparse ?? [];
+            w.Write(side.Count(v => v.IsSparse));
+            foreach (var v in side.Where(v => v.IsSparse))
             {
                 w.Write(v.Name);
                 w.Write(v.Sparse!.Count);
                 w.Write(MemoryMarshal.AsBytes(v.Sparse.Indices.AsSpan()));
                 w.Write(MemoryMarshal.AsBytes(v.Sparse.Values.AsSpan()));
+            }
+
+            w.Write(side.Count(v => v.IsMulti));
+            foreach (var v in side.Where(v => v.IsMulti))
+            {
+                w.Write(v.Name);
+                w.Write(v.Multi!.Dimension);
+                w.Write(v.Multi.Values.Length);
+                w.Write(MemoryMarshal.AsBytes(v.Multi.Values.AsSpan()));
             }
         }
 
@@ -290,13 +299,26 @@ internal static class ShardSnapshot
                 vectors.Add(NamedVector.OfSparse(name, SparseVector.Create(indices, values)));
             }
 
+            var multiCount = fileVersion >= 4 ? r.ReadInt32() : 0;
+            for (var v = 0; v < multiCount; v++)
+            {
+                var name = r.ReadString();
+                var dim = r.ReadInt32();
+                var length = r.ReadInt32();
+                if (dim < 1 || length < dim || length % dim != 0)
+                    throw new InvalidDataException($"{path}: multivector '{name}' of row {i} has {length} values of dimension {dim}");
+                var values = new float[length];
+                r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+                vectors.Add(NamedVector.OfMulti(name, MultiVector.FromFlat(values, dim)));
+            }
+
             point(id, version, vectors, payload);
         }
 
         return (applied, definitions);
     }
 
-    /// <summary>A row's sparse vectors (immutable instances, safe to serialise after the lock), or null without any.</summary>
+    /// <summary>A row's sparse vectors and multivectors (immutable instances, safe to serialise after the lock), or null without any.</summary>
     private static List<NamedVector>? SparseOf(PointSegment segment, int offset)
     {
         List<NamedVector>? result = null;
@@ -304,6 +326,12 @@ internal static class ShardSnapshot
         {
             if (segment.SparseAt(offset, name) is { } sparse)
                 (result ??= []).Add(NamedVector.OfSparse(name, sparse));
+        }
+
+        foreach (var name in segment.MultiNames)
+        {
+            if (segment.MultiAt(offset, name) is { } multi)
+                (result ??= []).Add(NamedVector.OfMulti(name, multi));
         }
 
         return result;

@@ -40,6 +40,12 @@ public sealed partial class PointSegment
                         vectors.Add(NamedVector.OfSparse(name, sparse));
                 }
 
+                foreach (var name in source._multi.Keys)
+                {
+                    if (source.MultiAt(offset, name) is { } multi)
+                        vectors.Add(NamedVector.OfMulti(name, multi));
+                }
+
                 // A point deleted from the source meanwhile is copied anyway (the rows are intact) and deleted
                 // again when the copy is swapped in; the ids stay distinct because a point lives in one segment.
                 copy.AppendCopy(source._ids[offset], source._versions[offset], vectors, source.PayloadAt(offset));
@@ -64,6 +70,8 @@ public sealed partial class PointSegment
         {
             if (v.Sparse is { } sparse)
                 SetSparse(offset, v.Name, sparse);
+            else if (v.Multi is { } multi)
+                SetMulti(offset, v.Name, multi);
             else
                 _stores[_storeByName[v.Name]].Set(offset, v.Values);
         }

@@ -393,6 +393,6 @@ public sealed partial class PointSegment
         public Payload Payload => segment.PayloadAt(Offset);
 
         public bool HasVector(string name) =>
-            segment._storeByName.TryGetValue(name, out var s) ? segment._stores[s].IsPresent(Offset) : segment.HasSparse(Offset, name);
+            segment._storeByName.TryGetValue(name, out var s) ? segment._stores[s].IsPresent(Offset) : segment.HasSparse(Offset, name) || segment.MultiAt(Offset, name) is not null;
     }
 }

@@ -381,6 +381,7 @@ public sealed partial class PointSegment
                 foreach (var store in _stores)
                     store.Remove(offset);
                 RemoveSparse(offset);
+                RemoveMulti(offset);
             }
         }
         else
@@ -416,6 +417,7 @@ public sealed partial class PointSegment
         foreach (var store in _stores)
             store.Remove(offset);
         RemoveSparse(offset);
+        RemoveMulti(offset);
         _offsets.Remove(_ids[offset]);
         _live[offset] = false;
         _sortedIds = null;
@@ -465,7 +467,7 @@ public sealed partial class PointSegment
         var kept = new List<(int Space, float[] Values)>();
         for (var s = 0; s < _stores.Length; s++)
         {
-            if (_stores[s].IsPresent(offset) && !replaced.Any(v => !v.IsSparse && _storeByName[v.Name] == s))
+            if (_stores[s].IsPresent(offset) && !replaced.Any(v => !v.IsSide && _storeByName[v.Name] == s))
                 kept.Add((s, _stores[s].Get(offset).ToArray()));
         }
 
@@ -476,12 +478,21 @@ public sealed partial class PointSegment
                 keptSparse.Add((name, sparse));
         }
 
+        var keptMulti = new List<(string Name, MultiVector Vector)>();
+        foreach (var name in _multi.Keys)
+        {
+            if (MultiAt(offset, name) is { } multi && !replaced.Any(v => v.IsMulti && v.Name == name))
+                keptMulti.Add((name, multi));
+        }
+
         RemoveAt(offset);
         var fresh = Allocate(id);
         foreach (var (space, values) in kept)
             _stores[space].Set(fresh, values);
         foreach (var (name, sparse) in keptSparse)
             SetSparse(fresh, name, sparse);
+        foreach (var (name, multi) in keptMulti)
+            SetMulti(fresh, name, multi);
         _payloads[fresh] = payload;
         Indexes.Add(fresh, payload);
         return fresh;
@@ -498,8 +509,8 @@ public sealed partial class PointSegment
         {
             if (_storeByName.TryGetValue(name, out var s))
                 _stores[s].Remove(offset);
-            else
-                RemoveSparse(offset, name);
+            else if (!RemoveSparse(offset, name))
+                RemoveMulti(offset, name);
         }
 
         _versions[offset] = version;
@@ -551,7 +562,7 @@ public sealed partial class PointSegment
     {
         foreach (var v in vectors)
         {
-            if (v.IsSparse)
+            if (v.IsSide)
                 continue;
             if (!_storeByName.TryGetValue(v.Name, out var s))
                 throw new ArgumentException($"segment has no vector space '{v.Name}'", nameof(vectors));

@@ -41,12 +41,29 @@ internal static class GrpcResponses
 
     private static VectorsOutput? Vectors(IReadOnlyList<NamedVector> vectors, bool unnamed)
     {
-        if (unnamed && (vectors.Count == 0 || (vectors.Count == 1 && !vectors[0].IsSparse)))
-            return vectors.Count == 0 ? null : new VectorsOutput { Vector = Dense(vectors[0].Values) };
+        if (unnamed && (vectors.Count == 0 || (vectors.Count == 1 && !vectors[0].IsSparse && vectors[0].Name.Length == 0)))
+            return vectors.Count == 0 ? null : new VectorsOutput { Vector = Output(vectors[0]) };
         var named = new NamedVectorsOutput();
         foreach (var v in vectors)
-            named.Vectors[v.Name] = v.Sparse is { } sparse ? Sparse(sparse) : Dense(v.Values);
+            named.Vectors[v.Name] = Output(v);
         return new VectorsOutput { Vectors = named };
+    }
+
+    private static VectorOutput Output(NamedVector v)
+    {
+        if (v.Sparse is { } sparse)
+            return Sparse(sparse);
+        if (v.Multi is not { } multi)
+            return Dense(v.Values);
+        var output = new VectorOutput { MultiDense = new MultiDenseVector() };
+        for (var i = 0; i < multi.Count; i++)
+        {
+            var row = new DenseVector();
+            row.Data.Add(multi.Row(i).ToArray());
+            output.MultiDense.Vectors.Add(row);
+        }
+
+        return output;
     }
 
     private static VectorOutput Sparse(Quiver.Segment.Points.SparseVector sparse)

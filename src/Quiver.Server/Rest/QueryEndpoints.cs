@@ -342,6 +342,22 @@ internal static class QueryEndpoints
             return new DiscoverStage(target, Pairs(discover.TryGetProperty("context", out var c) ? c : default, $"{path}.discover.context", documents));
         }
 
+        if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "formula", out var formula))
+        {
+            var conditions = new List<Segment.Filtering.Condition>();
+            var root = Formula.Parse(formula, $"{path}.formula", conditions);
+            var defaults = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            if (RestReader.TryGet(query, "defaults", out var given))
+            {
+                if (given.ValueKind != JsonValueKind.Object)
+                    throw QuiverException.BadInput($"Format error in JSON body: {path}.defaults: expected an object of variable values");
+                foreach (var d in given.EnumerateObject())
+                    defaults[d.Name] = d.Value.Clone();
+            }
+
+            return new FormulaStage(root, conditions, defaults);
+        }
+
         if (query.ValueKind == JsonValueKind.Object && RestReader.TryGet(query, "context", out var context))
             return new ContextStage(Pairs(context, $"{path}.context", documents));
         if (query.ValueKind == JsonValueKind.Object && query.TryGetProperty("order_by", out _))
@@ -413,7 +429,7 @@ internal static class QueryEndpoints
         {
             case JsonValueKind.Array:
                 if (query.GetArrayLength() > 0 && query[0].ValueKind == JsonValueKind.Array)
-                    throw QuiverException.BadInput("query: multivector queries are not supported yet");
+                    return new NearestQuery(null, null, null, PointJson.Multi(query, "query"));
                 return new NearestQuery(PointJson.Dense(query, "query"), null);
             case JsonValueKind.Number:
             case JsonValueKind.String:

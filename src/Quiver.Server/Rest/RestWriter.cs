@@ -32,10 +32,12 @@ internal static class RestWriter
 
         // A collection with the unnamed vector answers with its array, unless the point also has sparse vectors:
         // then, as in Qdrant, an object with the unnamed one under "".
-        if (unnamed && (vectors.Count == 0 || (vectors.Count == 1 && !vectors[0].IsSparse)))
+        if (unnamed && (vectors.Count == 0 || (vectors.Count == 1 && !vectors[0].IsSparse && vectors[0].Name.Length == 0)))
         {
             if (vectors.Count == 0)
                 w.WriteNullValue();
+            else if (vectors[0].Multi is { } single)
+                Multi(w, single);
             else
                 Dense(w, vectors[0].Values);
             return;
@@ -56,6 +58,10 @@ internal static class RestWriter
                 Dense(w, sparse.Values);
                 w.WriteEndObject();
             }
+            else if (v.Multi is { } multi)
+            {
+                Multi(w, multi);
+            }
             else
             {
                 Dense(w, v.Values);
@@ -63,6 +69,20 @@ internal static class RestWriter
         }
 
         w.WriteEndObject();
+    }
+
+    private static void Multi(Utf8JsonWriter w, MultiVector multi)
+    {
+        w.WriteStartArray();
+        for (var i = 0; i < multi.Count; i++)
+        {
+            w.WriteStartArray();
+            foreach (var f in multi.Row(i))
+                w.WriteNumberValue(f);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
     }
 
     private static void Dense(Utf8JsonWriter w, float[] values)
