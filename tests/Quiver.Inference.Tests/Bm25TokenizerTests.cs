@@ -1,4 +1,4 @@
-using Quiver.Inference.Internal;
+using Quiver.Text;
 
 namespace Quiver.Inference.Tests;
 

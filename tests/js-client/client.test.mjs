@@ -225,6 +225,22 @@ test('official JS client against Quiver', async (t) => {
     assert.deepEqual(formula.points.map(p => p.id), [3, 2, 1]);
     formula.points.forEach((p, i) => assert.ok(Math.abs(p.score - [2 + 0.9, 1 + 0.3, 0 + 0.5][i]) < 1e-5, `formula score ${p.score}`));
 
+    // Recommend (average_vector): 2·(3,0) - (0,0) = (6,0), examples 4 and 1 left out: 3 at 4, 7 at √18, 2 at 5.
+    const recommended = await client.query(hand, { query: { recommend: { positive: [4], negative: [1] } }, using: 'd', limit: 3 });
+    assert.deepEqual(recommended.points.map(p => p.id), [3, 7, 2]);
+    assert.ok(Math.abs(recommended.points[1].score - Math.sqrt(18)) < 1e-5);
+
+    const sample = await client.query(hand, { query: { sample: 'random' }, limit: 3 });
+    assert.equal(new Set(sample.points.map(p => p.id)).size, 3);
+    assert.ok(sample.points.every(p => [1, 2, 3, 4, 7].includes(p.id)));
+
+    await client.createPayloadIndex(hand, { field_name: 'g', field_schema: 'keyword', wait: true });
+    const facet = await client.facet(hand, { key: 'g' });
+    assert.deepEqual(facet.hits.map(h => [h.value, h.count]), [['x', 2], ['y', 2], ['z', 1]]);
+
+    const batch = await client.queryBatch(hand, { searches: [{ query: [0, 0], using: 'd', limit: 1 }, { query: { indices: [5], values: [1] }, using: 's' }] });
+    assert.deepEqual(batch.map(r => r.points.map(p => p.id)), [[1], [4]]);
+
     const matrix = await client.searchMatrixPairs(hand, { sample: 5, limit: 1, using: 'd' });
     const nearest = Object.fromEntries(matrix.pairs.map(p => [p.a, [p.b, p.score]]));
     assert.deepEqual(nearest, { 1: [2, 1], 2: [1, 1], 3: [2, 1], 4: [3, 1], 7: [4, 3] });

@@ -103,6 +103,8 @@ public sealed partial class Collection
     /// <summary>Points in payload order (<c>order_by</c>), over the collection or the prefetched candidates; scores are 0.</summary>
     private StageResult OrderedStage(QueryStage stage, OrderByStage order, Filter? filter, List<PointId>? candidates)
     {
+        if (stage.Limit == 0)
+            return new StageResult([], null);
         var within = candidates is null ? filter : Both(filter, new Filter(must: [new HasIdCondition(candidates.ToHashSet())]));
         var page = Scroll(new ScrollRequest(within, null, stage.Limit, order.OrderBy, WithPayload.None, WithVector.None));
         // A point with several values of the key comes once per value: it is ranked at its first.

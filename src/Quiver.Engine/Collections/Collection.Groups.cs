@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Quiver.Engine.Query;
 using Quiver.Segment.Errors;
+using Quiver.Segment.Filtering;
 using Quiver.Segment.Payloads;
 
 namespace Quiver.Engine.Collections;
@@ -26,6 +27,8 @@ public sealed partial class Collection
         if (root.Limit < 1 || root.Limit > MaxLimit)
             throw QuiverException.BadInput($"limit: expected an integer from 1 to {MaxLimit}");
 
+        // Points without the key can join no group: leave them out of every stage, as Qdrant does.
+        root = root with { Filter = Both(root.Filter, new Filter(mustNot: [new IsEmptyCondition(path)])) };
         var fetch = (int)Math.Min(MaxLimit, Math.Max(16L, 2L * root.Limit * groupSize));
         while (true)
         {

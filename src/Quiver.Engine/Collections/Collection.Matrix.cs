@@ -37,8 +37,11 @@ public sealed partial class Collection
         }
         while (from is not null);
 
-        var picked = Sample(matching, sample).Select(p => p.Id).ToList();
+        // As in Qdrant: the sample in id order, and nothing to pair below two points.
+        var picked = Sample(matching, sample).Select(p => p.Id).Order().ToList();
         var rows = StoredVectors(picked, space);
+        if (rows.Count < 2)
+            return new SearchMatrix([], []);
         var entries = new List<(int, int, float)>();
         var scores = new List<(int Column, float Score)>(rows.Count);
         for (var i = 0; i < rows.Count; i++)

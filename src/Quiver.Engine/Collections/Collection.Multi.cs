@@ -8,8 +8,9 @@ namespace Quiver.Engine.Collections;
 /// <summary>
 /// Multivector spaces (ColBERT-style late interaction): a point holds several vectors and scores max_sim against a
 /// multivector query, the sum over query vectors of each one's best similarity (dot product, on vectors normalised
-/// at insert for Cosine; minus the squared or absolute distance for Euclid and Manhattan). Searched exactly; most
-/// useful to rescore prefetched candidates.
+/// at insert for Cosine; minus the squared or absolute distance for Euclid and Manhattan), reported as Qdrant does
+/// (for Euclid the square root of the summed squared distances, for Manhattan the summed distance). Searched
+/// exactly; most useful to rescore prefetched candidates.
 /// </summary>
 public sealed partial class Collection
 {
@@ -48,7 +49,7 @@ public sealed partial class Collection
     {
         var (query, exclude) = MultiQueryOf(request.Query, space);
         var metric = space.Distance.ToMetric();
-        return ScoreSegments(request, exclude, (segment, want, hits) => segment.SearchMulti(space.Name, query, metric, request.Filter, want, hits, cancellationToken), cancellationToken);
+        return ScoreSegments(request, exclude, space.Distance, (segment, want, hits) => segment.SearchMulti(space.Name, query, metric, request.Filter, want, hits, cancellationToken), cancellationToken);
     }
 
     /// <summary>Prefetched points rescored by max_sim; points without a multivector in the space drop out.</summary>
@@ -70,7 +71,7 @@ public sealed partial class Collection
         }
 
         scored.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Id.CompareTo(b.Id));
-        return new StageResult(scored, null);
+        return new StageResult(scored, space.Distance);
     }
 
     /// <summary>The query's multivector: given (checked, normalised for Cosine), or a point's stored one (that point is then not returned).</summary>

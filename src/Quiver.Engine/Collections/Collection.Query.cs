@@ -141,7 +141,9 @@ public sealed partial class Collection
                 var hits = Search(
                     new SearchRequest(nearest.Nearest, stage.Using, filter, stage.Limit, 0, stage.ScoreThreshold, WithPayload.None, WithVector.None, stage.Exact),
                     cancellationToken);
-                return new StageResult([.. hits.Select(h => new RankedPoint(h.Id, h.Score))], null);
+                // Multivector scores go back to the internal scale, as a dense leaf's do; sparse scores are similarities as they are.
+                var multi = Config.FindMulti(stage.Using)?.Distance;
+                return new StageResult([.. hits.Select(h => new RankedPoint(h.Id, multi is { } d ? ToInternal(d, h.Score) : h.Score))], multi);
             }
 
             case NearestStage nearest:

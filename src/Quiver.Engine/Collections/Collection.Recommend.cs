@@ -136,6 +136,8 @@ public sealed partial class Collection
         {
             if (input.Sparse is not null)
                 throw SparseQueryOnDense(space.Name);
+            if (input.Multi is not null)
+                throw MultiQueryOnSingle(space.Name);
             var vector = new float[space.Dimension];
             if (input.PointId is { } id)
             {

@@ -18,17 +18,19 @@ public sealed partial class Collection
         if (query.Count == 0)
             return [];
         var weighted = Weighted(space, query);
-        return ScoreSegments(request, exclude, (segment, want, hits) => segment.SearchSparse(space.Name, weighted, request.Filter, want, hits, cancellationToken), cancellationToken);
+        return ScoreSegments(request, exclude, null, (segment, want, hits) => segment.SearchSparse(space.Name, weighted, request.Filter, want, hits, cancellationToken), cancellationToken);
     }
 
     /// <summary>
     /// A search whose segments each score their own points (sparse or multivector spaces): every shard's segments are
     /// searched and the hits materialised under that shard's read lock, then merged; the top <c>limit</c> after
-    /// <c>offset</c>, ties by id, <paramref name="exclude"/> left out, the score threshold applied.
+    /// <c>offset</c>, ties by id, <paramref name="exclude"/> left out, the score threshold applied. Segments score on
+    /// the internal scale (higher is closer); <paramref name="distance"/> converts to the API's (null: as they are).
     /// </summary>
     private ScoredRecord[] ScoreSegments(
-        SearchRequest request, PointId? exclude, Action<Segment.Segments.PointSegment, int, List<(int Offset, float Score)>> search, CancellationToken cancellationToken)
+        SearchRequest request, PointId? exclude, Distance? distance, Action<Segment.Segments.PointSegment, int, List<(int Offset, float Score)>> search, CancellationToken cancellationToken)
     {
+        float? floor = request.ScoreThreshold is { } t ? distance is { } d ? d.ThresholdToInternal(t) : t : null;
         var k = request.Limit + request.Offset;
         if (k == 0)
             return [];
@@ -48,7 +50,7 @@ public sealed partial class Collection
                 foreach (var (offset, score) in hits)
                 {
                     var id = segment.IdAt(offset);
-                    if (id != exclude && (request.ScoreThreshold is not { } floor || score >= floor))
+                    if (id != exclude && (floor is not { } least || score >= least))
                         ranked.Add((score, id, segment, offset));
                 }
             }
@@ -59,7 +61,7 @@ public sealed partial class Collection
             {
                 var payload = request.WithPayload.Enabled ? PayloadProjection.Apply(segment.PayloadAt(offset), request.WithPayload) : null;
                 var vectors = request.WithVector.Enabled ? Materialize(segment, offset, WithPayload.None, request.WithVector).Vectors : null;
-                found.Add((score, new ScoredRecord(id, segment.VersionAt(offset), score, payload, vectors)));
+                found.Add((score, new ScoredRecord(id, segment.VersionAt(offset), distance is { } metric ? metric.ToExternal(score) : score, payload, vectors)));
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Quiver.Text;
 
 namespace Quiver.Inference.Internal;
 

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Lucene.Net.Tartarus.Snowball;
+using Quiver.Text;
 
 namespace Quiver.Inference.Internal;
 
@@ -45,7 +46,7 @@ internal static class Bm25Setup
     {
         if (stemmer is null)
         {
-            var fromLanguage = Bm25Languages.SnowballLanguage(language);
+            var fromLanguage = TextLanguages.SnowballLanguage(language);
             if (fromLanguage is null)
                 return null;
             if (!SnowballStemmers.IsAvailable(fromLanguage))
@@ -63,10 +64,10 @@ internal static class Bm25Setup
         if (stemmer.Language is null)
             return null;
 
-        var canonical = Bm25Languages.SnowballLanguage(stemmer.Language)
+        var canonical = TextLanguages.SnowballLanguage(stemmer.Language)
             ?? throw new InferenceInputException(
                 $"BM25 option \"stemmer.language\": unknown Snowball language \"{stemmer.Language}\" "
-                + $"(expected one of {string.Join(", ", Bm25Languages.SnowballLanguageNames)})",
+                + $"(expected one of {string.Join(", ", TextLanguages.SnowballLanguageNames)})",
                 "stemmer.language");
         if (!SnowballStemmers.IsAvailable(canonical))
         {
@@ -86,7 +87,7 @@ internal static class Bm25Setup
         string field;
         if (options.Stopwords is null)
         {
-            languages = Bm25Languages.StopwordLanguage(language) is { } known ? [known] : [];
+            languages = TextLanguages.StopwordLanguage(language) is { } known ? [known] : [];
             custom = [];
             field = "language";
         }
@@ -96,10 +97,10 @@ internal static class Bm25Setup
             languages = [];
             foreach (var name in options.Stopwords.Languages ?? [])
             {
-                languages.Add(Bm25Languages.StopwordLanguage(name)
+                languages.Add(TextLanguages.StopwordLanguage(name)
                     ?? throw new InferenceInputException(
                         $"BM25 option \"stopwords\": unknown language \"{name}\" "
-                        + $"(expected one of {string.Join(", ", Bm25Languages.StopwordLanguageNames)})",
+                        + $"(expected one of {string.Join(", ", TextLanguages.StopwordLanguageNames)})",
                         field));
             }
 

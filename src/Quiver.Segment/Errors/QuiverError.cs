@@ -9,6 +9,9 @@ public enum ErrorKind
     Timeout,
     Unavailable,
     PayloadTooLarge,
+
+    /// <summary>The caller's key or token does not grant access to something the request reaches.</summary>
+    Forbidden,
 }
 
 /// <summary>An expected failure, carried as a value.</summary>
@@ -21,6 +24,8 @@ public sealed record QuiverError(ErrorKind Kind, string Message)
     public static QuiverError Conflict(string message) => new(ErrorKind.Conflict, message);
 
     public static QuiverError Unavailable(string message) => new(ErrorKind.Unavailable, message);
+
+    public static QuiverError Forbidden(string message) => new(ErrorKind.Forbidden, message);
 }
 
 /// <summary>

@@ -67,9 +67,14 @@ public static class PayloadSchemaParser
                 case "phrase_matching":
                     text = With(text!, phrase: JsonRead.Bool(p.Value, at));
                     break;
-                case "stopwords" or "stemmer":
-                    if (p.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Object))
-                        throw JsonRead.Bad(at, "expected a string or an object");
+                case "stopwords":
+                    text = TextAnalysisParser.Stopwords(text!, p.Value, at);
+                    break;
+                case "stemmer":
+                    text = TextAnalysisParser.Stemmer(text!, p.Value, at);
+                    break;
+                case "ascii_folding":
+                    text = TextAnalysisParser.Copy(text!, asciiFolding: JsonRead.Bool(p.Value, at));
                     break;
                 default:
                     JsonRead.Bool(p.Value, at);
@@ -106,5 +111,9 @@ public static class PayloadSchemaParser
             MaxTokenLen = max ?? t.MaxTokenLen,
             Lowercase = lowercase ?? t.Lowercase,
             PhraseMatching = phrase ?? t.PhraseMatching,
+            AsciiFolding = t.AsciiFolding,
+            StopwordLanguages = t.StopwordLanguages,
+            CustomStopwords = t.CustomStopwords,
+            StemmerLanguage = t.StemmerLanguage,
         };
 }

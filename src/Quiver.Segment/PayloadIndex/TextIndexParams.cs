@@ -12,11 +12,21 @@ public enum TokenizerKind
 }
 
 /// <summary>
-/// The parameters of a full-text index that affect matching. <c>ascii_folding</c>, <c>stopwords</c> and
-/// <c>stemmer</c> are accepted and echoed back but not applied yet.
+/// The parameters of a full-text index that affect matching. Each word is processed as Qdrant does: ASCII folding,
+/// lower-casing, the stop-word check, then the Snowball stemmer (Lucene.Net's analysis, see Quiver.Text).
 /// </summary>
 public sealed class TextIndexParams
 {
+    public bool AsciiFolding { get; init; }
+
+    /// <summary>Languages whose stop-word lists apply (canonical names, e.g. english).</summary>
+    public IReadOnlyList<string> StopwordLanguages { get; init; } = [];
+
+    public IReadOnlyList<string> CustomStopwords { get; init; } = [];
+
+    /// <summary>The Snowball stemmer's language (canonical name), or null for no stemming.</summary>
+    public string? StemmerLanguage { get; init; }
+
     public TokenizerKind Tokenizer { get; init; } = TokenizerKind.Word;
 
     public bool Lowercase { get; init; } = true;

@@ -1,4 +1,6 @@
+using System.Collections.Frozen;
 using System.Text;
+using Quiver.Text;
 
 namespace Quiver.Segment.PayloadIndex;
 
@@ -11,11 +13,23 @@ namespace Quiver.Segment.PayloadIndex;
 public sealed class TextTokenizer
 {
     private readonly TextIndexParams _params;
+    private readonly TokenProcessor _processor;
 
     public TextTokenizer(TextIndexParams parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         _params = parameters;
+        IEnumerable<string> stopwords = [.. parameters.StopwordLanguages.SelectMany(StopwordLists.Get), .. parameters.CustomStopwords];
+        if (parameters.Lowercase)
+            stopwords = stopwords.Select(RustText.ToLower);
+        // Length limits stay with this class: the prefix tokenizer applies them to prefixes, not words.
+        _processor = new TokenProcessor(
+            parameters.Lowercase,
+            parameters.AsciiFolding,
+            stopwords.ToFrozenSet(StringComparer.Ordinal),
+            parameters.StemmerLanguage is { } language ? SnowballStemmers.Factory(language) : null,
+            minTokenLen: null,
+            maxTokenLen: null);
     }
 
     /// <summary>A word tokenizer with Qdrant's defaults.</summary>
@@ -69,7 +83,19 @@ public sealed class TextTokenizer
         return position;
     }
 
+    /// <summary>The words of a text, each folded, lower-cased, stemmed as configured; stop words left out.</summary>
     private IEnumerable<string> Words(string text)
+    {
+        // A stemmer keeps state between calls: one per pass, so concurrent searches never share one.
+        var stemmer = _processor.NewStemmer();
+        foreach (var word in RawWords(text))
+        {
+            if (_processor.Process(word, checkMaxLen: false, stemmer) is { } processed)
+                yield return processed;
+        }
+    }
+
+    private IEnumerable<string> RawWords(string text)
     {
         var sb = new StringBuilder();
         var whitespace = _params.Tokenizer == TokenizerKind.Whitespace;
@@ -78,7 +104,7 @@ public sealed class TextTokenizer
             var inWord = whitespace ? !char.IsWhiteSpace(c) : char.IsLetterOrDigit(c);
             if (inWord)
             {
-                sb.Append(_params.Lowercase ? char.ToLowerInvariant(c) : c);
+                sb.Append(c);
             }
             else if (sb.Length > 0)
             {

@@ -14,6 +14,7 @@ internal static class ErrorMapping
         ErrorKind.Timeout => (StatusCodes.Status408RequestTimeout, StatusCode.DeadlineExceeded),
         ErrorKind.Unavailable => (StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable),
         ErrorKind.PayloadTooLarge => (StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted),
+        ErrorKind.Forbidden => (StatusCodes.Status403Forbidden, StatusCode.PermissionDenied),
         _ => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
     };
 

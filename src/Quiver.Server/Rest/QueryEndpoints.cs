@@ -26,7 +26,7 @@ internal static class QueryEndpoints
         {
             var collection = catalog.Get(name);
             var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Query, req.Cancellation).ConfigureAwait(false);
-            return RunGroups(catalog, collection, req.Body, documents, req.Cancellation);
+            return RunGroups(catalog, collection, req.Body, documents, http.Features.Get<Security.AccessGrant>(), req.Cancellation);
         }));
 
         app.MapPost("/collections/{name}/points/search/matrix/pairs", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
@@ -113,7 +113,8 @@ internal static class QueryEndpoints
     }
 
     /// <summary><c>points/query/groups</c>: the query's results grouped by a payload key, each group optionally looked up by its value as a point id in another collection.</summary>
-    private static Action<Utf8JsonWriter> RunGroups(CollectionCatalog catalog, Collection collection, JsonElement body, Inference.DocumentVectors? documents, CancellationToken cancellationToken)
+    private static Action<Utf8JsonWriter> RunGroups(
+        CollectionCatalog catalog, Collection collection, JsonElement body, Inference.DocumentVectors? documents, Security.AccessGrant? grant, CancellationToken cancellationToken)
     {
         if (body.ValueKind != JsonValueKind.Object)
             throw QuiverException.BadInput("Format error in JSON body: expected an object");
@@ -143,6 +144,10 @@ internal static class QueryEndpoints
             {
                 throw QuiverException.BadInput("Format error in JSON body: with_lookup: expected a collection name or {collection, with_payload, with_vectors}");
             }
+
+            // The key check saw only the collection in the path; the lookup reads another one.
+            if (grant is not null && !grant.CanRead(lookup.Name))
+                throw new QuiverException(QuiverError.Forbidden($"Forbidden: no access to `{withLookup}` for with_lookup"));
         }
 
         // A group's value names a point of the lookup collection when it is a valid point id (an integer or a UUID).

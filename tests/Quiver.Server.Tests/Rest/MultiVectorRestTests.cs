@@ -49,6 +49,21 @@ public sealed class MultiVectorRestTests(ServerFixture fixture)
         Api.AssertRanked(await Api.QueryScoresAsync(_client, name, """{"query":[[0,1]],"using":"colbert"}"""), ("1", 1), ("2", 1));
     }
 
+    [Fact]
+    public async Task Euclid_max_sim_reports_the_root_of_the_summed_squared_distances_and_thresholds_on_that_scale()
+    {
+        var name = await Api.CreateRawAsync(_client, "multieu", """{"vectors":{"m":{"size":2,"distance":"Euclid","multivector_config":{"comparator":"max_sim"}}}}""");
+        await Api.UpsertAsync(_client, name, """[{"id":1,"vector":{"m":[[0,0],[1,0]]}},{"id":2,"vector":{"m":[[3,0]]}},{"id":3,"vector":{"m":[[5,0]]}}]""");
+        // Query [[1,0],[3,0]]: p1's nearest squared distances 0 and 4, p2's 4 and 0, p3's 16 and 4.
+        Api.AssertRanked(await Api.QueryScoresAsync(_client, name, """{"query":[[1,0],[3,0]],"using":"m"}"""), ("1", 2), ("2", 2), ("3", Math.Sqrt(20)));
+        Api.AssertRanked(await Api.QueryScoresAsync(_client, name, """{"query":[[1,0],[3,0]],"using":"m","score_threshold":3}"""), ("1", 2), ("2", 2));
+        // Rescoring prefetched points reports the same scale.
+        Api.AssertRanked(
+            await Api.QueryScoresAsync(_client, name, """{"prefetch":{"query":[[1,0]],"using":"m","limit":3},"query":[[1,0],[3,0]],"using":"m","limit":2}"""),
+            ("1", 2), ("2", 2));
+        Api.Error(await _client.PostAsync($"/collections/{name}/points/query", """{"query":{"recommend":{"positive":[[[1,0]]]}},"using":"m"}"""), HttpStatusCode.BadRequest, "multivector");
+    }
+
     [Theory]
     [InlineData("""{"points":[{"id":9,"vector":{"colbert":[[1,0],[1]]}}]}""", "one size")]
     [InlineData("""{"points":[{"id":9,"vector":{"colbert":[[1,0,0]]}}]}""", "dimension")]

@@ -47,6 +47,28 @@ public sealed class JwtTests(JwtFixture fixture) : IClassFixture<JwtFixture>
     }
 
     [Fact]
+    public async Task With_lookup_reads_another_collection_only_with_access_to_it()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        foreach (var name in new[] { "jwt_groups", "jwt_secret" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{name}", """{"vectors":{"size":2,"distance":"Dot"}}""", JwtFixture.Key)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync("PUT", $"/collections/{name}/points?wait=true", """{"points":[{"id":1,"vector":[1,0],"payload":{"g":1,"secret":"s"}}]}""", JwtFixture.Key)).Status);
+        }
+
+        var body = """{"query":[1,0],"group_by":"g","with_lookup":"jwt_secret"}""";
+        var scoped = Token("""{"access":[{"collection":"jwt_groups","access":"r"}]}""");
+        var (status, text) = await http.SendAsync("POST", "/collections/jwt_groups/points/query/groups", body, scoped);
+        Assert.True(status == HttpStatusCode.Forbidden, $"{(int)status} {text}");
+        Assert.DoesNotContain("\"secret\":\"s\"", text, StringComparison.Ordinal);
+
+        var both = Token("""{"access":[{"collection":"jwt_groups","access":"r"},{"collection":"jwt_secret","access":"r"}]}""");
+        (status, text) = await http.SendAsync("POST", "/collections/jwt_groups/points/query/groups", body, both);
+        Assert.True(status == HttpStatusCode.OK, text);
+        Assert.Contains("\"secret\":\"s\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Snapshot_access_follows_the_collection_grant_and_recovery_needs_manage()
     {
         using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };

@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using Lucene.Net.Tartarus.Snowball;
 using Lucene.Net.Tartarus.Snowball.Ext;
 
-namespace Quiver.Inference.Internal;
+namespace Quiver.Text;
 
 /// <summary>
 /// Snowball stemmers from Lucene.Net.Analysis.Common. Qdrant uses rust-stemmers, which implements the same

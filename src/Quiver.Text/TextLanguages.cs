@@ -1,13 +1,13 @@
 using System.Collections.Frozen;
 
-namespace Quiver.Inference.Internal;
+namespace Quiver.Text;
 
 /// <summary>
 /// The language names Qdrant accepts, with their serde aliases (lib/segment/src/data_types/index.rs: enums
 /// <c>Language</c> for stop words and <c>SnowballLanguage</c> for stemmers). Matching is case-sensitive, as
 /// serde's is.
 /// </summary>
-internal static class Bm25Languages
+internal static class TextLanguages
 {
     private static readonly FrozenDictionary<string, string> StopwordNames = BuildNames(
     [

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Quiver.Inference.Internal;
+namespace Quiver.Text;
 
 /// <summary>
 /// The Rust string rules Qdrant's tokenizers rely on, in .NET terms: <c>char::is_alphanumeric</c>,

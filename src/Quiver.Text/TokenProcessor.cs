@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using Lucene.Net.Analysis.Miscellaneous;
 using Lucene.Net.Tartarus.Snowball;
 
-namespace Quiver.Inference.Internal;
+namespace Quiver.Text;
 
 /// <summary>
 /// What happens to one token after splitting, in Qdrant's order (TokensProcessor::process_token_cow in

@@ -12,7 +12,7 @@ using Lucene.Net.Analysis.Tr;
 using Lucene.Net.Analysis.Util;
 using Lucene.Net.Util;
 
-namespace Quiver.Inference.Internal;
+namespace Quiver.Text;
 
 /// <summary>
 /// Predefined stop-word lists, taken from Lucene.Net.Analysis.Common. Qdrant's lists
