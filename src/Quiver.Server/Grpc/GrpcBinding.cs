@@ -21,7 +21,7 @@ internal sealed class QdrantGrpcService;
 /// UNIMPLEMENTED naming what is missing. Each call is authorized (API key, read-only key, JWT grants on the
 /// message's collection), and expected failures become the status codes of <see cref="ErrorMapping"/>.
 /// </summary>
-internal sealed class GrpcBinding(CollectionCatalog catalog) : IServiceMethodProvider<QdrantGrpcService>
+internal sealed class GrpcBinding(CollectionCatalog catalog, Inference.DocumentInference? inference = null) : IServiceMethodProvider<QdrantGrpcService>
 {
     private static readonly ServiceDescriptor[] Services =
     [
@@ -35,7 +35,7 @@ internal sealed class GrpcBinding(CollectionCatalog catalog) : IServiceMethodPro
 
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<QdrantGrpcService> context)
     {
-        var handlers = new GrpcHandlers(catalog).All();
+        var handlers = new GrpcHandlers(catalog, inference).All();
         foreach (var service in Services)
         {
             foreach (var method in service.Methods)

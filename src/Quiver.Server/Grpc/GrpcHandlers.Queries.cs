@@ -99,25 +99,31 @@ internal sealed partial class GrpcHandlers
             response.Time = GrpcCalls.Seconds(started);
             return Task.FromResult(response);
         });
-        handlers["qdrant.Points/Query"] = Bind<QueryPoints, QueryResponse>((r, call) =>
+        handlers["qdrant.Points/Query"] = Bind<QueryPoints, QueryResponse>(async (r, call) =>
         {
             var started = Stopwatch.GetTimestamp();
             var collection = catalog.Get(r.CollectionName);
             using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
             var response = new QueryResponse();
-            response.Result.Add(Run(collection, r, cancellation.Token));
+            response.Result.Add(await RunAsync(collection, r, cancellation.Token).ConfigureAwait(false));
             response.Time = GrpcCalls.Seconds(started);
-            return Task.FromResult(response);
+            return response;
         });
-        handlers["qdrant.Points/QueryBatch"] = Bind<QueryBatchPoints, QueryBatchResponse>((r, call) =>
+        handlers["qdrant.Points/QueryBatch"] = Bind<QueryBatchPoints, QueryBatchResponse>(async (r, call) =>
         {
             var started = Stopwatch.GetTimestamp();
             var collection = catalog.Get(r.CollectionName);
             using var cancellation = GrpcCalls.Cancellation(call, r.HasTimeout ? r.Timeout : null);
             var response = new QueryBatchResponse();
-            response.Result.Add(Batches(r.QueryPoints, query => Run(collection, query, cancellation.Token)));
+            foreach (var query in r.QueryPoints)
+            {
+                var batch = new BatchResult();
+                batch.Result.Add(await RunAsync(collection, query, cancellation.Token).ConfigureAwait(false));
+                response.Result.Add(batch);
+            }
+
             response.Time = GrpcCalls.Seconds(started);
-            return Task.FromResult(response);
+            return response;
         });
     }
 
@@ -200,7 +206,7 @@ internal sealed partial class GrpcHandlers
         _ => Engine.Query.WithVector.None,
     };
 
-    private static IEnumerable<ScoredPoint> Run(Collection collection, QueryPoints query, CancellationToken cancellationToken)
+    private async Task<IEnumerable<ScoredPoint>> RunAsync(Collection collection, QueryPoints query, CancellationToken cancellationToken)
     {
         if (query.Prefetch.Count == 0 && query.LookupFrom is null && query.Query?.VariantCase == Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest
             && query.Query.Nearest.VariantCase == VectorInput.VariantOneofCase.Dense)
@@ -210,7 +216,11 @@ internal sealed partial class GrpcHandlers
                 query.HasLimit ? query.Limit : 10, query.HasOffset ? query.Offset : 0, query.WithPayload, query.WithVectors, cancellationToken);
         }
 
-        return Scored(collection, Query(query), cancellationToken);
+        // Documents in the query are embedded first, as over REST.
+        using var body = GrpcCalls.Body(Query(query));
+        var documents = inference is null ? null : await inference.ResolveAsync(body.RootElement, Inference.DocumentRole.Query, cancellationToken).ConfigureAwait(false);
+        var unnamed = collection.Config.HasUnnamedVector;
+        return [.. QueryEndpoints.Run(collection, body.RootElement, string.Empty, cancellationToken, documents).Select(p => GrpcResponses.Scored(p, unnamed))];
     }
 
     private static IEnumerable<ScoredPoint> Run(Collection collection, SearchPoints search, CancellationToken cancellationToken)
@@ -219,14 +229,6 @@ internal sealed partial class GrpcHandlers
             throw Segment.Errors.QuiverException.BadInput("Wrong input: sparse vectors are not supported yet");
         return Direct(collection, new Engine.Query.NearestQuery(search.Vector.ToArray(), null), search.HasVectorName ? search.VectorName : string.Empty, search.Filter, search.Params,
             search.HasScoreThreshold ? search.ScoreThreshold : null, search.Limit, search.HasOffset ? search.Offset : 0, search.WithPayload, search.WithVectors, cancellationToken);
-    }
-
-    /// <summary>Runs a REST query body through the REST query reader and engine, answering in gRPC points.</summary>
-    private static IEnumerable<ScoredPoint> Scored(Collection collection, JsonObject query, CancellationToken cancellationToken)
-    {
-        using var body = GrpcCalls.Body(query);
-        var unnamed = collection.Config.HasUnnamedVector;
-        return [.. QueryEndpoints.Run(collection, body.RootElement, string.Empty, cancellationToken).Select(p => GrpcResponses.Scored(p, unnamed))];
     }
 
     private static JsonObject Query(QueryPoints query)
@@ -245,7 +247,7 @@ internal sealed partial class GrpcHandlers
         return json;
     }
 
-    private static JsonObject OrderBy(Qdrant.Client.Grpc.OrderBy orderBy)
+    internal static JsonObject OrderBy(Qdrant.Client.Grpc.OrderBy orderBy)
     {
         var json = new JsonObject { ["key"] = orderBy.Key };
         if (orderBy.HasDirection)

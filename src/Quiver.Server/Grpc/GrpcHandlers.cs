@@ -14,7 +14,7 @@ namespace Quiver.Server.Grpc;
 /// The gRPC methods Quiver implements. Each turns its message into the REST request it means and goes through the
 /// same readers and engine calls as the REST endpoint, then answers in the gRPC response message.
 /// </summary>
-internal sealed partial class GrpcHandlers(CollectionCatalog catalog)
+internal sealed partial class GrpcHandlers(CollectionCatalog catalog, Inference.DocumentInference? inference = null)
 {
     public Dictionary<string, Action<ServiceMethodProviderContext<QdrantGrpcService>, MethodDescriptor>> All()
     {
@@ -150,9 +150,13 @@ internal sealed partial class GrpcHandlers(CollectionCatalog catalog)
     {
         var collection = catalog.Get(collectionName);
         using var body = GrpcCalls.Body(new JsonObject { ["operations"] = operations });
-        var read = PointEndpoints.ReadBatch(body.RootElement);
-        PointEndpoints.CheckBatchSize(call.GetHttpContext(), read);
         using var cancellation = GrpcCalls.Cancellation(call, timeout);
+        // Documents among the vectors are embedded first, as over REST (after the size check, so an oversized
+        // request costs no model time).
+        PointEndpoints.CheckBatchSize(call.GetHttpContext(), body.RootElement);
+        var documents = inference is null ? null : await inference.ResolveAsync(body.RootElement, Inference.DocumentRole.Stored, cancellation.Token).ConfigureAwait(false);
+        var read = PointEndpoints.ReadBatch(body.RootElement, documents);
+        PointEndpoints.CheckBatchSize(call.GetHttpContext(), read);
         var results = await collection.ApplyBatchAsync(read, wait, cancellation.Token).ConfigureAwait(false);
         return [.. results];
     }

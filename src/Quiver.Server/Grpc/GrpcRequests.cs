@@ -146,6 +146,10 @@ internal static class GrpcRequests
             return Sparse(vector.Sparse.Indices, vector.Sparse.Values);
         if (vector.VectorCase == Vector.VectorOneofCase.None && vector.Indices is { } indices)
             return Sparse(indices.Data, vector.Data);
+        if (vector.VectorCase == Vector.VectorOneofCase.MultiDense)
+            return new JsonArray([.. vector.MultiDense.Vectors.Select(v => (JsonNode)new JsonArray([.. v.Data.Select(x => (JsonNode)x)]))]);
+        if (vector.VectorCase == Vector.VectorOneofCase.Document)
+            return Document(vector.Document);
         if (vector.VectorCase is not (Vector.VectorOneofCase.None or Vector.VectorOneofCase.Dense))
             throw QuiverException.BadInput($"Wrong input: {vector.VectorCase} vectors are not supported yet (dense and sparse vectors are)");
         var values = vector.Dense?.Data ?? vector.Data;
@@ -360,29 +364,49 @@ internal static class GrpcRequests
                 return new JsonObject { ["nearest"] = Example(query.NearestWithMmr.Nearest), ["mmr"] = mmr };
             }
 
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.Discover:
+                return new JsonObject
+                {
+                    ["discover"] = new JsonObject { ["target"] = Example(query.Discover.Target), ["context"] = Pairs(query.Discover.Context) },
+                };
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.Context:
+                return new JsonObject { ["context"] = Pairs(query.Context) };
+            case Qdrant.Client.Grpc.Query.VariantOneofCase.OrderBy:
+                return new JsonObject { ["order_by"] = GrpcHandlers.OrderBy(query.OrderBy) };
             case Qdrant.Client.Grpc.Query.VariantOneofCase.Nearest:
-                break;
+                return Example(query.Nearest)!;
             default:
-                throw QuiverException.BadInput($"query: `{query.VariantCase}` queries are not supported yet");
+                throw QuiverException.BadInput($"query: `{query.VariantCase}` queries are not supported over gRPC yet");
         }
-
-        var nearest = query.Nearest;
-        return nearest.VariantCase switch
-        {
-            VectorInput.VariantOneofCase.Dense => new JsonArray([.. nearest.Dense.Data.Select(v => (JsonNode)v)]),
-            VectorInput.VariantOneofCase.Sparse => Sparse(nearest.Sparse.Indices, nearest.Sparse.Values),
-            VectorInput.VariantOneofCase.Id => Id(nearest.Id),
-            _ => throw QuiverException.BadInput($"query: nearest to a `{nearest.VariantCase}` is not supported yet"),
-        };
     }
 
-    /// <summary>A recommendation example: a dense vector or a point id.</summary>
-    private static JsonNode? Example(VectorInput input) => input.VariantCase switch
+    private static JsonArray Pairs(ContextInput? context) => context is null
+        ? []
+        : new JsonArray([.. context.Pairs.Select(p => (JsonNode)new JsonObject { ["positive"] = Example(p.Positive), ["negative"] = Example(p.Negative) })]);
+
+    /// <summary>
+    /// A vector input as the REST body writes it: a dense vector, a sparse one, a multivector, a point id, or a
+    /// document for the server to embed.
+    /// </summary>
+    private static JsonNode? Example(VectorInput? input) => input?.VariantCase switch
     {
         VectorInput.VariantOneofCase.Dense => new JsonArray([.. input.Dense.Data.Select(v => (JsonNode)v)]),
+        VectorInput.VariantOneofCase.Sparse => Sparse(input.Sparse.Indices, input.Sparse.Values),
+        VectorInput.VariantOneofCase.MultiDense => new JsonArray([.. input.MultiDense.Vectors.Select(v => (JsonNode)new JsonArray([.. v.Data.Select(x => (JsonNode)x)]))]),
         VectorInput.VariantOneofCase.Id => Id(input.Id),
-        _ => throw QuiverException.BadInput($"query.recommend: examples of kind `{input.VariantCase}` are not supported yet"),
+        VectorInput.VariantOneofCase.Document => Document(input.Document),
+        null => throw QuiverException.BadInput("Wrong input: a vector input is missing"),
+        _ => throw QuiverException.BadInput($"Wrong input: vector inputs of kind `{input.VariantCase}` are not supported; dense, sparse, multi-dense, point ids and documents are"),
     };
+
+    /// <summary>A document to embed, as REST's <c>{"text", "model", "options"}</c>.</summary>
+    private static JsonObject Document(Qdrant.Client.Grpc.Document document)
+    {
+        var json = new JsonObject { ["text"] = document.Text, ["model"] = document.Model };
+        if (document.Options.Count > 0)
+            json["options"] = ProtoJson.FromPayload(document.Options);
+        return json;
+    }
 
     /// <summary>A prefetch as the REST body holds it, its own prefetches included.</summary>
     public static JsonObject Prefetch(PrefetchQuery prefetch)

@@ -95,11 +95,19 @@ public static class QuiverServer
                 });
             }
         });
+        // Disposed last, in the finally below: after shutdown no request is inside a model call any more.
+        var models = new Quiver.Inference.InferenceModels(new Quiver.Inference.MiniLmOptions
+        {
+            IntraOpThreads = options.Inference.Threads > 0 ? options.Inference.Threads : Environment.ProcessorCount,
+            MaxBatchSize = options.Inference.MaxBatchSize,
+            MaxConcurrency = options.Inference.MaxConcurrency,
+        });
+        var inference = new Inference.DocumentInference(models);
         var catalogReference = new CatalogReference();
         if (options.Service.GrpcPort > 0)
         {
             builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, options.Service.MaxRequestSizeMb * 1024L * 1024L));
-            builder.Services.AddSingleton<global::Grpc.AspNetCore.Server.Model.IServiceMethodProvider<Grpc.QdrantGrpcService>>(_ => new Grpc.GrpcBinding(catalogReference.Catalog!));
+            builder.Services.AddSingleton<global::Grpc.AspNetCore.Server.Model.IServiceMethodProvider<Grpc.QdrantGrpcService>>(_ => new Grpc.GrpcBinding(catalogReference.Catalog!, inference));
             builder.Services.AddGrpcHealthChecks();
         }
 
@@ -175,14 +183,6 @@ public static class QuiverServer
             return 1;
         }
 
-        // Disposed last, in the finally below: after shutdown no request is inside a model call any more.
-        var models = new Quiver.Inference.InferenceModels(new Quiver.Inference.MiniLmOptions
-        {
-            IntraOpThreads = options.Inference.Threads > 0 ? options.Inference.Threads : Environment.ProcessorCount,
-            MaxBatchSize = options.Inference.MaxBatchSize,
-            MaxConcurrency = options.Inference.MaxConcurrency,
-        });
-        var inference = new Inference.DocumentInference(models);
         try
         {
             if (options.Inference.Preload)

@@ -182,7 +182,7 @@ internal static class PointEndpoints
     /// The same limit counted on the raw body (points, a columnar batch's ids, a batch's upserts and vector updates),
     /// before any document in it is embedded: an oversized request costs no model time.
     /// </summary>
-    private static void CheckBatchSize(HttpContext http, JsonElement body)
+    internal static void CheckBatchSize(HttpContext http, JsonElement body)
     {
         static long Points(JsonElement b) =>
             (b.ValueKind == JsonValueKind.Object && b.TryGetProperty("points", out var p) && p.ValueKind == JsonValueKind.Array ? p.GetArrayLength() : 0)
