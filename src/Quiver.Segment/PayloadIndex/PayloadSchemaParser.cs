@@ -9,7 +9,12 @@ public static class PayloadSchemaParser
 {
     private static readonly string[] Common = ["type", "on_disk", "memory", "enable_hnsw"];
 
-    public static PayloadFieldSchema Parse(JsonElement fieldSchema, string path = "field_schema")
+    /// <param name="lenient">
+    /// For definitions already stored (indexes rebuilt at load, log replay, snapshot restore): text analysis this
+    /// build cannot apply (a language without a stop-word list or stemmer here) is left off rather than refused, so a
+    /// definition accepted by an earlier version never stops a collection from loading. Requests are parsed strictly.
+    /// </param>
+    public static PayloadFieldSchema Parse(JsonElement fieldSchema, string path = "field_schema", bool lenient = false)
     {
         if (fieldSchema.ValueKind == JsonValueKind.String)
             return PayloadFieldSchema.Of(ParseType(fieldSchema.GetString()!, path));
@@ -68,10 +73,10 @@ public static class PayloadSchemaParser
                     text = With(text!, phrase: JsonRead.Bool(p.Value, at));
                     break;
                 case "stopwords":
-                    text = TextAnalysisParser.Stopwords(text!, p.Value, at);
+                    text = TextAnalysisParser.Lenient(lenient, text!, t => TextAnalysisParser.Stopwords(t, p.Value, at));
                     break;
                 case "stemmer":
-                    text = TextAnalysisParser.Stemmer(text!, p.Value, at);
+                    text = TextAnalysisParser.Lenient(lenient, text!, t => TextAnalysisParser.Stemmer(t, p.Value, at));
                     break;
                 case "ascii_folding":
                     text = TextAnalysisParser.Copy(text!, asciiFolding: JsonRead.Bool(p.Value, at));

@@ -44,7 +44,8 @@ public sealed class SegmentPayloadIndexes
     public void Create(string field, JsonElement schemaJson, PointSegment segment)
     {
         var path = JsonPath.Parse(field, "field_name");
-        var schema = PayloadSchemaParser.Parse(schemaJson);
+        // Definitions reach here after the request was checked strictly (Collection validates before logging).
+        var schema = PayloadSchemaParser.Parse(schemaJson, lenient: true);
         Set.Create(path, schema, segment.LiveOffsets().Select(o => (o, segment.PayloadAt(o))));
         _definitions[field] = (schema, Encoding.UTF8.GetBytes(schemaJson.GetRawText()));
     }

@@ -147,7 +147,7 @@ internal static class GrpcRequests
         if (vector.VectorCase == Vector.VectorOneofCase.None && vector.Indices is { } indices)
             return Sparse(indices.Data, vector.Data);
         if (vector.VectorCase == Vector.VectorOneofCase.MultiDense)
-            return new JsonArray([.. vector.MultiDense.Vectors.Select(v => (JsonNode)new JsonArray([.. v.Data.Select(x => (JsonNode)x)]))]);
+            return new JsonArray([.. vector.MultiDense.Vectors.Select(v => (JsonNode)Floats(v.Data))]);
         if (vector.VectorCase == Vector.VectorOneofCase.Document)
             return Document(vector.Document);
         if (vector.VectorCase is not (Vector.VectorOneofCase.None or Vector.VectorOneofCase.Dense))
@@ -390,14 +390,23 @@ internal static class GrpcRequests
     /// </summary>
     private static JsonNode? Example(VectorInput? input) => input?.VariantCase switch
     {
-        VectorInput.VariantOneofCase.Dense => new JsonArray([.. input.Dense.Data.Select(v => (JsonNode)v)]),
+        VectorInput.VariantOneofCase.Dense => Floats(input.Dense.Data),
         VectorInput.VariantOneofCase.Sparse => Sparse(input.Sparse.Indices, input.Sparse.Values),
-        VectorInput.VariantOneofCase.MultiDense => new JsonArray([.. input.MultiDense.Vectors.Select(v => (JsonNode)new JsonArray([.. v.Data.Select(x => (JsonNode)x)]))]),
+        VectorInput.VariantOneofCase.MultiDense => new JsonArray([.. input.MultiDense.Vectors.Select(v => (JsonNode)Floats(v.Data))]),
         VectorInput.VariantOneofCase.Id => Id(input.Id),
         VectorInput.VariantOneofCase.Document => Document(input.Document),
         null => throw QuiverException.BadInput("Wrong input: a vector input is missing"),
         _ => throw QuiverException.BadInput($"Wrong input: vector inputs of kind `{input.VariantCase}` are not supported; dense, sparse, multi-dense, point ids and documents are"),
     };
+
+    /// <summary>Vector components as a JSON array; NaN and infinities are refused (JSON cannot carry them).</summary>
+    private static JsonArray Floats(IEnumerable<float> values)
+    {
+        var array = new JsonArray();
+        foreach (var v in values)
+            array.Add(float.IsFinite(v) ? v : throw QuiverException.BadInput("Wrong input: vector contains NaN or Infinity"));
+        return array;
+    }
 
     /// <summary>A document to embed, as REST's <c>{"text", "model", "options"}</c>.</summary>
     private static JsonObject Document(Qdrant.Client.Grpc.Document document)

@@ -123,20 +123,20 @@ internal static class QueryEndpoints
         var withPayload = RestReader.WithPayload(body, false);
         var withVector = RestReader.WithVector(body, false);
         var stage = ReadStage(body, string.Empty, 0, documents);
-        var groups = collection.QueryGroups(stage, groupBy, groupSize, withPayload, withVector, cancellationToken);
 
         Collection? lookup = null;
         var lookupPayload = WithPayload.All;
         var lookupVector = WithVector.None;
         if (RestReader.TryGet(body, "with_lookup", out var withLookup))
         {
+            string lookupName;
             if (withLookup.ValueKind == JsonValueKind.String)
             {
-                lookup = catalog.Get(withLookup.GetString()!);
+                lookupName = withLookup.GetString()!;
             }
             else if (withLookup.ValueKind == JsonValueKind.Object)
             {
-                lookup = catalog.Get(RestReader.String(RestReader.Required(withLookup, "collection", "with_lookup"), "with_lookup.collection"));
+                lookupName = RestReader.String(RestReader.Required(withLookup, "collection", "with_lookup"), "with_lookup.collection");
                 lookupPayload = RestReader.WithPayload(withLookup, true);
                 lookupVector = withLookup.TryGetProperty("with_vectors", out _) ? RestReader.WithVector(withLookup, false, "with_vectors") : WithVector.None;
             }
@@ -145,10 +145,14 @@ internal static class QueryEndpoints
                 throw QuiverException.BadInput("Format error in JSON body: with_lookup: expected a collection name or {collection, with_payload, with_vectors}");
             }
 
-            // The key check saw only the collection in the path; the lookup reads another one.
-            if (grant is not null && !grant.CanRead(lookup.Name))
-                throw new QuiverException(QuiverError.Forbidden($"Forbidden: no access to `{withLookup}` for with_lookup"));
+            // The key check saw only the collection in the path; the lookup reads another one. Checked before the
+            // collection is opened (a refusal must not tell whether it exists) and before the query runs.
+            if (grant is not null && !grant.CanRead(catalog.TryGet(lookupName)?.Name ?? lookupName))
+                throw new QuiverException(QuiverError.Forbidden($"Forbidden: no access to `{lookupName}` for with_lookup"));
+            lookup = catalog.Get(lookupName);
         }
+
+        var groups = collection.QueryGroups(stage, groupBy, groupSize, withPayload, withVector, cancellationToken);
 
         // A group's value names a point of the lookup collection when it is a valid point id (an integer or a UUID).
         var looked = new Dictionary<int, PointRecord>();

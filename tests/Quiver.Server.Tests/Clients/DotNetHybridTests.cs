@@ -106,4 +106,24 @@ public sealed class DotNetHybridTests(ServerFixture fixture) : IDisposable
             """, [.. fused.Select(p => p.Id.Num)]);
         Assert.Equal(1ul, fused[0].Id.Num);
     }
+
+    [Fact]
+    public async Task A_text_index_with_a_snowball_stemmer_and_stop_words_is_created_over_grpc()
+    {
+        await SeedAsync();
+        await _grpc.CreatePayloadIndexAsync(_g, "t", PayloadSchemaType.Text, new PayloadIndexParams
+        {
+            TextIndexParams = new TextIndexParams
+            {
+                Tokenizer = TokenizerType.Word,
+                Stemmer = new StemmingAlgorithm { Snowball = new SnowballParams { Language = "english" } },
+                Stopwords = new StopwordsSet { Languages = { "english" } },
+            },
+        });
+        await _grpc.SetPayloadAsync(_g, new Dictionary<string, Value> { ["t"] = "runners were running" }, ids: [1ul]);
+        await _grpc.SetPayloadAsync(_g, new Dictionary<string, Value> { ["t"] = "a quiet walk" }, ids: [2ul]);
+        // "run" matches "running" through the stem; "were" is a stop word, so it matches nothing.
+        Assert.Equal(["1"], await Api.ScrollIdsAsync(_rest, _g, """{"must":[{"key":"t","match":{"text":"run"}}]}"""));
+        Assert.Empty(await Api.ScrollIdsAsync(_rest, _g, """{"must":[{"key":"t","match":{"text":"were"}}]}"""));
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Quiver.Segment.Errors;
 using Quiver.Segment.Filtering.Internal;
 using Quiver.Text;
 
@@ -23,6 +24,19 @@ internal static class TextAnalysisParser
         CustomStopwords = custom ?? t.CustomStopwords,
         StemmerLanguage = clearStemmer ? null : stemmer ?? t.StemmerLanguage,
     };
+
+    /// <summary>Applies a setting, or with <paramref name="lenient"/> leaves it off when it cannot be applied.</summary>
+    public static TextIndexParams Lenient(bool lenient, TextIndexParams t, Func<TextIndexParams, TextIndexParams> apply)
+    {
+        try
+        {
+            return apply(t);
+        }
+        catch (QuiverException) when (lenient)
+        {
+            return t;
+        }
+    }
 
     public static TextIndexParams Stopwords(TextIndexParams t, JsonElement value, string path)
     {
@@ -54,7 +68,15 @@ internal static class TextAnalysisParser
     public static TextIndexParams Stemmer(TextIndexParams t, JsonElement value, string path)
     {
         JsonRead.RequireObject(value, path);
-        var type = value.TryGetProperty("type", out var ty) ? JsonRead.String(ty, $"{path}.type") : throw JsonRead.Bad(path, "missing field `type`");
+        // gRPC's StemmingAlgorithm arrives as {"snowball": {"language": ...}} or {"disabled": {}}; REST spells them
+        // {"type": "snowball", "language": ...} and {"type": "none"}.
+        if (!value.TryGetProperty("type", out _) && value.TryGetProperty("disabled", out _))
+            return Copy(t, clearStemmer: true);
+        if (!value.TryGetProperty("type", out _) && value.TryGetProperty("snowball", out var snowball) && snowball.ValueKind == JsonValueKind.Object)
+            value = snowball;
+        else if (!value.TryGetProperty("type", out _))
+            throw JsonRead.Bad(path, "missing field `type`");
+        var type = value.TryGetProperty("type", out var ty) ? JsonRead.String(ty, $"{path}.type") : "snowball";
         if (type == "none")
             return Copy(t, clearStemmer: true);
         if (type != "snowball")
