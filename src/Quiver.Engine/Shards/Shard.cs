@@ -21,7 +21,7 @@ internal sealed partial class Shard : IAsyncDisposable
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly IReadOnlyList<SegmentVectorSpace> _spaces;
     private SegmentSet _set;
-    private readonly WriteAheadLog _wal;
+    private readonly IShardLog _wal;
     private readonly Channel<(ulong Sequence, PointOperation Operation, int Bytes)> _applyQueue =
         Channel.CreateUnbounded<(ulong, PointOperation, int)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly AppliedWaiters _waiters = new();

@@ -15,7 +15,7 @@ namespace Quiver.Storage.Wal;
 /// completes. If the write or fsync fails the log becomes faulted: the affected appenders and every later append fail
 /// with the cause (the log must be reopened, which recovers from what is on disk).</para>
 /// </remarks>
-public sealed partial class WriteAheadLog : IAsyncDisposable
+public sealed partial class WriteAheadLog : IShardLog
 {
     /// <summary>Largest record accepted (and believed when scanning).</summary>
     public const int MaxRecordBytes = 256 * 1024 * 1024;

@@ -1,0 +1,32 @@
+namespace Quiver.Cluster;
+
+/// <summary>Where a shard's log lives in JetStream and how it is written.</summary>
+public sealed record JetStreamShardLogOptions
+{
+    /// <summary>The stream (one per shard), e.g. <c>QUIVER_LOG_{collection}_{shard}</c>.</summary>
+    public required string Stream { get; init; }
+
+    /// <summary>The stream's one subject, e.g. <c>quiver.log.{collection}.{shard}</c>.</summary>
+    public required string Subject { get; init; }
+
+    /// <summary>Replicas of the stream (R3 in a 3-node cluster; 1 on a single server).</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>How long JetStream remembers message ids, so a retried publish is stored once.</summary>
+    public TimeSpan DuplicateWindow { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The writer's identity: message ids are <c>{WriterId}-{sequence}</c>, so a publish retried after a lost ack
+    /// (a leader change) is deduplicated, and another writer's record at the same sequence is not mistaken for ours.
+    /// </summary>
+    public string WriterId { get; init; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>How long one publish may wait for its ack before it is retried with the same message id.</summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Publishes tried for one record before the append fails (covers a leader election of 4-7 s).</summary>
+    public int PublishAttempts { get; init; } = 8;
+
+    /// <summary>Records fetched per round trip when reading.</summary>
+    public int ReadBatch { get; init; } = 512;
+}

@@ -1,0 +1,36 @@
+namespace Quiver.Storage.Wal;
+
+/// <summary>
+/// A shard's log: the ordered, durable record of its operations. Sequences start at 1 and are contiguous; an
+/// append completes only once the record is durable (fsynced locally, or stored by a replicated log's quorum).
+/// The local <see cref="WriteAheadLog"/> implements it, and so does the JetStream log of cluster mode.
+/// </summary>
+public interface IShardLog : IAsyncDisposable
+{
+    /// <summary>The lowest sequence still readable.</summary>
+    ulong FirstSequence { get; }
+
+    /// <summary>The highest sequence durably stored.</summary>
+    ulong LastSequence { get; }
+
+    /// <summary>Bytes the log holds.</summary>
+    long SizeBytes { get; }
+
+    /// <summary>
+    /// Called once per durability point with the first sequence made durable and the records (in order), before the
+    /// appenders are released. Set before the first append.
+    /// </summary>
+    Action<ulong, IReadOnlyList<ReadOnlyMemory<byte>>>? OnDurable { get; set; }
+
+    /// <summary>Appends one record; returns its sequence once durable.</summary>
+    ValueTask<ulong> AppendAsync(ReadOnlyMemory<byte> record, CancellationToken ct = default);
+
+    /// <summary>Appends records with contiguous sequences; returns the first once all are durable.</summary>
+    ValueTask<ulong> AppendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken ct = default);
+
+    /// <summary>Records with sequence at least <paramref name="fromSequence"/>, in order, up to the last durable when called.</summary>
+    IEnumerable<WalRecord> ReadFrom(ulong fromSequence);
+
+    /// <summary>Drops records below <paramref name="sequence"/> (as much as the log's granularity allows).</summary>
+    void TruncateBefore(ulong sequence);
+}
