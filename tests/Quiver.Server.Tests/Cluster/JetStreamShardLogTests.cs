@@ -5,19 +5,11 @@ namespace Quiver.Server.Tests.Cluster;
 
 /// <summary>
 /// The shard log on JetStream (cluster mode), against a real nats-server: contiguous durable appends, reads from
-/// any sequence, reopening, single-writer fencing, idempotent retries and truncation.
+/// any sequence, reopening by another writer, single-writer fencing and truncation.
 /// </summary>
-public sealed class JetStreamShardLogTests : IAsyncLifetime
+public sealed class JetStreamShardLogTests(NatsFixture fixture) : IClassFixture<NatsFixture>
 {
-    private NatsServer? _nats;
-
-    public async Task InitializeAsync() => _nats = await NatsServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_nats is not null)
-            await _nats.DisposeAsync();
-    }
+    private readonly NatsServer _nats = fixture.Server;
 
     private static JetStreamShardLogOptions Options(string shard, string writer) =>
         new() { Stream = $"QUIVER_LOG_{shard}", Subject = $"quiver.log.{shard}", WriterId = writer };
@@ -27,7 +19,7 @@ public sealed class JetStreamShardLogTests : IAsyncLifetime
     [Fact]
     public async Task Appends_are_contiguous_durable_readable_from_any_sequence_and_survive_reopening()
     {
-        await using var connection = await _nats!.ConnectAsync();
+        await using var connection = await _nats.ConnectAsync();
         var durable = new List<(ulong First, int Count)>();
         await using (var log = await JetStreamShardLog.OpenAsync(connection, Options("a", "w1")))
         {
@@ -56,7 +48,7 @@ public sealed class JetStreamShardLogTests : IAsyncLifetime
     [Fact]
     public async Task A_second_writer_fences_the_first_and_truncation_drops_old_records()
     {
-        await using var connection = await _nats!.ConnectAsync();
+        await using var connection = await _nats.ConnectAsync();
         await using var first = await JetStreamShardLog.OpenAsync(connection, Options("b", "w1"));
         Assert.Equal(1ul, await first.AppendAsync(Record(1)));
 

@@ -5,22 +5,14 @@ using Quiver.Server.Tests.Infrastructure;
 namespace Quiver.Server.Tests.Cluster;
 
 /// <summary>Cluster metadata (compare-and-set) and membership (heartbeats with expiry) on a real nats-server.</summary>
-public sealed class MetadataAndMembershipTests : IAsyncLifetime
+public sealed class MetadataAndMembershipTests(NatsFixture fixture) : IClassFixture<NatsFixture>
 {
-    private NatsServer? _nats;
-
-    public async Task InitializeAsync() => _nats = await NatsServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_nats is not null)
-            await _nats.DisposeAsync();
-    }
+    private readonly NatsServer _nats = fixture.Server;
 
     [Fact]
     public async Task Metadata_changes_are_compare_and_set_so_only_one_of_two_racing_writers_wins()
     {
-        await using var connection = await _nats!.ConnectAsync();
+        await using var connection = await _nats.ConnectAsync();
         var store = await JetStreamMetadataStore.OpenAsync(connection);
         var key = JetStreamMetadataStore.Key("collections", "my docs.v2");
         Assert.Equal("collections.my=20docs=2Ev2", key);
@@ -52,7 +44,7 @@ public sealed class MetadataAndMembershipTests : IAsyncLifetime
     [Fact]
     public async Task Members_are_live_while_they_heartbeat_and_gone_after_leaving_or_three_missed_beats()
     {
-        await using var connection = await _nats!.ConnectAsync();
+        await using var connection = await _nats.ConnectAsync();
         var beat = TimeSpan.FromMilliseconds(300);
         await using var a = await Membership.JoinAsync(connection, "node-a", "127.0.0.1:7001", beat);
         var b = await Membership.JoinAsync(connection, "node-b", "127.0.0.1:7002", beat);
