@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Operations;
@@ -24,9 +23,6 @@ public sealed class DatatypeTests : IDisposable
     private readonly TempDir _temp = new();
 
     public void Dispose() => _temp.Dispose();
-
-    private CollectionCatalog OpenCatalog() =>
-        CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
 
     /// <summary>Values a float16 stores approximately: tiny (subnormal), ordinary and large components.</summary>
     private static float[] HalfValues(Random random) =>
@@ -71,7 +67,7 @@ public sealed class DatatypeTests : IDisposable
     [InlineData("Manhattan", "uint8", 1, "")]
     public async Task Rows_are_stored_compact_and_searched_exactly_across_a_restart(string distance, string datatype, int bytesPerValue, string placement)
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var written = await CreateIndexedAsync(catalog, distance, datatype, datatype == "uint8" ? ByteValues : HalfValues, placement);
@@ -82,7 +78,7 @@ public sealed class DatatypeTests : IDisposable
             AssertSearches(collection, stored, distance, new Random(3));
 
             await catalog.DisposeAsync();
-            catalog = OpenCatalog();
+            catalog = _temp.OpenCatalog();
             collection = catalog.Get("c");
             await Optimizer.WaitIndexedAsync(collection);
             AssertCompact(collection, bytesPerValue, mapped: placement.Length > 0);
@@ -98,7 +94,7 @@ public sealed class DatatypeTests : IDisposable
     [Fact]
     public async Task A_patch_moves_compact_rows_to_their_file_and_back_compact()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var written = await CreateIndexedAsync(catalog, "Euclid", "uint8", ByteValues);
@@ -141,7 +137,7 @@ public sealed class DatatypeTests : IDisposable
     [Fact]
     public async Task Filtered_walks_of_the_main_graph_and_of_payload_graphs_read_compact_rows()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             // payload_m: each value of the indexed "g" (300 points) gets a graph of its own over the compact rows.
@@ -188,7 +184,7 @@ public sealed class DatatypeTests : IDisposable
     [Fact]
     public async Task Int8_codes_over_float16_rows_rescore_with_the_stored_values()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var written = await CreateIndexedAsync(catalog, "Euclid", "float16", HalfValues, ""","quantization_config":{"scalar":{"type":"int8","always_ram":true}}""");
@@ -219,7 +215,7 @@ public sealed class DatatypeTests : IDisposable
     [Fact]
     public async Task Values_a_datatype_cannot_hold_are_refused_and_nothing_is_written()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             using (var doc = JsonDocument.Parse("""{"vectors":{"h":{"size":2,"distance":"Euclid","datatype":"float16"},"b":{"size":2,"distance":"Dot","datatype":"uint8"}}}"""))

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
-using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Operations;
 using Quiver.Engine.Query;
@@ -22,9 +20,6 @@ public sealed class MultiVectorTests : IDisposable
     private readonly TempDir _temp = new();
 
     public void Dispose() => _temp.Dispose();
-
-    private CollectionCatalog OpenCatalog() =>
-        CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
 
     private static MultiVector RandomMulti(Random random)
     {
@@ -52,7 +47,7 @@ public sealed class MultiVectorTests : IDisposable
     [Fact]
     public async Task Max_sim_search_equals_brute_force_across_indexing_moves_and_a_restart()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             using (var doc = JsonDocument.Parse("""
@@ -92,7 +87,7 @@ public sealed class MultiVectorTests : IDisposable
             AssertSearches(collection, model, 3);
 
             await catalog.DisposeAsync();
-            catalog = OpenCatalog();
+            catalog = _temp.OpenCatalog();
             AssertSearches(catalog.Get("c"), model, 4);
             var record = Assert.Single(catalog.Get("c").Get([PointId.FromNumber(4)], WithPayload.None, new WithVector(true, ["m"])));
             Assert.Equal(model[4].Values, Assert.Single(record.Vectors!).Multi!.Values);

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Operations;
@@ -25,9 +24,6 @@ public sealed class PayloadsOnDiskTests : IDisposable
     private readonly TempDir _temp = new();
 
     public void Dispose() => _temp.Dispose();
-
-    private CollectionCatalog OpenCatalog() =>
-        CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
 
     /// <summary>Payload of point <paramref name="id"/>: every fifth empty, the rest with text, a tag and nested values.</summary>
     private static string PayloadJson(ulong id) => id % 5 == 0
@@ -65,7 +61,7 @@ public sealed class PayloadsOnDiskTests : IDisposable
     [Fact]
     public async Task Payloads_stay_in_the_points_file_and_read_filter_and_index_exactly_across_a_restart()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var model = await CreateIndexedAsync(catalog);
@@ -85,7 +81,7 @@ public sealed class PayloadsOnDiskTests : IDisposable
             AssertPayloads(collection, model);
 
             await catalog.DisposeAsync();
-            catalog = OpenCatalog();
+            catalog = _temp.OpenCatalog();
             collection = catalog.Get("c");
             await Optimizer.WaitIndexedAsync(collection);
             Assert.True(collection.Memory().MappedPayloadBytes > 0);
@@ -100,7 +96,7 @@ public sealed class PayloadsOnDiskTests : IDisposable
     [Fact]
     public async Task On_disk_payload_false_holds_them_in_memory_and_a_patch_moves_them_both_ways()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var model = await CreateIndexedAsync(catalog, ""","on_disk_payload":false""");
@@ -128,7 +124,7 @@ public sealed class PayloadsOnDiskTests : IDisposable
 
             // The setting holds across a restart: the segment loads with its payloads in memory.
             await catalog.DisposeAsync();
-            catalog = OpenCatalog();
+            catalog = _temp.OpenCatalog();
             collection = catalog.Get("c");
             Assert.Equal(0, catalog.Get("c").Memory().MappedPayloadBytes);
             AssertPayloads(collection, model);
@@ -142,7 +138,7 @@ public sealed class PayloadsOnDiskTests : IDisposable
     [Fact]
     public async Task A_vacuum_of_a_segment_with_payloads_on_disk_maps_the_new_segments_file()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var model = await CreateIndexedAsync(catalog);

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Operations;
@@ -22,9 +21,6 @@ public sealed class SparseVectorTests : IDisposable
     private readonly TempDir _temp = new();
 
     public void Dispose() => _temp.Dispose();
-
-    private CollectionCatalog OpenCatalog() =>
-        CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
 
     /// <summary>A random sparse vector over a vocabulary of 200 dimensions, skewed so some dimensions are common.</summary>
     private static SparseVector RandomSparse(Random random)
@@ -94,7 +90,7 @@ public sealed class SparseVectorTests : IDisposable
     [InlineData(true, 3)]
     public async Task Search_equals_brute_force_before_and_after_indexing_updates_deletes_and_a_restart(bool idf, int shards)
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var collection = await CreateAsync(catalog, idf, shards);
@@ -146,7 +142,7 @@ public sealed class SparseVectorTests : IDisposable
             Assert.True(stored.Sparse!.ContentEquals(model[some]));
 
             await catalog.DisposeAsync();
-            catalog = OpenCatalog();
+            catalog = _temp.OpenCatalog();
             collection = catalog.Get("c");
             AssertSearches(collection, model, idf, 4);
 

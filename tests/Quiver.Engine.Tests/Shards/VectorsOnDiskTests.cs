@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Operations;
@@ -24,9 +23,6 @@ public sealed class VectorsOnDiskTests : IDisposable
     private readonly TempDir _temp = new();
 
     public void Dispose() => _temp.Dispose();
-
-    private CollectionCatalog OpenCatalog() =>
-        CollectionCatalog.Open(new CatalogOptions { StoragePath = _temp.Path, Shards = new() { Fsync = false } }, NullLogger.Instance);
 
     private static async Task<Dictionary<ulong, float[]>> CreateIndexedAsync(CollectionCatalog catalog, string vectorParams, string extra = "", bool waitForGraph = true)
     {
@@ -61,7 +57,7 @@ public sealed class VectorsOnDiskTests : IDisposable
     [InlineData(",\"memory\":\"cold\"")]
     public async Task Vectors_on_disk_are_mapped_not_held_and_answer_exactly_across_a_restart(string placement)
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var model = await CreateIndexedAsync(catalog, placement);
@@ -77,7 +73,7 @@ public sealed class VectorsOnDiskTests : IDisposable
             await collection.ApplyAsync(new DeletePoints(PointSelector.ByIds([.. Enumerable.Range(0, Points).Where(i => i % 7 == 0).Select(i => PointId.FromNumber((ulong)i))])), wait: true, default);
             await catalog.DisposeAsync();
 
-            catalog = OpenCatalog();
+            catalog = _temp.OpenCatalog();
             collection = catalog.Get("c");
             await Optimizer.WaitIndexedAsync(collection);
             AssertMapped(collection.Memory());
@@ -94,7 +90,7 @@ public sealed class VectorsOnDiskTests : IDisposable
     [Fact]
     public async Task A_vacuum_of_an_on_disk_segment_stages_its_rows_in_a_file_not_in_memory()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var model = await CreateIndexedAsync(catalog, ""","on_disk":true""");
@@ -118,7 +114,7 @@ public sealed class VectorsOnDiskTests : IDisposable
             AssertRecall(collection, model, new Random(16), default, floor: 0.95);
 
             await catalog.DisposeAsync();
-            catalog = OpenCatalog();
+            catalog = _temp.OpenCatalog();
             collection = catalog.Get("c");
             Assert.Equal(kept, collection.Memory().MappedVectorBytes);
             Assert.Single(Directory.EnumerateFiles(_temp.Path, "seg-*.vec", SearchOption.AllDirectories));
@@ -133,7 +129,7 @@ public sealed class VectorsOnDiskTests : IDisposable
     [Fact]
     public async Task Int8_codes_in_memory_walk_and_mapped_vectors_rescore()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var model = await CreateIndexedAsync(catalog, ""","on_disk":true""", ""","quantization_config":{"scalar":{"type":"int8","always_ram":true}}""");
@@ -152,7 +148,7 @@ public sealed class VectorsOnDiskTests : IDisposable
     [Fact]
     public async Task A_patch_moves_a_serving_segments_rows_to_their_file_and_back()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             var model = await CreateIndexedAsync(catalog, string.Empty);
@@ -181,7 +177,7 @@ public sealed class VectorsOnDiskTests : IDisposable
     [Fact]
     public async Task Deletes_on_a_segment_without_a_graph_stay_deleted_when_its_rows_move()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         try
         {
             // m 0 with payload_m: segments are sealed and persisted, but their stores never freeze behind a graph.
@@ -213,7 +209,7 @@ public sealed class VectorsOnDiskTests : IDisposable
     [Fact]
     public async Task A_damaged_vector_file_fails_the_load_and_names_the_file()
     {
-        var catalog = OpenCatalog();
+        var catalog = _temp.OpenCatalog();
         await CreateIndexedAsync(catalog, ""","on_disk":true""");
         await catalog.DisposeAsync();
 
@@ -224,7 +220,7 @@ public sealed class VectorsOnDiskTests : IDisposable
 
         var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
-            var reopened = OpenCatalog();
+            var reopened = _temp.OpenCatalog();
             await reopened.DisposeAsync();
         });
         Assert.Contains(Path.GetFileName(file), error.ToString(), StringComparison.Ordinal);
