@@ -84,7 +84,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
         var grpcPort = 0;
         if (extraArgs?.Contains("--grpc-port") != true)
         {
-            grpcPort = FreePort();
+            // Each probe releases its port before the server binds it, so two probes can return the same port.
+            do
+            {
+                grpcPort = FreePort();
+            }
+            while (grpcPort == port);
             psi.ArgumentList.Add("--grpc-port");
             psi.ArgumentList.Add(grpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
