@@ -32,6 +32,9 @@ internal static class Program
           --flush-interval-sec N      storage.flush_interval_sec (default 5)
           --snapshots-path DIR        storage.snapshots_path (default STORAGE/snapshots)
           --storage-snapshot FILE     restore a full-storage snapshot before serving
+          --cluster NATS_URL          cluster mode on NATS JetStream (cluster.enabled + cluster.nats_url)
+          --node-id ID                cluster.node_id (default: the host name)
+          --advertise-url URL         cluster.advertise_url (default http://HOST:HTTP_PORT)
         """;
 
     private static async Task<int> BenchAsync(string[] args)

@@ -21,8 +21,13 @@ public sealed class JetStreamShardLog : IShardLog
     private readonly JetStreamShardLogOptions _options;
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly INatsJSStream _stream;
+    private readonly CancellationTokenSource _stop = new();
     private ulong _lastSequence;
     private long _appendedBytes;
+    private long _messageCounter;
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private ulong _followFrom = 1;
+    private Task? _follow;
     private Action<ulong, IReadOnlyList<ReadOnlyMemory<byte>>>? _onDurable;
 
     private JetStreamShardLog(NatsJSContext js, INatsJSStream stream, JetStreamShardLogOptions options)
@@ -51,6 +56,36 @@ public sealed class JetStreamShardLog : IShardLog
         return new JetStreamShardLog(js, stream, options);
     }
 
+    /// <summary>Opens the shard's existing stream; null when there is none (its collection was deleted).</summary>
+    public static async Task<JetStreamShardLog?> OpenExistingAsync(INatsConnection connection, JetStreamShardLogOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var js = new NatsJSContext((NatsConnection)connection);
+        try
+        {
+            var stream = await js.GetStreamAsync(options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new JetStreamShardLog(js, stream, options);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deletes the shard's stream and every record in it; false when there was none.</summary>
+    public static async Task<bool> DeleteAsync(INatsConnection connection, string stream, CancellationToken cancellationToken = default)
+    {
+        var js = new NatsJSContext((NatsConnection)connection);
+        try
+        {
+            return await js.DeleteStreamAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return false;
+        }
+    }
+
     public ulong FirstSequence => Math.Max(1, _stream.Info.State.FirstSeq);
 
     public ulong LastSequence => Volatile.Read(ref _lastSequence);
@@ -58,14 +93,121 @@ public sealed class JetStreamShardLog : IShardLog
     /// <summary>Bytes in the stream: as of the last read or truncation, plus the records appended since.</summary>
     public long SizeBytes => (long)_stream.Info.State.Bytes + Interlocked.Read(ref _appendedBytes);
 
+    /// <summary>
+    /// Set by the shard before its first append. A shared log starts following the stream here, from where the
+    /// shard's replay (<see cref="ReadFrom"/>) stopped, and reports each record as it is stored, whoever wrote it.
+    /// </summary>
     public Action<ulong, IReadOnlyList<ReadOnlyMemory<byte>>>? OnDurable
     {
         get => _onDurable;
-        set => _onDurable = value;
+        set
+        {
+            _onDurable = value;
+            if (_options.Shared && value is not null && _follow is null)
+                _follow = Task.Run(FollowAsync);
+        }
     }
 
     public async ValueTask<ulong> AppendAsync(ReadOnlyMemory<byte> record, CancellationToken ct = default) =>
-        await AppendBatchAsync([record], ct).ConfigureAwait(false);
+        await AppendAllAsync([record], ct).ConfigureAwait(false);
+
+    /// <summary>
+    /// Appends in order; returns the last record's sequence. A fenced log returns contiguous sequences (see
+    /// <see cref="AppendBatchAsync"/>); a shared one publishes each record after the previous one's ack, so they
+    /// keep their order but another writer's records may fall between them.
+    /// </summary>
+    public async ValueTask<ulong> AppendAllAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (!_options.Shared)
+            return await AppendBatchAsync(records, ct).ConfigureAwait(false) + (ulong)records.Count - 1;
+        if (records.Count == 0)
+            throw new ArgumentException("nothing to append", nameof(records));
+        ulong last = 0;
+        foreach (var record in records)
+            last = await PublishSharedAsync(record, ct).ConfigureAwait(false);
+        return last;
+    }
+
+    private async Task<ulong> PublishSharedAsync(ReadOnlyMemory<byte> record, CancellationToken ct)
+    {
+        // Unique per log object (a node may open a shard's log more than once: as a writer, later as a replica), so
+        // only a retry after a lost ack carries an id the stream has seen, and it is stored once.
+        var opts = new NatsJSPubOpts { MsgId = $"{_options.WriterId}-{_instance}-{Interlocked.Increment(ref _messageCounter)}" };
+        var data = record.ToArray();
+        for (var attempt = 1; ; attempt++)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(_options.AckTimeout);
+            try
+            {
+                var ack = await _js.PublishAsync(_options.Subject, data, opts: opts, cancellationToken: timeout.Token).ConfigureAwait(false);
+                if (ack.Error is { } error)
+                    throw new NatsJSApiException(error);
+                Interlocked.Add(ref _appendedBytes, record.Length);
+                return ack.Seq;
+            }
+            catch (Exception e) when (attempt < _options.PublishAttempts && !ct.IsCancellationRequested && IsTransient(e))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * attempt)), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception e) =>
+        e is OperationCanceledException or NatsNoRespondersException or NatsJSPublishNoResponseException or NatsException and not NatsJSApiException;
+
+    /// <summary>Reports every record from <see cref="_followFrom"/> on, in order, until disposed; resumes after a failure.</summary>
+    private async Task FollowAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                var consumer = await _js.CreateOrderedConsumerAsync(_options.Stream, new NatsJSOrderedConsumerOpts
+                {
+                    DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+                    OptStartSeq = _followFrom,
+                }, _stop.Token).ConfigureAwait(false);
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: _stop.Token).ConfigureAwait(false))
+                {
+                    if (msg.Metadata is not { } metadata)
+                        continue;
+                    var sequence = metadata.Sequence.Stream;
+                    if (sequence < _followFrom)
+                        continue;
+                    _onDurable?.Invoke(sequence, [msg.Data ?? []]);
+                    _followFrom = sequence + 1;
+                    if (sequence > Volatile.Read(ref _lastSequence))
+                        Volatile.Write(ref _lastSequence, sequence);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // a lost connection or a leader change: follow again from the next record
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>The stream's last sequence as JetStream reports it now (a strong read waits until it is applied).</summary>
+    public async ValueTask<ulong> StoredLastSequenceAsync(CancellationToken cancellationToken = default)
+    {
+        await _stream.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        return _stream.Info.State.LastSeq;
+    }
 
     /// <summary>
     /// Publishes the records one after another (each expecting the previous one's sequence), then reports them
@@ -115,8 +257,7 @@ public sealed class JetStreamShardLog : IShardLog
                 Interlocked.Add(ref _appendedBytes, record.Length);
                 return;
             }
-            catch (Exception e) when (attempt < _options.PublishAttempts && !ct.IsCancellationRequested
-                && e is OperationCanceledException or NatsNoRespondersException or NatsJSPublishNoResponseException or NatsException and not NatsJSApiException)
+            catch (Exception e) when (attempt < _options.PublishAttempts && !ct.IsCancellationRequested && IsTransient(e))
             {
                 // No ack (leader election, a dropped connection): the same message id again; JetStream stores it once.
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * attempt)), ct).ConfigureAwait(false);
@@ -133,6 +274,7 @@ public sealed class JetStreamShardLog : IShardLog
         Refresh();
         var last = _stream.Info.State.LastSeq;
         var next = Math.Max(fromSequence, FirstSequence);
+        _followFrom = Math.Max(_followFrom, next);
         if (next > last)
             yield break;
         var consumer = _js.CreateOrderedConsumerAsync(_options.Stream, new NatsJSOrderedConsumerOpts
@@ -151,6 +293,7 @@ public sealed class JetStreamShardLog : IShardLog
                     continue;
                 yield return record;
                 next = record.Sequence + 1;
+                _followFrom = next;
             }
         }
     }
@@ -172,10 +315,13 @@ public sealed class JetStreamShardLog : IShardLog
         }
     }
 
-    /// <summary>Purges the records below <paramref name="sequence"/> from the stream.</summary>
+    /// <summary>
+    /// Purges the records below <paramref name="sequence"/> from the stream. A shared log ignores it: one replica
+    /// having flushed its state says nothing of the others, and a new replica replays the log from the start.
+    /// </summary>
     public void TruncateBefore(ulong sequence)
     {
-        if (sequence <= 1)
+        if (sequence <= 1 || _options.Shared)
             return;
         _js.PurgeStreamAsync(_options.Stream, new StreamPurgeRequest { Seq = sequence }).AsTask().GetAwaiter().GetResult();
         Refresh();
@@ -187,10 +333,13 @@ public sealed class JetStreamShardLog : IShardLog
         Interlocked.Exchange(ref _appendedBytes, 0);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_follow is not null)
+            await _follow.ConfigureAwait(false);
+        _stop.Dispose();
         _writer.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
 

@@ -27,6 +27,13 @@ public sealed record JetStreamShardLogOptions
     /// <summary>Publishes tried for one record before the append fails (covers a leader election of 4-7 s).</summary>
     public int PublishAttempts { get; init; } = 8;
 
+    /// <summary>
+    /// Several writers share the log (cluster mode: any node appends to any shard): appends are not fenced, JetStream
+    /// orders them, and <see cref="Quiver.Storage.Wal.IShardLog.OnDurable"/> reports every record of the stream (this
+    /// writer's and the others') by following it, in sequence order, from where the last read stopped.
+    /// </summary>
+    public bool Shared { get; init; }
+
     /// <summary>Records fetched per round trip when reading.</summary>
     public int ReadBatch { get; init; } = 512;
 }

@@ -17,7 +17,7 @@ public sealed class Membership : IAsyncDisposable
 {
     private readonly INatsKVStore _store;
     private readonly string _key;
-    private readonly byte[] _address;
+    private byte[] _address;
     private readonly TimeSpan _heartbeat;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
@@ -56,7 +56,7 @@ public sealed class Membership : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
                 // A missed beat (a NATS leader election) is retried at the next tick; three in a row drop the key.
-                var put = await _store.TryPutAsync(_key, _address, cancellationToken: _stop.Token).ConfigureAwait(false);
+                var put = await _store.TryPutAsync(_key, Volatile.Read(ref _address), cancellationToken: _stop.Token).ConfigureAwait(false);
                 _ = put.Success;
             }
         }
@@ -64,6 +64,18 @@ public sealed class Membership : IAsyncDisposable
         {
             // Left or disposed.
         }
+    }
+
+    /// <summary>
+    /// Changes what this node advertises (its address, or a document with its address and state) and puts it now,
+    /// so other nodes see the change without waiting for the next beat.
+    /// </summary>
+    public async ValueTask SetAddressAsync(string address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var value = Encoding.UTF8.GetBytes(address);
+        Volatile.Write(ref _address, value);
+        await _store.PutAsync(_key, value, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The members whose keys are present (heartbeating within the last three beats).</summary>

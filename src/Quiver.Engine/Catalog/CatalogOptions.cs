@@ -11,4 +11,10 @@ public sealed record CatalogOptions
     public string? SnapshotsPath { get; init; }
 
     public ShardOptions Shards { get; init; } = new();
+
+    /// <summary>
+    /// Cluster mode's host: shard logs on JetStream, collections agreed in its metadata store. Null: a single node,
+    /// with local write-ahead logs and the collections found under <see cref="StoragePath"/>.
+    /// </summary>
+    public IClusterHost? Cluster { get; init; }
 }

@@ -58,6 +58,10 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
     private void LoadAll()
     {
         Directory.CreateDirectory(CollectionsDir);
+        // In cluster mode the metadata store says which collections exist; their folders are kept as a cache of
+        // the replicas' state and reopened when the cluster attaches them.
+        if (_options.Cluster is not null)
+            return;
         FinishRecoveries();
         foreach (var dir in Directory.EnumerateDirectories(CollectionsDir))
         {
@@ -110,6 +114,14 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
     public async ValueTask CreateAsync(string name, CollectionConfig config, CancellationToken cancellationToken)
     {
         ValidateName(name);
+        if (_options.Cluster is { } cluster)
+        {
+            if (Exists(name))
+                throw QuiverException.BadInput($"Wrong input: Collection `{name}` already exists!");
+            await cluster.CreateCollectionAsync(name, config, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -135,6 +147,13 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
 
     public async ValueTask UpdateAsync(string nameOrAlias, JsonElement patch, CancellationToken cancellationToken)
     {
+        if (_options.Cluster is { } cluster)
+        {
+            var current = Get(nameOrAlias);
+            await cluster.UpdateCollectionAsync(current.Name, current.Config.ApplyUpdate(patch), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -151,6 +170,56 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
 
     /// <summary>Deletes a collection and the aliases pointing at it. Returns false when it did not exist.</summary>
     public async ValueTask<bool> DeleteAsync(string nameOrAlias, CancellationToken cancellationToken)
+    {
+        if (_options.Cluster is { } cluster)
+            return await cluster.DeleteCollectionAsync(TryGet(nameOrAlias)?.Name ?? nameOrAlias, cancellationToken).ConfigureAwait(false);
+        return await DropAsync(nameOrAlias, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cluster mode: opens a collection the cluster agreed on (its replicas here replay their logs), or applies a
+    /// changed configuration to one already open. Called by the cluster host for every node, the creating one too.
+    /// </summary>
+    public async ValueTask AttachAsync(string name, CollectionConfig config, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var dir = Path.Combine(CollectionsDir, name);
+            if (_collections.TryGetValue(name, out var open))
+            {
+                if (!JsonNode.DeepEquals(open.Config.Json, config.Json))
+                {
+                    WriteConfig(dir, config);
+                    open.ReplaceConfig(config);
+                }
+
+                return;
+            }
+
+            // Local state of an earlier collection of the same name and a different shape is of no use.
+            if (File.Exists(Path.Combine(dir, "config.qcf"))
+                && !JsonNode.DeepEquals(CollectionConfig.FromPersisted((JsonObject)JsonNode.Parse(ChecksummedFile.Read(Path.Combine(dir, "config.qcf"), ConfigKind, 1).Body.Span)!).Json, config.Json))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+
+            Directory.CreateDirectory(dir);
+            var collection = Collection.Open(name, dir, config, _options.Shards, _logger, _options.Cluster);
+            WriteConfig(dir, config);
+            _collections[name] = collection;
+            EngineLog.CollectionCreated(_logger, name);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Cluster mode: closes a collection the cluster deleted and removes its local state.</summary>
+    public ValueTask<bool> DetachAsync(string name, CancellationToken cancellationToken) => DropAsync(name, cancellationToken);
+
+    private async ValueTask<bool> DropAsync(string nameOrAlias, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -187,6 +256,8 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
     /// <summary>Applies alias actions atomically: all of them or none.</summary>
     public async ValueTask ChangeAliasesAsync(IReadOnlyList<AliasAction> actions, CancellationToken cancellationToken)
     {
+        if (_options.Cluster is not null)
+            throw QuiverException.BadInput("Wrong input: aliases are not available in cluster mode yet");
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -62,7 +62,9 @@ public sealed partial class Collection
         var scored = new List<RankedPoint>(candidates.Count);
         foreach (var group in candidates.GroupBy(ShardOf))
         {
-            using var view = _shards[group.Key].EnterRead();
+            if (ReadReplica(group.Key) is not { } shard)
+                continue;
+            using var view = shard.EnterRead();
             foreach (var id in group)
             {
                 if (view.Set.TryLocate(id, out var segment, out var offset) && segment.MultiAt(offset, space.Name) is { } stored)
@@ -81,7 +83,7 @@ public sealed partial class Collection
             return (Normalised(space, given, "query"), null);
         if (nearest.PointId is { } pointId)
         {
-            using var view = _shards[ShardOf(pointId)].EnterRead();
+            using var view = ReplicaOfPoint(pointId).EnterRead();
             if (!view.Set.TryLocate(pointId, out var segment, out var offset))
                 throw QuiverException.NotFound($"Not found: No point with id {pointId} found");
             return (segment.MultiAt(offset, space.Name) ?? throw QuiverException.BadInput($"Wrong input: point {pointId} has no vector named {space.Name}"), pointId);

@@ -20,7 +20,7 @@ public sealed partial class Collection
             // Qdrant returns each requested point once, in request order, skipping missing ones.
             if (!seen.Add(id))
                 continue;
-            var record = _shards[ShardOf(id)].Read(set =>
+            var record = ReadReplica(ShardOf(id))?.Read(set =>
                 set.TryLocate(id, out var segment, out var offset) ? Materialize(segment, offset, withPayload, withVector) : null);
             if (record is not null)
                 result.Add(record);
@@ -45,12 +45,11 @@ public sealed partial class Collection
             return ScrollOrdered(request, orderBy);
 
         // Each shard returns its first limit+1 ids from the offset in id order; the merge keeps the global first.
-        var candidates = new List<(PointId Id, int Shard)>();
-        for (var s = 0; s < _shards.Length; s++)
+        var candidates = new List<(PointId Id, Shard Shard)>();
+        foreach (var shard in _shards)
         {
-            var shardIndex = s;
-            foreach (var id in _shards[s].Read(set => set.ScrollIds(request.Filter, request.Offset, request.Limit + 1)))
-                candidates.Add((id, shardIndex));
+            foreach (var id in shard.Read(set => set.ScrollIds(request.Filter, request.Offset, request.Limit + 1)))
+                candidates.Add((id, shard));
         }
 
         candidates.Sort((a, b) => a.Id.CompareTo(b.Id));
@@ -59,7 +58,7 @@ public sealed partial class Collection
         for (var i = 0; i < take; i++)
         {
             var (id, shard) = candidates[i];
-            var record = _shards[shard].Read(set =>
+            var record = shard.Read(set =>
                 set.TryLocate(id, out var segment, out var offset) ? Materialize(segment, offset, request.WithPayload, request.WithVector) : null);
             if (record is not null)
                 points.Add(record);
@@ -115,7 +114,11 @@ public sealed partial class Collection
     }
 
     /// <summary>Every segment's memory by component and disk bytes, shard by shard (for telemetry; walks every point).</summary>
-    public IReadOnlyList<SegmentFootprint> Footprint() => [.. _shards.SelectMany((shard, i) => shard.Footprint(i))];
+    public IReadOnlyList<SegmentFootprint> Footprint()
+    {
+        var (shards, ids) = (_shards, _shardIds);
+        return [.. shards.SelectMany((shard, i) => shard.Footprint(ids[i]))];
+    }
 
     /// <summary>Bytes held in memory by vectors, graphs, sketches and quantized codes, over every shard and segment.</summary>
     public CollectionMemory Memory()
@@ -154,6 +157,7 @@ public sealed partial class Collection
         return new WriteBacklog(apply, unindexed);
     }
 
+    /// <summary>The shards held here (all of them on a single node).</summary>
     public int ShardCount => _shards.Length;
 
     /// <summary>The change stream's cursor on a shard; null when the stream is off (<c>ShardOptions.ChangeFeed</c>).</summary>
@@ -172,7 +176,7 @@ public sealed partial class Collection
 
     /// <summary>Per shard: what its optimizer is doing.</summary>
     public IReadOnlyList<OptimizerProgress> Optimizations() =>
-        [.. _shards.Select((shard, i) => (i, shard.OptimizerStatus))
+        [.. _shards.Select((shard, i) => (i: _shardIds[i], shard.OptimizerStatus))
             .Where(x => x.OptimizerStatus.Running)
             .Select(x => new OptimizerProgress(x.i, x.OptimizerStatus.Kind!, x.OptimizerStatus.PointsTotal, x.OptimizerStatus.PointsDone, x.OptimizerStatus.StartedAt!.Value))];
 

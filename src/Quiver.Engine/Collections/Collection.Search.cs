@@ -87,7 +87,7 @@ public sealed partial class Collection
 
     private void CopyStoredVector(PointId pointId, VectorSpace space, Span<float> destination)
     {
-        using var view = _shards[ShardOf(pointId)].EnterRead();
+        using var view = ReplicaOfPoint(pointId).EnterRead();
         if (!view.Set.TryLocate(pointId, out var segment, out var offset))
             throw QuiverException.NotFound($"Not found: No point with id {pointId} found");
         var s = segment.SpaceIndex(space.Name);
@@ -122,11 +122,12 @@ public sealed partial class Collection
         var buffer = SearchBuffer.Rent();
         try
         {
-            if (_shards.Length == 1)
+            var shards = _shards;
+            if (shards.Length == 1)
             {
                 // One shard's order is the final order: materialise only the page.
                 cancellationToken.ThrowIfCancellationRequested();
-                using var view = _shards[0].EnterRead();
+                using var view = shards[0].EnterRead();
                 var hits = RankHits(view.Set, request, space, query, k, want, threshold, parameters, exclude, buffer, cancellationToken);
                 if (hits.Length <= request.Offset)
                     return [];
@@ -136,7 +137,7 @@ public sealed partial class Collection
                 return page;
             }
 
-            foreach (var shard in _shards)
+            foreach (var shard in shards)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 // A shard's hits beyond its own top k cannot be in the global top k.

@@ -97,7 +97,7 @@ public sealed partial class Collection
             var stored = StoredSparse([pointId], space.Name);
             if (stored.Count == 0)
             {
-                using var view = _shards[ShardOf(pointId)].EnterRead();
+                using var view = ReplicaOfPoint(pointId).EnterRead();
                 if (!view.Set.TryLocate(pointId, out _, out _))
                     throw QuiverException.NotFound($"Not found: No point with id {pointId} found");
                 throw QuiverException.BadInput($"Wrong input: point {pointId} has no vector named {space.Name}");
@@ -115,7 +115,9 @@ public sealed partial class Collection
         var result = new List<(PointId, SparseVector)>(ids.Count);
         foreach (var group in ids.Select((id, i) => (id, i)).GroupBy(x => ShardOf(x.id)))
         {
-            using var view = _shards[group.Key].EnterRead();
+            if (HostedReplica(group.Key) is not { } shard)
+                continue;
+            using var view = shard.EnterRead();
             foreach (var (id, _) in group)
             {
                 if (view.Set.TryLocate(id, out var segment, out var offset) && segment.SparseAt(offset, name) is { } vector)

@@ -29,7 +29,7 @@ public sealed partial class Collection
         var upserted = new HashSet<PointId>();
         var routed = operations.Select(op => Route(Validate(op, upserted))).ToArray();
         // Each shard's parts go to its log in one append (one durability point), in the batch's order.
-        var perShard = new List<(int Operation, PointOperation Part)>?[_shards.Length];
+        var perShard = new List<(int Operation, PointOperation Part)>?[_shardNumber];
         for (var i = 0; i < routed.Length; i++)
         {
             foreach (var (shard, part) in routed[i])
@@ -37,8 +37,8 @@ public sealed partial class Collection
         }
 
         var sequences = new ulong[routed.Length];
-        var lastPerShard = new ulong[_shards.Length];
-        var appends = new List<Task>(_shards.Length);
+        var lastPerShard = new ulong[_shardNumber];
+        var appends = new List<Task>(_shardNumber);
         for (var s = 0; s < perShard.Length; s++)
         {
             if (perShard[s] is { } parts)
@@ -54,7 +54,7 @@ public sealed partial class Collection
             for (var s = 0; s < lastPerShard.Length; s++)
             {
                 if (lastPerShard[s] > 0)
-                    await _shards[s].WaitAppliedAsync(lastPerShard[s], cancellationToken).ConfigureAwait(false);
+                    await WaitAppliedAsync(s, lastPerShard[s], cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -97,15 +97,17 @@ public sealed partial class Collection
     /// </summary>
     private async Task AppendAsync(int shard, List<(int Operation, PointOperation Part)> parts, ulong[] sequences, ulong[] lastPerShard)
     {
-        var first = await _shards[shard].SubmitBatchAsync([.. parts.Select(p => p.Part)]).ConfigureAwait(false);
+        var last = await SubmitAsync(shard, [.. parts.Select(p => p.Part)]).ConfigureAwait(false);
         for (var j = 0; j < parts.Count; j++)
         {
-            var sequence = first + (ulong)j;
+            // Exact on a single node (one writer: contiguous sequences); in cluster mode another node's records may
+            // fall between a batch's, and only the last part's sequence is exact.
+            var sequence = last - (ulong)(parts.Count - 1 - j);
             lock (sequences)
                 sequences[parts[j].Operation] = Math.Max(sequences[parts[j].Operation], sequence);
         }
 
-        lastPerShard[shard] = first + (ulong)parts.Count - 1;
+        lastPerShard[shard] = last;
     }
 
     private PointOperation Validate(PointOperation operation, HashSet<PointId> upsertedInBatch)
@@ -221,12 +223,17 @@ public sealed partial class Collection
         }
     }
 
-    private bool Exists(PointId id) => _shards[ShardOf(id)].Read(set => set.TryLocate(id, out _, out _));
+    /// <summary>
+    /// Whether the point exists. In cluster mode a point of a shard held elsewhere counts as existing: an update of a
+    /// missing point is then a no-op when the replicas apply it, rather than a 404 here.
+    /// </summary>
+    private bool Exists(PointId id) =>
+        HostedReplica(ShardOf(id)) is { } replica ? replica.Read(set => set.TryLocate(id, out _, out _)) : _cluster is not null;
 
     /// <summary>Splits an operation into per-shard parts; filter-selected and index operations go to every shard.</summary>
     private (int Shard, PointOperation Operation)[] Route(PointOperation operation)
     {
-        if (_shards.Length == 1)
+        if (_shardNumber == 1)
             return [(0, operation)];
         return operation switch
         {
@@ -238,13 +245,13 @@ public sealed partial class Collection
             DeletePayloadKeys { Selector.Ids: { } ids } k => Split(ids, id => id, part => k with { Selector = PointSelector.ByIds(part) }),
             ClearPayload { Selector.Ids: { } ids } c => Split(ids, id => id, part => c with { Selector = PointSelector.ByIds(part) }),
             DeleteVectors { Selector.Ids: { } ids } dv => Split(ids, id => id, part => dv with { Selector = PointSelector.ByIds(part) }),
-            _ => Enumerable.Range(0, _shards.Length).Select(i => (i, operation)).ToArray(),
+            _ => Enumerable.Range(0, _shardNumber).Select(i => (i, operation)).ToArray(),
         };
     }
 
     private (int, PointOperation)[] Split<T>(IReadOnlyList<T> items, Func<T, PointId> idOf, Func<T[], PointOperation> make)
     {
-        var parts = new List<T>?[_shards.Length];
+        var parts = new List<T>?[_shardNumber];
         foreach (var item in items)
             (parts[ShardOf(idOf(item))] ??= []).Add(item);
         var result = new List<(int, PointOperation)>();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Quiver.Engine.Catalog;
 using Quiver.Engine.Shards;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
@@ -12,32 +13,47 @@ namespace Quiver.Engine.Collections;
 /// </summary>
 public sealed partial class Collection : IAsyncDisposable
 {
-    private readonly Shard[] _shards;
     private readonly string _directory;
+    private readonly int _shardNumber;
     private CollectionConfig _config;
 
-    private Collection(string name, string directory, CollectionConfig config, Shard[] shards)
+    /// <summary>The shards reads run over, in id order: every shard on a single node; in cluster mode the ones this
+    /// node holds a replica of (or, in a view, the requested ones).</summary>
+    private Shard[] _shards;
+
+    /// <summary>The shard id of each entry of <see cref="_shards"/>.</summary>
+    private int[] _shardIds;
+
+    /// <summary>This node's replica of each shard, by shard id; null where it holds none (cluster mode).</summary>
+    private Shard?[] _replicas;
+
+    private Collection(string name, string directory, CollectionConfig config, Shard?[] replicas, IClusterHost? cluster)
     {
         Name = name;
         _directory = directory;
         _config = config;
-        _shards = shards;
+        _shardNumber = replicas.Length;
+        _replicas = replicas;
+        _cluster = cluster;
+        _writers = new Storage.Wal.IShardLog?[replicas.Length];
+        _shardIds = [.. Enumerable.Range(0, replicas.Length).Where(i => replicas[i] is not null)];
+        _shards = [.. _shardIds.Select(i => replicas[i]!)];
     }
 
     public string Name { get; }
 
     public CollectionConfig Config => Volatile.Read(ref _config);
 
-    internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger)
+    internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger, IClusterHost? cluster = null)
     {
-        var spaces = config.VectorSpaces
-            .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance.ToMetric(), s.Datatype))
-            .ToArray();
-        var shards = new Shard[config.ShardNumber];
+        var shards = new Shard?[config.ShardNumber];
         try
         {
             for (var i = 0; i < shards.Length; i++)
-                shards[i] = Shard.Open(Path.Combine(directory, "shards", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), spaces, options, IndexingOf(config), logger);
+            {
+                if (cluster is null || cluster.Hosts(name, i))
+                    shards[i] = OpenReplica(name, directory, config, i, options, logger, cluster);
+            }
         }
         catch
         {
@@ -46,14 +62,23 @@ public sealed partial class Collection : IAsyncDisposable
             throw;
         }
 
-        return new Collection(name, directory, config, shards);
+        return new Collection(name, directory, config, shards, cluster) { _options = options, _logger = logger };
+    }
+
+    private static Shard OpenReplica(string name, string directory, CollectionConfig config, int shard, ShardOptions options, ILogger logger, IClusterHost? cluster)
+    {
+        var spaces = config.VectorSpaces
+            .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance.ToMetric(), s.Datatype))
+            .ToArray();
+        var path = Path.Combine(directory, "shards", shard.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return Shard.Open(path, spaces, options, IndexingOf(config), logger, cluster is null ? null : first => cluster.OpenReplicaLog(name, shard, first));
     }
 
     internal void ReplaceConfig(CollectionConfig config)
     {
         Volatile.Write(ref _config, config);
         var indexing = IndexingOf(config);
-        foreach (var shard in _shards)
+        foreach (var shard in Volatile.Read(ref _shards))
             shard.UpdateIndexing(indexing);
     }
 
@@ -94,7 +119,15 @@ public sealed partial class Collection : IAsyncDisposable
     /// <summary>Closes every shard; one failing does not stop the others from flushing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_isView)
+            return;
         List<Exception>? errors = null;
+        foreach (var writer in _writers)
+        {
+            if (writer is not null)
+                await writer.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var shard in _shards)
         {
             try
@@ -122,7 +155,7 @@ public sealed partial class Collection : IAsyncDisposable
 
     private int ShardOf(PointId id)
     {
-        if (_shards.Length == 1)
+        if (_shardNumber == 1)
             return 0;
         // A fixed mix, stable across processes and versions: routing must never change for a stored point.
         ulong h;
@@ -140,7 +173,7 @@ public sealed partial class Collection : IAsyncDisposable
         h ^= h >> 33;
         h *= 0xff51afd7ed558ccdUL;
         h ^= h >> 33;
-        return (int)(h % (ulong)_shards.Length);
+        return (int)(h % (ulong)_shardNumber);
     }
 
     private static QuiverException DimensionError(int expected, int got) =>

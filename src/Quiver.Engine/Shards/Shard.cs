@@ -34,7 +34,7 @@ internal sealed partial class Shard : IAsyncDisposable
     private long _flushedSequence;
     private int _disposed;
 
-    private Shard(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ShardIndexing indexing, ILogger logger, ShardState state)
+    private Shard(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ShardIndexing indexing, ILogger logger, ShardState state, Func<ulong, IShardLog>? openLog)
     {
         _directory = directory;
         _spaces = spaces;
@@ -52,7 +52,8 @@ internal sealed partial class Shard : IAsyncDisposable
         var flushedSequence = state.AppliedSequence;
         _appliedSequence = (long)flushedSequence;
         _flushedSequence = (long)flushedSequence;
-        _wal = WriteAheadLog.Open(new WalOptions
+        // Cluster mode hands in the shard's replicated log; otherwise the local write-ahead log.
+        _wal = openLog?.Invoke(flushedSequence + 1) ?? WriteAheadLog.Open(new WalOptions
         {
             Directory = Path.Combine(directory, "wal"),
             SegmentBytes = options.WalSegmentBytes,
@@ -79,6 +80,11 @@ internal sealed partial class Shard : IAsyncDisposable
         SignalOptimizer();
     }
 
+    private readonly long _openedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>How long the shard has been open.</summary>
+    public TimeSpan OpenedFor => System.Diagnostics.Stopwatch.GetElapsedTime(_openedAt);
+
     public ulong AppliedSequence => (ulong)Volatile.Read(ref _appliedSequence);
 
     /// <summary>The last operation durably in the log.</summary>
@@ -89,15 +95,19 @@ internal sealed partial class Shard : IAsyncDisposable
 
     public long WalBytes => _wal.SizeBytes;
 
-    public static Shard Open(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ShardIndexing indexing, ILogger logger)
+    /// <summary>
+    /// Opens the shard in <paramref name="directory"/>, replaying its log past the applied state. <paramref name="openLog"/>
+    /// (given the first sequence the shard still needs) supplies a log other than the local WAL: cluster mode's.
+    /// </summary>
+    public static Shard Open(string directory, IReadOnlyList<SegmentVectorSpace> spaces, ShardOptions options, ShardIndexing indexing, ILogger logger, Func<ulong, IShardLog>? openLog = null)
     {
         Directory.CreateDirectory(directory);
-        return new Shard(directory, spaces, options, indexing, logger, LoadState(directory, spaces, indexing));
+        return new Shard(directory, spaces, options, indexing, logger, LoadState(directory, spaces, indexing), openLog);
     }
 
     /// <summary>
-    /// Appends several operations with contiguous sequences and one durability point (one fsync for all); returns
-    /// the first sequence once all are durable. Not cancellable: once a request reached the log it is written in
+    /// Appends several operations in order with one durability point (one fsync for all); returns the last one's
+    /// sequence once all are durable. Not cancellable: once a request reached the log it is written in
     /// full (a client going away must not drop some shards' parts of a write); only waiting for visibility is.
     /// </summary>
     public async ValueTask<ulong> SubmitBatchAsync(IReadOnlyList<PointOperation> operations)
@@ -105,10 +115,15 @@ internal sealed partial class Shard : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (operations.Count == 1)
             return await _wal.AppendAsync(OperationCodec.Encode(operations[0]), CancellationToken.None).ConfigureAwait(false);
+        return await _wal.AppendAllAsync(Encode(operations), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    internal static ReadOnlyMemory<byte>[] Encode(IReadOnlyList<PointOperation> operations)
+    {
         var records = new ReadOnlyMemory<byte>[operations.Count];
         for (var i = 0; i < records.Length; i++)
             records[i] = OperationCodec.Encode(operations[i]);
-        return await _wal.AppendBatchAsync(records, CancellationToken.None).ConfigureAwait(false);
+        return records;
     }
 
     public ValueTask WaitAppliedAsync(ulong sequence, CancellationToken cancellationToken) =>

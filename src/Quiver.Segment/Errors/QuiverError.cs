@@ -55,4 +55,6 @@ public sealed class QuiverException : Exception
     public static QuiverException BadInput(string message) => new(QuiverError.BadInput(message));
 
     public static QuiverException NotFound(string message) => new(QuiverError.NotFound(message));
+
+    public static QuiverException Unavailable(string message) => new(QuiverError.Unavailable(message));
 }

@@ -22,6 +22,9 @@ public static class ConfigurationLoader
         ["--flush-interval-sec"] = "storage:flush_interval_sec",
         ["--snapshots-path"] = "storage:snapshots_path",
         ["--storage-snapshot"] = "storage:storage_snapshot",
+        ["--cluster"] = "cluster:nats_url",
+        ["--node-id"] = "cluster:node_id",
+        ["--advertise-url"] = "cluster:advertise_url",
     };
 
     public static IConfiguration Build(IReadOnlyList<string> args)
@@ -51,6 +54,9 @@ public static class ConfigurationLoader
             if (!FlagKeys.TryGetValue(name, out var key))
                 throw new ArgumentException($"unknown option {name}; known: --config, {string.Join(", ", FlagKeys.Keys)}");
             flags.Add($"--{key}={Value()}");
+            // --cluster URL both turns cluster mode on and says where NATS is.
+            if (name == "--cluster")
+                flags.Add("--cluster:enabled=true");
         }
 
         if (configPath is not null && !File.Exists(configPath))

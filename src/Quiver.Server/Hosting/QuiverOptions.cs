@@ -115,8 +115,37 @@ public sealed record InferenceOptions
 }
 
 /// <summary>All server settings, bound from config file, then QUIVER__ environment variables, then flags.</summary>
+/// <summary>Cluster mode (<c>cluster:</c>; DESIGN.md "Cluster mode"). Off: one node with local storage.</summary>
+public sealed record ClusterSettings
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>NATS server URLs, comma-separated; JetStream must be on.</summary>
+    public string? NatsUrl { get; init; }
+
+    /// <summary>This node's stable id (placement hashes it); default: the host name.</summary>
+    public string? NodeId { get; init; }
+
+    /// <summary>The URL other nodes reach this node's REST API at; default: http(s)://{host}:{http_port}.</summary>
+    public string? AdvertiseUrl { get; init; }
+
+    /// <summary>Replicas of each shard log and metadata bucket in JetStream (3 on a three-server NATS cluster).</summary>
+    public int LogReplicas { get; init; } = 1;
+
+    /// <summary>Membership heartbeat; a node is taken for dead after three missed beats.</summary>
+    public int HeartbeatMs { get; init; } = 1000;
+
+    /// <summary>How long one node's part of a read (or a replica's wait for a write) may take before another replica is tried.</summary>
+    public int PeerTimeoutMs { get; init; } = 5000;
+
+    /// <summary>Prefix of the JetStream streams and buckets (several clusters can share one NATS).</summary>
+    public string Prefix { get; init; } = "QUIVER";
+}
+
 public sealed record QuiverOptions
 {
+    public ClusterSettings Cluster { get; init; } = new();
+
     public ServiceOptions Service { get; init; } = new();
 
     public StorageOptions Storage { get; init; } = new();
@@ -143,6 +172,7 @@ public sealed record QuiverOptions
         var logging = configuration.GetSection("logging");
         var tls = configuration.GetSection("tls");
         var inference = configuration.GetSection("inference");
+        var cluster = configuration.GetSection("cluster");
         var d = new QuiverOptions();
         var options = new QuiverOptions
         {
@@ -186,6 +216,17 @@ public sealed record QuiverOptions
                 MaxConcurrency = Int(inference, "max_concurrency", d.Inference.MaxConcurrency),
                 Preload = Bool(inference, "preload", d.Inference.Preload),
             },
+            Cluster = new ClusterSettings
+            {
+                Enabled = Bool(cluster, "enabled", d.Cluster.Enabled),
+                NatsUrl = cluster["nats_url"] is { Length: > 0 } nats ? nats : null,
+                NodeId = cluster["node_id"] is { Length: > 0 } node ? node : null,
+                AdvertiseUrl = cluster["advertise_url"] is { Length: > 0 } advertise ? advertise : null,
+                LogReplicas = Int(cluster, "log_replicas", d.Cluster.LogReplicas),
+                HeartbeatMs = Int(cluster, "heartbeat_ms", d.Cluster.HeartbeatMs),
+                PeerTimeoutMs = Int(cluster, "peer_timeout_ms", d.Cluster.PeerTimeoutMs),
+                Prefix = cluster["prefix"] ?? d.Cluster.Prefix,
+            },
             Connectors = BindConnectors(configuration.GetSection("connectors")),
             ChangeStream = BindChangeStream(configuration.GetSection("change_stream")),
         };
@@ -222,6 +263,16 @@ public sealed record QuiverOptions
             "service.verify_https_client_certificate needs service.enable_tls and tls.ca_cert");
         Require(Service.RateLimitRps is >= 0 and <= 10_000_000, "service.rate_limit_rps must be 0 (unlimited) or up to 10000000");
         Require(Service.MaxBatchPoints is >= 1 and <= 10_000_000, "service.max_batch_points must be 1..10000000");
+        Require(!Cluster.Enabled || Cluster.NatsUrl is not null, "cluster.enabled needs cluster.nats_url (or quiver serve --cluster nats://HOST:4222)");
+        Require(Cluster.LogReplicas is >= 1 and <= 5, "cluster.log_replicas must be 1..5");
+        Require(Cluster.HeartbeatMs is >= 50 and <= 60_000, "cluster.heartbeat_ms must be 50..60000");
+        Require(Cluster.PeerTimeoutMs is >= 100 and <= 600_000, "cluster.peer_timeout_ms must be 100..600000");
+        Require(Cluster.Prefix.Length is >= 1 and <= 32 && Cluster.Prefix.All(char.IsAsciiLetterOrDigit), "cluster.prefix must be 1 to 32 letters or digits");
+        Require(Cluster.NodeId is null || (Cluster.NodeId.Length <= 128 && !Cluster.NodeId.Any(char.IsWhiteSpace)), "cluster.node_id must be up to 128 characters without spaces");
+        Require(Cluster.AdvertiseUrl is null || Uri.TryCreate(Cluster.AdvertiseUrl, UriKind.Absolute, out var advertise) && advertise.Scheme is "http" or "https",
+            "cluster.advertise_url must be an http(s) URL");
+        Require(!Cluster.Enabled || ChangeStream is null, "change_stream is not available in cluster mode yet");
+        Require(!Cluster.Enabled || Storage.StorageSnapshot is null, "storage.storage_snapshot is not available in cluster mode (replicas rebuild from the shard logs)");
         Require(Tracing.OtlpEndpoint is null || Uri.TryCreate(Tracing.OtlpEndpoint, UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https",
             "tracing.otlp_endpoint must be an http(s) URL");
     }

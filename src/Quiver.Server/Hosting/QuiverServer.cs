@@ -65,6 +65,9 @@ public static class QuiverServer
             return 2;
         }
 
+        // The Qdrant gRPC API reads shards in-process only: in cluster mode, where shards are spread over nodes, it is
+        // not served yet (REST scatters and gathers).
+        var grpcPort = options.Cluster.Enabled ? 0 : options.Service.GrpcPort;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.Service.MaxRequestSizeMb * 1024L * 1024L;
@@ -85,10 +88,10 @@ public static class QuiverServer
             }
 
             k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.HttpPort, Secure);
-            if (options.Service.GrpcPort > 0)
+            if (grpcPort > 0)
             {
                 // gRPC is HTTP/2 only: over TLS it is negotiated, in the clear clients speak it directly (h2c).
-                k.Listen(ServerLog.ParseAddress(options.Service.Host), options.Service.GrpcPort, listen =>
+                k.Listen(ServerLog.ParseAddress(options.Service.Host), grpcPort, listen =>
                 {
                     listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
                     Secure(listen);
@@ -104,7 +107,7 @@ public static class QuiverServer
         });
         var inference = new Inference.DocumentInference(models);
         var catalogReference = new CatalogReference();
-        if (options.Service.GrpcPort > 0)
+        if (grpcPort > 0)
         {
             builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, options.Service.MaxRequestSizeMb * 1024L * 1024L));
             builder.Services.AddSingleton<global::Grpc.AspNetCore.Server.Model.IServiceMethodProvider<Grpc.QdrantGrpcService>>(_ => new Grpc.GrpcBinding(catalogReference.Catalog!, inference));
@@ -116,6 +119,20 @@ public static class QuiverServer
         var storagePath = Path.GetFullPath(options.Storage.StoragePath);
         ServerLog.Recovering(logger, storagePath);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Quiver.Cluster.ClusterNode? cluster = null;
+        if (options.Cluster.Enabled)
+        {
+            try
+            {
+                cluster = await Quiver.Cluster.ClusterNode.StartAsync(ClusterOptionsOf(options), logger, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NATS.Client.Core.NatsException or InvalidOperationException or TimeoutException or OperationCanceledException)
+            {
+                ServerLog.RecoveryFailed(logger, options.Cluster.NatsUrl!, ex.Message);
+                return 1;
+            }
+        }
+
         CollectionCatalog catalog;
         try
         {
@@ -130,13 +147,18 @@ public static class QuiverServer
                     WalSegmentBytes = options.Storage.WalSegmentMb * 1024L * 1024L,
                     ChangeFeed = options.ChangeStream is not null,
                 },
+                Cluster = cluster,
             }, logger);
+            if (cluster is not null)
+                await cluster.AttachCatalogAsync(catalog, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WalCorruptionException or StorageCorruptionException or InvalidDataException or IOException
-            or UnauthorizedAccessException or System.Text.Json.JsonException or ArgumentException or InvalidCastException)
+            or UnauthorizedAccessException or System.Text.Json.JsonException or ArgumentException or InvalidCastException or NATS.Client.Core.NatsException)
         {
             // Damaged or unreadable storage is for an operator to look at; never guess and serve partial data.
             ServerLog.RecoveryFailed(logger, storagePath, ex.Message);
+            if (cluster is not null)
+                await cluster.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
 
@@ -196,15 +218,19 @@ public static class QuiverServer
             app.UseRouting();
             // Each API on its own port, decided by the port a connection arrived on (not the Host header, which
             // proxies and port mappings rewrite).
-            if (options.Service.GrpcPort > 0)
-                app.Use(new Grpc.PortSeparation(options.Service.GrpcPort).InvokeAsync);
+            if (grpcPort > 0)
+                app.Use(new Grpc.PortSeparation(grpcPort).InvokeAsync);
             var requests = new RequestStatistics();
             app.Use(requests.InvokeAsync);
             var keys = new ApiKeyAccess(options.Service.ApiKey, options.Service.ReadOnlyApiKey, options.Service.JwtRbac, catalog);
             if (keys.Enabled)
                 app.Use(keys.InvokeAsync);
-            MapApi(app, catalog, inference, options.Service.JwtRbac, requests, connectors);
-            if (options.Service.GrpcPort > 0)
+            // After the key check: a forwarded part of a read carries the caller's key and is checked again there.
+            using var router = cluster is null ? null : new Cluster.ClusterRouter(cluster, catalog, TimeSpan.FromMilliseconds(options.Cluster.PeerTimeoutMs));
+            if (router is not null)
+                app.Use(router.InvokeAsync);
+            MapApi(app, catalog, inference, options.Service.JwtRbac, requests, connectors, cluster);
+            if (grpcPort > 0)
             {
                 app.MapGrpcService<Grpc.QdrantGrpcService>();
                 app.MapGrpcHealthChecksService();
@@ -226,7 +252,12 @@ public static class QuiverServer
             await connectors.DisposeAsync().ConfigureAwait(false);
             if (changeStream is not null)
                 await changeStream.DisposeAsync().ConfigureAwait(false);
+            // Leave first, so other nodes take over this node's shards at once; the replicas then close, then NATS.
+            if (cluster is not null)
+                await cluster.LeaveAsync().ConfigureAwait(false);
             await catalog.DisposeAsync().ConfigureAwait(false);
+            if (cluster is not null)
+                await cluster.DisposeAsync().ConfigureAwait(false);
             models.Dispose();
             ServerLog.Stopped(logger);
         }
@@ -235,7 +266,9 @@ public static class QuiverServer
     }
 
     /// <summary>Every REST endpoint (and the 404 fallback); tests enumerate them from here too.</summary>
-    internal static void MapApi(IEndpointRouteBuilder app, CollectionCatalog catalog, Inference.DocumentInference inference, bool jwtRbac = false, RequestStatistics? requests = null, Quiver.Ingest.Connectors.ConnectorManager? connectors = null)
+    internal static void MapApi(
+        IEndpointRouteBuilder app, CollectionCatalog catalog, Inference.DocumentInference inference, bool jwtRbac = false, RequestStatistics? requests = null,
+        Quiver.Ingest.Connectors.ConnectorManager? connectors = null, Quiver.Cluster.ClusterNode? cluster = null)
     {
         app.MapServiceEndpoints();
         app.MapMetricsEndpoint();
@@ -245,8 +278,26 @@ public static class QuiverServer
         app.MapQueryEndpoints(catalog, inference);
         app.MapSnapshotEndpoints(catalog);
         app.MapConnectorEndpoints(connectors);
+        Cluster.ClusterEndpoints.MapClusterEndpoints(app, catalog, cluster);
         app.MapFallback((HttpContext http) => RestHandler.WriteErrorAsync(
             http, StatusCodes.Status404NotFound, $"Not found: no endpoint {http.Request.Method} {http.Request.Path}", System.Diagnostics.Stopwatch.GetTimestamp()));
+    }
+
+    private static Quiver.Cluster.ClusterOptions ClusterOptionsOf(QuiverOptions options)
+    {
+        var host = options.Service.Host is "0.0.0.0" or "::" or "[::]" ? Environment.MachineName : options.Service.Host;
+        var scheme = options.Service.EnableTls ? "https" : "http";
+        return new Quiver.Cluster.ClusterOptions
+        {
+            NatsUrl = options.Cluster.NatsUrl!,
+            NodeId = options.Cluster.NodeId ?? Environment.MachineName,
+            AdvertiseUrl = new Uri(options.Cluster.AdvertiseUrl ?? $"{scheme}://{host}:{options.Service.HttpPort}"),
+            LogReplicas = options.Cluster.LogReplicas,
+            Heartbeat = TimeSpan.FromMilliseconds(options.Cluster.HeartbeatMs),
+            PeerTimeout = TimeSpan.FromMilliseconds(options.Cluster.PeerTimeoutMs),
+            Prefix = options.Cluster.Prefix,
+            ApiKey = options.Service.ApiKey,
+        };
     }
 
     /// <summary>The catalog, for services registered before it is opened (the gRPC method binding).</summary>

@@ -7,6 +7,8 @@ using Quiver.Engine.Query;
 using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
 
+using Quiver.Server.Cluster;
+
 namespace Quiver.Server.Rest;
 
 internal static class PointEndpoints
@@ -50,7 +52,7 @@ internal static class PointEndpoints
 
         app.MapGet("/collections/{name}/points/{id}", (HttpContext http, string name, string id) => RestHandler.RunAsync(http, false, _ =>
         {
-            var collection = catalog.Get(name);
+            var collection = catalog.ForRead(http, name);
             if (!PointId.TryParse(id, out var pointId))
                 throw QuiverException.BadInput($"Wrong input: `{id}` is not a valid point ID, valid values are either an unsigned integer or a UUID");
             var record = collection.Get([pointId], WithPayload.All, WithVector.All).FirstOrDefault()
@@ -61,7 +63,7 @@ internal static class PointEndpoints
 
         app.MapPost("/collections/{name}/points", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
         {
-            var collection = catalog.Get(name);
+            var collection = catalog.ForRead(http, name);
             var ids = RestReader.Ids(RestReader.Required(req.Body, "ids", string.Empty), "ids");
             var records = collection.Get(ids, RestReader.WithPayload(req.Body, true), RestReader.WithVector(req.Body, false));
             var unnamed = collection.Config.HasUnnamedVector;
@@ -76,7 +78,7 @@ internal static class PointEndpoints
 
         app.MapPost("/collections/{name}/points/scroll", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
         {
-            var collection = catalog.Get(name);
+            var collection = catalog.ForRead(http, name);
             var result = collection.Scroll(ReadScroll(req.Body));
             var unnamed = collection.Config.HasUnnamedVector;
             return Done(w =>
@@ -97,7 +99,7 @@ internal static class PointEndpoints
 
         app.MapPost("/collections/{name}/points/count", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
         {
-            var collection = catalog.Get(name);
+            var collection = catalog.ForRead(http, name);
             RestReader.Bool(req.Body, "exact", true);
             var count = collection.Count(RestReader.OptionalFilter(req.Body)?.Parsed);
             return Done(w =>
@@ -110,7 +112,7 @@ internal static class PointEndpoints
 
         app.MapPost("/collections/{name}/facet", (HttpContext http, string name) => RestHandler.RunAsync(http, true, req =>
         {
-            var collection = catalog.Get(name);
+            var collection = catalog.ForRead(http, name);
             var key = RestReader.String(RestReader.Required(req.Body, "key", string.Empty), "key");
             var limit = RestReader.Int(req.Body, "limit", 10, 1, Collection.MaxLimit);
             // Counts are always exact here: each segment's index is read whole.

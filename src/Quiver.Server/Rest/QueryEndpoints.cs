@@ -7,6 +7,8 @@ using Quiver.Segment.Errors;
 using Quiver.Segment.Points;
 using Quiver.Segment.Segments;
 
+using Quiver.Server.Cluster;
+
 namespace Quiver.Server.Rest;
 
 internal static class QueryEndpoints
@@ -15,7 +17,7 @@ internal static class QueryEndpoints
     {
         app.MapPost("/collections/{name}/points/query", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
-            var collection = catalog.Get(name);
+            var collection = catalog.ForRead(http, name);
             var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Query, req.Cancellation).ConfigureAwait(false);
             var result = Run(collection, req.Body, string.Empty, req.Cancellation, documents);
             var unnamed = collection.Config.HasUnnamedVector;
@@ -81,7 +83,7 @@ internal static class QueryEndpoints
         app.MapPost("/collections/{name}/points/query/batch", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
             var cancellation = req.Cancellation;
-            var collection = catalog.Get(name);
+            var collection = catalog.ForRead(http, name);
             var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Query, req.Cancellation).ConfigureAwait(false);
             var searches = RestReader.Required(req.Body, "searches", string.Empty);
             if (searches.ValueKind != JsonValueKind.Array)

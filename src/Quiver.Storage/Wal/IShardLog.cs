@@ -25,8 +25,12 @@ public interface IShardLog : IAsyncDisposable
     /// <summary>Appends one record; returns its sequence once durable.</summary>
     ValueTask<ulong> AppendAsync(ReadOnlyMemory<byte> record, CancellationToken ct = default);
 
-    /// <summary>Appends records with contiguous sequences; returns the first once all are durable.</summary>
-    ValueTask<ulong> AppendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken ct = default);
+    /// <summary>
+    /// Appends records in order; returns the sequence of the last once all are durable. A log with one writer (the
+    /// local WAL) gives them contiguous sequences; a log shared by several writers (cluster mode) may interleave
+    /// another writer's records between them.
+    /// </summary>
+    ValueTask<ulong> AppendAllAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken ct = default);
 
     /// <summary>Records with sequence at least <paramref name="fromSequence"/>, in order, up to the last durable when called.</summary>
     IEnumerable<WalRecord> ReadFrom(ulong fromSequence);

@@ -18,6 +18,10 @@ public sealed partial class WriteAheadLog
             : Enqueue(PendingAppend.Rent(record, null, ct));
     }
 
+    /// <summary>The shard-log form of <see cref="AppendBatchAsync"/>: one durability point, the last sequence returned.</summary>
+    public async ValueTask<ulong> AppendAllAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken ct = default) =>
+        await AppendBatchAsync(records, ct).ConfigureAwait(false) + (ulong)records.Count - 1;
+
     /// <summary>Appends several records with contiguous sequences and one durability point; returns the first sequence.</summary>
     /// <remarks>The list and its buffers are read on the writer thread: do not modify them until the append completes.</remarks>
     public ValueTask<ulong> AppendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken ct = default)

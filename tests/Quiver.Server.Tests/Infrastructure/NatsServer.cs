@@ -25,9 +25,7 @@ public sealed class NatsServer : IAsyncDisposable
 
     public static async Task<NatsServer> StartAsync()
     {
-        var binary = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server" }.FirstOrDefault(File.Exists)
-            ?? (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Select(d => Path.Combine(d, "nats-server")).FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("nats-server is not installed: run scripts/setup.sh");
+        var binary = Binary();
         var port = ServerProcess.FreePort();
         var store = Path.Combine(Path.GetTempPath(), $"quiver-nats-{Guid.NewGuid():N}");
         Directory.CreateDirectory(store);
@@ -60,6 +58,12 @@ public sealed class NatsServer : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>The nats-server executable scripts/setup.sh installed.</summary>
+    public static string Binary() =>
+        new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server" }.FirstOrDefault(File.Exists)
+        ?? (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Select(d => Path.Combine(d, "nats-server")).FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("nats-server is not installed: run scripts/setup.sh");
 
     public async Task<NatsConnection> ConnectAsync()
     {

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Quiver.Cluster.Internal;
+using Quiver.Engine.Collections;
+using Quiver.Segment.Errors;
+
+namespace Quiver.Cluster;
+
+public sealed partial class ClusterNode
+{
+    /// <summary>How long a collection change waits for every live node to open (or close) it before answering.</summary>
+    private static readonly TimeSpan SpreadTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Creates the shard logs, then the collection's key (compare-and-set: of two nodes creating the same name one
+    /// wins, the other removes its logs and answers that it exists), opens it here and waits until every live node
+    /// has opened it, so the next request through any node finds it.
+    /// </summary>
+    public async ValueTask CreateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var uid = Guid.NewGuid().ToString("N")[..16];
+        await Task.WhenAll(Enumerable.Range(0, config.ShardNumber).Select(async shard =>
+        {
+            await using var log = await JetStreamShardLog.OpenAsync(_nats, LogOptions(uid, shard), cancellationToken).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+        var record = new CollectionRecord(uid, (System.Text.Json.Nodes.JsonObject)config.Json.DeepClone());
+        var created = await _meta.CreateAsync(CollectionKey(name), JsonSerializer.SerializeToUtf8Bytes(record, ClusterJsonContext.Default.CollectionRecord), cancellationToken).ConfigureAwait(false);
+        if (created is null)
+        {
+            await DeleteLogsAsync(uid, config.ShardNumber).ConfigureAwait(false);
+            throw QuiverException.BadInput($"Wrong input: Collection `{name}` already exists!");
+        }
+
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        await WaitSpreadAsync(uid, present: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Replaces the configuration if nobody changed it since it was read (else Conflict: read and try again).</summary>
+    public async ValueTask UpdateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var key = CollectionKey(name);
+        var entry = await _meta.GetAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? throw QuiverException.NotFound($"Not found: Collection `{name}` doesn't exist!");
+        var current = JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord)!;
+        var record = current with { Config = (System.Text.Json.Nodes.JsonObject)config.Json.DeepClone() };
+        if (await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(record, ClusterJsonContext.Default.CollectionRecord), entry.Revision, cancellationToken).ConfigureAwait(false) is null)
+            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was changed by another request at the same time; read it and try again"));
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes the key, waits until no live node serves the collection, then deletes its logs.</summary>
+    public async ValueTask<bool> DeleteCollectionAsync(string name, CancellationToken cancellationToken)
+    {
+        var key = CollectionKey(name);
+        var entry = await _meta.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+            return false;
+        var record = JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord)!;
+        if (!await _meta.DeleteAsync(key, entry.Revision, cancellationToken).ConfigureAwait(false))
+            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was changed by another request at the same time; try again"));
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        await WaitSpreadAsync(record.Uid, present: false, cancellationToken).ConfigureAwait(false);
+        await DeleteLogsAsync(record.Uid, CollectionConfig.FromPersisted(record.Config).ShardNumber).ConfigureAwait(false);
+        return true;
+    }
+
+    private static string CollectionKey(string name) => JetStreamMetadataStore.Key("collections", name);
+
+    private async Task DeleteLogsAsync(string uid, int shards)
+    {
+        for (var shard = 0; shard < shards; shard++)
+            await JetStreamShardLog.DeleteAsync(_nats, LogOptions(uid, shard).Stream).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until every live node advertises the collection incarnation (or none does), up to <see cref="SpreadTimeout"/>.</summary>
+    private async Task WaitSpreadAsync(string uid, bool present, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + SpreadTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            await RefreshViewAsync(cancellationToken).ConfigureAwait(false);
+            var view = _view;
+            if (view.LiveIds.All(node => node == _options.NodeId || (view.States.TryGetValue(node, out var s) && s.Ready.ContainsKey(uid) == present)))
+                return;
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

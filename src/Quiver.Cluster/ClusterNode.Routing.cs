@@ -1,0 +1,114 @@
+using System.Net.Http.Json;
+using Quiver.Cluster.Internal;
+
+namespace Quiver.Cluster;
+
+/// <summary>A node serving a shard, as routing sees it.</summary>
+public sealed record PeerEndpoint(string NodeId, Uri Url, bool IsSelf);
+
+/// <summary>A shard and the nodes serving it (caught up), the one to ask first first.</summary>
+public sealed record ShardRoute(int Shard, IReadOnlyList<PeerEndpoint> Replicas);
+
+/// <summary>A member as <c>GET /cluster</c> reports it.</summary>
+public sealed record ClusterMember(string NodeId, Uri Url, IReadOnlyDictionary<string, int[]> Serving);
+
+public sealed partial class ClusterNode
+{
+    /// <summary>The path of the internal endpoint that waits for a replica to apply a sequence.</summary>
+    public const string WaitPath = "/cluster/internal/wait";
+
+    /// <summary>
+    /// For each shard of the collection, the nodes serving it: this node first when it does, the others in an order
+    /// that rotates per call so reads spread over the replicas. A shard with no serving replica has an empty list.
+    /// </summary>
+    public IReadOnlyList<ShardRoute> ReadPlan(string collection, int shardNumber)
+    {
+        var uid = Uid(collection);
+        var view = _view;
+        var rotation = Interlocked.Increment(ref _readRotation);
+        var routes = new ShardRoute[shardNumber];
+        for (var shard = 0; shard < shardNumber; shard++)
+        {
+            var serving = new List<PeerEndpoint>();
+            foreach (var node in view.LiveIds)
+            {
+                if (view.States.TryGetValue(node, out var state) && state.Ready.TryGetValue(uid, out var shards) && shards.Contains(shard))
+                    serving.Add(new PeerEndpoint(node, new Uri(state.Url), node == _options.NodeId));
+            }
+
+            var self = serving.FindIndex(p => p.IsSelf);
+            if (self >= 0)
+            {
+                (serving[0], serving[self]) = (serving[self], serving[0]);
+            }
+            else if (serving.Count > 1)
+            {
+                var start = (int)((uint)(rotation + shard) % (uint)serving.Count);
+                serving = [.. serving.Skip(start), .. serving.Take(start)];
+            }
+
+            routes[shard] = new ShardRoute(shard, serving);
+        }
+
+        return routes;
+    }
+
+    /// <summary>The live members and the shards each serves, by collection name.</summary>
+    public IReadOnlyList<ClusterMember> Members()
+    {
+        var view = _view;
+        var names = _records.ToDictionary(r => r.Value.Uid, r => r.Key, StringComparer.Ordinal);
+        return [.. view.LiveIds.Where(view.States.ContainsKey).Select(node =>
+        {
+            var state = view.States[node];
+            var serving = state.Ready.Where(r => names.ContainsKey(r.Key)).ToDictionary(r => names[r.Key], r => r.Value, StringComparer.Ordinal);
+            return new ClusterMember(node, new Uri(state.Url), serving);
+        })];
+    }
+
+    /// <summary>
+    /// Waits until every other node serving the shard applied <paramref name="sequence"/>, so a read through any node
+    /// sees the write. A node that cannot be reached is skipped: it has died, stops being routed to when its key
+    /// lapses, and replays the log before it serves again.
+    /// </summary>
+    public async ValueTask WaitReplicasAsync(string collection, int shard, ulong sequence, CancellationToken cancellationToken)
+    {
+        var uid = Uid(collection);
+        var view = _view;
+        var waits = new List<Task>();
+        foreach (var node in view.LiveIds)
+        {
+            if (node != _options.NodeId && view.States.TryGetValue(node, out var state) && state.Ready.TryGetValue(uid, out var shards) && shards.Contains(shard))
+                waits.Add(WaitPeerAsync(node, new Uri(state.Url), new WaitRequest(collection, shard, sequence), cancellationToken));
+        }
+
+        await Task.WhenAll(waits).ConfigureAwait(false);
+    }
+
+    private async Task WaitPeerAsync(string node, Uri url, WaitRequest request, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PeerTimeout);
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(url, WaitPath))
+            {
+                Content = JsonContent.Create(request, ClusterJsonContext.Default.WaitRequest),
+            };
+            if (_options.ApiKey is { } key)
+                message.Headers.Add("api-key", key);
+            using var response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+                ClusterLog.WaitSkipped(_logger, node, request.Collection, request.Shard, request.Sequence, $"HTTP {(int)response.StatusCode}");
+        }
+        catch (HttpRequestException ex)
+        {
+            ClusterLog.WaitSkipped(_logger, node, request.Collection, request.Shard, request.Sequence, ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Alive but not applying within the timeout: reads there may lag; the write itself is durable.
+            ClusterLog.WaitSkipped(_logger, node, request.Collection, request.Shard, request.Sequence, "timed out");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System.Text.Json;
+using Quiver.Cluster.Internal;
+using Quiver.Engine.Collections;
+
+namespace Quiver.Cluster;
+
+public sealed partial class ClusterNode
+{
+    private const string CollectionsPrefix = "collections.";
+
+    private async Task LoopAsync()
+    {
+        // Half a heartbeat: a dead member's key expires after three beats, so placement reacts within about that.
+        using var timer = new PeriodicTimer(_options.Heartbeat / 2);
+        while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+        {
+            try
+            {
+                await SyncAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // NATS unreachable, a leader election: the next tick tries again
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                ClusterLog.SyncFailed(_logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One round: read the members and the collections, open and close collections to match the metadata store,
+    /// start replicas placement gives this node and stop those it took away (once their new replicas serve), and
+    /// advertise what this node now serves.
+    /// </summary>
+    private async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        var catalog = _catalog ?? throw new InvalidOperationException("no catalog attached");
+        await _sync.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RefreshViewAsync(cancellationToken).ConfigureAwait(false);
+            var records = new Dictionary<string, CollectionRecord>(StringComparer.Ordinal);
+            foreach (var key in await _meta.KeysAsync(CollectionsPrefix, cancellationToken).ConfigureAwait(false))
+            {
+                if (await _meta.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } entry
+                    && JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord) is { } record)
+                {
+                    records[JetStreamMetadataStore.Unescape(key[CollectionsPrefix.Length..])] = record;
+                }
+            }
+
+            _records = records;
+            foreach (var (name, uid) in _attached)
+            {
+                if (!records.TryGetValue(name, out var record) || record.Uid != uid)
+                {
+                    await catalog.DetachAsync(name, cancellationToken).ConfigureAwait(false);
+                    _attached.TryRemove(name, out _);
+                }
+            }
+
+            foreach (var (name, record) in records)
+            {
+                // Opens a new collection, or applies a changed configuration to an open one.
+                await catalog.AttachAsync(name, CollectionConfig.FromPersisted(record.Config), cancellationToken).ConfigureAwait(false);
+                _attached[name] = record.Uid;
+                await PlaceAsync(catalog.Get(name), record, cancellationToken).ConfigureAwait(false);
+            }
+
+            await AdvertiseAsync(catalog, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sync.Release();
+        }
+    }
+
+    private async Task RefreshViewAsync(CancellationToken cancellationToken)
+    {
+        var members = await _membership.LiveAsync(cancellationToken).ConfigureAwait(false);
+        var states = new Dictionary<string, MemberState>(StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize(member.Address, ClusterJsonContext.Default.MemberState) is { } state)
+                    states[member.NodeId] = state;
+            }
+            catch (JsonException)
+            {
+                // Not a Quiver node's state: ignored.
+            }
+        }
+
+        // This node counts as live even if its key lapsed (a long pause): it is running, and re-puts at the next beat.
+        var live = states.Keys.Append(_options.NodeId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var before = _view.LiveIds;
+        _view = new ClusterView(live, states);
+        if (!before.SequenceEqual(live, StringComparer.Ordinal))
+            ClusterLog.MembersChanged(_logger, string.Join(", ", live));
+    }
+
+    /// <summary>Starts the replicas placement gives this node; stops the ones it took away once every new replica serves.</summary>
+    private async Task PlaceAsync(Collection collection, CollectionRecord record, CancellationToken cancellationToken)
+    {
+        var desired = DesiredReplicas(collection.Name);
+        if (desired is null)
+            return;
+        var hosted = collection.HostedShards;
+        for (var shard = 0; shard < desired.Length; shard++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var wanted = desired[shard].Contains(_options.NodeId, StringComparer.Ordinal);
+            var held = hosted.Contains(shard);
+            if (wanted && !held)
+            {
+                try
+                {
+                    await collection.SetHostedAsync(shard, true).ConfigureAwait(false);
+                    ClusterLog.ReplicaStarted(_logger, collection.Name, shard, collection.AppliedSequenceOf(shard) ?? 0);
+                }
+#pragma warning disable CA1031 // the log unreachable for now: the next round tries again
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    ClusterLog.ReplicaFailed(_logger, collection.Name, shard, ex.Message);
+                }
+            }
+            else if (!wanted && held && desired[shard].All(node => Serves(node, record.Uid, shard)))
+            {
+                await collection.SetHostedAsync(shard, false).ConfigureAwait(false);
+                ClusterLog.ReplicaStopped(_logger, collection.Name, shard);
+            }
+        }
+    }
+
+    private bool Serves(string node, string uid, int shard) =>
+        _view.States.TryGetValue(node, out var state) && state.Ready.TryGetValue(uid, out var shards) && shards.Contains(shard);
+
+    /// <summary>Puts this node's state (what it serves) when it changed, so routing sees it before the next beat.</summary>
+    private async Task AdvertiseAsync(Engine.Catalog.CollectionCatalog catalog, CancellationToken cancellationToken)
+    {
+        var ready = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var (name, uid) in _attached)
+        {
+            if (catalog.TryGet(name) is { } collection)
+                ready[uid] = [.. collection.HostedShards];
+        }
+
+        var state = Serialize(new MemberState(_options.AdvertiseUrl.ToString(), ready));
+        if (state == _advertised)
+            return;
+        await _membership.SetAddressAsync(state, cancellationToken).ConfigureAwait(false);
+        _advertised = state;
+        await RefreshViewAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+
+namespace Quiver.Cluster.Internal;
+
+internal static partial class ClusterLog
+{
+    [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Cluster node {NodeId} joined through {NatsUrl}; reachable at {Url}")]
+    public static partial void Joined(ILogger logger, string nodeId, string natsUrl, Uri url);
+
+    [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "Members changed: {Members}")]
+    public static partial void MembersChanged(ILogger logger, string members);
+
+    [LoggerMessage(EventId = 702, Level = LogLevel.Information, Message = "Serving shard {Shard} of {Collection} (caught up to sequence {Sequence})")]
+    public static partial void ReplicaStarted(ILogger logger, string collection, int shard, ulong sequence);
+
+    [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "Stopped serving shard {Shard} of {Collection}: its replicas are elsewhere")]
+    public static partial void ReplicaStopped(ILogger logger, string collection, int shard);
+
+    [LoggerMessage(EventId = 704, Level = LogLevel.Warning, Message = "Cluster sync failed; retrying: {Reason}")]
+    public static partial void SyncFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 705, Level = LogLevel.Warning, Message = "Node {NodeId} did not confirm sequence {Sequence} of shard {Shard} of {Collection}: {Reason}")]
+    public static partial void WaitSkipped(ILogger logger, string nodeId, string collection, int shard, ulong sequence, string reason);
+
+    [LoggerMessage(EventId = 706, Level = LogLevel.Warning, Message = "Opening shard {Shard} of {Collection} failed; retrying at the next sync: {Reason}")]
+    public static partial void ReplicaFailed(ILogger logger, string collection, int shard, string reason);
+}

@@ -1,0 +1,36 @@
+using Quiver.Engine.Collections;
+using Quiver.Storage.Wal;
+
+namespace Quiver.Engine.Catalog;
+
+/// <summary>
+/// What cluster mode plugs into the engine (DESIGN.md, "Cluster mode"): where each shard's log lives, which shards
+/// this node holds replicas of, how a write waits for the other replicas, and where collection definitions are
+/// agreed. The engine code is the same in both modes; without a host the catalog is a single node's.
+/// </summary>
+public interface IClusterHost
+{
+    /// <summary>Whether this node holds a replica of the shard under the current placement.</summary>
+    bool Hosts(string collection, int shard);
+
+    /// <summary>The shard's shared log for a replica here, which follows it from <paramref name="firstSequence"/> on.</summary>
+    IShardLog OpenReplicaLog(string collection, int shard, ulong firstSequence);
+
+    /// <summary>The shard's shared log for appends only (this node holds no replica of it).</summary>
+    IShardLog OpenWriter(string collection, int shard);
+
+    /// <summary>Waits until every live replica of the shard on another node applied <paramref name="sequence"/>.</summary>
+    ValueTask WaitReplicasAsync(string collection, int shard, ulong sequence, CancellationToken cancellationToken);
+
+    /// <summary>The last sequence the shard's log has stored, as the log reports it now (a strong read waits for it).</summary>
+    ValueTask<ulong> StoredLastSequenceAsync(string collection, int shard, CancellationToken cancellationToken);
+
+    /// <summary>Agrees a new collection with the cluster; every node then opens it (<see cref="CollectionCatalog.AttachAsync"/>, also on this node).</summary>
+    ValueTask CreateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken);
+
+    /// <summary>Agrees a changed configuration.</summary>
+    ValueTask UpdateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken);
+
+    /// <summary>Removes a collection from the cluster; false when it did not exist.</summary>
+    ValueTask<bool> DeleteCollectionAsync(string name, CancellationToken cancellationToken);
+}

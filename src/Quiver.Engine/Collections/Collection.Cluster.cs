@@ -1,0 +1,178 @@
+using Microsoft.Extensions.Logging;
+using Quiver.Engine.Catalog;
+using Quiver.Engine.Operations;
+using Quiver.Engine.Shards;
+using Quiver.Segment.Errors;
+using Quiver.Storage.Wal;
+
+namespace Quiver.Engine.Collections;
+
+/// <summary>
+/// Cluster mode: a node holds replicas of some shards only. Writes to any shard go to its shared log (through the
+/// replica here, or through a log writer when there is none); reads run over the replicas here, or over a view of the
+/// ones a coordinating node asked for.
+/// </summary>
+public sealed partial class Collection
+{
+    private readonly IClusterHost? _cluster;
+    private readonly IShardLog?[] _writers;
+    private readonly Lock _hosting = new();
+    private bool _isView;
+    private ShardOptions _options = new();
+    private ILogger? _logger;
+
+    /// <summary>The shards this node holds a replica of, in id order.</summary>
+    public IReadOnlyList<int> HostedShards => Volatile.Read(ref _shardIds);
+
+    /// <summary>The shard a point lives in (the same on every node and in every version).</summary>
+    public int ShardOfPoint(Segment.Points.PointId id) => ShardOf(id);
+
+    /// <summary>The total number of shards (in cluster mode some of them live on other nodes).</summary>
+    public int ShardNumber => _shardNumber;
+
+    /// <summary>
+    /// A read-only view over the given shards, which must all be held here: a coordinating node asked this node
+    /// for its part of a scatter-gather read. Unavailable when a shard has moved away since the coordinator looked.
+    /// </summary>
+    public Collection View(IReadOnlyCollection<int> shards)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        var replicas = Volatile.Read(ref _replicas);
+        var selected = new Shard?[_shardNumber];
+        foreach (var shard in shards)
+        {
+            if (shard < 0 || shard >= _shardNumber)
+                throw QuiverException.BadInput($"shard {shard}: the collection has shards 0 to {_shardNumber - 1}");
+            selected[shard] = replicas[shard] ?? throw QuiverException.Unavailable($"shard {shard} of {Name} has no replica on this node");
+        }
+
+        return new Collection(Name, _directory, Config, selected, _cluster) { _isView = true, _allReplicas = replicas };
+    }
+
+    /// <summary>Every replica on this node, by shard id (a view's <see cref="_replicas"/> holds only its shards).</summary>
+    private Shard?[]? _allReplicas;
+
+    /// <summary>This node's replica of a shard, for lookups of a point's stored vector (any replica here will do).</summary>
+    private Shard? HostedReplica(int shard) => (_allReplicas ?? Volatile.Read(ref _replicas))[shard];
+
+    /// <summary>The replica here of the shard a point lives in; Unavailable in cluster mode when this node holds none.</summary>
+    private Shard ReplicaOfPoint(Segment.Points.PointId id)
+    {
+        var shard = ShardOf(id);
+        return HostedReplica(shard) ?? throw QuiverException.Unavailable(
+            $"point {id} lives in shard {shard} of {Name}, which has no replica on this node: in cluster mode, query by vector rather than by point id");
+    }
+
+    /// <summary>The replica a read of one point uses: in a view only the view's shards answer, so no point is returned twice.</summary>
+    private Shard? ReadReplica(int shard) => Volatile.Read(ref _replicas)[shard];
+
+    /// <summary>
+    /// Starts or stops holding a replica of a shard (placement changed). Starting replays the shard's log into the
+    /// local state before the replica serves, so it is caught up when it appears in <see cref="HostedShards"/>.
+    /// </summary>
+    public async ValueTask SetHostedAsync(int shard, bool hosted)
+    {
+        if (_isView)
+            throw new InvalidOperationException("a view does not host shards");
+        ArgumentOutOfRangeException.ThrowIfNegative(shard);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, _shardNumber);
+        Shard? closing = null;
+        if (hosted)
+        {
+            if (Volatile.Read(ref _replicas)[shard] is not null)
+                return;
+            var opened = OpenReplica(Name, _directory, Config, shard, _options, _logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _cluster);
+            lock (_hosting)
+            {
+                var replicas = (Shard?[])_replicas.Clone();
+                replicas[shard] = opened;
+                Publish(replicas);
+            }
+        }
+        else
+        {
+            lock (_hosting)
+            {
+                var replicas = (Shard?[])_replicas.Clone();
+                closing = replicas[shard];
+                replicas[shard] = null;
+                Publish(replicas);
+            }
+        }
+
+        if (closing is not null)
+            await closing.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void Publish(Shard?[] replicas)
+    {
+        var ids = Enumerable.Range(0, replicas.Length).Where(i => replicas[i] is not null).ToArray();
+        Volatile.Write(ref _shards, [.. ids.Select(i => replicas[i]!)]);
+        Volatile.Write(ref _shardIds, ids);
+        Volatile.Write(ref _replicas, replicas);
+    }
+
+    /// <summary>Appends a shard's operations to its log: through the replica here, or straight to the log.</summary>
+    private async ValueTask<ulong> SubmitAsync(int shard, IReadOnlyList<PointOperation> operations)
+    {
+        if (Volatile.Read(ref _replicas)[shard] is { } replica)
+            return await replica.SubmitBatchAsync(operations).ConfigureAwait(false);
+        if (_cluster is null)
+            throw new InvalidOperationException($"shard {shard} of {Name} is not open");
+        IShardLog writer;
+        lock (_hosting)
+            writer = _writers[shard] ??= _cluster.OpenWriter(Name, shard);
+        return await writer.AppendAllAsync(Shard.Encode(operations), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until the replica here (if any) and, in cluster mode, every other live replica applied <paramref name="sequence"/>.</summary>
+    private async ValueTask WaitAppliedAsync(int shard, ulong sequence, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _replicas)[shard] is { } replica)
+            await replica.WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
+        if (_cluster is not null)
+            await _cluster.WaitReplicasAsync(Name, shard, sequence, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until this node's replica of a shard applied <paramref name="sequence"/>; false when it holds none.</summary>
+    public async ValueTask<bool> WaitLocalAppliedAsync(int shard, ulong sequence, CancellationToken cancellationToken)
+    {
+        if (shard < 0 || shard >= _shardNumber || Volatile.Read(ref _replicas)[shard] is not { } replica)
+            return false;
+        await replica.WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// A strong read's wait: until this node's replicas of <paramref name="shards"/> applied everything their logs
+    /// had stored when the read started. Only shards whose replica here started serving within
+    /// <paramref name="freshWithin"/> wait, unless that is null (every shard waits).
+    /// </summary>
+    public async ValueTask CatchUpWithLogAsync(IReadOnlyList<int> shards, TimeSpan? freshWithin, CancellationToken cancellationToken)
+    {
+        if (_cluster is null)
+            return;
+        var replicas = Volatile.Read(ref _replicas);
+        var waits = new List<Task>();
+        foreach (var shard in shards)
+        {
+            if (shard < 0 || shard >= _shardNumber || replicas[shard] is not { } replica)
+                continue;
+            if (freshWithin is { } window && replica.OpenedFor > window)
+                continue;
+            waits.Add(CatchUpAsync(shard, replica));
+        }
+
+        await Task.WhenAll(waits).ConfigureAwait(false);
+
+        async Task CatchUpAsync(int shard, Shard replica)
+        {
+            var last = await _cluster.StoredLastSequenceAsync(Name, shard, cancellationToken).ConfigureAwait(false);
+            await replica.WaitAppliedAsync(last, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The last sequence this node's replica of a shard applied; null when it holds none.</summary>
+    public ulong? AppliedSequenceOf(int shard) =>
+        shard >= 0 && shard < _shardNumber && Volatile.Read(ref _replicas)[shard] is { } replica ? replica.AppliedSequence : null;
+}

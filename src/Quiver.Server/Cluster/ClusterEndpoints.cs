@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Quiver.Cluster;
+using Quiver.Engine.Catalog;
+using Quiver.Segment.Errors;
+using Quiver.Server.Rest;
+
+namespace Quiver.Server.Cluster;
+
+/// <summary>
+/// Qdrant's cluster endpoints (<c>GET /cluster</c>, <c>GET /collections/{name}/cluster</c>) and the internal wait a
+/// writing node calls on the other replicas. Peer ids are numbers in Qdrant's API: a node's is a stable hash of its id.
+/// </summary>
+internal static class ClusterEndpoints
+{
+    public static void MapClusterEndpoints(this IEndpointRouteBuilder app, CollectionCatalog catalog, ClusterNode? node)
+    {
+        app.MapGet("/cluster", (HttpContext http) => RestHandler.RunAsync(http, false, _ => Done(w =>
+        {
+            w.WriteStartObject();
+            if (node is null)
+            {
+                w.WriteString("status", "disabled");
+                w.WriteEndObject();
+                return;
+            }
+
+            var members = node.Members();
+            w.WriteString("status", "enabled");
+            w.WriteNumber("peer_id", PeerId(node.NodeId));
+            w.WriteStartObject("peers");
+            foreach (var member in members)
+            {
+                w.WriteStartObject(PeerId(member.NodeId).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteString("uri", member.Url.ToString());
+                w.WriteString("node_id", member.NodeId);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            // JetStream's Raft replaces Qdrant's consensus: there is no term or commit of Quiver's own to report.
+            w.WriteStartObject("raft_info");
+            w.WriteNumber("term", 0);
+            w.WriteNumber("commit", 0);
+            w.WriteNumber("pending_operations", 0);
+            w.WriteNull("leader");
+            w.WriteNull("role");
+            w.WriteBoolean("is_voter", false);
+            w.WriteEndObject();
+            w.WriteStartObject("consensus_thread_status");
+            w.WriteString("consensus_thread_status", "working");
+            w.WriteString("last_update", DateTimeOffset.UtcNow);
+            w.WriteEndObject();
+            w.WriteStartObject("message_send_failures");
+            w.WriteEndObject();
+            w.WriteEndObject();
+        })));
+
+        app.MapGet("/collections/{name}/cluster", (HttpContext http, string name) => RestHandler.RunAsync(http, false, _ =>
+        {
+            var collection = catalog.Get(name);
+            var self = node is null ? 0 : PeerId(node.NodeId);
+            var hosted = collection.HostedShards;
+            var remote = node?.Members().Where(m => m.NodeId != node.NodeId).ToList() ?? [];
+            return Done(w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("peer_id", self);
+                w.WriteNumber("shard_count", collection.ShardNumber);
+                w.WriteStartArray("local_shards");
+                foreach (var shard in hosted)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("shard_id", shard);
+                    w.WriteNumber("points_count", collection.View([shard]).Count(null));
+                    w.WriteString("state", "Active");
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteStartArray("remote_shards");
+                foreach (var member in remote)
+                {
+                    if (!member.Serving.TryGetValue(collection.Name, out var shards))
+                        continue;
+                    foreach (var shard in shards)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("shard_id", shard);
+                        w.WriteNumber("peer_id", PeerId(member.NodeId));
+                        w.WriteString("state", "Active");
+                        w.WriteEndObject();
+                    }
+                }
+
+                w.WriteEndArray();
+                w.WriteStartArray("shard_transfers");
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        }));
+
+        app.MapPost(ClusterNode.WaitPath, (HttpContext http) => RestHandler.RunAsync(http, true, async req =>
+        {
+            var collection = catalog.Get(RestReader.String(RestReader.Required(req.Body, "collection", string.Empty), "collection"));
+            var shard = RestReader.Int(req.Body, "shard", -1, 0, collection.ShardNumber - 1);
+            var sequence = RestReader.Required(req.Body, "sequence", string.Empty);
+            if (sequence.ValueKind != JsonValueKind.Number || !sequence.TryGetUInt64(out var seq))
+                throw QuiverException.BadInput("sequence: expected an unsigned integer");
+            if (!await collection.WaitLocalAppliedAsync(shard, seq, req.Cancellation).ConfigureAwait(false))
+                throw new QuiverException(QuiverError.Conflict($"shard {shard} of {collection.Name} has no replica on this node"));
+            return (Action<Utf8JsonWriter>)(w => w.WriteBooleanValue(true));
+        }));
+    }
+
+    /// <summary>A node's number in Qdrant's API: FNV-1a of its id, kept below 2^53 so JavaScript clients read it exactly.</summary>
+    internal static ulong PeerId(string nodeId)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(nodeId))
+        {
+            h ^= b;
+            h *= 1099511628211UL;
+        }
+
+        return h & ((1UL << 53) - 1);
+    }
+
+    private static ValueTask<Action<Utf8JsonWriter>> Done(Action<Utf8JsonWriter> write) => ValueTask.FromResult(write);
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using Quiver.Cluster;
+
+namespace Quiver.Server.Cluster;
+
+internal sealed partial class ClusterRouter
+{
+    /// <summary>
+    /// Runs the read on one serving replica of every shard, grouped by node. A node that fails (unreachable, timed
+    /// out, a 5xx such as "no longer serves that shard") has its shards tried on their next replica; a 4xx (bad
+    /// input) ends the read with that answer. Parts are the 200 bodies.
+    /// </summary>
+    private async Task<(List<byte[]> Parts, PartResult? Failure)> GatherAsync(HttpContext http, RequestDelegate next, string collection, IReadOnlyList<ShardRoute> plan, byte[] body)
+    {
+        var routes = plan.ToDictionary(r => r.Shard);
+        var choice = plan.ToDictionary(r => r.Shard, _ => 0);
+        var pending = plan.Select(r => r.Shard).ToList();
+        var parts = new List<byte[]>();
+        var selfUsed = false;
+        string? lastError = null;
+        while (pending.Count > 0)
+        {
+            var groups = pending.GroupBy(s => routes[s].Replicas[choice[s]]).ToList();
+            var calls = new List<(PeerEndpoint Peer, List<int> Shards, Task<PartResult> Call)>();
+            foreach (var group in groups)
+            {
+                var shards = group.ToList();
+                // The pipeline of this request runs once: this node's part in-process, any retry of it elsewhere.
+                var local = group.Key.IsSelf && !selfUsed;
+                selfUsed |= local;
+                calls.Add((group.Key, shards, local ? RunLocalAsync(http, next, collection, shards, body) : RunRemoteAsync(http, group.Key, shards, body)));
+            }
+
+            pending = [];
+            foreach (var (peer, shards, call) in calls)
+            {
+                PartResult result;
+                try
+                {
+                    result = await call.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException && !http.RequestAborted.IsCancellationRequested)
+                {
+                    result = new PartResult(StatusCodes.Status503ServiceUnavailable, []);
+                    lastError = $"{peer.NodeId}: {ex.Message}";
+                }
+
+                if (result.Status == StatusCodes.Status200OK)
+                {
+                    parts.Add(result.Body);
+                    continue;
+                }
+
+                if (result.Status < 500)
+                    return (parts, result);
+                lastError ??= $"{peer.NodeId}: HTTP {result.Status}";
+                foreach (var shard in shards)
+                {
+                    // The next replica; this node's own replica only once (its in-process part has run).
+                    do
+                    {
+                        choice[shard]++;
+                    }
+                    while (choice[shard] < routes[shard].Replicas.Count && routes[shard].Replicas[choice[shard]].IsSelf && selfUsed);
+                    if (choice[shard] >= routes[shard].Replicas.Count)
+                    {
+                        var message = $"{{\"status\":{{\"error\":\"Service unavailable: every replica of shard {shard} failed ({Escape(lastError)})\"}},\"time\":0}}";
+                        return (parts, new PartResult(StatusCodes.Status503ServiceUnavailable, System.Text.Encoding.UTF8.GetBytes(message)));
+                    }
+
+                    pending.Add(shard);
+                }
+            }
+        }
+
+        return (parts, null);
+    }
+
+    private static string Escape(string? text) => System.Text.Json.JsonEncodedText.Encode(text ?? string.Empty).ToString();
+
+    /// <summary>This node's part: the request's own pipeline over a view of the shards, its answer captured.</summary>
+    private async Task<PartResult> RunLocalAsync(HttpContext http, RequestDelegate next, string collection, List<int> shards, byte[] body)
+    {
+        if (!await CatchUpAsync(http, collection, shards).ConfigureAwait(false))
+            return new PartResult(StatusCodes.Status503ServiceUnavailable, []);
+        var response = http.Response.Body;
+        using var capture = new MemoryStream();
+        http.Request.Body = new MemoryStream(body);
+        http.Request.ContentLength = body.Length;
+        http.Response.Body = capture;
+        http.Features.Set(new ShardSubset(shards));
+        try
+        {
+            await next(http).ConfigureAwait(false);
+        }
+        finally
+        {
+            http.Response.Body = response;
+            http.Features.Set<ShardSubset>(null);
+        }
+
+        var status = http.Response.StatusCode;
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        return new PartResult(status, capture.ToArray());
+    }
+
+    /// <summary>Another node's part: the same request, naming the shards, with the caller's credentials.</summary>
+    private async Task<PartResult> RunRemoteAsync(HttpContext http, PeerEndpoint peer, List<int> shards, byte[] body)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        timeout.CancelAfter(_peerTimeout);
+        var target = new Uri(peer.Url, http.Request.Path.Value + http.Request.QueryString.Value);
+        using var message = new HttpRequestMessage(new HttpMethod(http.Request.Method), target);
+        if (http.Request.Method != HttpMethods.Get)
+        {
+            message.Content = new ByteArrayContent(body);
+            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        foreach (var name in (string[])["api-key", "authorization", "traceparent", "tracestate"])
+        {
+            if (http.Request.Headers.TryGetValue(name, out var value))
+                message.Headers.TryAddWithoutValidation(name, value.ToString());
+        }
+
+        message.Headers.Add(ShardsHeader, string.Join(',', shards.Select(s => s.ToString(CultureInfo.InvariantCulture))));
+        using var response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
+        return new PartResult((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false));
+    }
+}
