@@ -19,30 +19,46 @@ public sealed partial class ClusterNode
     {
         ArgumentNullException.ThrowIfNull(config);
         var uid = Guid.NewGuid().ToString("N")[..16];
-        await Task.WhenAll(Enumerable.Range(0, config.ShardNumber).Select(async shard =>
-        {
-            await using var log = await JetStreamShardLog.OpenAsync(_nats, LogOptions(uid, shard), cancellationToken).ConfigureAwait(false);
-        })).ConfigureAwait(false);
         var record = new CollectionRecord(uid, (System.Text.Json.Nodes.JsonObject)config.Json.DeepClone());
-        var created = await _meta.CreateAsync(CollectionKey(name), JsonSerializer.SerializeToUtf8Bytes(record, ClusterJsonContext.Default.CollectionRecord), cancellationToken).ConfigureAwait(false);
+        ulong? created;
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, config.ShardNumber).Select(async shard =>
+            {
+                await using var log = await JetStreamShardLog.OpenAsync(_nats, LogOptions(uid, shard), CancellationToken.None).ConfigureAwait(false);
+            })).ConfigureAwait(false);
+            created = await _meta.CreateAsync(CollectionKey(name), JsonSerializer.SerializeToUtf8Bytes(record, ClusterJsonContext.Default.CollectionRecord), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Logs of an incarnation that was never agreed: nobody else can know of them.
+            await DeleteLogsAsync(uid, config.ShardNumber).ConfigureAwait(false);
+            throw;
+        }
+
         if (created is null)
         {
             await DeleteLogsAsync(uid, config.ShardNumber).ConfigureAwait(false);
             throw QuiverException.BadInput($"Wrong input: Collection `{name}` already exists!");
         }
 
-        await SyncAsync(cancellationToken).ConfigureAwait(false);
-        await WaitSpreadAsync(uid, present: true, cancellationToken).ConfigureAwait(false);
+        // Agreed: what follows finishes even if the caller goes away.
+        await SyncAsync(CancellationToken.None).ConfigureAwait(false);
+        await WaitSpreadAsync(uid, present: true, CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Replaces the configuration if nobody changed it since it was read (else Conflict: read and try again).</summary>
-    public async ValueTask UpdateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies <paramref name="change"/> to the configuration as stored, and stores the result if nobody changed it
+    /// since it was read (else Conflict: try again).
+    /// </summary>
+    public async ValueTask UpdateCollectionAsync(string name, Func<CollectionConfig, CollectionConfig> change, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(change);
         var key = CollectionKey(name);
         var entry = await _meta.GetAsync(key, cancellationToken).ConfigureAwait(false)
             ?? throw QuiverException.NotFound($"Not found: Collection `{name}` doesn't exist!");
         var current = JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord)!;
+        var config = change(CollectionConfig.FromPersisted(current.Config));
         var record = current with { Config = (System.Text.Json.Nodes.JsonObject)config.Json.DeepClone() };
         if (await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(record, ClusterJsonContext.Default.CollectionRecord), entry.Revision, cancellationToken).ConfigureAwait(false) is null)
             throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was changed by another request at the same time; read it and try again"));
@@ -59,8 +75,9 @@ public sealed partial class ClusterNode
         var record = JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord)!;
         if (!await _meta.DeleteAsync(key, entry.Revision, cancellationToken).ConfigureAwait(false))
             throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was changed by another request at the same time; try again"));
-        await SyncAsync(cancellationToken).ConfigureAwait(false);
-        await WaitSpreadAsync(record.Uid, present: false, cancellationToken).ConfigureAwait(false);
+        // Agreed: what follows finishes even if the caller goes away, so no log is left behind.
+        await SyncAsync(CancellationToken.None).ConfigureAwait(false);
+        await WaitSpreadAsync(record.Uid, present: false, CancellationToken.None).ConfigureAwait(false);
         await DeleteLogsAsync(record.Uid, CollectionConfig.FromPersisted(record.Config).ShardNumber).ConfigureAwait(false);
         return true;
     }

@@ -53,22 +53,48 @@ public sealed partial class ClusterNode
                 }
             }
 
-            _records = records;
             foreach (var (name, uid) in _attached)
             {
-                if (!records.TryGetValue(name, out var record) || record.Uid != uid)
+                if (records.TryGetValue(name, out var record) && record.Uid == uid)
+                    continue;
+                // Gone from the listing: closed (and its local state removed) only once a read of its key confirms.
+                var current = await _meta.GetAsync(CollectionKey(name), cancellationToken).ConfigureAwait(false);
+                var confirmed = current is null ? null : JsonSerializer.Deserialize(current.Value, ClusterJsonContext.Default.CollectionRecord);
+                if (confirmed is not null && confirmed.Uid == uid)
                 {
-                    await catalog.DetachAsync(name, cancellationToken).ConfigureAwait(false);
-                    _attached.TryRemove(name, out _);
+                    records[name] = confirmed;
+                    continue;
+                }
+
+                await catalog.DetachAsync(name, cancellationToken).ConfigureAwait(false);
+                _attached.TryRemove(name, out _);
+            }
+
+            _records = records;
+            var allAttached = true;
+            foreach (var (name, record) in records)
+            {
+                try
+                {
+                    // Opens a new collection (with the incarnation's id, so local state of an earlier one of the same
+                    // name is discarded), or applies a changed configuration to an open one.
+                    await catalog.AttachAsync(name, CollectionConfig.FromPersisted(record.Config), record.Uid, cancellationToken).ConfigureAwait(false);
+                    _attached[name] = record.Uid;
+                    await PlaceAsync(catalog.Get(name), record, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One collection that cannot open now does not hold the others back.
+                    ClusterLog.SyncFailed(_logger, $"{name}: {ex.Message}");
+                    allAttached = false;
                 }
             }
 
-            foreach (var (name, record) in records)
+            if (!_pruned && allAttached)
             {
-                // Opens a new collection, or applies a changed configuration to an open one.
-                await catalog.AttachAsync(name, CollectionConfig.FromPersisted(record.Config), cancellationToken).ConfigureAwait(false);
-                _attached[name] = record.Uid;
-                await PlaceAsync(catalog.Get(name), record, cancellationToken).ConfigureAwait(false);
+                // Once, after the first full round: folders of collections deleted while this node was down.
+                await catalog.PruneDetachedFoldersAsync(cancellationToken).ConfigureAwait(false);
+                _pruned = true;
             }
 
             await AdvertiseAsync(catalog, cancellationToken).ConfigureAwait(false);
@@ -82,6 +108,10 @@ public sealed partial class ClusterNode
     private async Task RefreshViewAsync(CancellationToken cancellationToken)
     {
         var members = await _membership.LiveAsync(cancellationToken).ConfigureAwait(false);
+        // This node puts its key every beat: a listing without it was not a good read (or this node's puts are
+        // failing), and must not make every other member look dead.
+        if (!members.Any(m => m.NodeId == _options.NodeId))
+            return;
         var states = new Dictionary<string, MemberState>(StringComparer.Ordinal);
         foreach (var member in members)
         {
@@ -93,6 +123,27 @@ public sealed partial class ClusterNode
             catch (JsonException)
             {
                 // Not a Quiver node's state: ignored.
+            }
+        }
+
+        // A member whose key is missing stays live until it has been missing for two beats of successful reads:
+        // after a NATS leader election every key may have aged out at once, and placement must not move every shard
+        // for the beat it takes the members to put theirs again.
+        var now = DateTime.UtcNow;
+        lock (_lastSeen)
+        {
+            foreach (var node in states.Keys)
+                _lastSeen[node] = (null, states[node]);
+            foreach (var (node, (missingSince, state)) in _lastSeen.ToList())
+            {
+                if (states.ContainsKey(node))
+                    continue;
+                if (missingSince is null)
+                    _lastSeen[node] = (now, state);
+                if (missingSince is null || now - missingSince < _options.Heartbeat * 2)
+                    states[node] = state;
+                else
+                    _lastSeen.Remove(node);
             }
         }
 
@@ -132,8 +183,22 @@ public sealed partial class ClusterNode
             }
             else if (!wanted && held && desired[shard].All(node => Serves(node, record.Uid, shard)))
             {
-                await collection.SetHostedAsync(shard, false).ConfigureAwait(false);
-                ClusterLog.ReplicaStopped(_logger, collection.Name, shard);
+                // Two steps: first stop advertising it (routing moves away within a round), a beat later close it.
+                var key = (record.Uid, shard);
+                if (!_retiring.TryGetValue(key, out var since))
+                {
+                    _retiring[key] = DateTime.UtcNow;
+                }
+                else if (DateTime.UtcNow - since >= _options.Heartbeat)
+                {
+                    await collection.SetHostedAsync(shard, false).ConfigureAwait(false);
+                    _retiring.Remove(key);
+                    ClusterLog.ReplicaStopped(_logger, collection.Name, shard);
+                }
+            }
+            else
+            {
+                _retiring.Remove((record.Uid, shard));
             }
         }
     }
@@ -148,7 +213,7 @@ public sealed partial class ClusterNode
         foreach (var (name, uid) in _attached)
         {
             if (catalog.TryGet(name) is { } collection)
-                ready[uid] = [.. collection.HostedShards];
+                ready[uid] = [.. collection.HostedShards.Where(shard => !_retiring.ContainsKey((uid, shard)))];
         }
 
         var state = Serialize(new MemberState(_options.AdvertiseUrl.ToString(), ready));

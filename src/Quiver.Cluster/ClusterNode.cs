@@ -37,6 +37,13 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _attached = new(StringComparer.Ordinal);
 
     private volatile ClusterView _view;
+
+    /// <summary>Replicas placement moved away, no longer advertised, closed a beat later (only touched under <see cref="_sync"/>).</summary>
+    private readonly Dictionary<(string Uid, int Shard), DateTime> _retiring = [];
+    private bool _pruned;
+
+    /// <summary>Each member's last advertised state, and since when its key has been missing (locked on itself).</summary>
+    private readonly Dictionary<string, (DateTime? MissingSince, MemberState State)> _lastSeen = new(StringComparer.Ordinal);
     private CollectionCatalog? _catalog;
     private Task? _loop;
     private string _advertised;
@@ -106,7 +113,9 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
 
     public IShardLog OpenReplicaLog(string collection, int shard, ulong firstSequence) => OpenLog(collection, shard);
 
-    public IShardLog OpenWriter(string collection, int shard) => OpenLog(collection, shard);
+    public async ValueTask<IShardLog> OpenWriterAsync(string collection, int shard, CancellationToken cancellationToken) =>
+        await JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(Uid(collection), shard), cancellationToken).ConfigureAwait(false)
+            ?? throw Segment.Errors.QuiverException.Unavailable($"Service unavailable: the log of shard {shard} of {collection} does not exist (the collection is being deleted?)");
 
     public async ValueTask<ulong> StoredLastSequenceAsync(string collection, int shard, CancellationToken cancellationToken)
     {

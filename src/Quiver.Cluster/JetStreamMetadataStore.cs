@@ -74,11 +74,16 @@ public sealed class JetStreamMetadataStore
         return Encoding.UTF8.GetString([.. bytes]);
     }
 
-    /// <summary>The current value, or null when the key does not exist (or was deleted).</summary>
+    /// <summary>
+    /// The current value, or null when the key does not exist (or was deleted). Any other failure (NATS unreachable,
+    /// no leader) throws: "cannot tell" must never read as "deleted".
+    /// </summary>
     public async ValueTask<MetadataEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         var result = await _store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return result.Success && result.Value.Value is { } value ? new MetadataEntry(key, value, result.Value.Revision) : null;
+        if (result.Success)
+            return result.Value.Value is { } value ? new MetadataEntry(key, value, result.Value.Revision) : null;
+        return result.Error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException ? null : throw result.Error;
     }
 
     /// <summary>Creates the key; its revision, or null when it already exists.</summary>

@@ -1,6 +1,7 @@
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
+using Quiver.Segment.Errors;
 using Quiver.Storage.Wal;
 
 namespace Quiver.Cluster;
@@ -135,6 +136,7 @@ public sealed class JetStreamShardLog : IShardLog
         // only a retry after a lost ack carries an id the stream has seen, and it is stored once.
         var opts = new NatsJSPubOpts { MsgId = $"{_options.WriterId}-{_instance}-{Interlocked.Increment(ref _messageCounter)}" };
         var data = record.ToArray();
+        var retrying = System.Diagnostics.Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -147,9 +149,16 @@ public sealed class JetStreamShardLog : IShardLog
                 Interlocked.Add(ref _appendedBytes, record.Length);
                 return ack.Seq;
             }
-            catch (Exception e) when (attempt < _options.PublishAttempts && !ct.IsCancellationRequested && IsTransient(e))
+            catch (Exception e) when (retrying.Elapsed < _options.PublishRetryFor && !ct.IsCancellationRequested && IsTransient(e))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * attempt)), ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && IsTransient(e))
+            {
+                // Outcome unknown (a lost ack may have been stored): the caller learns the log is unavailable, not
+                // that the write failed; retrying it is safe, as point writes are idempotent.
+                throw QuiverException.Unavailable(
+                    $"Service unavailable: the log of {_options.Stream} did not acknowledge within {_options.PublishRetryFor.TotalSeconds:F0} s ({e.Message}); the write may or may not have been stored");
             }
         }
     }
@@ -157,19 +166,21 @@ public sealed class JetStreamShardLog : IShardLog
     private static bool IsTransient(Exception e) =>
         e is OperationCanceledException or NatsNoRespondersException or NatsJSPublishNoResponseException or NatsException and not NatsJSApiException;
 
-    /// <summary>Reports every record from <see cref="_followFrom"/> on, in order, until disposed; resumes after a failure.</summary>
+    /// <summary>Reports every record from <see cref="_followFrom"/> on, in order, until disposed; resumes after a failure or a stall.</summary>
     private async Task FollowAsync()
     {
         while (!_stop.IsCancellationRequested)
         {
+            using var round = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            var watchdog = WatchFollowAsync(round);
             try
             {
                 var consumer = await _js.CreateOrderedConsumerAsync(_options.Stream, new NatsJSOrderedConsumerOpts
                 {
                     DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
-                    OptStartSeq = _followFrom,
-                }, _stop.Token).ConfigureAwait(false);
-                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: _stop.Token).ConfigureAwait(false))
+                    OptStartSeq = Volatile.Read(ref _followFrom),
+                }, round.Token).ConfigureAwait(false);
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: round.Token).ConfigureAwait(false))
                 {
                     if (msg.Metadata is not { } metadata)
                         continue;
@@ -177,7 +188,7 @@ public sealed class JetStreamShardLog : IShardLog
                     if (sequence < _followFrom)
                         continue;
                     _onDurable?.Invoke(sequence, [msg.Data ?? []]);
-                    _followFrom = sequence + 1;
+                    Volatile.Write(ref _followFrom, sequence + 1);
                     if (sequence > Volatile.Read(ref _lastSequence))
                         Volatile.Write(ref _lastSequence, sequence);
                 }
@@ -185,6 +196,10 @@ public sealed class JetStreamShardLog : IShardLog
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 return;
+            }
+            catch (OperationCanceledException)
+            {
+                // The watchdog saw the consumer stall: a new one, from the next record.
             }
 #pragma warning disable CA1031 // a lost connection or a leader change: follow again from the next record
             catch (Exception)
@@ -199,6 +214,56 @@ public sealed class JetStreamShardLog : IShardLog
                     return;
                 }
             }
+            finally
+            {
+                await round.CancelAsync().ConfigureAwait(false);
+                await watchdog.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="round"/> when the follower has not advanced for <see cref="JetStreamShardLogOptions.FollowStallTimeout"/>
+    /// although the stream holds records past it: a consumer whose server died can wait forever without an error.
+    /// </summary>
+    private async Task WatchFollowAsync(CancellationTokenSource round)
+    {
+        var seen = Volatile.Read(ref _followFrom);
+        var since = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            while (!round.IsCancellationRequested)
+            {
+                await Task.Delay(_options.FollowStallTimeout / 3, round.Token).ConfigureAwait(false);
+                var next = Volatile.Read(ref _followFrom);
+                if (next != seen)
+                {
+                    (seen, since) = (next, System.Diagnostics.Stopwatch.GetTimestamp());
+                    continue;
+                }
+
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(since) < _options.FollowStallTimeout)
+                    continue;
+                try
+                {
+                    var stream = await _js.GetStreamAsync(_options.Stream, cancellationToken: round.Token).ConfigureAwait(false);
+                    if (stream.Info.State.LastSeq >= next)
+                    {
+                        await round.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                }
+                catch (NatsException)
+                {
+                    // NATS itself unreachable: the consumer cannot do better now.
+                }
+
+                since = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The round ended.
         }
     }
 
@@ -237,6 +302,7 @@ public sealed class JetStreamShardLog : IShardLog
     {
         var expected = _lastSequence;
         var opts = new NatsJSPubOpts { MsgId = $"{_options.WriterId}-{expected + 1}", ExpectedLastSequence = expected };
+        var retrying = System.Diagnostics.Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -257,7 +323,7 @@ public sealed class JetStreamShardLog : IShardLog
                 Interlocked.Add(ref _appendedBytes, record.Length);
                 return;
             }
-            catch (Exception e) when (attempt < _options.PublishAttempts && !ct.IsCancellationRequested && IsTransient(e))
+            catch (Exception e) when (retrying.Elapsed < _options.PublishRetryFor && !ct.IsCancellationRequested && IsTransient(e))
             {
                 // No ack (leader election, a dropped connection): the same message id again; JetStream stores it once.
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * attempt)), ct).ConfigureAwait(false);
@@ -274,7 +340,7 @@ public sealed class JetStreamShardLog : IShardLog
         Refresh();
         var last = _stream.Info.State.LastSeq;
         var next = Math.Max(fromSequence, FirstSequence);
-        _followFrom = Math.Max(_followFrom, next);
+        Volatile.Write(ref _followFrom, Math.Max(_followFrom, next));
         if (next > last)
             yield break;
         var consumer = _js.CreateOrderedConsumerAsync(_options.Stream, new NatsJSOrderedConsumerOpts
@@ -293,7 +359,7 @@ public sealed class JetStreamShardLog : IShardLog
                     continue;
                 yield return record;
                 next = record.Sequence + 1;
-                _followFrom = next;
+                Volatile.Write(ref _followFrom, next);
             }
         }
     }

@@ -24,8 +24,17 @@ public sealed record JetStreamShardLogOptions
     /// <summary>How long one publish may wait for its ack before it is retried with the same message id.</summary>
     public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Publishes tried for one record before the append fails (covers a leader election of 4-7 s).</summary>
-    public int PublishAttempts { get; init; } = 8;
+    /// <summary>
+    /// How long one record is retried (same message id) before its append fails: longer than a stream leader
+    /// election (4-7 s measured), during which publishes find no responder at once or get no ack.
+    /// </summary>
+    public TimeSpan PublishRetryFor { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A follower that has not advanced for this long while the stream holds records it has not seen starts a new
+    /// consumer (a consumer on a server that died can stall without reporting an error).
+    /// </summary>
+    public TimeSpan FollowStallTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
     /// Several writers share the log (cluster mode: any node appends to any shard): appends are not fenced, JetStream

@@ -150,7 +150,9 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
         if (_options.Cluster is { } cluster)
         {
             var current = Get(nameOrAlias);
-            await cluster.UpdateCollectionAsync(current.Name, current.Config.ApplyUpdate(patch), cancellationToken).ConfigureAwait(false);
+            // Applied to the configuration the cluster holds, so two nodes' changes at once cannot overwrite each other.
+            var change = patch.Clone();
+            await cluster.UpdateCollectionAsync(current.Name, config => config.ApplyUpdate(change), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -180,12 +182,13 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
     /// Cluster mode: opens a collection the cluster agreed on (its replicas here replay their logs), or applies a
     /// changed configuration to one already open. Called by the cluster host for every node, the creating one too.
     /// </summary>
-    public async ValueTask AttachAsync(string name, CollectionConfig config, CancellationToken cancellationToken)
+    public async ValueTask AttachAsync(string name, CollectionConfig config, string incarnation, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var dir = Path.Combine(CollectionsDir, name);
+            var marker = Path.Combine(dir, "incarnation.txt");
             if (_collections.TryGetValue(name, out var open))
             {
                 if (!JsonNode.DeepEquals(open.Config.Json, config.Json))
@@ -197,18 +200,37 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
                 return;
             }
 
-            // Local state of an earlier collection of the same name and a different shape is of no use.
-            if (File.Exists(Path.Combine(dir, "config.qcf"))
-                && !JsonNode.DeepEquals(CollectionConfig.FromPersisted((JsonObject)JsonNode.Parse(ChecksummedFile.Read(Path.Combine(dir, "config.qcf"), ConfigKind, 1).Body.Span)!).Json, config.Json))
-            {
+            // Local state of another incarnation of the name (deleted and created again while this node was away) is
+            // of no use, and would be wrong: its applied sequences belong to other logs.
+            if (Directory.Exists(dir) && (!File.Exists(marker) || File.ReadAllText(marker).Trim() != incarnation))
                 Directory.Delete(dir, recursive: true);
-            }
-
             Directory.CreateDirectory(dir);
+            File.WriteAllText(marker, incarnation);
             var collection = Collection.Open(name, dir, config, _options.Shards, _logger, _options.Cluster);
             WriteConfig(dir, config);
             _collections[name] = collection;
             EngineLog.CollectionCreated(_logger, name);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Cluster mode: removes the folders of collections that are not open (deleted while this node was away). Called
+    /// once the cluster has attached every collection it holds.
+    /// </summary>
+    public async ValueTask PruneDetachedFoldersAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories(CollectionsDir))
+            {
+                if (!_collections.ContainsKey(Path.GetFileName(dir)))
+                    Directory.Delete(dir, recursive: true);
+            }
         }
         finally
         {

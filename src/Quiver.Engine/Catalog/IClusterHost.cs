@@ -17,7 +17,7 @@ public interface IClusterHost
     IShardLog OpenReplicaLog(string collection, int shard, ulong firstSequence);
 
     /// <summary>The shard's shared log for appends only (this node holds no replica of it).</summary>
-    IShardLog OpenWriter(string collection, int shard);
+    ValueTask<IShardLog> OpenWriterAsync(string collection, int shard, CancellationToken cancellationToken);
 
     /// <summary>Waits until every live replica of the shard on another node applied <paramref name="sequence"/>.</summary>
     ValueTask WaitReplicasAsync(string collection, int shard, ulong sequence, CancellationToken cancellationToken);
@@ -28,8 +28,11 @@ public interface IClusterHost
     /// <summary>Agrees a new collection with the cluster; every node then opens it (<see cref="CollectionCatalog.AttachAsync"/>, also on this node).</summary>
     ValueTask CreateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken);
 
-    /// <summary>Agrees a changed configuration.</summary>
-    ValueTask UpdateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken);
+    /// <summary>
+    /// Agrees a changed configuration: <paramref name="change"/> is applied to the configuration as the metadata
+    /// store holds it, and stored only if nobody changed it meanwhile (else Conflict).
+    /// </summary>
+    ValueTask UpdateCollectionAsync(string name, Func<CollectionConfig, CollectionConfig> change, CancellationToken cancellationToken);
 
     /// <summary>Removes a collection from the cluster; false when it did not exist.</summary>
     ValueTask<bool> DeleteCollectionAsync(string name, CancellationToken cancellationToken);

@@ -22,7 +22,7 @@ public sealed partial class Collection
     private ILogger? _logger;
 
     /// <summary>The shards this node holds a replica of, in id order.</summary>
-    public IReadOnlyList<int> HostedShards => Volatile.Read(ref _shardIds);
+    public IReadOnlyList<int> HostedShards => _set.ReadingIds;
 
     /// <summary>The shard a point lives in (the same on every node and in every version).</summary>
     public int ShardOfPoint(Segment.Points.PointId id) => ShardOf(id);
@@ -37,38 +37,40 @@ public sealed partial class Collection
     public Collection View(IReadOnlyCollection<int> shards)
     {
         ArgumentNullException.ThrowIfNull(shards);
-        var replicas = Volatile.Read(ref _replicas);
+        var replicas = _set.ById;
         var selected = new Shard?[_shardNumber];
         foreach (var shard in shards)
         {
             if (shard < 0 || shard >= _shardNumber)
                 throw QuiverException.BadInput($"shard {shard}: the collection has shards 0 to {_shardNumber - 1}");
-            selected[shard] = replicas[shard] ?? throw QuiverException.Unavailable($"shard {shard} of {Name} has no replica on this node");
+            selected[shard] = replicas[shard] ?? throw QuiverException.Unavailable($"Service unavailable: shard {shard} of {Name} has no replica on this node");
         }
 
         return new Collection(Name, _directory, Config, selected, _cluster) { _isView = true, _allReplicas = replicas };
     }
 
-    /// <summary>Every replica on this node, by shard id (a view's <see cref="_replicas"/> holds only its shards).</summary>
+    /// <summary>Every replica on this node, by shard id, for a view (whose own set holds only its shards).</summary>
     private Shard?[]? _allReplicas;
 
     /// <summary>This node's replica of a shard, for lookups of a point's stored vector (any replica here will do).</summary>
-    private Shard? HostedReplica(int shard) => (_allReplicas ?? Volatile.Read(ref _replicas))[shard];
+    private Shard? HostedReplica(int shard) => (_allReplicas ?? _set.ById)[shard];
 
     /// <summary>The replica here of the shard a point lives in; Unavailable in cluster mode when this node holds none.</summary>
     private Shard ReplicaOfPoint(Segment.Points.PointId id)
     {
         var shard = ShardOf(id);
         return HostedReplica(shard) ?? throw QuiverException.Unavailable(
-            $"point {id} lives in shard {shard} of {Name}, which has no replica on this node: in cluster mode, query by vector rather than by point id");
+            $"Service unavailable: point {id} lives in shard {shard} of {Name}, which has no replica on this node: in cluster mode, query by vector rather than by point id");
     }
 
     /// <summary>The replica a read of one point uses: in a view only the view's shards answer, so no point is returned twice.</summary>
-    private Shard? ReadReplica(int shard) => Volatile.Read(ref _replicas)[shard];
+    private Shard? ReadReplica(int shard) => _set.ById[shard];
 
     /// <summary>
     /// Starts or stops holding a replica of a shard (placement changed). Starting replays the shard's log into the
-    /// local state before the replica serves, so it is caught up when it appears in <see cref="HostedShards"/>.
+    /// local state before the replica is published, so it is caught up when it appears in <see cref="HostedShards"/>.
+    /// Stopping unpublishes it first (new reads and writes no longer find it), then closes it: waits on it then fail
+    /// as Unavailable, and writes that held it go on through the log.
     /// </summary>
     public async ValueTask SetHostedAsync(int shard, bool hosted)
     {
@@ -79,24 +81,25 @@ public sealed partial class Collection
         Shard? closing = null;
         if (hosted)
         {
-            if (Volatile.Read(ref _replicas)[shard] is not null)
+            if (_set.ById[shard] is not null)
                 return;
             var opened = OpenReplica(Name, _directory, Config, shard, _options, _logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _cluster);
+            opened.MarkServing();
             lock (_hosting)
             {
-                var replicas = (Shard?[])_replicas.Clone();
+                var replicas = (Shard?[])_set.ById.Clone();
                 replicas[shard] = opened;
-                Publish(replicas);
+                _set = new ReplicaSet(replicas);
             }
         }
         else
         {
             lock (_hosting)
             {
-                var replicas = (Shard?[])_replicas.Clone();
+                var replicas = (Shard?[])_set.ById.Clone();
                 closing = replicas[shard];
                 replicas[shard] = null;
-                Publish(replicas);
+                _set = new ReplicaSet(replicas);
             }
         }
 
@@ -104,32 +107,56 @@ public sealed partial class Collection
             await closing.DisposeAsync().ConfigureAwait(false);
     }
 
-    private void Publish(Shard?[] replicas)
-    {
-        var ids = Enumerable.Range(0, replicas.Length).Where(i => replicas[i] is not null).ToArray();
-        Volatile.Write(ref _shards, [.. ids.Select(i => replicas[i]!)]);
-        Volatile.Write(ref _shardIds, ids);
-        Volatile.Write(ref _replicas, replicas);
-    }
-
     /// <summary>Appends a shard's operations to its log: through the replica here, or straight to the log.</summary>
     private async ValueTask<ulong> SubmitAsync(int shard, IReadOnlyList<PointOperation> operations)
     {
-        if (Volatile.Read(ref _replicas)[shard] is { } replica)
-            return await replica.SubmitBatchAsync(operations).ConfigureAwait(false);
+        if (_set.ById[shard] is { } replica)
+        {
+            try
+            {
+                return await replica.SubmitBatchAsync(operations).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException) when (_cluster is not null)
+            {
+                // The replica moved away between the lookup and the append: nothing was appended through it.
+            }
+        }
+
         if (_cluster is null)
             throw new InvalidOperationException($"shard {shard} of {Name} is not open");
-        IShardLog writer;
-        lock (_hosting)
-            writer = _writers[shard] ??= _cluster.OpenWriter(Name, shard);
+        var writer = Volatile.Read(ref _writers[shard]);
+        if (writer is null)
+        {
+            var opened = await _cluster.OpenWriterAsync(Name, shard, CancellationToken.None).ConfigureAwait(false);
+            writer = Interlocked.CompareExchange(ref _writers[shard], opened, null);
+            if (writer is null)
+            {
+                writer = opened;
+            }
+            else
+            {
+                await opened.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
         return await writer.AppendAllAsync(Shard.Encode(operations), CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Waits until the replica here (if any) and, in cluster mode, every other live replica applied <paramref name="sequence"/>.</summary>
+    /// <summary>Waits until the replica here (if any) and, in cluster mode, every other serving replica applied <paramref name="sequence"/>.</summary>
     private async ValueTask WaitAppliedAsync(int shard, ulong sequence, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _replicas)[shard] is { } replica)
-            await replica.WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
+        if (_set.ById[shard] is { } replica)
+        {
+            try
+            {
+                await replica.WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
+            }
+            catch (QuiverException ex) when (_cluster is not null && ex.Error.Kind == ErrorKind.Unavailable)
+            {
+                // The replica here closed (moved away): the replicas that serve the shard now are waited for below.
+            }
+        }
+
         if (_cluster is not null)
             await _cluster.WaitReplicasAsync(Name, shard, sequence, cancellationToken).ConfigureAwait(false);
     }
@@ -137,7 +164,7 @@ public sealed partial class Collection
     /// <summary>Waits until this node's replica of a shard applied <paramref name="sequence"/>; false when it holds none.</summary>
     public async ValueTask<bool> WaitLocalAppliedAsync(int shard, ulong sequence, CancellationToken cancellationToken)
     {
-        if (shard < 0 || shard >= _shardNumber || Volatile.Read(ref _replicas)[shard] is not { } replica)
+        if (shard < 0 || shard >= _shardNumber || _set.ById[shard] is not { } replica)
             return false;
         await replica.WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
         return true;
@@ -145,20 +172,20 @@ public sealed partial class Collection
 
     /// <summary>
     /// A strong read's wait: until this node's replicas of <paramref name="shards"/> applied everything their logs
-    /// had stored when the read started. Only shards whose replica here started serving within
-    /// <paramref name="freshWithin"/> wait, unless that is null (every shard waits).
+    /// had stored when the read started. Only replicas that started serving within <paramref name="freshWithin"/>
+    /// wait, unless that is null (every shard waits).
     /// </summary>
     public async ValueTask CatchUpWithLogAsync(IReadOnlyList<int> shards, TimeSpan? freshWithin, CancellationToken cancellationToken)
     {
         if (_cluster is null)
             return;
-        var replicas = Volatile.Read(ref _replicas);
+        var replicas = _set.ById;
         var waits = new List<Task>();
         foreach (var shard in shards)
         {
             if (shard < 0 || shard >= _shardNumber || replicas[shard] is not { } replica)
                 continue;
-            if (freshWithin is { } window && replica.OpenedFor > window)
+            if (freshWithin is { } window && replica.ServingFor > window)
                 continue;
             waits.Add(CatchUpAsync(shard, replica));
         }
@@ -174,5 +201,5 @@ public sealed partial class Collection
 
     /// <summary>The last sequence this node's replica of a shard applied; null when it holds none.</summary>
     public ulong? AppliedSequenceOf(int shard) =>
-        shard >= 0 && shard < _shardNumber && Volatile.Read(ref _replicas)[shard] is { } replica ? replica.AppliedSequence : null;
+        shard >= 0 && shard < _shardNumber && _set.ById[shard] is { } replica ? replica.AppliedSequence : null;
 }

@@ -22,7 +22,7 @@ public sealed partial class Collection
         var path = JsonPath.Parse(key, "key");
         var counts = new Dictionary<object, long>();
         var indexed = false;
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             indexed |= shard.Read(set =>
             {

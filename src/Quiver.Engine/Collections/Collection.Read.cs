@@ -32,7 +32,7 @@ public sealed partial class Collection
     public long Count(Segment.Filtering.Filter? filter)
     {
         long total = 0;
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
             total += shard.Read(set => set.Count(filter));
         return total;
     }
@@ -46,7 +46,7 @@ public sealed partial class Collection
 
         // Each shard returns its first limit+1 ids from the offset in id order; the merge keeps the global first.
         var candidates = new List<(PointId Id, Shard Shard)>();
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             foreach (var id in shard.Read(set => set.ScrollIds(request.Filter, request.Offset, request.Limit + 1)))
                 candidates.Add((id, shard));
@@ -71,7 +71,7 @@ public sealed partial class Collection
     private ScrollResult ScrollOrdered(ScrollRequest request, OrderBy orderBy)
     {
         var merged = new List<PointRecord>();
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             merged.AddRange(shard.Read(set =>
             {
@@ -96,8 +96,8 @@ public sealed partial class Collection
         var segments = 0;
         var optimizing = false;
         var pending = false;
-        var schemas = new List<IReadOnlyList<PayloadFieldInfo>>(_shards.Length);
-        foreach (var shard in _shards)
+        var schemas = new List<IReadOnlyList<PayloadFieldInfo>>(ReadShards.Length);
+        foreach (var shard in ReadShards)
         {
             var (p, i, n, fields) = shard.Read(set => (set.LiveCount, set.IndexedVectorCount, set.Segments.Length, set.Describe()));
             points += p;
@@ -116,15 +116,15 @@ public sealed partial class Collection
     /// <summary>Every segment's memory by component and disk bytes, shard by shard (for telemetry; walks every point).</summary>
     public IReadOnlyList<SegmentFootprint> Footprint()
     {
-        var (shards, ids) = (_shards, _shardIds);
-        return [.. shards.SelectMany((shard, i) => shard.Footprint(ids[i]))];
+        var set = _set;
+        return [.. set.Reading.SelectMany((shard, i) => shard.Footprint(set.ReadingIds[i]))];
     }
 
     /// <summary>Bytes held in memory by vectors, graphs, sketches and quantized codes, over every shard and segment.</summary>
     public CollectionMemory Memory()
     {
         long vectors = 0, graphs = 0, sketches = 0, codes = 0, mapped = 0, mappedPayloads = 0;
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             var (v, g, k, c, m, p) = shard.Read(set => (set.Segments.Sum(s => s.VectorBytes), set.Segments.Sum(s => s.GraphBytes), set.Segments.Sum(s => s.SketchBytes),
                 set.Segments.Sum(s => s.CodeBytes), set.Segments.Sum(s => s.MappedVectorBytes), set.Segments.Sum(s => s.MappedPayloadBytes)));
@@ -146,7 +146,7 @@ public sealed partial class Collection
     public WriteBacklog Backlog()
     {
         long apply = 0, unindexed = 0;
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             apply = Math.Max(apply, shard.ApplyBacklog);
             var status = shard.OptimizerStatus;
@@ -158,27 +158,30 @@ public sealed partial class Collection
     }
 
     /// <summary>The shards held here (all of them on a single node).</summary>
-    public int ShardCount => _shards.Length;
+    public int ShardCount => ReadShards.Length;
 
     /// <summary>The change stream's cursor on a shard; null when the stream is off (<c>ShardOptions.ChangeFeed</c>).</summary>
-    public ChangeFeedCursor? ChangeFeedCursor(int shard) => _shards[shard].FeedCursor;
+    public ChangeFeedCursor? ChangeFeedCursor(int shard) => ReadShards[shard].FeedCursor;
 
     /// <summary>Applied operations the change stream has not published yet, over every shard.</summary>
     public long ChangeFeedBacklog() =>
-        _shards.Sum(s => s.FeedCursor is { } c ? (long)(s.AppliedSequence - Math.Min(c.Published, s.AppliedSequence)) : 0);
+        ReadShards.Sum(s => s.FeedCursor is { } c ? (long)(s.AppliedSequence - Math.Min(c.Published, s.AppliedSequence)) : 0);
 
     /// <summary>Records durably that the change stream published a shard's operations up to <paramref name="published"/>.</summary>
-    public void AdvanceChangeFeed(int shard, ulong published) => _shards[shard].AdvanceChangeFeed(published);
+    public void AdvanceChangeFeed(int shard, ulong published) => ReadShards[shard].AdvanceChangeFeed(published);
 
     /// <summary>Applied operations of a shard after <paramref name="after"/>, in log order, bounded by count and bytes.</summary>
     public IReadOnlyList<(ulong Sequence, PointOperation Operation)> ReadAppliedOperations(int shard, ulong after, int max, long maxBytes) =>
-        _shards[shard].ReadApplied(after, max, maxBytes);
+        ReadShards[shard].ReadApplied(after, max, maxBytes);
 
     /// <summary>Per shard: what its optimizer is doing.</summary>
-    public IReadOnlyList<OptimizerProgress> Optimizations() =>
-        [.. _shards.Select((shard, i) => (i: _shardIds[i], shard.OptimizerStatus))
+    public IReadOnlyList<OptimizerProgress> Optimizations()
+    {
+        var set = _set;
+        return [.. set.Reading.Zip(set.ReadingIds, (shard, i) => (i, shard.OptimizerStatus))
             .Where(x => x.OptimizerStatus.Running)
             .Select(x => new OptimizerProgress(x.i, x.OptimizerStatus.Kind!, x.OptimizerStatus.PointsTotal, x.OptimizerStatus.PointsDone, x.OptimizerStatus.StartedAt!.Value))];
+    }
 
     private static PointRecord Materialize(PointSegment segment, int offset, WithPayload withPayload, WithVector withVector)
     {

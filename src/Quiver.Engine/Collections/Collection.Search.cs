@@ -122,7 +122,7 @@ public sealed partial class Collection
         var buffer = SearchBuffer.Rent();
         try
         {
-            var shards = _shards;
+            var shards = ReadShards;
             if (shards.Length == 1)
             {
                 // One shard's order is the final order: materialise only the page.

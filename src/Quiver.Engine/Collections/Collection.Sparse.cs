@@ -38,7 +38,7 @@ public sealed partial class Collection
         var found = new List<(float Score, ScoredRecord Record)>();
         var hits = new List<(int Offset, float Score)>();
         var ranked = new List<(float Score, PointId Id, Segment.Segments.PointSegment Segment, int Offset)>();
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var view = shard.EnterRead();
@@ -140,7 +140,7 @@ public sealed partial class Collection
             return query;
         var df = new long[query.Count];
         long n = 0;
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             using var view = shard.EnterRead();
             foreach (var segment in view.Set.Segments)

@@ -12,9 +12,9 @@ namespace Quiver.Engine.Collections;
 public sealed partial class Collection
 {
     /// <summary>Validates, logs and applies one operation.</summary>
-    public async ValueTask<UpdateResult> ApplyAsync(PointOperation operation, bool wait, CancellationToken cancellationToken)
+    public async ValueTask<UpdateResult> ApplyAsync(PointOperation operation, bool wait, CancellationToken cancellationToken, WriteReceipt? receipt = null)
     {
-        var results = await ApplyBatchAsync([operation], wait, cancellationToken).ConfigureAwait(false);
+        var results = await ApplyBatchAsync([operation], wait, cancellationToken, receipt).ConfigureAwait(false);
         return results[0];
     }
 
@@ -23,7 +23,7 @@ public sealed partial class Collection
     /// operation is invalid. Every operation is logged before any waiting starts, so a request cut short (its
     /// timeout, the client going away) while it waits for visibility never leaves a batch half logged.
     /// </summary>
-    public async ValueTask<IReadOnlyList<UpdateResult>> ApplyBatchAsync(IReadOnlyList<PointOperation> operations, bool wait, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<UpdateResult>> ApplyBatchAsync(IReadOnlyList<PointOperation> operations, bool wait, CancellationToken cancellationToken, WriteReceipt? receipt = null)
     {
         // Points upserted earlier in the batch count as existing for the operations after them.
         var upserted = new HashSet<PointId>();
@@ -46,6 +46,8 @@ public sealed partial class Collection
         }
 
         await Task.WhenAll(appends).ConfigureAwait(false);
+        if (receipt is not null)
+            receipt.ShardSequences = lastPerShard;
         var results = new UpdateResult[routed.Length];
         for (var i = 0; i < results.Length; i++)
             results[i] = new UpdateResult(sequences[i], wait);
@@ -87,7 +89,7 @@ public sealed partial class Collection
     /// <summary>Waits until every operation logged so far is applied and visible.</summary>
     public async ValueTask CatchUpAsync(CancellationToken cancellationToken)
     {
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
             await shard.WaitAppliedAsync(shard.DurableSequence, cancellationToken).ConfigureAwait(false);
     }
 

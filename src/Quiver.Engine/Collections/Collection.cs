@@ -17,15 +17,8 @@ public sealed partial class Collection : IAsyncDisposable
     private readonly int _shardNumber;
     private CollectionConfig _config;
 
-    /// <summary>The shards reads run over, in id order: every shard on a single node; in cluster mode the ones this
-    /// node holds a replica of (or, in a view, the requested ones).</summary>
-    private Shard[] _shards;
-
-    /// <summary>The shard id of each entry of <see cref="_shards"/>.</summary>
-    private int[] _shardIds;
-
-    /// <summary>This node's replica of each shard, by shard id; null where it holds none (cluster mode).</summary>
-    private Shard?[] _replicas;
+    /// <summary>The replicas here, published as one snapshot so a reader never pairs one version with another.</summary>
+    private volatile ReplicaSet _set;
 
     private Collection(string name, string directory, CollectionConfig config, Shard?[] replicas, IClusterHost? cluster)
     {
@@ -33,11 +26,9 @@ public sealed partial class Collection : IAsyncDisposable
         _directory = directory;
         _config = config;
         _shardNumber = replicas.Length;
-        _replicas = replicas;
+        _set = new ReplicaSet(replicas);
         _cluster = cluster;
         _writers = new Storage.Wal.IShardLog?[replicas.Length];
-        _shardIds = [.. Enumerable.Range(0, replicas.Length).Where(i => replicas[i] is not null)];
-        _shards = [.. _shardIds.Select(i => replicas[i]!)];
     }
 
     public string Name { get; }
@@ -78,7 +69,7 @@ public sealed partial class Collection : IAsyncDisposable
     {
         Volatile.Write(ref _config, config);
         var indexing = IndexingOf(config);
-        foreach (var shard in Volatile.Read(ref _shards))
+        foreach (var shard in ReadShards)
             shard.UpdateIndexing(indexing);
     }
 
@@ -114,7 +105,30 @@ public sealed partial class Collection : IAsyncDisposable
     internal string Directory => _directory;
 
     /// <summary>The shards, for benchmarks that compare the engine with the index it wraps.</summary>
-    internal IReadOnlyList<Shard> Shards => _shards;
+    internal IReadOnlyList<Shard> Shards => ReadShards;
+
+    /// <summary>
+    /// The shards reads run over, in id order: every shard on a single node; in cluster mode the ones this node holds
+    /// a replica of (or, in a view, the requested ones).
+    /// </summary>
+    private Shard[] ReadShards => _set.Reading;
+
+    /// <summary>This node's replica of each shard by id (null where it holds none), and the non-null ones in id order.</summary>
+    private sealed class ReplicaSet
+    {
+        public ReplicaSet(Shard?[] byId)
+        {
+            ById = byId;
+            ReadingIds = [.. Enumerable.Range(0, byId.Length).Where(i => byId[i] is not null)];
+            Reading = [.. ReadingIds.Select(i => byId[i]!)];
+        }
+
+        public Shard?[] ById { get; }
+
+        public Shard[] Reading { get; }
+
+        public int[] ReadingIds { get; }
+    }
 
     /// <summary>Closes every shard; one failing does not stop the others from flushing.</summary>
     public async ValueTask DisposeAsync()
@@ -128,7 +142,7 @@ public sealed partial class Collection : IAsyncDisposable
                 await writer.DisposeAsync().ConfigureAwait(false);
         }
 
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
         {
             try
             {
@@ -149,7 +163,7 @@ public sealed partial class Collection : IAsyncDisposable
     /// <summary>Writes every shard's applied state to disk.</summary>
     public void Flush()
     {
-        foreach (var shard in _shards)
+        foreach (var shard in ReadShards)
             shard.Flush();
     }
 

@@ -13,3 +13,12 @@ public sealed record ScrollResult(IReadOnlyList<PointRecord> Points, PointId? Ne
 
 /// <summary>The outcome of a write: its log sequence, and whether it was applied before returning.</summary>
 public sealed record UpdateResult(ulong OperationId, bool Completed);
+
+/// <summary>
+/// Where a write landed: per shard id, the log sequence of its last part there (0: the write did not touch that
+/// shard). A later read that asks to see at least these sequences sees the write (read-your-writes), on any replica.
+/// </summary>
+public sealed class WriteReceipt
+{
+    public IReadOnlyList<ulong> ShardSequences { get; internal set; } = [];
+}

@@ -14,6 +14,8 @@ internal sealed class AppliedWaiters
         {
             if (_released >= sequence)
                 return ValueTask.CompletedTask;
+            if (_closed is { } reason)
+                return ValueTask.FromException(Segment.Errors.QuiverException.Unavailable(reason));
             tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiting.Enqueue(tcs, sequence);
         }
@@ -45,6 +47,22 @@ internal sealed class AppliedWaiters
                 return _waiting.Count;
         }
     }
+
+    /// <summary>
+    /// The shard closed: every waiter fails with Unavailable (it may still apply elsewhere; a caller that waited
+    /// for visibility here learns it will not see it here), and later waits fail at once.
+    /// </summary>
+    public void Close(string reason)
+    {
+        lock (_gate)
+        {
+            _closed = reason;
+            while (_waiting.TryDequeue(out var tcs, out _))
+                tcs.TrySetException(Segment.Errors.QuiverException.Unavailable(reason));
+        }
+    }
+
+    private string? _closed;
 
     public void Release(ulong applied)
     {

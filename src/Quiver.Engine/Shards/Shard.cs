@@ -22,8 +22,8 @@ internal sealed partial class Shard : IAsyncDisposable
     private readonly IReadOnlyList<SegmentVectorSpace> _spaces;
     private SegmentSet _set;
     private readonly IShardLog _wal;
-    private readonly Channel<(ulong Sequence, PointOperation Operation, int Bytes)> _applyQueue =
-        Channel.CreateUnbounded<(ulong, PointOperation, int)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(ulong Sequence, PointOperation? Operation, int Bytes)> _applyQueue =
+        Channel.CreateUnbounded<(ulong, PointOperation?, int)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly AppliedWaiters _waiters = new();
     private readonly Task _applyLoop;
     private readonly Task _flushLoop;
@@ -80,10 +80,13 @@ internal sealed partial class Shard : IAsyncDisposable
         SignalOptimizer();
     }
 
-    private readonly long _openedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+    private long _servingSince = System.Diagnostics.Stopwatch.GetTimestamp();
 
-    /// <summary>How long the shard has been open.</summary>
-    public TimeSpan OpenedFor => System.Diagnostics.Stopwatch.GetElapsedTime(_openedAt);
+    /// <summary>How long since the shard started serving (its log replayed, its readers let in).</summary>
+    public TimeSpan ServingFor => System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _servingSince));
+
+    /// <summary>Marks the moment the shard starts serving reads (cluster mode: when its node is about to advertise it).</summary>
+    public void MarkServing() => Volatile.Write(ref _servingSince, System.Diagnostics.Stopwatch.GetTimestamp());
 
     public ulong AppliedSequence => (ulong)Volatile.Read(ref _appliedSequence);
 
@@ -165,6 +168,7 @@ internal sealed partial class Shard : IAsyncDisposable
         await _wal.DisposeAsync().ConfigureAwait(false);
         _applyQueue.Writer.TryComplete();
         await _applyLoop.ConfigureAwait(false);
+        _waiters.Close($"Service unavailable: shard {_directory} closed (moved to other nodes, or the server is stopping)");
         await _stopping.CancelAsync().ConfigureAwait(false);
         _optimizerSignal.Release();
         foreach (var loop in new[] { _flushLoop, _optimizerLoop })
@@ -200,11 +204,28 @@ internal sealed partial class Shard : IAsyncDisposable
             EngineLog.ShardReplayed(_logger, _directory, replayed, AppliedSequence);
     }
 
-    // Runs on the log's writer thread, in sequence order, right after each fsync.
+    // Runs on the log's writer thread (or a shared log's follower), in sequence order, right after each durability point.
     private void OnDurable(ulong firstSequence, IReadOnlyList<ReadOnlyMemory<byte>> records)
     {
         for (var i = 0; i < records.Count; i++)
-            _applyQueue.Writer.TryWrite((firstSequence + (ulong)i, OperationCodec.Decode(records[i].Span), records[i].Length));
+        {
+            var sequence = firstSequence + (ulong)i;
+            PointOperation? operation;
+            try
+            {
+                operation = OperationCodec.Decode(records[i].Span);
+            }
+#pragma warning disable CA1031 // A record that cannot be read is a bug or a foreign writer: it is skipped (logged), never retried forever.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                EngineLog.ApplyFailed(_logger, ex, _directory, sequence);
+                operation = null;
+            }
+
+            _applyQueue.Writer.TryWrite((sequence, operation, records[i].Length));
+        }
+
         Volatile.Write(ref _durableSequence, (long)firstSequence + records.Count - 1);
     }
 
@@ -218,8 +239,16 @@ internal sealed partial class Shard : IAsyncDisposable
             {
                 if (_options.ApplyDelay > TimeSpan.Zero)
                     await Task.Delay(_options.ApplyDelay).ConfigureAwait(false);
-                ApplyLocked(item.Sequence, item.Operation);
-                RememberApplied(item.Sequence, item.Operation, item.Bytes);
+                if (item.Operation is { } operation)
+                {
+                    ApplyLocked(item.Sequence, operation);
+                    RememberApplied(item.Sequence, operation, item.Bytes);
+                }
+                else
+                {
+                    // An unreadable record (logged when it arrived) still counts as applied, so waiters move on.
+                    Volatile.Write(ref _appliedSequence, (long)item.Sequence);
+                }
                 // Under a steady stream the queue may never run dry: release waiters as we go, not only then.
                 if (++sinceRelease == 256)
                 {

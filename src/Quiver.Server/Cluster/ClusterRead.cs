@@ -95,14 +95,22 @@ internal sealed partial class ClusterRead
 
         var offset = Number(search, "offset", 0);
         var limit = Number(search, "limit", 10);
-        search["offset"] = 0;
-        search["limit"] = offset + limit;
+        // Values a single node would refuse go on unchanged, so every node refuses them the same way.
+        if (IsCount(search, "offset") && IsCount(search, "limit"))
+        {
+            search["offset"] = 0;
+            search["limit"] = Math.Min(Collection.MaxLimit, offset + limit);
+        }
+
         var usingName = search["using"] is JsonValue u && u.TryGetValue<string>(out var name) ? name : string.Empty;
         var space = config.FindSpace(usingName) ?? config.FindMulti(usingName);
         var ascending = config.FindSparse(usingName) is null && space?.Distance is Distance.Euclid or Distance.Manhattan;
         _pages.Add((offset, limit, ascending));
         return null;
     }
+
+    private static bool IsCount(JsonObject request, string field) =>
+        request[field] is null || (request[field] is JsonValue v && v.TryGetValue<int>(out var n) && n is >= 0 and <= Collection.MaxLimit);
 
     private static int Number(JsonObject request, string field, int fallback) =>
         request[field] is JsonValue v && v.TryGetValue<int>(out var n) && n >= 0 ? n : fallback;

@@ -13,6 +13,12 @@ internal sealed partial class ClusterRouter
     /// </summary>
     private async Task<(List<byte[]> Parts, PartResult? Failure)> GatherAsync(HttpContext http, RequestDelegate next, string collection, IReadOnlyList<ShardRoute> plan, byte[] body)
     {
+        // Read once, before any part runs: the local part runs this request's pipeline, which changes the context.
+        var forward = new ForwardedRequest(
+            http.Request.Method,
+            http.Request.Path.Value + http.Request.QueryString.Value,
+            [.. ForwardedHeaders.Where(h => http.Request.Headers.ContainsKey(h)).Select(h => (h, http.Request.Headers[h].ToString()))],
+            http.RequestAborted);
         var routes = plan.ToDictionary(r => r.Shard);
         var choice = plan.ToDictionary(r => r.Shard, _ => 0);
         var pending = plan.Select(r => r.Shard).ToList();
@@ -23,13 +29,13 @@ internal sealed partial class ClusterRouter
         {
             var groups = pending.GroupBy(s => routes[s].Replicas[choice[s]]).ToList();
             var calls = new List<(PeerEndpoint Peer, List<int> Shards, Task<PartResult> Call)>();
-            foreach (var group in groups)
+            // Other nodes' parts start first; this node's part (the request's own pipeline, run once) last.
+            foreach (var group in groups.Where(g => !g.Key.IsSelf || selfUsed))
+                calls.Add((group.Key, group.ToList(), RunRemoteAsync(forward, group.Key, group.ToList(), body)));
+            if (!selfUsed && groups.FirstOrDefault(g => g.Key.IsSelf) is { } own)
             {
-                var shards = group.ToList();
-                // The pipeline of this request runs once: this node's part in-process, any retry of it elsewhere.
-                var local = group.Key.IsSelf && !selfUsed;
-                selfUsed |= local;
-                calls.Add((group.Key, shards, local ? RunLocalAsync(http, next, collection, shards, body) : RunRemoteAsync(http, group.Key, shards, body)));
+                selfUsed = true;
+                calls.Add((own.Key, own.ToList(), RunLocalAsync(http, next, collection, own.ToList(), body)));
             }
 
             pending = [];
@@ -77,6 +83,12 @@ internal sealed partial class ClusterRouter
         return (parts, null);
     }
 
+    /// <summary>The caller's credentials, trace context and read-your-writes token go with each part.</summary>
+    private static readonly string[] ForwardedHeaders = ["api-key", "authorization", "traceparent", "tracestate", WriteToken.ReadAfterHeader];
+
+    /// <summary>What a part sent to another node carries of the original request.</summary>
+    private sealed record ForwardedRequest(string Method, string PathAndQuery, IReadOnlyList<(string Name, string Value)> Headers, CancellationToken Aborted);
+
     private static string Escape(string? text) => System.Text.Json.JsonEncodedText.Encode(text ?? string.Empty).ToString();
 
     /// <summary>This node's part: the request's own pipeline over a view of the shards, its answer captured.</summary>
@@ -106,23 +118,19 @@ internal sealed partial class ClusterRouter
     }
 
     /// <summary>Another node's part: the same request, naming the shards, with the caller's credentials.</summary>
-    private async Task<PartResult> RunRemoteAsync(HttpContext http, PeerEndpoint peer, List<int> shards, byte[] body)
+    private async Task<PartResult> RunRemoteAsync(ForwardedRequest request, PeerEndpoint peer, List<int> shards, byte[] body)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(request.Aborted);
         timeout.CancelAfter(_peerTimeout);
-        var target = new Uri(peer.Url, http.Request.Path.Value + http.Request.QueryString.Value);
-        using var message = new HttpRequestMessage(new HttpMethod(http.Request.Method), target);
-        if (http.Request.Method != HttpMethods.Get)
+        using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(peer.Url, request.PathAndQuery));
+        if (request.Method != HttpMethods.Get)
         {
             message.Content = new ByteArrayContent(body);
             message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
-        foreach (var name in (string[])["api-key", "authorization", "traceparent", "tracestate"])
-        {
-            if (http.Request.Headers.TryGetValue(name, out var value))
-                message.Headers.TryAddWithoutValidation(name, value.ToString());
-        }
+        foreach (var (name, value) in request.Headers)
+            message.Headers.TryAddWithoutValidation(name, value);
 
         message.Headers.Add(ShardsHeader, string.Join(',', shards.Select(s => s.ToString(CultureInfo.InvariantCulture))));
         using var response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);

@@ -64,7 +64,7 @@ internal sealed partial class ClusterRouter : IDisposable
 
             if (!await CatchUpAsync(http, Classify(http.Request.Method, http.Request.Path.Value ?? string.Empty).Collection, shards).ConfigureAwait(false))
             {
-                await RestHandler.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable: the shard logs cannot be read right now", Stopwatch.GetTimestamp()).ConfigureAwait(false);
+                await RestHandler.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable: this node's replicas could not catch up with their logs in time", Stopwatch.GetTimestamp()).ConfigureAwait(false);
                 return;
             }
 
@@ -84,6 +84,13 @@ internal sealed partial class ClusterRouter : IDisposable
         {
             await RestHandler.WriteErrorAsync(http, StatusCodes.Status400BadRequest,
                 $"Wrong input: {http.Request.Method} {http.Request.Path} is not available in cluster mode yet", Stopwatch.GetTimestamp()).ConfigureAwait(false);
+            return;
+        }
+
+        if (http.Request.Headers.TryGetValue(WriteToken.ReadAfterHeader, out var token) && !WriteToken.TryParse(token.ToString(), out _))
+        {
+            await RestHandler.WriteErrorAsync(http, StatusCodes.Status400BadRequest,
+                $"Wrong input: {WriteToken.ReadAfterHeader}: expected the {WriteToken.WriteHeader} of a write (shard:sequence,...)", Stopwatch.GetTimestamp()).ConfigureAwait(false);
             return;
         }
 
@@ -107,12 +114,29 @@ internal sealed partial class ClusterRouter : IDisposable
         if (collection is null || _catalog.TryGet(collection) is not { } target)
             return true;
         var strong = http.Request.Query.TryGetValue("read_consistency", out var consistency) && consistency.ToString() != "1";
+        // A replica that cannot catch up in time (its log unreachable, its follower restarting) answers 503, and the
+        // coordinating node asks the shard's next replica.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        deadline.CancelAfter(_peerTimeout * 0.8);
         try
         {
-            await target.CatchUpWithLogAsync(shards, strong ? null : _node.FreshReplicaWindow, http.RequestAborted).ConfigureAwait(false);
+            await target.CatchUpWithLogAsync(shards, strong ? null : _node.FreshReplicaWindow, deadline.Token).ConfigureAwait(false);
+            if (http.Request.Headers.TryGetValue(WriteToken.ReadAfterHeader, out var token) && WriteToken.TryParse(token.ToString(), out var after))
+            {
+                foreach (var shard in shards)
+                {
+                    if (after.TryGetValue(shard, out var sequence))
+                        await target.WaitLocalAppliedAsync(shard, sequence, deadline.Token).ConfigureAwait(false);
+                }
+            }
+
             return true;
         }
         catch (NATS.Client.Core.NatsException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
         {
             return false;
         }
@@ -158,6 +182,13 @@ internal sealed partial class ClusterRouter : IDisposable
     private async Task ScatterAsync(HttpContext http, RequestDelegate next, ReadKind kind, Collection collection)
     {
         var started = Stopwatch.GetTimestamp();
+        if (kind != ReadKind.GetPoint && !IsJson(http.Request.ContentType))
+        {
+            // The handler refuses a body that is not JSON, exactly as on one node (the CSRF guard).
+            await next(http).ConfigureAwait(false);
+            return;
+        }
+
         var body = await ReadBodyAsync(http).ConfigureAwait(false);
         ClusterRead read;
         try
@@ -210,6 +241,11 @@ internal sealed partial class ClusterRouter : IDisposable
 
         await WriteMergedAsync(http, started, w => read.Merge(w, parts)).ConfigureAwait(false);
     }
+
+    private static bool IsJson(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || media.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
 
     private static async Task<byte[]> ReadBodyAsync(HttpContext http)
     {

@@ -149,8 +149,6 @@ public static class QuiverServer
                 },
                 Cluster = cluster,
             }, logger);
-            if (cluster is not null)
-                await cluster.AttachCatalogAsync(catalog, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WalCorruptionException or StorageCorruptionException or InvalidDataException or IOException
             or UnauthorizedAccessException or System.Text.Json.JsonException or ArgumentException or InvalidCastException or NATS.Client.Core.NatsException)
@@ -160,6 +158,22 @@ public static class QuiverServer
             if (cluster is not null)
                 await cluster.DisposeAsync().ConfigureAwait(false);
             return 1;
+        }
+
+        if (cluster is not null)
+        {
+            try
+            {
+                await cluster.AttachCatalogAsync(catalog, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NATS.Client.Core.NatsException or IOException or InvalidOperationException or OperationCanceledException)
+            {
+                ServerLog.RecoveryFailed(logger, options.Cluster.NatsUrl!, ex.Message);
+                await cluster.LeaveAsync().ConfigureAwait(false);
+                await catalog.DisposeAsync().ConfigureAwait(false);
+                await cluster.DisposeAsync().ConfigureAwait(false);
+                return 1;
+            }
         }
 
         if (options.Storage.StorageSnapshot is { } snapshot)
@@ -201,7 +215,11 @@ public static class QuiverServer
         catch (Exception ex) when (ex is StorageCorruptionException or InvalidOperationException or Quiver.Segment.Errors.QuiverException or System.Text.Json.JsonException or KeyNotFoundException)
         {
             ServerLog.RecoveryFailed(logger, Path.Combine(storagePath, "connectors.dat"), ex.Message);
+            if (cluster is not null)
+                await cluster.LeaveAsync().ConfigureAwait(false);
             await catalog.DisposeAsync().ConfigureAwait(false);
+            if (cluster is not null)
+                await cluster.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
 

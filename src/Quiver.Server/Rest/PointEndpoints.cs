@@ -28,7 +28,9 @@ internal static class PointEndpoints
         app.MapDelete("/collections/{name}/index/{field}", (HttpContext http, string name, string field) => RestHandler.RunAsync(http, false, async req =>
         {
             req.ValidateWriteParameters();
-            var result = await catalog.Get(name).ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Cancellation).ConfigureAwait(false);
+            var receipt = new WriteReceipt();
+            var result = await catalog.Get(name).ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Cancellation, receipt).ConfigureAwait(false);
+            WriteToken.Set(http, receipt);
             return RestWriter.Update(result);
         }));
 
@@ -40,7 +42,9 @@ internal static class PointEndpoints
             var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Stored, req.Cancellation).ConfigureAwait(false);
             var operations = ReadBatch(req.Body, documents);
             CheckBatchSize(http, operations);
-            var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Cancellation).ConfigureAwait(false);
+            var receipt = new WriteReceipt();
+            var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Cancellation, receipt).ConfigureAwait(false);
+            WriteToken.Set(http, receipt);
             return w =>
             {
                 w.WriteStartArray();
@@ -228,7 +232,9 @@ internal static class PointEndpoints
             var documents = await inference.ResolveAsync(req.Body, Inference.DocumentRole.Stored, req.Cancellation).ConfigureAwait(false);
             var operation = read(req.Body, documents);
             CheckBatchSize(http, [operation]);
-            var result = await collection.ApplyAsync(operation, req.Wait, req.Cancellation).ConfigureAwait(false);
+            var receipt = new WriteReceipt();
+            var result = await collection.ApplyAsync(operation, req.Wait, req.Cancellation, receipt).ConfigureAwait(false);
+            WriteToken.Set(http, receipt);
             return RestWriter.Update(result);
         }));
 

@@ -30,7 +30,12 @@ public sealed class NatsCluster : IAsyncDisposable
     {
         var root = Path.Combine(Path.GetTempPath(), $"quiver-natsc-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
-        var nodes = Enumerable.Range(1, servers).Select(i => new Node($"n{i}", ServerProcess.FreePort(), ServerProcess.FreePort(), Path.Combine(root, $"n{i}"))).ToArray();
+        // Each probe releases its port before the server binds it, so two probes can return the same one: take distinct ones.
+        var ports = new HashSet<int>();
+        while (ports.Count < servers * 2)
+            ports.Add(ServerProcess.FreePort());
+        var free = ports.ToArray();
+        var nodes = Enumerable.Range(0, servers).Select(i => new Node($"n{i + 1}", free[2 * i], free[(2 * i) + 1], Path.Combine(root, $"n{i + 1}"))).ToArray();
         var cluster = new NatsCluster(root, nodes);
         try
         {
