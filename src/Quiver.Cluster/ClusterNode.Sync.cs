@@ -60,8 +60,9 @@ public sealed partial class ClusterNode
                 // Gone from the listing: closed (and its local state removed) only once a read of its key confirms.
                 var current = await _meta.GetAsync(CollectionKey(name), cancellationToken).ConfigureAwait(false);
                 var confirmed = current is null ? null : JsonSerializer.Deserialize(current.Value, ClusterJsonContext.Default.CollectionRecord);
-                if (confirmed is not null && confirmed.Uid == uid)
+                if (confirmed is not null)
                 {
+                    // Still there (the listing missed it), or a new incarnation that replaces this one when attached.
                     records[name] = confirmed;
                     continue;
                 }

@@ -18,6 +18,9 @@ public sealed class JetStreamShardLog : IShardLog
     /// <summary>JetStream's error code for a publish whose expected last sequence does not match.</summary>
     private const int WrongLastSequence = 10071;
 
+    /// <summary>JetStream's error code for an operation a sealed stream refuses.</summary>
+    private const int StreamSealed = 10109;
+
     private readonly NatsJSContext _js;
     private readonly JetStreamShardLogOptions _options;
     private readonly SemaphoreSlim _writer = new(1, 1);
@@ -71,6 +74,16 @@ public sealed class JetStreamShardLog : IShardLog
         {
             return null;
         }
+    }
+
+    /// <summary>Seals the stream: it keeps its records and refuses new ones (resharding's cut-over).</summary>
+    public static async Task SealAsync(INatsConnection connection, string stream, CancellationToken cancellationToken = default)
+    {
+        var js = new NatsJSContext((NatsConnection)connection);
+        var current = await js.GetStreamAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (current.Info.Config.Sealed)
+            return;
+        await js.UpdateStreamAsync(current.Info.Config with { Sealed = true }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the shard's stream and every record in it; false when there was none.</summary>
@@ -145,7 +158,11 @@ public sealed class JetStreamShardLog : IShardLog
             {
                 var ack = await _js.PublishAsync(_options.Subject, data, opts: opts, cancellationToken: timeout.Token).ConfigureAwait(false);
                 if (ack.Error is { } error)
+                {
+                    if (error.ErrCode == StreamSealed || error.Description?.Contains("sealed", StringComparison.OrdinalIgnoreCase) == true)
+                        throw new ShardLogSealedException($"{_options.Stream} is sealed: its collection was resharded");
                     throw new NatsJSApiException(error);
+                }
                 Interlocked.Add(ref _appendedBytes, record.Length);
                 return ack.Seq;
             }

@@ -22,6 +22,15 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 705, Level = LogLevel.Warning, Message = "Node {NodeId} did not confirm sequence {Sequence} of shard {Shard} of {Collection}: {Reason}")]
     public static partial void WaitSkipped(ILogger logger, string nodeId, string collection, int shard, ulong sequence, string reason);
 
+    [LoggerMessage(EventId = 707, Level = LogLevel.Information, Message = "Resharding {Collection} from {From} to {To} shards: copying its logs")]
+    public static partial void ReshardingStarted(ILogger logger, string collection, int from, int to);
+
+    [LoggerMessage(EventId = 708, Level = LogLevel.Information, Message = "Resharding {Collection}: old logs sealed; {Copied} records copied, the last {Tail} after the seal")]
+    public static partial void ReshardingSealed(ILogger logger, string collection, ulong copied, long tail);
+
+    [LoggerMessage(EventId = 709, Level = LogLevel.Information, Message = "Resharding {Collection} done: {Shards} shards serve it")]
+    public static partial void ReshardingDone(ILogger logger, string collection, int shards);
+
     [LoggerMessage(EventId = 706, Level = LogLevel.Warning, Message = "Opening shard {Shard} of {Collection} failed; retrying at the next sync: {Reason}")]
     public static partial void ReplicaFailed(ILogger logger, string collection, int shard, string reason);
 }

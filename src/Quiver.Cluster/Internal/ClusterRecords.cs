@@ -6,7 +6,13 @@ namespace Quiver.Cluster.Internal;
 /// <summary>A collection as the metadata store holds it: a unique id per incarnation (it names the shard logs) and its configuration.</summary>
 internal sealed record CollectionRecord(
     [property: JsonPropertyName("uid")] string Uid,
-    [property: JsonPropertyName("config")] JsonObject Config);
+    [property: JsonPropertyName("config")] JsonObject Config,
+    [property: JsonPropertyName("resharding")] ReshardingRecord? Resharding = null);
+
+/// <summary>A resharding in progress: the new incarnation's logs being filled from the old ones.</summary>
+internal sealed record ReshardingRecord(
+    [property: JsonPropertyName("uid")] string Uid,
+    [property: JsonPropertyName("shard_number")] int ShardNumber);
 
 /// <summary>What a node advertises in its membership key: where to reach it, and the shards it serves (caught up), per collection uid.</summary>
 internal sealed record MemberState(

@@ -187,29 +187,37 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var dir = Path.Combine(CollectionsDir, name);
-            var marker = Path.Combine(dir, "incarnation.txt");
+            // One folder per incarnation (a collection resharded onto new logs, or deleted and created again, is a new
+            // one): its local state belongs to its own logs, and a new incarnation opens beside the old one.
+            var dir = Path.Combine(CollectionsDir, $"{name}@{incarnation}");
+            Collection? replaced = null;
             if (_collections.TryGetValue(name, out var open))
             {
-                if (!JsonNode.DeepEquals(open.Config.Json, config.Json))
+                if (open.Incarnation == incarnation)
                 {
-                    WriteConfig(dir, config);
-                    open.ReplaceConfig(config);
+                    if (!JsonNode.DeepEquals(open.Config.Json, config.Json))
+                    {
+                        WriteConfig(dir, config);
+                        open.ReplaceConfig(config);
+                    }
+
+                    return;
                 }
 
-                return;
+                replaced = open;
             }
 
-            // Local state of another incarnation of the name (deleted and created again while this node was away) is
-            // of no use, and would be wrong: its applied sequences belong to other logs.
-            if (Directory.Exists(dir) && (!File.Exists(marker) || File.ReadAllText(marker).Trim() != incarnation))
-                Directory.Delete(dir, recursive: true);
             Directory.CreateDirectory(dir);
-            File.WriteAllText(marker, incarnation);
-            var collection = Collection.Open(name, dir, config, _options.Shards, _logger, _options.Cluster);
+            var collection = Collection.Open(name, dir, config, _options.Shards, _logger, _options.Cluster, incarnation);
             WriteConfig(dir, config);
+            // The switch is one assignment: requests find the old incarnation or the new one, never none.
             _collections[name] = collection;
             EngineLog.CollectionCreated(_logger, name);
+            if (replaced is not null)
+            {
+                await replaced.DisposeAsync().ConfigureAwait(false);
+                Directory.Delete(replaced.Directory, recursive: true);
+            }
         }
         finally
         {
@@ -226,9 +234,10 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var open = _collections.Values.Select(c => Path.GetFullPath(c.Directory)).ToHashSet(StringComparer.Ordinal);
             foreach (var dir in Directory.EnumerateDirectories(CollectionsDir))
             {
-                if (!_collections.ContainsKey(Path.GetFileName(dir)))
+                if (!open.Contains(Path.GetFullPath(dir)))
                     Directory.Delete(dir, recursive: true);
             }
         }

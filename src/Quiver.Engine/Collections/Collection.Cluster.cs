@@ -21,6 +21,9 @@ public sealed partial class Collection
     private ShardOptions _options = new();
     private ILogger? _logger;
 
+    /// <summary>Cluster mode: which incarnation of the name this is (its logs' id); null on a single node.</summary>
+    public string? Incarnation { get; private init; }
+
     /// <summary>The shards this node holds a replica of, in id order.</summary>
     public IReadOnlyList<int> HostedShards => _set.ReadingIds;
 

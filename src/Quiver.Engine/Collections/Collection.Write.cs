@@ -233,36 +233,5 @@ public sealed partial class Collection
         HostedReplica(ShardOf(id)) is { } replica ? replica.Read(set => set.TryLocate(id, out _, out _)) : _cluster is not null;
 
     /// <summary>Splits an operation into per-shard parts; filter-selected and index operations go to every shard.</summary>
-    private (int Shard, PointOperation Operation)[] Route(PointOperation operation)
-    {
-        if (_shardNumber == 1)
-            return [(0, operation)];
-        return operation switch
-        {
-            UpsertPoints u => Split(u.Points, p => p.Id, part => new UpsertPoints(part)),
-            UpdateVectors v => Split(v.Points, p => p.Id, part => new UpdateVectors(part)),
-            DeletePoints { Selector.Ids: { } ids } d => Split(ids, id => id, part => d with { Selector = PointSelector.ByIds(part) }),
-            SetPayload { Selector.Ids: { } ids } s => Split(ids, id => id, part => s with { Selector = PointSelector.ByIds(part) }),
-            OverwritePayload { Selector.Ids: { } ids } o => Split(ids, id => id, part => o with { Selector = PointSelector.ByIds(part) }),
-            DeletePayloadKeys { Selector.Ids: { } ids } k => Split(ids, id => id, part => k with { Selector = PointSelector.ByIds(part) }),
-            ClearPayload { Selector.Ids: { } ids } c => Split(ids, id => id, part => c with { Selector = PointSelector.ByIds(part) }),
-            DeleteVectors { Selector.Ids: { } ids } dv => Split(ids, id => id, part => dv with { Selector = PointSelector.ByIds(part) }),
-            _ => Enumerable.Range(0, _shardNumber).Select(i => (i, operation)).ToArray(),
-        };
-    }
-
-    private (int, PointOperation)[] Split<T>(IReadOnlyList<T> items, Func<T, PointId> idOf, Func<T[], PointOperation> make)
-    {
-        var parts = new List<T>?[_shardNumber];
-        foreach (var item in items)
-            (parts[ShardOf(idOf(item))] ??= []).Add(item);
-        var result = new List<(int, PointOperation)>();
-        for (var i = 0; i < parts.Length; i++)
-        {
-            if (parts[i] is { } part)
-                result.Add((i, make([.. part])));
-        }
-
-        return [.. result];
-    }
+    private (int Shard, PointOperation Operation)[] Route(PointOperation operation) => OperationRouting.Split(operation, _shardNumber);
 }

@@ -35,7 +35,7 @@ public sealed partial class Collection : IAsyncDisposable
 
     public CollectionConfig Config => Volatile.Read(ref _config);
 
-    internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger, IClusterHost? cluster = null)
+    internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger, IClusterHost? cluster = null, string? incarnation = null)
     {
         var shards = new Shard?[config.ShardNumber];
         try
@@ -53,7 +53,7 @@ public sealed partial class Collection : IAsyncDisposable
             throw;
         }
 
-        return new Collection(name, directory, config, shards, cluster) { _options = options, _logger = logger };
+        return new Collection(name, directory, config, shards, cluster) { _options = options, _logger = logger, Incarnation = incarnation };
     }
 
     private static Shard OpenReplica(string name, string directory, CollectionConfig config, int shard, ShardOptions options, ILogger logger, IClusterHost? cluster)
@@ -167,28 +167,7 @@ public sealed partial class Collection : IAsyncDisposable
             shard.Flush();
     }
 
-    private int ShardOf(PointId id)
-    {
-        if (_shardNumber == 1)
-            return 0;
-        // A fixed mix, stable across processes and versions: routing must never change for a stored point.
-        ulong h;
-        if (id.IsUuid)
-        {
-            Span<byte> b = stackalloc byte[16];
-            id.Uuid.TryWriteBytes(b, bigEndian: true, out _);
-            h = BitConverter.ToUInt64(b) ^ (BitConverter.ToUInt64(b[8..]) * 0x9E3779B97F4A7C15UL);
-        }
-        else
-        {
-            h = id.Number;
-        }
-
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdUL;
-        h ^= h >> 33;
-        return (int)(h % (ulong)_shardNumber);
-    }
+    private int ShardOf(PointId id) => id.ShardIn(_shardNumber);
 
     private static QuiverException DimensionError(int expected, int got) =>
         QuiverException.BadInput($"Wrong input: Vector dimension error: expected dim: {expected}, got {got}");

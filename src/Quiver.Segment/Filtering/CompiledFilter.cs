@@ -51,6 +51,7 @@ public sealed class CompiledFilter
         IsNullCondition n => new IsNullPredicate(n.Key),
         HasIdCondition h => new HasIdPredicate(h.Ids),
         HasVectorCondition v => new HasVectorPredicate(v.Vector),
+        ShardRoutingCondition r => new ShardRoutingPredicate(r.ShardNumber, r.Shard),
         // Indexes on "<array>[].<key>" apply to "<key>" inside the nested filter, as Qdrant's select_nested_indexes.
         NestedCondition n => new NestedPredicate(
             n.Key.ArrayElements(),

@@ -46,6 +46,17 @@ public sealed class NestedCondition(JsonPath key, Filter filter) : Condition
     public Filter Filter { get; } = filter;
 }
 
+/// <summary>
+/// <c>{"quiver_shard_of":{"shard_number":N,"shard":s}}</c>: the point lives in shard s of N (Quiver's own; resharding
+/// restricts a filtered operation copied from an old shard's log to the points that came from that shard).
+/// </summary>
+public sealed class ShardRoutingCondition(int shardNumber, int shard) : Condition
+{
+    public int ShardNumber { get; } = shardNumber;
+
+    public int Shard { get; } = shard;
+}
+
 /// <summary>A filter used as a condition.</summary>
 public sealed class FilterCondition(Filter filter) : Condition
 {

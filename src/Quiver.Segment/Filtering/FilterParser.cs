@@ -117,7 +117,7 @@ public static class FilterParser
             {
                 case "key":
                     return FieldConditionParser.Parse(e, path);
-                case "is_empty" or "is_null" or "has_id" or "has_vector" or "nested" or "slice":
+                case "is_empty" or "is_null" or "has_id" or "has_vector" or "nested" or "slice" or "quiver_shard_of":
                     kind ??= p.Name;
                     break;
                 default:
@@ -142,6 +142,7 @@ public static class FilterParser
             "has_id" => ParseHasId(value, at),
             "has_vector" => new HasVectorCondition(JsonRead.String(value, at)),
             "nested" => ParseNested(value, at, depth),
+            "quiver_shard_of" => ParseShardRouting(value, at),
             _ => throw JsonRead.Bad(at, "slice conditions are not supported yet"),
         };
     }
@@ -158,6 +159,25 @@ public static class FilterParser
         }
 
         return key ?? throw JsonRead.Bad(path, "missing field `key`");
+    }
+
+    private static ShardRoutingCondition ParseShardRouting(JsonElement e, string path)
+    {
+        JsonRead.RequireObject(e, path);
+        int? shards = null, shard = null;
+        foreach (var p in e.EnumerateObject())
+        {
+            if (p.Name is not ("shard_number" or "shard") || p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var n) || n < 0)
+                throw JsonRead.Bad($"{path}.{p.Name}", "expected shard_number and shard as integers");
+            if (p.Name == "shard_number")
+                shards = n;
+            else
+                shard = n;
+        }
+
+        return shards is >= 1 && shard is { } s && s < shards
+            ? new ShardRoutingCondition(shards.Value, s)
+            : throw JsonRead.Bad(path, "expected shard_number >= 1 and shard below it");
     }
 
     private static HasIdCondition ParseHasId(JsonElement e, string path)

@@ -77,6 +77,32 @@ public readonly struct PointId : IEquatable<PointId>, IComparable<PointId>
 
     public override int GetHashCode() => IsUuid ? _uuid.GetHashCode() : _num.GetHashCode();
 
+    /// <summary>
+    /// The shard of <paramref name="shards"/> this point lives in: a fixed mix of the id, stable across processes and
+    /// versions (routing must never change for a stored point; resharding recomputes it for the new count).
+    /// </summary>
+    public int ShardIn(int shards)
+    {
+        if (shards <= 1)
+            return 0;
+        ulong h;
+        if (IsUuid)
+        {
+            Span<byte> b = stackalloc byte[16];
+            _uuid.TryWriteBytes(b, bigEndian: true, out _);
+            h = BitConverter.ToUInt64(b) ^ (BitConverter.ToUInt64(b[8..]) * 0x9E3779B97F4A7C15UL);
+        }
+        else
+        {
+            h = _num;
+        }
+
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdUL;
+        h ^= h >> 33;
+        return (int)(h % (ulong)shards);
+    }
+
     public int CompareTo(PointId other)
     {
         if (IsUuid != other.IsUuid)

@@ -99,6 +99,40 @@ internal static class ClusterEndpoints
             });
         }));
 
+        app.MapPost("/collections/{name}/cluster", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
+        {
+            var collection = catalog.Get(name);
+            int shardNumber;
+            if (RestReader.TryGet(req.Body, "reshard", out var reshard))
+            {
+                shardNumber = RestReader.Int(reshard, "shard_number", -1, 1, Engine.Collections.CollectionConfig.MaxShards, "reshard");
+                if (shardNumber < 1)
+                    throw QuiverException.BadInput("reshard.shard_number: required");
+            }
+            else if (RestReader.TryGet(req.Body, "start_resharding", out var start))
+            {
+                // Qdrant's form: one shard more or fewer.
+                var direction = RestReader.String(RestReader.Required(start, "direction", "start_resharding"), "start_resharding.direction");
+                shardNumber = direction switch
+                {
+                    "up" => collection.ShardNumber + 1,
+                    "down" => collection.ShardNumber - 1,
+                    _ => throw QuiverException.BadInput("start_resharding.direction: expected up or down"),
+                };
+            }
+            else
+            {
+                var operation = req.Body.ValueKind == JsonValueKind.Object ? string.Join(", ", req.Body.EnumerateObject().Select(p => p.Name)) : "none";
+                throw QuiverException.BadInput(
+                    $"Wrong input: {operation}: Quiver places replicas itself (rendezvous hashing over the live nodes), so shard moves and replica changes are not operations here; available: reshard {{\"shard_number\": N}}, start_resharding");
+            }
+
+            if (node is null)
+                throw QuiverException.BadInput("Wrong input: resharding needs cluster mode (quiver serve --cluster); on one node, create a collection with the shard_number wanted and copy the points");
+            await node.ReshardAsync(collection.Name, shardNumber, req.Cancellation).ConfigureAwait(false);
+            return (Action<Utf8JsonWriter>)(w => w.WriteBooleanValue(true));
+        }));
+
         app.MapPost(ClusterNode.WaitPath, (HttpContext http) => RestHandler.RunAsync(http, true, async req =>
         {
             var collection = catalog.Get(RestReader.String(RestReader.Required(req.Body, "collection", string.Empty), "collection"));

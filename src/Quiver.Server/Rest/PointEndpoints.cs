@@ -29,7 +29,7 @@ internal static class PointEndpoints
         {
             req.ValidateWriteParameters();
             var receipt = new WriteReceipt();
-            var result = await catalog.Get(name).ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Cancellation, receipt).ConfigureAwait(false);
+            var result = await ReshardRetry.WriteAsync(catalog, name, c => c.ApplyAsync(new DeleteFieldIndex(field), req.Wait, req.Cancellation, receipt), req.Cancellation).ConfigureAwait(false);
             WriteToken.Set(http, receipt);
             return RestWriter.Update(result);
         }));
@@ -43,7 +43,7 @@ internal static class PointEndpoints
             var operations = ReadBatch(req.Body, documents);
             CheckBatchSize(http, operations);
             var receipt = new WriteReceipt();
-            var results = await collection.ApplyBatchAsync(operations, req.Wait, req.Cancellation, receipt).ConfigureAwait(false);
+            var results = await ReshardRetry.WriteAsync(catalog, name, c => c.ApplyBatchAsync(operations, req.Wait, req.Cancellation, receipt), req.Cancellation).ConfigureAwait(false);
             WriteToken.Set(http, receipt);
             return w =>
             {
@@ -233,7 +233,7 @@ internal static class PointEndpoints
             var operation = read(req.Body, documents);
             CheckBatchSize(http, [operation]);
             var receipt = new WriteReceipt();
-            var result = await collection.ApplyAsync(operation, req.Wait, req.Cancellation, receipt).ConfigureAwait(false);
+            var result = await ReshardRetry.WriteAsync(catalog, name, c => c.ApplyAsync(operation, req.Wait, req.Cancellation, receipt), req.Cancellation).ConfigureAwait(false);
             WriteToken.Set(http, receipt);
             return RestWriter.Update(result);
         }));

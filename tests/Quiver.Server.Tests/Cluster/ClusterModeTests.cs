@@ -9,7 +9,7 @@ namespace Quiver.Server.Tests.Cluster;
 /// data does.
 /// </summary>
 [Collection("cluster")]
-public sealed class ClusterModeTests(QuiverClusterFixture fixture) : IClassFixture<QuiverClusterFixture>
+public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<QuiverClusterFixture>
 {
     private const int Dimension = 16;
 
@@ -98,6 +98,109 @@ public sealed class ClusterModeTests(QuiverClusterFixture fixture) : IClassFixtu
         finally
         {
             await node.DeleteAsync($"/collections/{name}");
+        }
+    }
+
+    [Fact]
+    public async Task Resharding_from_6_to_12_shards_under_write_load_keeps_every_acknowledged_write()
+    {
+        var name = $"reshard-{Guid.NewGuid():N}";
+        var nodes = fixture.Nodes.Select(n => new RestClient(n.BaseAddress)).ToArray();
+        try
+        {
+            (await nodes[0].PutAsync($"/collections/{name}", new { vectors = new { size = 4, distance = "Dot" }, shard_number = 6, replication_factor = 2 })).EnsureOk();
+            using var stop = new CancellationTokenSource();
+            var models = new Dictionary<long, int>[3];
+            var writes = new int[3];
+            async Task WriterAsync(int writer)
+            {
+                var model = models[writer] = [];
+                var random = new Random(writer);
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    // Every tenth operation deletes this writer's older points by filter: its place among the
+                    // upserts must survive the copy into the new shards.
+                    var (path, body) = i % 10 == 9
+                        ? ($"/collections/{name}/points/delete?wait=true", $$$"""{"filter":{"must":[{"key":"w","match":{"value":{{{writer}}}}},{"key":"i","range":{"lt":{{{i - 5}}}}}]}}""")
+                        : ($"/collections/{name}/points?wait=true", "{\"points\":[" + string.Join(',', Enumerable.Range(0, 4).Select(j =>
+                            $$$"""{"id":{{{(writer * 1_000_000L) + (i * 4) + j}}},"vector":[{{{random.Next(9)}}},1,2,3],"payload":{"w":{{{writer}}},"i":{{{i}}}}}""")) + "]}");
+                    // A write that fails is sent again until it succeeds (point writes may be repeated), so the model stays exact.
+                    while (true)
+                    {
+                        var reply = await nodes[random.Next(3)].SendAsync(i % 10 == 9 ? HttpMethod.Post : HttpMethod.Put, path, body);
+                        if (reply.Status == System.Net.HttpStatusCode.OK)
+                            break;
+                        Assert.True((int)reply.Status >= 500, $"write refused: {reply.Text}");
+                        await Task.Delay(50);
+                    }
+
+                    if (i % 10 == 9)
+                    {
+                        foreach (var id in model.Where(p => p.Value < i - 5).Select(p => p.Key).ToList())
+                            model.Remove(id);
+                    }
+                    else
+                    {
+                        for (var j = 0; j < 4; j++)
+                            model[(writer * 1_000_000L) + (i * 4) + j] = i;
+                    }
+
+                    writes[writer]++;
+                }
+            }
+
+            var load = Enumerable.Range(0, 3).Select(w => Task.Run(() => WriterAsync(w))).ToArray();
+            await Task.Delay(1500);
+            var before = writes.Sum();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var reshard = await nodes[1].PostAsync($"/collections/{name}/cluster", """{"reshard":{"shard_number":12}}""");
+            Assert.True(reshard.Status == System.Net.HttpStatusCode.OK, reshard.Text);
+            var during = writes.Sum() - before;
+            output.WriteLine($"resharding 6 -> 12 took {clock.Elapsed.TotalSeconds:F2} s; {before} writes acknowledged before it, {during} while it ran");
+            await Task.Delay(1500);
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+            Assert.True(during > 0, "no write was acknowledged while the collection was being resharded");
+
+            foreach (var node in nodes)
+            {
+                Assert.Equal(12, (await node.GetAsync($"/collections/{name}/cluster")).EnsureOk().Result["shard_count"]!.GetValue<int>());
+                for (var writer = 0; writer < 3; writer++)
+                {
+                    var stored = new HashSet<long>();
+                    JsonNode? offset = null;
+                    do
+                    {
+                        var page = (await node.PostAsync($"/collections/{name}/points/scroll?read_consistency=all", new JsonObject
+                        {
+                            ["limit"] = 1000,
+                            ["offset"] = offset?.DeepClone(),
+                            ["filter"] = JsonNode.Parse($$$"""{"must":[{"key":"w","match":{"value":{{{writer}}}}}]}"""),
+                        })).EnsureOk().Result;
+                        foreach (var point in page["points"]!.AsArray())
+                            stored.Add(point!["id"]!.GetValue<long>());
+                        offset = page["next_page_offset"];
+                    }
+                    while (offset is not null);
+                    Assert.True(stored.SetEquals(models[writer].Keys), $"writer {writer}: {models[writer].Count} points expected, {stored.Count} stored; missing {string.Join(',', models[writer].Keys.Except(stored).Take(5))}, extra {string.Join(',', stored.Except(models[writer].Keys).Take(5))}");
+                }
+            }
+
+            output.WriteLine($"after: {writes.Sum()} writes acknowledged; points expected and found through every node: {models.Sum(m => m.Count)}");
+            var replicas = new int[12];
+            foreach (var node in nodes)
+            {
+                foreach (var shard in (await node.GetAsync($"/collections/{name}/cluster")).EnsureOk().Result["local_shards"]!.AsArray())
+                    replicas[shard!["shard_id"]!.GetValue<int>()]++;
+            }
+
+            Assert.All(replicas, count => Assert.Equal(2, count));
+        }
+        finally
+        {
+            await nodes[0].DeleteAsync($"/collections/{name}");
+            foreach (var node in nodes)
+                node.Dispose();
         }
     }
 

@@ -201,6 +201,13 @@ internal sealed class HasIdPredicate(IReadOnlySet<PointId> ids) : Predicate
     public override bool Eval(IFilterTarget? point, JsonElement root) => point is not null && ids.Contains(point.Id);
 }
 
+internal sealed class ShardRoutingPredicate(int shards, int shard) : Predicate
+{
+    public override bool ReadsPayload => false;
+
+    public override bool Eval(IFilterTarget? point, JsonElement root) => point is not null && point.Id.ShardIn(shards) == shard;
+}
+
 internal sealed class HasVectorPredicate(string name) : Predicate
 {
     public override bool ReadsPayload => false;

@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Quiver.Cluster.Internal;
+using Quiver.Engine.Collections;
+using Quiver.Engine.Operations;
+using Quiver.Segment.Errors;
+
+namespace Quiver.Cluster;
+
+public sealed partial class ClusterNode
+{
+    /// <summary>
+    /// Changes a live collection's shard_number without stopping writes (DESIGN.md: a log-level operation). New shard
+    /// logs are created and filled from the old ones (each operation split by the new routing, a filtered one limited
+    /// to the points of the old shard it came from, so every point's history keeps its order); writes go on to the
+    /// old logs meanwhile. When the copies have caught up the old logs are sealed: a write refused by a sealed log is
+    /// retried by its node on the new layout. The copies drain the last records, then the collection's record
+    /// switches to the new logs in one compare-and-set and every node opens the new replicas.
+    /// </summary>
+    public async Task ReshardAsync(string name, int shardNumber, CancellationToken cancellationToken)
+    {
+        if (shardNumber is < 1 or > CollectionConfig.MaxShards)
+            throw QuiverException.BadInput($"Wrong input: shard_number must be 1 to {CollectionConfig.MaxShards}");
+        var key = CollectionKey(name);
+        var entry = await _meta.GetAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? throw QuiverException.NotFound($"Not found: Collection `{name}` doesn't exist!");
+        var record = JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord)!;
+        if (record.Resharding is not null)
+            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` is being resharded already"));
+        var oldShards = CollectionConfig.FromPersisted(record.Config).ShardNumber;
+        if (oldShards == shardNumber)
+            throw QuiverException.BadInput($"Wrong input: collection `{name}` has {shardNumber} shards already");
+
+        var uid = Guid.NewGuid().ToString("N")[..16];
+        await Task.WhenAll(Enumerable.Range(0, shardNumber).Select(async shard =>
+        {
+            await using var log = await JetStreamShardLog.OpenAsync(_nats, LogOptions(uid, shard), CancellationToken.None).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+        var started = record with { Resharding = new ReshardingRecord(uid, shardNumber) };
+        var revision = await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(started, ClusterJsonContext.Default.CollectionRecord), entry.Revision, cancellationToken).ConfigureAwait(false);
+        if (revision is null)
+        {
+            await DeleteLogsAsync(uid, shardNumber).ConfigureAwait(false);
+            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was changed by another request at the same time; try again"));
+        }
+
+        ClusterLog.ReshardingStarted(_logger, name, oldShards, shardNumber);
+        // From here on the copy runs to the end even if the caller goes away: half a resharding helps nobody.
+        var targets = new JetStreamShardLog?[shardNumber];
+        try
+        {
+            for (var shard = 0; shard < shardNumber; shard++)
+                targets[shard] = await JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(uid, shard)).ConfigureAwait(false);
+            var copied = new ulong[oldShards];
+            // Copy while writes go on, until a pass finds little left; then seal and copy the rest.
+            for (var pass = 0; pass < 20; pass++)
+            {
+                var moved = await CopyPassAsync(record.Uid, oldShards, shardNumber, copied, targets!).ConfigureAwait(false);
+                if (moved < 64)
+                    break;
+            }
+
+            for (var shard = 0; shard < oldShards; shard++)
+                await JetStreamShardLog.SealAsync(_nats, LogOptions(record.Uid, shard).Stream).ConfigureAwait(false);
+            var tail = await CopyPassAsync(record.Uid, oldShards, shardNumber, copied, targets!).ConfigureAwait(false);
+            ClusterLog.ReshardingSealed(_logger, name, copied.Aggregate(0UL, (a, b) => a + b), tail);
+        }
+        finally
+        {
+            foreach (var target in targets)
+            {
+                if (target is not null)
+                    await target.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        var config = record.Config.DeepClone().AsObject();
+        config["params"]!["shard_number"] = shardNumber;
+        var switched = new CollectionRecord(uid, config);
+        var current = await _meta.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+        if (current is null || await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(switched, ClusterJsonContext.Default.CollectionRecord), current.Revision, CancellationToken.None).ConfigureAwait(false) is null)
+            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` changed during resharding; its old logs are sealed and the new ones complete: run the resharding again"));
+        await SyncAsync(CancellationToken.None).ConfigureAwait(false);
+        await WaitSpreadAsync(uid, present: true, CancellationToken.None).ConfigureAwait(false);
+        await WaitSpreadAsync(record.Uid, present: false, CancellationToken.None).ConfigureAwait(false);
+        await DeleteLogsAsync(record.Uid, oldShards).ConfigureAwait(false);
+        ClusterLog.ReshardingDone(_logger, name, shardNumber);
+    }
+
+    /// <summary>
+    /// Copies each old log's records after <paramref name="copied"/> (its last copied sequence, advanced here) to the
+    /// new logs, old shards in parallel. Returns how many records it copied.
+    /// </summary>
+    private async Task<long> CopyPassAsync(string oldUid, int oldShards, int newShards, ulong[] copied, JetStreamShardLog[] targets)
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, oldShards).Select(shard => Task.Run(async () =>
+        {
+            await using var source = await JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(oldUid, shard)).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"the log of old shard {shard} is gone");
+            long count = 0;
+            // Runs of upserts bound for the same new shard go as one upsert (the points in their order): far fewer
+            // records to replicate, so the copy keeps up with the writes going on meanwhile.
+            var pending = new List<PointWrite>?[newShards];
+            async Task FlushAsync(int target)
+            {
+                if (pending[target] is { Count: > 0 } points)
+                {
+                    await targets[target].AppendAsync(OperationCodec.Encode(new UpsertPoints([.. points]))).ConfigureAwait(false);
+                    pending[target] = null;
+                }
+            }
+
+            var last = copied[shard];
+            foreach (var record in source.ReadFrom(copied[shard] + 1))
+            {
+                last = record.Sequence;
+                var operation = OperationRouting.ForCopyFrom(OperationCodec.Decode(record.Data.Span), oldShards, shard);
+                foreach (var (target, part) in OperationRouting.Split(operation, newShards))
+                {
+                    if (part is UpsertPoints upsert && (pending[target]?.Count ?? 0) < 1024)
+                    {
+                        (pending[target] ??= []).AddRange(upsert.Points);
+                        continue;
+                    }
+
+                    await FlushAsync(target).ConfigureAwait(false);
+                    if (part is UpsertPoints next)
+                        pending[target] = [.. next.Points];
+                    else
+                        await targets[target].AppendAsync(OperationCodec.Encode(part)).ConfigureAwait(false);
+                }
+
+                count++;
+            }
+
+            for (var target = 0; target < newShards; target++)
+                await FlushAsync(target).ConfigureAwait(false);
+            copied[shard] = last;
+            return count;
+        }))).ConfigureAwait(false);
+        return counts.Sum();
+    }
+}
