@@ -48,6 +48,8 @@ internal sealed class ApiKeyAccess
         "PATCH /collections/{name}",
         "DELETE /collections/{name}",
         "POST /collections/aliases",
+        // Resharding changes a collection's layout.
+        "POST /collections/{name}/cluster",
         // Recovery replaces (or creates) a collection wholesale.
         "PUT /collections/{name}/snapshots/recover",
         "POST /collections/{name}/snapshots/upload",
