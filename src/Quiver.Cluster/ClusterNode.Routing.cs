@@ -18,36 +18,63 @@ public sealed partial class ClusterNode
     public const string WaitPath = "/cluster/internal/wait";
 
     /// <summary>
-    /// For each shard of the collection, the nodes serving it: this node first when it does, the others in an order
-    /// that rotates per call so reads spread over the replicas. A shard with no serving replica has an empty list.
+    /// For each shard of the collection, the nodes serving it, the one to ask first first: this node for every shard it
+    /// serves; for the others as few nodes as cover them (each call to another node costs a request on both sides),
+    /// ties broken by a rotation that changes per call so reads spread over the replicas. A shard with no serving
+    /// replica has an empty list.
     /// </summary>
     public IReadOnlyList<ShardRoute> ReadPlan(string collection, int shardNumber)
     {
         var uid = Uid(collection);
         var view = _view;
-        var rotation = Interlocked.Increment(ref _readRotation);
-        var routes = new ShardRoute[shardNumber];
+        var rotation = (uint)Interlocked.Increment(ref _readRotation);
+        var serving = new List<PeerEndpoint>[shardNumber];
         for (var shard = 0; shard < shardNumber; shard++)
         {
-            var serving = new List<PeerEndpoint>();
+            serving[shard] = [];
             foreach (var node in view.LiveIds)
             {
                 if (view.States.TryGetValue(node, out var state) && state.Ready.TryGetValue(uid, out var shards) && shards.Contains(shard))
-                    serving.Add(new PeerEndpoint(node, new Uri(state.Url), node == _options.NodeId));
+                    serving[shard].Add(new PeerEndpoint(node, new Uri(state.Url), node == _options.NodeId));
+            }
+        }
+
+        var first = new PeerEndpoint?[shardNumber];
+        var remaining = new HashSet<int>();
+        for (var shard = 0; shard < shardNumber; shard++)
+        {
+            first[shard] = serving[shard].Find(p => p.IsSelf);
+            if (first[shard] is null && serving[shard].Count > 0)
+                remaining.Add(shard);
+        }
+
+        while (remaining.Count > 0)
+        {
+            var best = remaining
+                .SelectMany(shard => serving[shard].Select(peer => (peer, shard)))
+                .GroupBy(x => x.peer.NodeId)
+                .OrderByDescending(g => g.Count())
+                .ThenBy(g => (Placement.Weight(g.Key, (int)(rotation & 0x7FFF_FFFF), string.Empty) >> 1) % 1_000_003)
+                .First();
+            foreach (var (peer, shard) in best)
+            {
+                first[shard] = peer;
+                remaining.Remove(shard);
+            }
+        }
+
+        var routes = new ShardRoute[shardNumber];
+        for (var shard = 0; shard < shardNumber; shard++)
+        {
+            var chosen = first[shard];
+            var others = serving[shard].Where(p => p.NodeId != chosen?.NodeId).ToList();
+            if (others.Count > 1)
+            {
+                var start = (int)((rotation + (uint)shard) % (uint)others.Count);
+                others = [.. others.Skip(start), .. others.Take(start)];
             }
 
-            var self = serving.FindIndex(p => p.IsSelf);
-            if (self >= 0)
-            {
-                (serving[0], serving[self]) = (serving[self], serving[0]);
-            }
-            else if (serving.Count > 1)
-            {
-                var start = (int)((uint)(rotation + shard) % (uint)serving.Count);
-                serving = [.. serving.Skip(start), .. serving.Take(start)];
-            }
-
-            routes[shard] = new ShardRoute(shard, serving);
+            routes[shard] = new ShardRoute(shard, chosen is null ? others : [chosen, .. others]);
         }
 
         return routes;

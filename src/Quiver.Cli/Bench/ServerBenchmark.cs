@@ -16,37 +16,46 @@ namespace Quiver.Cli.Bench;
 internal static class ServerBenchmark
 {
     public const string Usage = """
-        Usage: quiver bench server --url http://127.0.0.1:6333 --data DIR --collection NAME [options]
+        Usage: quiver bench server --url http://127.0.0.1:6333[,URL...] --data DIR --collection NAME [options]
+          --url URLS         one server, or the nodes of a cluster (comma-separated): queries and upload batches
+                             are spread over them, and server CPU is summed over them
           --concurrency C    concurrent clients (default 8)
           --duration S       seconds to run (default 30, at most 600)
           --limit K          neighbours per query (default 10)
           --ef N             params.hnsw_ef (default: the collection's)
-          --upload           create NAME and upload the dataset's base vectors first (indexing on)
+          --upload           create NAME and upload the dataset's base vectors first (indexing on), 4 batches of
+                             500 in flight with wait=true; prints the write throughput
+          --points N         upload only the first N base vectors (default: all)
+          --shards N         shard_number of the collection --upload creates (default 1)
+          --replication R    replication_factor of the collection --upload creates (default 1)
           --protocol P       rest, grpc, or both (one after the other, with their ratio) (default rest)
           --warmup S         unmeasured seconds before each protocol's run (default 5)
           --grpc-url URL     the gRPC address (default: --url's host on port 6334)
           --grpc-channels N  gRPC channels the clients share (default 1: one per application, as Qdrant.Client holds it)
         """;
 
-    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef", "--protocol", "--grpc-url", "--warmup", "--grpc-channels"];
+    private static readonly HashSet<string> Options = ["--url", "--data", "--collection", "--concurrency", "--duration", "--limit", "--ef", "--protocol", "--grpc-url", "--warmup", "--grpc-channels", "--shards", "--replication", "--points"];
     private static readonly HashSet<string> Flags = ["--upload"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> argv)
     {
         var args = new BenchArgs(argv, Options, Flags);
-        var url = new Uri(args.String("--url") ?? "http://127.0.0.1:6333");
-        if (!IsLoopback(url))
-            throw new ArgumentException($"--url {url}: bench server only targets loopback addresses (127.0.0.0/8, ::1, localhost)");
+        var urls = (args.String("--url") ?? "http://127.0.0.1:6333").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u)).ToArray();
+        if (urls.Length == 0 || urls.FirstOrDefault(u => !IsLoopback(u)) is { } remote)
+            throw new ArgumentException($"--url {args.String("--url")}: bench server only targets loopback addresses (127.0.0.0/8, ::1, localhost)");
+        var url = urls[0];
         var collection = args.Required("--collection");
         var concurrency = args.Int("--concurrency", 8);
         var duration = Math.Min(600, args.Int("--duration", 30));
         var limit = args.Int("--limit", 10);
         int? ef = args.Has("--ef") ? args.Int("--ef", 0) : null;
-        var data = Dataset.Load(args.Required("--data"), null, 1000);
+        var data = Dataset.Load(args.Required("--data"), args.Has("--points") ? args.Int("--points", 0) : null, 1000);
 
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+        var clients = urls.Select(u => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = u, Timeout = TimeSpan.FromSeconds(60) }).ToArray();
+        using var disposeClients = new ClientsDisposer(clients);
+        var http = clients[0];
         if (args.Has("--upload"))
-            await UploadAsync(http, collection, data).ConfigureAwait(false);
+            await UploadAsync(clients, collection, data, args.Int("--shards", 1), args.Int("--replication", 1)).ConfigureAwait(false);
 
         var protocol = args.String("--protocol") ?? "rest";
         if (protocol is not ("rest" or "grpc" or "both"))
@@ -61,8 +70,8 @@ internal static class ServerBenchmark
         if (protocol is "rest" or "both")
         {
             if (warmup > 0)
-                await RunRestAsync(http, collection, data, limit, ef, concurrency, warmup).ConfigureAwait(false);
-            rest = Print("rest", await WithCpuAsync(http, () => RunRestAsync(http, collection, data, limit, ef, concurrency, duration)).ConfigureAwait(false), concurrency);
+                await RunRestAsync(clients, collection, data, limit, ef, concurrency, warmup).ConfigureAwait(false);
+            rest = Print("rest", await WithCpuAsync(clients, () => RunRestAsync(clients, collection, data, limit, ef, concurrency, duration)).ConfigureAwait(false), concurrency);
         }
 
         if (protocol is "grpc" or "both")
@@ -70,7 +79,7 @@ internal static class ServerBenchmark
             var channelCount = Math.Clamp(args.Int("--grpc-channels", 1), 1, concurrency);
             if (warmup > 0)
                 await RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, warmup).ConfigureAwait(false);
-            grpc = Print($"grpc ({channelCount} channel{(channelCount == 1 ? string.Empty : "s")})", await WithCpuAsync(http, () => RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, duration)).ConfigureAwait(false), concurrency);
+            grpc = Print($"grpc ({channelCount} channel{(channelCount == 1 ? string.Empty : "s")})", await WithCpuAsync([http], () => RunGrpcAsync(grpcUrl, collection, data, limit, ef, concurrency, channelCount, duration)).ConfigureAwait(false), concurrency);
         }
         if (rest is not null && grpc is not null)
         {
@@ -94,19 +103,28 @@ internal static class ServerBenchmark
     /// Runs a measurement and adds both sides' CPU time per query. Client and server share this machine's cores,
     /// so throughput alone mixes the two; CPU per query tells what each protocol costs the server itself.
     /// </summary>
-    private static async Task<Result> WithCpuAsync(HttpClient http, Func<Task<Result>> run)
+    private static async Task<Result> WithCpuAsync(HttpClient[] servers, Func<Task<Result>> run)
     {
-        var serverBefore = await ServerCpuSecondsAsync(http).ConfigureAwait(false);
+        var serverBefore = await ServersCpuSecondsAsync(servers).ConfigureAwait(false);
         var clientBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var result = await run().ConfigureAwait(false);
         var clientAfter = Process.GetCurrentProcess().TotalProcessorTime;
-        var serverAfter = await ServerCpuSecondsAsync(http).ConfigureAwait(false);
+        var serverAfter = await ServersCpuSecondsAsync(servers).ConfigureAwait(false);
         var queries = Math.Max(1, result.Queries);
         return result with
         {
             ServerCpuUs = (serverAfter - serverBefore) * 1e6 / queries,
             ClientCpuUs = (clientAfter - clientBefore).TotalMicroseconds / queries,
         };
+    }
+
+    /// <summary>Every server's CPU seconds, summed (a cluster's nodes all work on each query).</summary>
+    private static async Task<double> ServersCpuSecondsAsync(HttpClient[] servers)
+    {
+        var total = 0d;
+        foreach (var server in servers)
+            total += await ServerCpuSecondsAsync(server).ConfigureAwait(false);
+        return total;
     }
 
     /// <summary>The server process's CPU seconds (user + system) from its Prometheus metrics; NaN when not exported.</summary>
@@ -132,7 +150,7 @@ internal static class ServerBenchmark
         return r;
     }
 
-    private static Task<Result> RunRestAsync(HttpClient http, string collection, Dataset data, int limit, int? ef, int concurrency, int duration)
+    private static Task<Result> RunRestAsync(HttpClient[] servers, string collection, Dataset data, int limit, int? ef, int concurrency, int duration)
     {
         var bodies = data.Queries.Select(q => Encoding.UTF8.GetBytes(new JsonObject
         {
@@ -145,7 +163,7 @@ internal static class ServerBenchmark
         {
             using var content = new ByteArrayContent(bodies[i % bodies.Length]);
             content.Headers.ContentType = new("application/json");
-            using var response = await http.PostAsync(path, content, CancellationToken.None).ConfigureAwait(false);
+            using var response = await servers[i % servers.Length].PostAsync(path, content, CancellationToken.None).ConfigureAwait(false);
             var answer = await response.Content.ReadAsByteArrayAsync(CancellationToken.None).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
                 return false;
@@ -231,25 +249,45 @@ internal static class ServerBenchmark
         return new Result(all.Length, seconds, all.Length / seconds, P(0.50), P(0.95), P(0.99), errors);
     }
 
-    private static async Task UploadAsync(HttpClient http, string collection, Dataset data)
+    private static async Task UploadAsync(HttpClient[] servers, string collection, Dataset data, int shards, int replication)
     {
-        var create = new JsonObject { ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid" } };
-        await SendAsync(http, HttpMethod.Put, $"/collections/{collection}", create).ConfigureAwait(false);
-        for (var start = 0; start < data.Base.Length; start += 500)
+        var create = new JsonObject
         {
-            var ids = Enumerable.Range(start, Math.Min(500, data.Base.Length - start)).ToArray();
-            var batch = new JsonObject
-            {
-                ["batch"] = new JsonObject
-                {
-                    ["ids"] = new JsonArray([.. ids.Select(i => (JsonNode)i)]),
-                    ["vectors"] = new JsonArray([.. ids.Select(i => (JsonNode)new JsonArray([.. data.Base[i].Select(x => (JsonNode)x)]))]),
-                },
-            };
-            await SendAsync(http, HttpMethod.Put, $"/collections/{collection}/points?wait=true", batch).ConfigureAwait(false);
-        }
+            ["vectors"] = new JsonObject { ["size"] = data.Dim, ["distance"] = data.Metric == "angular" ? "Cosine" : "Euclid" },
+            ["shard_number"] = shards,
+            ["replication_factor"] = replication,
+        };
+        await SendAsync(servers[0], HttpMethod.Put, $"/collections/{collection}", create).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        var next = -500;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            for (var start = Interlocked.Add(ref next, 500); start < data.Base.Length; start = Interlocked.Add(ref next, 500))
+                await UploadBatchAsync(servers[start / 500 % servers.Length], collection, data, start).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"upload: {data.Base.Length:N0} points in {clock.Elapsed.TotalSeconds:F1} s: {data.Base.Length / clock.Elapsed.TotalSeconds:F0} points/s (batches of 500, 4 in flight, wait=true, through {servers.Length} node{(servers.Length == 1 ? string.Empty : "s")})"));
+        foreach (var server in servers)
+            await WaitGreenAsync(server, collection).ConfigureAwait(false);
+    }
 
-        Console.Error.WriteLine($"bench server: uploaded {data.Base.Length:N0} points; waiting for the collection to turn green");
+    private static async Task UploadBatchAsync(HttpClient http, string collection, Dataset data, int start)
+    {
+        var ids = Enumerable.Range(start, Math.Min(500, data.Base.Length - start)).ToArray();
+        var batch = new JsonObject
+        {
+            ["batch"] = new JsonObject
+            {
+                ["ids"] = new JsonArray([.. ids.Select(i => (JsonNode)i)]),
+                ["vectors"] = new JsonArray([.. ids.Select(i => (JsonNode)new JsonArray([.. data.Base[i].Select(x => (JsonNode)x)]))]),
+            },
+        };
+        await SendAsync(http, HttpMethod.Put, $"/collections/{collection}/points?wait=true", batch).ConfigureAwait(false);
+    }
+
+    private static async Task WaitGreenAsync(HttpClient http, string collection)
+    {
+        Console.Error.WriteLine($"bench server: waiting for {collection} to turn green on {http.BaseAddress}");
         for (var i = 0; i < 3600; i++)
         {
             using var info = await http.GetAsync(new Uri($"/collections/{collection}", UriKind.Relative)).ConfigureAwait(false);
@@ -266,6 +304,15 @@ internal static class ServerBenchmark
         using var response = await http.SendAsync(request).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+    }
+
+    private sealed class ClientsDisposer(HttpClient[] clients) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var client in clients)
+                client.Dispose();
+        }
     }
 
     internal static bool IsLoopback(Uri url) =>
