@@ -79,6 +79,9 @@ public sealed partial class ClusterNode
         await SyncAsync(CancellationToken.None).ConfigureAwait(false);
         await WaitSpreadAsync(record.Uid, present: false, CancellationToken.None).ConfigureAwait(false);
         await DeleteLogsAsync(record.Uid, CollectionConfig.FromPersisted(record.Config).ShardNumber).ConfigureAwait(false);
+        // A resharding under way is abandoned with it (its copy fails on the missing logs and cleans up as well).
+        if (record.Resharding is { } resharding)
+            await DeleteLogsAsync(resharding.Uid, resharding.ShardNumber).ConfigureAwait(false);
         return true;
     }
 
@@ -90,8 +93,11 @@ public sealed partial class ClusterNode
             await JetStreamShardLog.DeleteAsync(_nats, LogOptions(uid, shard).Stream).ConfigureAwait(false);
     }
 
-    /// <summary>Waits until every live node advertises the collection incarnation (or none does), up to <see cref="SpreadTimeout"/>.</summary>
-    private async Task WaitSpreadAsync(string uid, bool present, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until every live node advertises the collection incarnation (or none does), up to <see cref="SpreadTimeout"/>;
+    /// false when that did not happen in time.
+    /// </summary>
+    private async Task<bool> WaitSpreadAsync(string uid, bool present, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + SpreadTimeout;
         while (DateTime.UtcNow < deadline)
@@ -99,8 +105,10 @@ public sealed partial class ClusterNode
             await RefreshViewAsync(cancellationToken).ConfigureAwait(false);
             var view = _view;
             if (view.LiveIds.All(node => node == _options.NodeId || (view.States.TryGetValue(node, out var s) && s.Ready.ContainsKey(uid) == present)))
-                return;
+                return true;
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
+
+        return false;
     }
 }

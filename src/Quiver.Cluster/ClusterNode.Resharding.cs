@@ -3,6 +3,7 @@ using Quiver.Cluster.Internal;
 using Quiver.Engine.Collections;
 using Quiver.Engine.Operations;
 using Quiver.Segment.Errors;
+using Quiver.Segment.Points;
 
 namespace Quiver.Cluster;
 
@@ -46,6 +47,7 @@ public sealed partial class ClusterNode
         ClusterLog.ReshardingStarted(_logger, name, oldShards, shardNumber);
         // From here on the copy runs to the end even if the caller goes away: half a resharding helps nobody.
         var targets = new JetStreamShardLog?[shardNumber];
+        var sealedOld = false;
         try
         {
             for (var shard = 0; shard < shardNumber; shard++)
@@ -59,10 +61,18 @@ public sealed partial class ClusterNode
                     break;
             }
 
+            sealedOld = true;
             for (var shard = 0; shard < oldShards; shard++)
                 await JetStreamShardLog.SealAsync(_nats, LogOptions(record.Uid, shard).Stream).ConfigureAwait(false);
             var tail = await CopyPassAsync(record.Uid, oldShards, shardNumber, copied, targets!).ConfigureAwait(false);
             ClusterLog.ReshardingSealed(_logger, name, copied.Aggregate(0UL, (a, b) => a + b), tail);
+        }
+        catch (Exception ex) when (!sealedOld)
+        {
+            // Nothing was sealed: the collection goes on as it was, and the half-filled new logs go.
+            ClusterLog.SyncFailed(_logger, $"resharding {name} failed before the cut-over and was abandoned: {ex.Message}");
+            await AbandonReshardingAsync(key, record.Uid, uid, shardNumber).ConfigureAwait(false);
+            throw;
         }
         finally
         {
@@ -73,17 +83,62 @@ public sealed partial class ClusterNode
             }
         }
 
-        var config = record.Config.DeepClone().AsObject();
+        // The switch: only over the record this resharding started from (a PATCH meanwhile is kept; a collection
+        // deleted, or deleted and created again, is not replaced).
+        var current = await _meta.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+        var latest = current is null ? null : JsonSerializer.Deserialize(current.Value, ClusterJsonContext.Default.CollectionRecord);
+        if (latest is null || latest.Uid != record.Uid || latest.Resharding?.Uid != uid)
+        {
+            await DeleteLogsAsync(uid, shardNumber).ConfigureAwait(false);
+            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was deleted or replaced during the resharding; the new logs were dropped"));
+        }
+
+        var config = latest.Config.DeepClone().AsObject();
         config["params"]!["shard_number"] = shardNumber;
         var switched = new CollectionRecord(uid, config);
-        var current = await _meta.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
-        if (current is null || await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(switched, ClusterJsonContext.Default.CollectionRecord), current.Revision, CancellationToken.None).ConfigureAwait(false) is null)
-            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` changed during resharding; its old logs are sealed and the new ones complete: run the resharding again"));
+        if (await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(switched, ClusterJsonContext.Default.CollectionRecord), current!.Revision, CancellationToken.None).ConfigureAwait(false) is null)
+            throw new QuiverException(QuiverError.Conflict($"Collection `{name}` changed at the moment of the switch; its old logs are sealed and the new ones complete: try the request again"));
         await SyncAsync(CancellationToken.None).ConfigureAwait(false);
         await WaitSpreadAsync(uid, present: true, CancellationToken.None).ConfigureAwait(false);
-        await WaitSpreadAsync(record.Uid, present: false, CancellationToken.None).ConfigureAwait(false);
-        await DeleteLogsAsync(record.Uid, oldShards).ConfigureAwait(false);
+        // The old logs go only once no live node serves from them any more; else they are left (and logged).
+        if (await WaitSpreadAsync(record.Uid, present: false, CancellationToken.None).ConfigureAwait(false))
+            await DeleteLogsAsync(record.Uid, oldShards).ConfigureAwait(false);
+        else
+            ClusterLog.SyncFailed(_logger, $"resharding {name}: a node still serves the old logs ({record.Uid}); they are kept");
         ClusterLog.ReshardingDone(_logger, name, shardNumber);
+    }
+
+    /// <summary>Clears a resharding that did not reach its cut-over and deletes its new logs.</summary>
+    private async Task AbandonReshardingAsync(string key, string oldUid, string newUid, int newShards)
+    {
+        try
+        {
+            var current = await _meta.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+            var latest = current is null ? null : JsonSerializer.Deserialize(current.Value, ClusterJsonContext.Default.CollectionRecord);
+            if (latest is not null && latest.Uid == oldUid && latest.Resharding?.Uid == newUid)
+                await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(latest with { Resharding = null }, ClusterJsonContext.Default.CollectionRecord), current!.Revision, CancellationToken.None).ConfigureAwait(false);
+            await DeleteLogsAsync(newUid, newShards).ConfigureAwait(false);
+        }
+        catch (NATS.Client.Core.NatsException ex)
+        {
+            ClusterLog.SyncFailed(_logger, $"abandoning the resharding: {ex.Message}");
+        }
+    }
+
+    /// <summary>NATS refuses messages over its max_payload (1 MB by default): an upsert larger than this goes in halves.</summary>
+    private const int MaxRecordBytes = 768 * 1024;
+
+    private static async Task AppendUpsertAsync(JetStreamShardLog target, PointWrite[] points)
+    {
+        var record = OperationCodec.Encode(new UpsertPoints(points));
+        if (record.Length <= MaxRecordBytes || points.Length == 1)
+        {
+            await target.AppendAsync(record).ConfigureAwait(false);
+            return;
+        }
+
+        await AppendUpsertAsync(target, points[..(points.Length / 2)]).ConfigureAwait(false);
+        await AppendUpsertAsync(target, points[(points.Length / 2)..]).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -97,14 +152,16 @@ public sealed partial class ClusterNode
             await using var source = await JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(oldUid, shard)).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"the log of old shard {shard} is gone");
             long count = 0;
-            // Runs of upserts bound for the same new shard go as one upsert (the points in their order): far fewer
-            // records to replicate, so the copy keeps up with the writes going on meanwhile.
-            var pending = new List<PointWrite>?[newShards];
+            // Runs of upserts bound for the same new shard go as one upsert: far fewer records to replicate, so the
+            // copy keeps up with the writes going on meanwhile. All points of one upsert get one version and the first
+            // of an id wins, so a run keeps only each id's last write; a run is published in pieces under NATS's
+            // message size limit.
+            var pending = new Dictionary<PointId, PointWrite>?[newShards];
             async Task FlushAsync(int target)
             {
                 if (pending[target] is { Count: > 0 } points)
                 {
-                    await targets[target].AppendAsync(OperationCodec.Encode(new UpsertPoints([.. points]))).ConfigureAwait(false);
+                    await AppendUpsertAsync(targets[target], [.. points.Values]).ConfigureAwait(false);
                     pending[target] = null;
                 }
             }
@@ -118,15 +175,25 @@ public sealed partial class ClusterNode
                 {
                     if (part is UpsertPoints upsert && (pending[target]?.Count ?? 0) < 1024)
                     {
-                        (pending[target] ??= []).AddRange(upsert.Points);
+                        // One entry per id, its last write (the order of distinct ids in one upsert does not matter).
+                        var run = pending[target] ??= [];
+                        foreach (var point in upsert.Points)
+                            run[point.Id] = point;
+
                         continue;
                     }
 
                     await FlushAsync(target).ConfigureAwait(false);
                     if (part is UpsertPoints next)
-                        pending[target] = [.. next.Points];
+                    {
+                        var run = pending[target] = [];
+                        foreach (var point in next.Points)
+                            run[point.Id] = point;
+                    }
                     else
+                    {
                         await targets[target].AppendAsync(OperationCodec.Encode(part)).ConfigureAwait(false);
+                    }
                 }
 
                 count++;

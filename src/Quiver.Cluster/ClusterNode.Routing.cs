@@ -23,9 +23,9 @@ public sealed partial class ClusterNode
     /// ties broken by a rotation that changes per call so reads spread over the replicas. A shard with no serving
     /// replica has an empty list.
     /// </summary>
-    public IReadOnlyList<ShardRoute> ReadPlan(string collection, int shardNumber)
+    public IReadOnlyList<ShardRoute> ReadPlan(string incarnation, int shardNumber)
     {
-        var uid = Uid(collection);
+        var uid = incarnation;
         var view = _view;
         var rotation = (uint)Interlocked.Increment(ref _readRotation);
         var serving = new List<PeerEndpoint>[shardNumber];
@@ -94,19 +94,51 @@ public sealed partial class ClusterNode
     }
 
     /// <summary>
+    /// Qdrant's peer removal: drops a stopped node from the membership now, so its shards move to the others at once
+    /// instead of after three missed heartbeats. A running node cannot be removed (it would put its key again at its
+    /// next beat: stop it, and SIGTERM leaves by itself), nor one still serving shards unless <paramref name="force"/>.
+    /// </summary>
+    public async ValueTask RemovePeerAsync(string nodeId, bool force, CancellationToken cancellationToken)
+    {
+        if (nodeId == _options.NodeId)
+            throw Segment.Errors.QuiverException.BadInput("Wrong input: a node cannot remove itself: stop it (SIGTERM leaves the cluster at once)");
+        var view = _view;
+        if (!view.States.TryGetValue(nodeId, out var state))
+            throw Segment.Errors.QuiverException.NotFound($"Not found: peer {nodeId} is not a member");
+        if (!force && state.Ready.Values.Any(shards => shards.Length > 0))
+            throw Segment.Errors.QuiverException.BadInput($"Wrong input: peer {nodeId} still serves shards; its replicas move to other nodes once it is removed: pass force=true to do that now");
+        using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        probe.CancelAfter(TimeSpan.FromSeconds(1));
+        try
+        {
+            using var response = await _http.GetAsync(new Uri(new Uri(state.Url), "/livez"), probe.Token).ConfigureAwait(false);
+            throw Segment.Errors.QuiverException.BadInput($"Wrong input: peer {nodeId} is running (it answers at {state.Url}): stop it first, or it puts its membership again at its next heartbeat");
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Not reachable: stopped (or cut off), as removal requires.
+        }
+
+        await _membership.RemoveAsync(nodeId, cancellationToken).ConfigureAwait(false);
+        lock (_lastSeen)
+            _lastSeen.Remove(nodeId);
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Waits until every other node serving the shard applied <paramref name="sequence"/>, so a read through any node
     /// sees the write. A node that cannot be reached is skipped: it has died, stops being routed to when its key
     /// lapses, and replays the log before it serves again.
     /// </summary>
-    public async ValueTask WaitReplicasAsync(string collection, int shard, ulong sequence, CancellationToken cancellationToken)
+    public async ValueTask WaitReplicasAsync(string collection, string incarnation, int shard, ulong sequence, CancellationToken cancellationToken)
     {
-        var uid = Uid(collection);
+        var uid = incarnation;
         var view = _view;
         var waits = new List<Task>();
         foreach (var node in view.LiveIds)
         {
             if (node != _options.NodeId && view.States.TryGetValue(node, out var state) && state.Ready.TryGetValue(uid, out var shards) && shards.Contains(shard))
-                waits.Add(WaitPeerAsync(node, new Uri(state.Url), new WaitRequest(collection, shard, sequence), cancellationToken));
+                waits.Add(WaitPeerAsync(node, new Uri(state.Url), new WaitRequest(collection, shard, sequence, incarnation), cancellationToken));
         }
 
         await Task.WhenAll(waits).ConfigureAwait(false);

@@ -111,15 +111,18 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
     public bool Hosts(string collection, int shard) =>
         DesiredReplicas(collection) is { } placement && shard < placement.Length && placement[shard].Contains(_options.NodeId, StringComparer.Ordinal);
 
-    public IShardLog OpenReplicaLog(string collection, int shard, ulong firstSequence) => OpenLog(collection, shard);
+    public IShardLog OpenReplicaLog(string incarnation, int shard, ulong firstSequence) =>
+        // Called while a collection or replica opens (synchronous engine code), never on a request path.
+        JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(incarnation, shard)).GetAwaiter().GetResult()
+            ?? throw new InvalidOperationException($"the log of shard {shard} of incarnation {incarnation} does not exist (deleted?)");
 
-    public async ValueTask<IShardLog> OpenWriterAsync(string collection, int shard, CancellationToken cancellationToken) =>
-        await JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(Uid(collection), shard), cancellationToken).ConfigureAwait(false)
-            ?? throw Segment.Errors.QuiverException.Unavailable($"Service unavailable: the log of shard {shard} of {collection} does not exist (the collection is being deleted?)");
+    public async ValueTask<IShardLog> OpenWriterAsync(string incarnation, int shard, CancellationToken cancellationToken) =>
+        await JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(incarnation, shard), cancellationToken).ConfigureAwait(false)
+            ?? throw Segment.Errors.QuiverException.Unavailable($"Service unavailable: the log of shard {shard} (incarnation {incarnation}) does not exist: the collection was deleted or resharded");
 
-    public async ValueTask<ulong> StoredLastSequenceAsync(string collection, int shard, CancellationToken cancellationToken)
+    public async ValueTask<ulong> StoredLastSequenceAsync(string incarnation, int shard, CancellationToken cancellationToken)
     {
-        var stream = await new NatsJSContext(_nats).GetStreamAsync(LogOptions(Uid(collection), shard).Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var stream = await new NatsJSContext(_nats).GetStreamAsync(LogOptions(incarnation, shard).Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
         return stream.Info.State.LastSeq;
     }
 
@@ -129,14 +132,6 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
     /// </summary>
     public TimeSpan FreshReplicaWindow => _options.Heartbeat * 4;
 
-    private JetStreamShardLog OpenLog(string collection, int shard)
-    {
-        var uid = Uid(collection);
-        // Called while a collection or replica opens (synchronous engine code), never on a request path.
-        return JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(uid, shard)).GetAwaiter().GetResult()
-            ?? throw new InvalidOperationException($"the log of shard {shard} of {collection} does not exist (deleted?)");
-    }
-
     private JetStreamShardLogOptions LogOptions(string uid, int shard) => new()
     {
         Stream = $"{_options.Prefix}_LOG_{uid}_{shard}",
@@ -145,11 +140,6 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
         Shared = true,
         WriterId = _writerId,
     };
-
-    private string Uid(string collection) =>
-        _records.TryGetValue(collection, out var record) ? record.Uid
-        : _attached.TryGetValue(collection, out var uid) ? uid
-        : throw new InvalidOperationException($"collection {collection} is not known to the cluster");
 
     /// <summary>The replicas each shard should have under the current membership, heaviest first; null for an unknown collection.</summary>
     private IReadOnlyList<string>[]? DesiredReplicas(string collection)

@@ -270,9 +270,10 @@ public sealed class JetStreamShardLog : IShardLog
                         return;
                     }
                 }
-                catch (NatsException)
+#pragma warning disable CA1031 // NATS unreachable (or any failure of the check): the consumer cannot do better now
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
                 {
-                    // NATS itself unreachable: the consumer cannot do better now.
                 }
 
                 since = System.Diagnostics.Stopwatch.GetTimestamp();

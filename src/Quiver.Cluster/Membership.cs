@@ -100,6 +100,10 @@ public sealed class Membership : IAsyncDisposable
         return members;
     }
 
+    /// <summary>Removes another (stopped) node's key now, rather than when its last beat ages out.</summary>
+    public async ValueTask RemoveAsync(string nodeId, CancellationToken cancellationToken = default) =>
+        await _store.TryDeleteAsync(JetStreamMetadataStore.Key(nodeId), cancellationToken: cancellationToken).ConfigureAwait(false);
+
     /// <summary>Stops heartbeating and removes this node's key at once (a graceful shutdown), rather than after three beats.</summary>
     public async ValueTask LeaveAsync(CancellationToken cancellationToken = default)
     {

@@ -23,7 +23,8 @@ internal sealed record MemberState(
 internal sealed record WaitRequest(
     [property: JsonPropertyName("collection")] string Collection,
     [property: JsonPropertyName("shard")] int Shard,
-    [property: JsonPropertyName("sequence")] ulong Sequence);
+    [property: JsonPropertyName("sequence")] ulong Sequence,
+    [property: JsonPropertyName("incarnation")] string Incarnation);
 
 [JsonSerializable(typeof(CollectionRecord))]
 [JsonSerializable(typeof(MemberState))]

@@ -212,6 +212,7 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
             WriteConfig(dir, config);
             // The switch is one assignment: requests find the old incarnation or the new one, never none.
             _collections[name] = collection;
+            collection.MarkServing();
             EngineLog.CollectionCreated(_logger, name);
             if (replaced is not null)
             {

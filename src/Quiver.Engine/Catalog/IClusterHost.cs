@@ -13,17 +13,20 @@ public interface IClusterHost
     /// <summary>Whether this node holds a replica of the shard under the current placement.</summary>
     bool Hosts(string collection, int shard);
 
+    // Every call below names the collection's incarnation (its logs' id): while a new incarnation opens beside the
+    // old one (resharding), a request holding the old one must reach the old logs, never the new.
+
     /// <summary>The shard's shared log for a replica here, which follows it from <paramref name="firstSequence"/> on.</summary>
-    IShardLog OpenReplicaLog(string collection, int shard, ulong firstSequence);
+    IShardLog OpenReplicaLog(string incarnation, int shard, ulong firstSequence);
 
     /// <summary>The shard's shared log for appends only (this node holds no replica of it).</summary>
-    ValueTask<IShardLog> OpenWriterAsync(string collection, int shard, CancellationToken cancellationToken);
+    ValueTask<IShardLog> OpenWriterAsync(string incarnation, int shard, CancellationToken cancellationToken);
 
     /// <summary>Waits until every live replica of the shard on another node applied <paramref name="sequence"/>.</summary>
-    ValueTask WaitReplicasAsync(string collection, int shard, ulong sequence, CancellationToken cancellationToken);
+    ValueTask WaitReplicasAsync(string collection, string incarnation, int shard, ulong sequence, CancellationToken cancellationToken);
 
     /// <summary>The last sequence the shard's log has stored, as the log reports it now (a strong read waits for it).</summary>
-    ValueTask<ulong> StoredLastSequenceAsync(string collection, int shard, CancellationToken cancellationToken);
+    ValueTask<ulong> StoredLastSequenceAsync(string incarnation, int shard, CancellationToken cancellationToken);
 
     /// <summary>Agrees a new collection with the cluster; every node then opens it (<see cref="CollectionCatalog.AttachAsync"/>, also on this node).</summary>
     ValueTask CreateCollectionAsync(string name, CollectionConfig config, CancellationToken cancellationToken);

@@ -86,7 +86,7 @@ public sealed partial class Collection
         {
             if (_set.ById[shard] is not null)
                 return;
-            var opened = OpenReplica(Name, _directory, Config, shard, _options, _logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _cluster);
+            var opened = OpenReplica(_directory, Config, shard, _options, _logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _cluster, Incarnation);
             opened.MarkServing();
             lock (_hosting)
             {
@@ -130,7 +130,7 @@ public sealed partial class Collection
         var writer = Volatile.Read(ref _writers[shard]);
         if (writer is null)
         {
-            var opened = await _cluster.OpenWriterAsync(Name, shard, CancellationToken.None).ConfigureAwait(false);
+            var opened = await _cluster.OpenWriterAsync(Incarnation!, shard, CancellationToken.None).ConfigureAwait(false);
             writer = Interlocked.CompareExchange(ref _writers[shard], opened, null);
             if (writer is null)
             {
@@ -161,7 +161,7 @@ public sealed partial class Collection
         }
 
         if (_cluster is not null)
-            await _cluster.WaitReplicasAsync(Name, shard, sequence, cancellationToken).ConfigureAwait(false);
+            await _cluster.WaitReplicasAsync(Name, Incarnation!, shard, sequence, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until this node's replica of a shard applied <paramref name="sequence"/>; false when it holds none.</summary>
@@ -171,6 +171,13 @@ public sealed partial class Collection
             return false;
         await replica.WaitAppliedAsync(sequence, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Starts the fresh-replica window of every replica here now (the collection has just been published).</summary>
+    internal void MarkServing()
+    {
+        foreach (var shard in ReadShards)
+            shard.MarkServing();
     }
 
     /// <summary>
@@ -197,7 +204,7 @@ public sealed partial class Collection
 
         async Task CatchUpAsync(int shard, Shard replica)
         {
-            var last = await _cluster.StoredLastSequenceAsync(Name, shard, cancellationToken).ConfigureAwait(false);
+            var last = await _cluster.StoredLastSequenceAsync(Incarnation!, shard, cancellationToken).ConfigureAwait(false);
             await replica.WaitAppliedAsync(last, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -47,7 +47,10 @@ public sealed partial class Collection
 
         await Task.WhenAll(appends).ConfigureAwait(false);
         if (receipt is not null)
+        {
             receipt.ShardSequences = lastPerShard;
+            receipt.Incarnation = Incarnation;
+        }
         var results = new UpdateResult[routed.Length];
         for (var i = 0; i < results.Length; i++)
             results[i] = new UpdateResult(sequences[i], wait);

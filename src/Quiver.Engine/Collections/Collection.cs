@@ -43,7 +43,7 @@ public sealed partial class Collection : IAsyncDisposable
             for (var i = 0; i < shards.Length; i++)
             {
                 if (cluster is null || cluster.Hosts(name, i))
-                    shards[i] = OpenReplica(name, directory, config, i, options, logger, cluster);
+                    shards[i] = OpenReplica(directory, config, i, options, logger, cluster, incarnation);
             }
         }
         catch
@@ -56,13 +56,13 @@ public sealed partial class Collection : IAsyncDisposable
         return new Collection(name, directory, config, shards, cluster) { _options = options, _logger = logger, Incarnation = incarnation };
     }
 
-    private static Shard OpenReplica(string name, string directory, CollectionConfig config, int shard, ShardOptions options, ILogger logger, IClusterHost? cluster)
+    private static Shard OpenReplica(string directory, CollectionConfig config, int shard, ShardOptions options, ILogger logger, IClusterHost? cluster, string? incarnation)
     {
         var spaces = config.VectorSpaces
             .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance.ToMetric(), s.Datatype))
             .ToArray();
         var path = Path.Combine(directory, "shards", shard.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return Shard.Open(path, spaces, options, IndexingOf(config), logger, cluster is null ? null : first => cluster.OpenReplicaLog(name, shard, first));
+        return Shard.Open(path, spaces, options, IndexingOf(config), logger, cluster is null ? null : first => cluster.OpenReplicaLog(incarnation!, shard, first));
     }
 
     internal void ReplaceConfig(CollectionConfig config)

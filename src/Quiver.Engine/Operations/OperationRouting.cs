@@ -50,14 +50,25 @@ public static class OperationRouting
         };
     }
 
+    /// <summary>Adds the condition to the filter's own <c>must</c> list (not a level deeper: a filter near the depth limit stays parseable after any number of reshardings).</summary>
     private static FilterSpec Restrict(FilterSpec filter, int shards, int shard)
     {
-        var restricted = new JsonObject
+        var restricted = JsonNode.Parse(filter.Json)!.AsObject();
+        var condition = new JsonObject { ["quiver_shard_of"] = new JsonObject { ["shard_number"] = shards, ["shard"] = shard } };
+        switch (restricted["must"])
         {
-            ["must"] = new JsonArray(
-                JsonNode.Parse(filter.Json),
-                new JsonObject { ["quiver_shard_of"] = new JsonObject { ["shard_number"] = shards, ["shard"] = shard } }),
-        };
+            case JsonArray must:
+                must.Add(condition);
+                break;
+            case JsonObject single:
+                // Qdrant also takes a single condition for must.
+                restricted["must"] = new JsonArray(single.DeepClone(), condition);
+                break;
+            default:
+                restricted["must"] = new JsonArray(condition);
+                break;
+        }
+
         return new FilterSpec(System.Text.Encoding.UTF8.GetBytes(restricted.ToJsonString()));
     }
 

@@ -21,4 +21,7 @@ public sealed record UpdateResult(ulong OperationId, bool Completed);
 public sealed class WriteReceipt
 {
     public IReadOnlyList<ulong> ShardSequences { get; internal set; } = [];
+
+    /// <summary>The incarnation (cluster mode: the logs' id) the sequences belong to; null on a single node.</summary>
+    public string? Incarnation { get; internal set; }
 }

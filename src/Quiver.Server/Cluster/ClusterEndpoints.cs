@@ -99,6 +99,18 @@ internal static class ClusterEndpoints
             });
         }));
 
+        app.MapDelete("/cluster/peer/{peer}", (HttpContext http, string peer) => RestHandler.RunAsync(http, false, async req =>
+        {
+            if (node is null)
+                throw QuiverException.BadInput("Wrong input: cluster mode is off: there are no peers to remove");
+            if (!ulong.TryParse(peer, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var peerId))
+                throw QuiverException.BadInput($"Wrong input: `{peer}` is not a peer id (an unsigned integer, as GET /cluster lists them)");
+            var member = node.Members().FirstOrDefault(m => PeerId(m.NodeId) == peerId)
+                ?? throw QuiverException.NotFound($"Not found: peer {peerId} is not a member");
+            await node.RemovePeerAsync(member.NodeId, req.QueryBool("force") ?? false, req.Cancellation).ConfigureAwait(false);
+            return (Action<Utf8JsonWriter>)(w => w.WriteBooleanValue(true));
+        }));
+
         app.MapPost("/collections/{name}/cluster", (HttpContext http, string name) => RestHandler.RunAsync(http, true, async req =>
         {
             var collection = catalog.Get(name);
@@ -140,6 +152,9 @@ internal static class ClusterEndpoints
             var sequence = RestReader.Required(req.Body, "sequence", string.Empty);
             if (sequence.ValueKind != JsonValueKind.Number || !sequence.TryGetUInt64(out var seq))
                 throw QuiverException.BadInput("sequence: expected an unsigned integer");
+            // Sequences belong to one incarnation's logs: for another one (resharded since) there is nothing to wait for.
+            if (RestReader.TryGet(req.Body, "incarnation", out var incarnation) && incarnation.GetString() != collection.Incarnation)
+                return (Action<Utf8JsonWriter>)(w => w.WriteBooleanValue(false));
             if (!await collection.WaitLocalAppliedAsync(shard, seq, req.Cancellation).ConfigureAwait(false))
                 throw new QuiverException(QuiverError.Conflict($"shard {shard} of {collection.Name} has no replica on this node"));
             return (Action<Utf8JsonWriter>)(w => w.WriteBooleanValue(true));

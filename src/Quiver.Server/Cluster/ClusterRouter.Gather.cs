@@ -11,13 +11,14 @@ internal sealed partial class ClusterRouter
     /// out, a 5xx such as "no longer serves that shard") has its shards tried on their next replica; a 4xx (bad
     /// input) ends the read with that answer. Parts are the 200 bodies.
     /// </summary>
-    private async Task<(List<byte[]> Parts, PartResult? Failure)> GatherAsync(HttpContext http, RequestDelegate next, string collection, IReadOnlyList<ShardRoute> plan, byte[] body)
+    private async Task<(List<byte[]> Parts, PartResult? Failure)> GatherAsync(HttpContext http, RequestDelegate next, string collection, string incarnation, IReadOnlyList<ShardRoute> plan, byte[] body)
     {
         // Read once, before any part runs: the local part runs this request's pipeline, which changes the context.
         var forward = new ForwardedRequest(
             http.Request.Method,
             http.Request.Path.Value + http.Request.QueryString.Value,
             [.. ForwardedHeaders.Where(h => http.Request.Headers.ContainsKey(h)).Select(h => (h, http.Request.Headers[h].ToString()))],
+            incarnation,
             http.RequestAborted);
         var routes = plan.ToDictionary(r => r.Shard);
         var choice = plan.ToDictionary(r => r.Shard, _ => 0);
@@ -87,7 +88,7 @@ internal sealed partial class ClusterRouter
     private static readonly string[] ForwardedHeaders = ["api-key", "authorization", "traceparent", "tracestate", WriteToken.ReadAfterHeader];
 
     /// <summary>What a part sent to another node carries of the original request.</summary>
-    private sealed record ForwardedRequest(string Method, string PathAndQuery, IReadOnlyList<(string Name, string Value)> Headers, CancellationToken Aborted);
+    private sealed record ForwardedRequest(string Method, string PathAndQuery, IReadOnlyList<(string Name, string Value)> Headers, string Incarnation, CancellationToken Aborted);
 
     private static string Escape(string? text) => System.Text.Json.JsonEncodedText.Encode(text ?? string.Empty).ToString();
 
@@ -132,7 +133,7 @@ internal sealed partial class ClusterRouter
         foreach (var (name, value) in request.Headers)
             message.Headers.TryAddWithoutValidation(name, value);
 
-        message.Headers.Add(ShardsHeader, string.Join(',', shards.Select(s => s.ToString(CultureInfo.InvariantCulture))));
+        message.Headers.Add(ShardsHeader, $"{request.Incarnation}/{string.Join(',', shards.Select(s => s.ToString(CultureInfo.InvariantCulture)))}");
         using var response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
         return new PartResult((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false));
     }

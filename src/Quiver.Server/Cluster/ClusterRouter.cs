@@ -56,13 +56,25 @@ internal sealed partial class ClusterRouter : IDisposable
     {
         if (http.Request.Headers.TryGetValue(ShardsHeader, out var header))
         {
-            if (!TryParseShards(header.ToString(), out var shards))
+            var text = header.ToString();
+            var slash = text.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0 || !TryParseShards(text[(slash + 1)..], out var shards))
             {
-                await RestHandler.WriteErrorAsync(http, StatusCodes.Status400BadRequest, $"{ShardsHeader}: expected comma-separated shard ids", Stopwatch.GetTimestamp()).ConfigureAwait(false);
+                await RestHandler.WriteErrorAsync(http, StatusCodes.Status400BadRequest, $"{ShardsHeader}: expected incarnation/comma-separated shard ids", Stopwatch.GetTimestamp()).ConfigureAwait(false);
                 return;
             }
 
-            if (!await CatchUpAsync(http, Classify(http.Request.Method, http.Request.Path.Value ?? string.Empty).Collection, shards).ConfigureAwait(false))
+            var target = Classify(http.Request.Method, http.Request.Path.Value ?? string.Empty).Collection;
+            if (target is not null && _catalog.TryGet(target) is { } held && held.Incarnation != text[..slash])
+            {
+                // The coordinator and this node hold different incarnations (a resharding is switching over): the
+                // coordinator asks another replica, or the client retries.
+                await RestHandler.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable,
+                    $"Service unavailable: this node holds another incarnation of `{target}` (it is being resharded); retry", Stopwatch.GetTimestamp()).ConfigureAwait(false);
+                return;
+            }
+
+            if (!await CatchUpAsync(http, target, shards).ConfigureAwait(false))
             {
                 await RestHandler.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "Service unavailable: this node's replicas could not catch up with their logs in time", Stopwatch.GetTimestamp()).ConfigureAwait(false);
                 return;
@@ -87,7 +99,7 @@ internal sealed partial class ClusterRouter : IDisposable
             return;
         }
 
-        if (http.Request.Headers.TryGetValue(WriteToken.ReadAfterHeader, out var token) && !WriteToken.TryParse(token.ToString(), out _))
+        if (http.Request.Headers.TryGetValue(WriteToken.ReadAfterHeader, out var token) && !WriteToken.TryParse(token.ToString(), out _, out _))
         {
             await RestHandler.WriteErrorAsync(http, StatusCodes.Status400BadRequest,
                 $"Wrong input: {WriteToken.ReadAfterHeader}: expected the {WriteToken.WriteHeader} of a write (shard:sequence,...)", Stopwatch.GetTimestamp()).ConfigureAwait(false);
@@ -121,7 +133,8 @@ internal sealed partial class ClusterRouter : IDisposable
         try
         {
             await target.CatchUpWithLogAsync(shards, strong ? null : _node.FreshReplicaWindow, deadline.Token).ConfigureAwait(false);
-            if (http.Request.Headers.TryGetValue(WriteToken.ReadAfterHeader, out var token) && WriteToken.TryParse(token.ToString(), out var after))
+            if (http.Request.Headers.TryGetValue(WriteToken.ReadAfterHeader, out var token) && WriteToken.TryParse(token.ToString(), out var incarnation, out var after)
+                && (incarnation is null || incarnation == target.Incarnation))
             {
                 foreach (var shard in shards)
                 {
@@ -209,7 +222,7 @@ internal sealed partial class ClusterRouter : IDisposable
             return;
         }
 
-        IReadOnlyList<ShardRoute> plan = _node.ReadPlan(collection.Name, collection.ShardNumber);
+        IReadOnlyList<ShardRoute> plan = _node.ReadPlan(collection.Incarnation!, collection.ShardNumber);
         if (kind == ReadKind.GetPoint)
         {
             // One shard holds the point: ask only it, so its answer (the point, or 404) is the answer.
@@ -229,7 +242,7 @@ internal sealed partial class ClusterRouter : IDisposable
             return;
         }
 
-        var (parts, failure) = await GatherAsync(http, next, collection.Name, plan, read.Body).ConfigureAwait(false);
+        var (parts, failure) = await GatherAsync(http, next, collection.Name, collection.Incarnation!, plan, read.Body).ConfigureAwait(false);
         if (failure is { } failed)
         {
             // A refusal (bad input) is the same on every node: pass the first one on as it is.

@@ -5,8 +5,10 @@ namespace Quiver.Server.Cluster;
 
 /// <summary>
 /// Read-your-writes across nodes: a write answers with header <see cref="WriteHeader"/> (per shard, the log
-/// sequence it reached, <c>shard:sequence,...</c>); a read that sends it back as <see cref="ReadAfterHeader"/> is
-/// answered only by replicas that applied at least those sequences (they wait for them).
+/// sequence it reached: <c>incarnation/shard:sequence,...</c>); a read that sends it back as
+/// <see cref="ReadAfterHeader"/> is answered only by replicas that applied at least those sequences (they wait for
+/// them). A token of an earlier incarnation (the collection was resharded since) is already satisfied: every record
+/// of the old logs was copied into the new ones before they took over.
 /// </summary>
 internal static class WriteToken
 {
@@ -23,13 +25,21 @@ internal static class WriteToken
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.shard}:{p.sequence}"));
         var token = string.Join(',', parts);
         if (token.Length > 0)
-            http.Response.Headers[WriteHeader] = token;
+            http.Response.Headers[WriteHeader] = receipt.Incarnation is { } incarnation ? $"{incarnation}/{token}" : token;
     }
 
     /// <summary>Parses a token (several tokens may be joined with commas: the highest sequence per shard counts).</summary>
-    public static bool TryParse(string text, out Dictionary<int, ulong> sequences)
+    public static bool TryParse(string text, out string? incarnation, out Dictionary<int, ulong> sequences)
     {
         sequences = [];
+        incarnation = null;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (slash >= 0)
+        {
+            incarnation = text[..slash];
+            text = text[(slash + 1)..];
+        }
+
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var colon = part.IndexOf(':', StringComparison.Ordinal);

@@ -50,6 +50,7 @@ internal sealed class ApiKeyAccess
         "POST /collections/aliases",
         // Resharding changes a collection's layout.
         "POST /collections/{name}/cluster",
+        "DELETE /cluster/peer/{peer}",
         // Recovery replaces (or creates) a collection wholesale.
         "PUT /collections/{name}/snapshots/recover",
         "POST /collections/{name}/snapshots/upload",

@@ -130,12 +130,25 @@ public sealed class ClusterFaultTests(QuiverClusterFixture fixture, ITestOutputH
 
         var load = Enumerable.Range(0, 3).Select(w => Task.Run(() => WriterAsync(w))).Concat(Enumerable.Range(0, 2).Select(s => Task.Run(() => SearcherAsync(s)))).ToArray();
 
+        // Peer ids as GET /cluster lists them; a running peer cannot be removed.
+        var peers = (await SendAsync(http, HttpMethod.Get, new Uri(addresses[0], "/cluster"), null)).Json!["result"]!["peers"]!.AsObject()
+            .ToDictionary(p => p.Value!["node_id"]!.GetValue<string>(), p => p.Key);
+        Assert.Equal(3, peers.Count);
+        var running = await SendAsync(http, HttpMethod.Delete, new Uri(addresses[0], $"/cluster/peer/{peers[fixture.NodeId(2)]}?force=true"), null);
+        Assert.Equal(HttpStatusCode.BadRequest, running.Status);
+        Assert.Contains("is running", running.Json!["status"]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+
         // The faults, one after the other.
         await Task.Delay(3000);
         lock (alive)
             alive[1] = false;
         var nodeKilledAt = clock.Elapsed.TotalSeconds;
         await fixture.KillNodeAsync(1);
+        // Removed at once rather than after three missed beats: its shards move to the other two now.
+        var removed = await SendAsync(http, HttpMethod.Delete, new Uri(addresses[0], $"/cluster/peer/{peers[fixture.NodeId(1)]}?force=true"), null);
+        Assert.True(removed.Status == HttpStatusCode.OK, removed.Json?.ToJsonString());
+        var members = (await SendAsync(http, HttpMethod.Get, new Uri(addresses[0], "/cluster"), null)).Json!["result"]!["peers"]!.AsObject();
+        Assert.DoesNotContain(members, p => p.Value!["node_id"]!.GetValue<string>() == fixture.NodeId(1));
         await Task.Delay(6000);
         var restarted = await fixture.StartNodeAsync(1);
         var nodeBackAt = clock.Elapsed.TotalSeconds;

@@ -120,10 +120,13 @@ public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstrac
                 {
                     // Every tenth operation deletes this writer's older points by filter: its place among the
                     // upserts must survive the copy into the new shards.
+                    // Every third and seventh operation writes the previous operation's points again, with new
+                    // payloads: the newest write of a point must be the one that survives the copy.
+                    var target = i % 10 is 3 or 7 ? i - 1 : i;
                     var (path, body) = i % 10 == 9
                         ? ($"/collections/{name}/points/delete?wait=true", $$$"""{"filter":{"must":[{"key":"w","match":{"value":{{{writer}}}}},{"key":"i","range":{"lt":{{{i - 5}}}}}]}}""")
                         : ($"/collections/{name}/points?wait=true", "{\"points\":[" + string.Join(',', Enumerable.Range(0, 4).Select(j =>
-                            $$$"""{"id":{{{(writer * 1_000_000L) + (i * 4) + j}}},"vector":[{{{random.Next(9)}}},1,2,3],"payload":{"w":{{{writer}}},"i":{{{i}}}}}""")) + "]}");
+                            $$$"""{"id":{{{(writer * 1_000_000L) + (target * 4) + j}}},"vector":[{{{random.Next(9)}}},1,2,3],"payload":{"w":{{{writer}}},"i":{{{i}}}}}""")) + "]}");
                     // A write that fails is sent again until it succeeds (point writes may be repeated), so the model stays exact.
                     while (true)
                     {
@@ -142,7 +145,7 @@ public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstrac
                     else
                     {
                         for (var j = 0; j < 4; j++)
-                            model[(writer * 1_000_000L) + (i * 4) + j] = i;
+                            model[(writer * 1_000_000L) + (target * 4) + j] = i;
                     }
 
                     writes[writer]++;
@@ -167,22 +170,25 @@ public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstrac
                 Assert.Equal(12, (await node.GetAsync($"/collections/{name}/cluster")).EnsureOk().Result["shard_count"]!.GetValue<int>());
                 for (var writer = 0; writer < 3; writer++)
                 {
-                    var stored = new HashSet<long>();
+                    var stored = new Dictionary<long, int>();
                     JsonNode? offset = null;
                     do
                     {
                         var page = (await node.PostAsync($"/collections/{name}/points/scroll?read_consistency=all", new JsonObject
                         {
                             ["limit"] = 1000,
+                            ["with_payload"] = true,
                             ["offset"] = offset?.DeepClone(),
                             ["filter"] = JsonNode.Parse($$$"""{"must":[{"key":"w","match":{"value":{{{writer}}}}}]}"""),
                         })).EnsureOk().Result;
                         foreach (var point in page["points"]!.AsArray())
-                            stored.Add(point!["id"]!.GetValue<long>());
+                            stored[point!["id"]!.GetValue<long>()] = point["payload"]!["i"]!.GetValue<int>();
                         offset = page["next_page_offset"];
                     }
                     while (offset is not null);
-                    Assert.True(stored.SetEquals(models[writer].Keys), $"writer {writer}: {models[writer].Count} points expected, {stored.Count} stored; missing {string.Join(',', models[writer].Keys.Except(stored).Take(5))}, extra {string.Join(',', stored.Except(models[writer].Keys).Take(5))}");
+                    Assert.True(stored.Keys.ToHashSet().SetEquals(models[writer].Keys), $"writer {writer}: {models[writer].Count} points expected, {stored.Count} stored; missing {string.Join(',', models[writer].Keys.Except(stored.Keys).Take(5))}, extra {string.Join(',', stored.Keys.Except(models[writer].Keys).Take(5))}");
+                    var stale = models[writer].Where(p => stored[p.Key] != p.Value).Take(5).ToList();
+                    Assert.True(stale.Count == 0, $"writer {writer}: points with an older write than the last acknowledged: {string.Join(", ", stale.Select(p => $"{p.Key} has i={stored[p.Key]}, expected {p.Value}"))}");
                 }
             }
 

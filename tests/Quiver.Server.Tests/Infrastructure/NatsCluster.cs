@@ -140,21 +140,7 @@ public sealed class NatsCluster : IAsyncDisposable
         {
             if (node.Process is not { } process)
                 continue;
-            if (!process.HasExited)
-            {
-                _ = ServerProcess.Kill(process.Id, 15);
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                try
-                {
-                    await process.WaitForExitAsync(cts.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    _ = ServerProcess.Kill(process.Id, 9);
-                    await process.WaitForExitAsync();
-                }
-            }
-
+            await ServerProcess.TerminateAsync(process, TimeSpan.FromSeconds(10));
             process.Dispose();
         }
 

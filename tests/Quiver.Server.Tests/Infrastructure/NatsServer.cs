@@ -74,21 +74,7 @@ public sealed class NatsServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _ = ServerProcess.Kill(_process.Id, 15);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _ = ServerProcess.Kill(_process.Id, 9);
-                await _process.WaitForExitAsync();
-            }
-        }
-
+        await ServerProcess.TerminateAsync(_process, TimeSpan.FromSeconds(10));
         _process.Dispose();
         try
         {

@@ -178,6 +178,24 @@ public sealed partial class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    /// <summary>SIGTERM, and SIGKILL if the process has not exited within <paramref name="grace"/>.</summary>
+    public static async Task TerminateAsync(Process process, TimeSpan grace)
+    {
+        if (process.HasExited)
+            return;
+        _ = Kill(process.Id, 15);
+        using var cts = new CancellationTokenSource(grace);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _ = Kill(process.Id, 9);
+            await process.WaitForExitAsync().ConfigureAwait(false);
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

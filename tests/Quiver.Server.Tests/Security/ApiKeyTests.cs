@@ -38,6 +38,7 @@ public sealed class ApiKeyTests(ApiKeyFixture fixture) : IClassFixture<ApiKeyFix
         ("GET", "/cluster", "/cluster", null, false),
         ("GET", "/collections/{name}/cluster", $"/collections/{C}/cluster", null, false),
         ("POST", "/collections/{name}/cluster", $"/collections/{C}/cluster", """{"reshard":{"shard_number":2}}""", true),
+        ("DELETE", "/cluster/peer/{peer}", "/cluster/peer/1", null, true),
         ("POST", "/cluster/internal/wait", "/cluster/internal/wait", $$$"""{"collection":"{{{C}}}","shard":0,"sequence":0}""", true),
         ("GET", "/collections/{name}/points/{id}", $"/collections/{C}/points/1", null, false),
         ("POST", "/collections/{name}/points", $"/collections/{C}/points", """{"ids":[1]}""", false),
