@@ -27,7 +27,8 @@ public sealed partial class ClusterNode
         var record = JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord)!;
         if (record.Resharding is not null)
             throw new QuiverException(QuiverError.Conflict($"Collection `{name}` is being resharded already"));
-        var oldShards = CollectionConfig.FromPersisted(record.Config).ShardNumber;
+        var oldConfig = CollectionConfig.FromPersisted(record.Config);
+        var oldShards = oldConfig.ShardNumber;
         if (oldShards == shardNumber)
             throw QuiverException.BadInput($"Wrong input: collection `{name}` has {shardNumber} shards already");
 
@@ -56,7 +57,7 @@ public sealed partial class ClusterNode
             // Copy while writes go on, until a pass finds little left; then seal and copy the rest.
             for (var pass = 0; pass < 20; pass++)
             {
-                var moved = await CopyPassAsync(record.Uid, oldShards, shardNumber, copied, targets!).ConfigureAwait(false);
+                var moved = await CopyPassAsync(record.Uid, oldConfig, shardNumber, copied, targets!).ConfigureAwait(false);
                 if (moved < 64)
                     break;
             }
@@ -64,7 +65,7 @@ public sealed partial class ClusterNode
             sealedOld = true;
             for (var shard = 0; shard < oldShards; shard++)
                 await JetStreamShardLog.SealAsync(_nats, LogOptions(record.Uid, shard).Stream).ConfigureAwait(false);
-            var tail = await CopyPassAsync(record.Uid, oldShards, shardNumber, copied, targets!).ConfigureAwait(false);
+            var tail = await CopyPassAsync(record.Uid, oldConfig, shardNumber, copied, targets!).ConfigureAwait(false);
             ClusterLog.ReshardingSealed(_logger, name, copied.Aggregate(0UL, (a, b) => a + b), tail);
         }
         catch (Exception ex) when (!sealedOld)
@@ -125,6 +126,60 @@ public sealed partial class ClusterNode
         }
     }
 
+    /// <summary>
+    /// Copies an old shard's snapshot into the new logs: its payload indexes to every new shard, its points by the new
+    /// routing. Returns the old log's sequence the snapshot covers (the copy continues from the record after it).
+    /// </summary>
+    private async Task<ulong> CopySnapshotAsync(string oldUid, int shard, CollectionConfig config, int newShards, JetStreamShardLog[] targets)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"quiver-reshard-{oldUid}-{shard}-{Guid.NewGuid():N}");
+        try
+        {
+            await PrepareReplicaAsync(oldUid, shard, Path.Combine(directory, "shards", "0"), 0).ConfigureAwait(false);
+            return await Collection.ReadShardStateAsync(directory, config, _logger,
+                async indexes =>
+                {
+                    foreach (var (field, schema) in indexes)
+                    {
+                        foreach (var target in targets)
+                            await target.AppendAsync(OperationCodec.Encode(new CreateFieldIndex(field, schema))).ConfigureAwait(false);
+                    }
+                },
+                async points =>
+                {
+                    foreach (var group in points.GroupBy(p => p.Id.ShardIn(newShards)))
+                    {
+                        await AppendUpsertAsync(targets[group.Key], [.. group.Select(p => new PointWrite(p.Id, p.Vectors ?? [], p.Payload ?? Segment.Payloads.Payload.Empty))]).ConfigureAwait(false);
+                    }
+                }).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Directory.Exists(directory))
+                Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Publishes each new shard's buffered parts (new shards concurrently, each in order) and starts new runs.</summary>
+    private static async Task PublishPartsAsync(List<PointOperation>[] parts, Dictionary<PointId, PointWrite>?[] runs, JetStreamShardLog[] targets)
+    {
+        await Task.WhenAll(Enumerable.Range(0, parts.Length).Where(t => parts[t].Count > 0).Select(async target =>
+        {
+            foreach (var part in parts[target])
+            {
+                if (part is UpsertPoints upsert)
+                    await AppendUpsertAsync(targets[target], [.. upsert.Points]).ConfigureAwait(false);
+                else
+                    await targets[target].AppendAsync(OperationCodec.Encode(part)).ConfigureAwait(false);
+            }
+        })).ConfigureAwait(false);
+        for (var target = 0; target < parts.Length; target++)
+        {
+            parts[target].Clear();
+            runs[target] = null;
+        }
+    }
+
     /// <summary>NATS refuses messages over its max_payload (1 MB by default): an upsert larger than this goes in halves.</summary>
     private const int MaxRecordBytes = 768 * 1024;
 
@@ -145,62 +200,66 @@ public sealed partial class ClusterNode
     /// Copies each old log's records after <paramref name="copied"/> (its last copied sequence, advanced here) to the
     /// new logs, old shards in parallel. Returns how many records it copied.
     /// </summary>
-    private async Task<long> CopyPassAsync(string oldUid, int oldShards, int newShards, ulong[] copied, JetStreamShardLog[] targets)
+    private async Task<long> CopyPassAsync(string oldUid, CollectionConfig config, int newShards, ulong[] copied, JetStreamShardLog[] targets)
     {
+        var oldShards = config.ShardNumber;
         var counts = await Task.WhenAll(Enumerable.Range(0, oldShards).Select(shard => Task.Run(async () =>
         {
             await using var source = await JetStreamShardLog.OpenExistingAsync(_nats, LogOptions(oldUid, shard)).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"the log of old shard {shard} is gone");
             long count = 0;
-            // Runs of upserts bound for the same new shard go as one upsert: far fewer records to replicate, so the
-            // copy keeps up with the writes going on meanwhile. All points of one upsert get one version and the first
-            // of an id wins, so a run keeps only each id's last write; a run is published in pieces under NATS's
-            // message size limit.
-            var pending = new Dictionary<PointId, PointWrite>?[newShards];
-            async Task FlushAsync(int target)
+            if (copied[shard] + 1 < source.FirstSequence)
             {
-                if (pending[target] is { Count: > 0 } points)
-                {
-                    await AppendUpsertAsync(targets[target], [.. points.Values]).ConfigureAwait(false);
-                    pending[target] = null;
-                }
+                // The log was compacted: its start is the shard's newest snapshot.
+                copied[shard] = await CopySnapshotAsync(oldUid, shard, config, newShards, targets).ConfigureAwait(false);
+                count++;
             }
 
+            // Each new shard's parts in the order of this log; runs of upserts become one upsert (far fewer records
+            // to replicate, so the copy keeps up with the writes going on meanwhile). All points of one upsert get one
+            // version and the first of an id wins, so a run keeps only each id's last write. New shards are
+            // independent: their parts are published concurrently, each new shard's in order.
+            var parts = new List<PointOperation>[newShards];
+            for (var target = 0; target < newShards; target++)
+                parts[target] = [];
+            var runs = new Dictionary<PointId, PointWrite>?[newShards];
             var last = copied[shard];
+            var buffered = 0;
             foreach (var record in source.ReadFrom(copied[shard] + 1))
             {
                 last = record.Sequence;
                 var operation = OperationRouting.ForCopyFrom(OperationCodec.Decode(record.Data.Span), oldShards, shard);
                 foreach (var (target, part) in OperationRouting.Split(operation, newShards))
                 {
-                    if (part is UpsertPoints upsert && (pending[target]?.Count ?? 0) < 1024)
+                    if (part is UpsertPoints upsert)
                     {
-                        // One entry per id, its last write (the order of distinct ids in one upsert does not matter).
-                        var run = pending[target] ??= [];
+                        if (runs[target] is not { Count: < 1024 } run)
+                        {
+                            run = runs[target] = [];
+                            parts[target].Add(new UpsertPoints([]));
+                        }
+
                         foreach (var point in upsert.Points)
                             run[point.Id] = point;
-
-                        continue;
-                    }
-
-                    await FlushAsync(target).ConfigureAwait(false);
-                    if (part is UpsertPoints next)
-                    {
-                        var run = pending[target] = [];
-                        foreach (var point in next.Points)
-                            run[point.Id] = point;
+                        // The run's upsert is the target's last part until something else comes.
+                        parts[target][^1] = new UpsertPoints([.. run.Values]);
                     }
                     else
                     {
-                        await targets[target].AppendAsync(OperationCodec.Encode(part)).ConfigureAwait(false);
+                        runs[target] = null;
+                        parts[target].Add(part);
                     }
                 }
 
                 count++;
+                if (++buffered == 512)
+                {
+                    await PublishPartsAsync(parts, runs, targets).ConfigureAwait(false);
+                    buffered = 0;
+                }
             }
 
-            for (var target = 0; target < newShards; target++)
-                await FlushAsync(target).ConfigureAwait(false);
+            await PublishPartsAsync(parts, runs, targets).ConfigureAwait(false);
             copied[shard] = last;
             return count;
         }))).ConfigureAwait(false);

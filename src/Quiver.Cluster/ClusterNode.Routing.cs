@@ -120,8 +120,18 @@ public sealed partial class ClusterNode
         }
 
         await _membership.RemoveAsync(nodeId, cancellationToken).ConfigureAwait(false);
+        // Out of this node's view at once, and kept out for a few beats: a listing read just before the delete (by
+        // the sync loop, right now) must not bring it back. A restarted node of that id joins again after that.
         lock (_lastSeen)
+        {
             _lastSeen.Remove(nodeId);
+            _removedUntil[nodeId] = DateTime.UtcNow + (_options.Heartbeat * 4);
+            var current = _view;
+            _view = new ClusterView(
+                [.. current.LiveIds.Where(id => id != nodeId)],
+                current.States.Where(s => s.Key != nodeId).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));
+        }
+
         await SyncAsync(cancellationToken).ConfigureAwait(false);
     }
 

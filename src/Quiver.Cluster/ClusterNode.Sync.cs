@@ -133,6 +133,14 @@ public sealed partial class ClusterNode
         var now = DateTime.UtcNow;
         lock (_lastSeen)
         {
+            foreach (var (node, until) in _removedUntil.ToList())
+            {
+                if (now < until)
+                    states.Remove(node);
+                else
+                    _removedUntil.Remove(node);
+            }
+
             foreach (var node in states.Keys)
                 _lastSeen[node] = (null, states[node]);
             foreach (var (node, (missingSince, state)) in _lastSeen.ToList())
@@ -211,13 +219,18 @@ public sealed partial class ClusterNode
     private async Task AdvertiseAsync(Engine.Catalog.CollectionCatalog catalog, CancellationToken cancellationToken)
     {
         var ready = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        var applied = new Dictionary<string, ulong>(StringComparer.Ordinal);
         foreach (var (name, uid) in _attached)
         {
-            if (catalog.TryGet(name) is { } collection)
-                ready[uid] = [.. collection.HostedShards.Where(shard => !_retiring.ContainsKey((uid, shard)))];
+            if (catalog.TryGet(name) is not { } collection)
+                continue;
+            ready[uid] = [.. collection.HostedShards.Where(shard => !_retiring.ContainsKey((uid, shard)))];
+            // What each replica here has applied: compaction never drops a record a serving replica still needs.
+            foreach (var shard in collection.HostedShards)
+                applied[AppliedKey(uid, shard)] = collection.AppliedSequenceOf(shard) ?? 0;
         }
 
-        var state = Serialize(new MemberState(_options.AdvertiseUrl.ToString(), ready));
+        var state = Serialize(new MemberState(_options.AdvertiseUrl.ToString(), ready, applied));
         if (state == _advertised)
             return;
         await _membership.SetAddressAsync(state, cancellationToken).ConfigureAwait(false);

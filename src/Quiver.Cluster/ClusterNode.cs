@@ -42,6 +42,9 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
     private readonly Dictionary<(string Uid, int Shard), DateTime> _retiring = [];
     private bool _pruned;
 
+    /// <summary>Peers removed by <see cref="RemovePeerAsync"/>, kept out of the view until then (locked with <see cref="_lastSeen"/>).</summary>
+    private readonly Dictionary<string, DateTime> _removedUntil = new(StringComparer.Ordinal);
+
     /// <summary>Each member's last advertised state, and since when its key has been missing (locked on itself).</summary>
     private readonly Dictionary<string, (DateTime? MissingSince, MemberState State)> _lastSeen = new(StringComparer.Ordinal);
     private CollectionCatalog? _catalog;
@@ -106,6 +109,8 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
         _catalog = catalog;
         await SyncAsync(cancellationToken).ConfigureAwait(false);
         _loop = Task.Run(LoopAsync, CancellationToken.None);
+        if (_options.SnapshotInterval > TimeSpan.Zero)
+            _snapshotLoop = Task.Run(SnapshotLoopAsync, CancellationToken.None);
     }
 
     public bool Hosts(string collection, int shard) =>
@@ -164,11 +169,13 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
         if (_stop.IsCancellationRequested)
             return;
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
+        foreach (var loop in new[] { _loop, _snapshotLoop })
         {
+            if (loop is null)
+                continue;
             try
             {
-                await _loop.ConfigureAwait(false);
+                await loop.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

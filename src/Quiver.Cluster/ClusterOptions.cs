@@ -27,6 +27,13 @@ public sealed record ClusterOptions
     /// <summary>Prefix of the JetStream streams and buckets, so several Quiver clusters can share one NATS cluster.</summary>
     public string Prefix { get; init; } = "QUIVER";
 
+    /// <summary>
+    /// How often each shard's snapshot is taken (by the first replica placement names for it) and stored in the
+    /// JetStream Object Store, after which the log is compacted below what the snapshot and every serving replica
+    /// cover. A new or wiped replica starts from the newest snapshot and replays only the tail. Zero: never.
+    /// </summary>
+    public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The API key this node sends to the others on internal calls (the cluster shares one).</summary>
     public string? ApiKey { get; init; }
 }

@@ -357,6 +357,9 @@ public sealed class JetStreamShardLog : IShardLog
     {
         Refresh();
         var last = _stream.Info.State.LastSeq;
+        // Records the reader needs were compacted away: it must start from a snapshot, never skip them.
+        if (fromSequence > 0 && fromSequence < FirstSequence && _options.Shared)
+            throw new InvalidOperationException($"{_options.Stream}: records {fromSequence} to {FirstSequence - 1} were compacted; start from the shard's snapshot");
         var next = Math.Max(fromSequence, FirstSequence);
         Volatile.Write(ref _followFrom, Math.Max(_followFrom, next));
         if (next > last)
@@ -375,6 +378,8 @@ public sealed class JetStreamShardLog : IShardLog
             {
                 if (record.Sequence < next)
                     continue;
+                if (record.Sequence > next)
+                    throw new InvalidOperationException($"{_options.Stream}: records {next} to {record.Sequence - 1} were compacted while being read; start from the shard's snapshot");
                 yield return record;
                 next = record.Sequence + 1;
                 Volatile.Write(ref _followFrom, next);

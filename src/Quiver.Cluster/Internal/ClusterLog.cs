@@ -31,6 +31,15 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 709, Level = LogLevel.Information, Message = "Resharding {Collection} done: {Shards} shards serve it")]
     public static partial void ReshardingDone(ILogger logger, string collection, int shards);
 
+    [LoggerMessage(EventId = 710, Level = LogLevel.Information, Message = "Snapshot of shard {Shard} of {Collection} stored: covers sequence {Sequence}, {Bytes} bytes")]
+    public static partial void SnapshotStored(ILogger logger, string collection, int shard, ulong sequence, long bytes);
+
+    [LoggerMessage(EventId = 711, Level = LogLevel.Information, Message = "Shard {Shard} of incarnation {Incarnation} restored from its snapshot (sequence {Sequence}); replaying the log's tail")]
+    public static partial void SnapshotRestored(ILogger logger, string incarnation, int shard, ulong sequence);
+
+    [LoggerMessage(EventId = 712, Level = LogLevel.Warning, Message = "Snapshot round failed; retrying at the next: {Reason}")]
+    public static partial void SnapshotFailed(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 706, Level = LogLevel.Warning, Message = "Opening shard {Shard} of {Collection} failed; retrying at the next sync: {Reason}")]
     public static partial void ReplicaFailed(ILogger logger, string collection, int shard, string reason);
 }

@@ -17,7 +17,8 @@ internal sealed record ReshardingRecord(
 /// <summary>What a node advertises in its membership key: where to reach it, and the shards it serves (caught up), per collection uid.</summary>
 internal sealed record MemberState(
     [property: JsonPropertyName("url")] string Url,
-    [property: JsonPropertyName("ready")] Dictionary<string, int[]> Ready);
+    [property: JsonPropertyName("ready")] Dictionary<string, int[]> Ready,
+    [property: JsonPropertyName("applied")] Dictionary<string, ulong>? Applied = null);
 
 /// <summary>The body of an internal wait: until this node's replica of the shard applied the sequence.</summary>
 internal sealed record WaitRequest(

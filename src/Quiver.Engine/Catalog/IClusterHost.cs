@@ -16,6 +16,14 @@ public interface IClusterHost
     // Every call below names the collection's incarnation (its logs' id): while a new incarnation opens beside the
     // old one (resharding), a request holding the old one must reach the old logs, never the new.
 
+    /// <summary>
+    /// Before a replica opens in <paramref name="directory"/> (whose state covers the log up to
+    /// <paramref name="flushedSequence"/>): when the log no longer holds the records after that (compacted), or the
+    /// folder is empty and a snapshot is there, the newest shard snapshot replaces the folder's content, so the replica
+    /// replays only the log's tail.
+    /// </summary>
+    void PrepareReplica(string incarnation, int shard, string directory, ulong flushedSequence);
+
     /// <summary>The shard's shared log for a replica here, which follows it from <paramref name="firstSequence"/> on.</summary>
     IShardLog OpenReplicaLog(string incarnation, int shard, ulong firstSequence);
 

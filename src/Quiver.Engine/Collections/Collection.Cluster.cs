@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Quiver.Engine.Catalog;
 using Quiver.Engine.Operations;
+using Quiver.Engine.Query;
 using Quiver.Engine.Shards;
 using Quiver.Segment.Errors;
 using Quiver.Storage.Wal;
@@ -207,6 +208,42 @@ public sealed partial class Collection
             var last = await _cluster.StoredLastSequenceAsync(Incarnation!, shard, cancellationToken).ConfigureAwait(false);
             await replica.WaitAppliedAsync(last, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Cluster mode's shard snapshot: hands <paramref name="copyFile"/> every file of a consistent copy of this node's
+    /// replica of the shard and returns the log sequence it covers; null when this node holds no replica of it.
+    /// </summary>
+    public ulong? CopyShardState(int shard, Action<string, string> copyFile) =>
+        shard >= 0 && shard < _shardNumber && _set.ById[shard] is { } replica ? replica.CopyStateTo(copyFile) : null;
+
+    /// <summary>
+    /// Resharding from a compacted log: reads the shard state restored under <paramref name="directory"/> (as
+    /// <c>shards/0</c>) by opening it alone, and hands over its payload index definitions, then its points page by page
+    /// (with payloads and vectors). Returns the log sequence that state covers.
+    /// </summary>
+    public static async ValueTask<ulong> ReadShardStateAsync(
+        string directory, CollectionConfig config, ILogger logger,
+        Func<IReadOnlyList<(string Field, byte[] Schema)>, ValueTask> onIndexes, Func<IReadOnlyList<PointRecord>, ValueTask> onPoints)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(onIndexes);
+        ArgumentNullException.ThrowIfNull(onPoints);
+        var covered = Shard.FlushedSequenceIn(Path.Combine(directory, "shards", "0"));
+        var json = (System.Text.Json.Nodes.JsonObject)config.Json.DeepClone();
+        json["params"]!["shard_number"] = 1;
+        await using var state = Open("snapshot", directory, CollectionConfig.FromPersisted(json), new ShardOptions { Fsync = false, FlushInterval = TimeSpan.FromHours(1) }, logger);
+        await onIndexes(state.ReadShards[0].Read(set => set.Segments.Length > 0 ? set.Segments[0].Indexes.Definitions : [])).ConfigureAwait(false);
+        Segment.Points.PointId? offset = null;
+        do
+        {
+            var page = state.Scroll(new ScrollRequest(null, offset, 500, null, WithPayload.All, WithVector.All));
+            if (page.Points.Count > 0)
+                await onPoints(page.Points).ConfigureAwait(false);
+            offset = page.NextPageOffset;
+        }
+        while (offset is not null);
+        return covered;
     }
 
     /// <summary>The last sequence this node's replica of a shard applied; null when it holds none.</summary>

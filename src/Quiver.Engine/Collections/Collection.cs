@@ -62,6 +62,7 @@ public sealed partial class Collection : IAsyncDisposable
             .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance.ToMetric(), s.Datatype))
             .ToArray();
         var path = Path.Combine(directory, "shards", shard.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        cluster?.PrepareReplica(incarnation!, shard, path, Shard.FlushedSequenceIn(path));
         return Shard.Open(path, spaces, options, IndexingOf(config), logger, cluster is null ? null : first => cluster.OpenReplicaLog(incarnation!, shard, first));
     }
 

@@ -378,6 +378,16 @@ internal sealed partial class Shard
         return new ShardState(new SegmentSet([.. segments]), persisted, chunked, plainFile, appliedSequence, maxId, restored, warnings);
     }
 
+    /// <summary>The log sequence a shard folder's applied state covers (0: nothing flushed there yet).</summary>
+    internal static ulong FlushedSequenceIn(string directory)
+    {
+        var manifestPath = Path.Combine(directory, "manifest.qmf");
+        if (!File.Exists(manifestPath))
+            return 0;
+        var (_, content) = ReadManifest(manifestPath);
+        return BitConverter.ToUInt64(content, 0);
+    }
+
     private static (ushort Version, byte[] Body) ReadManifest(string path)
     {
         // Version 2 added append-only segments and version 3 their live graphs; older files are read as they are.

@@ -140,6 +140,9 @@ public sealed record ClusterSettings
 
     /// <summary>Prefix of the JetStream streams and buckets (several clusters can share one NATS).</summary>
     public string Prefix { get; init; } = "QUIVER";
+
+    /// <summary>Seconds between shard snapshots in the JetStream Object Store (each followed by log compaction); 0: never.</summary>
+    public int SnapshotIntervalSec { get; init; } = 300;
 }
 
 public sealed record QuiverOptions
@@ -226,6 +229,7 @@ public sealed record QuiverOptions
                 HeartbeatMs = Int(cluster, "heartbeat_ms", d.Cluster.HeartbeatMs),
                 PeerTimeoutMs = Int(cluster, "peer_timeout_ms", d.Cluster.PeerTimeoutMs),
                 Prefix = cluster["prefix"] ?? d.Cluster.Prefix,
+                SnapshotIntervalSec = Int(cluster, "snapshot_interval_sec", d.Cluster.SnapshotIntervalSec),
             },
             Connectors = BindConnectors(configuration.GetSection("connectors")),
             ChangeStream = BindChangeStream(configuration.GetSection("change_stream")),
@@ -265,6 +269,7 @@ public sealed record QuiverOptions
         Require(Service.MaxBatchPoints is >= 1 and <= 10_000_000, "service.max_batch_points must be 1..10000000");
         Require(!Cluster.Enabled || Cluster.NatsUrl is not null, "cluster.enabled needs cluster.nats_url (or quiver serve --cluster nats://HOST:4222)");
         Require(Cluster.LogReplicas is >= 1 and <= 5, "cluster.log_replicas must be 1..5");
+        Require(Cluster.SnapshotIntervalSec is >= 0 and <= 604_800, "cluster.snapshot_interval_sec must be 0 (never) to 604800");
         Require(Cluster.HeartbeatMs is >= 50 and <= 60_000, "cluster.heartbeat_ms must be 50..60000");
         Require(Cluster.PeerTimeoutMs is >= 100 and <= 600_000, "cluster.peer_timeout_ms must be 100..600000");
         Require(Cluster.Prefix.Length is >= 1 and <= 32 && Cluster.Prefix.All(char.IsAsciiLetterOrDigit), "cluster.prefix must be 1 to 32 letters or digits");

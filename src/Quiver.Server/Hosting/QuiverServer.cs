@@ -314,6 +314,7 @@ public static class QuiverServer
             Heartbeat = TimeSpan.FromMilliseconds(options.Cluster.HeartbeatMs),
             PeerTimeout = TimeSpan.FromMilliseconds(options.Cluster.PeerTimeoutMs),
             Prefix = options.Cluster.Prefix,
+            SnapshotInterval = TimeSpan.FromSeconds(options.Cluster.SnapshotIntervalSec),
             ApiKey = options.Service.ApiKey,
         };
     }

@@ -15,8 +15,8 @@ namespace Quiver.Server.Tests.Cluster;
 /// present through every node, that no read returned a point whose write was refused, and that every
 /// read-your-writes read (sent with the write's token, through another node) saw the write.
 /// </summary>
-[Collection("cluster")]
-public sealed class ClusterFaultTests(QuiverClusterFixture fixture, ITestOutputHelper output) : IClassFixture<QuiverClusterFixture>
+[Collection(ClusterTestsCollection.Name)]
+public sealed class ClusterFaultTests(SnapshottingClusterFixture fixture, ITestOutputHelper output) : IClassFixture<SnapshottingClusterFixture>
 {
     [Fact]
     public async Task Acknowledged_writes_survive_a_killed_node_and_a_killed_log_leader_and_reads_stay_consistent()
@@ -220,6 +220,93 @@ public sealed class ClusterFaultTests(QuiverClusterFixture fixture, ITestOutputH
 
             throw new InvalidOperationException("no shard log stream found");
         }
+    }
+
+    [Fact]
+    public async Task A_wiped_replica_starts_from_the_newest_snapshot_once_the_log_was_compacted()
+    {
+        var name = $"snap-{Guid.NewGuid():N}";
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var addresses = fixture.Nodes.Select(n => n.BaseAddress).ToArray();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Put, new Uri(addresses[0], $"/collections/{name}"), """{"vectors":{"size":4,"distance":"Dot"},"shard_number":3,"replication_factor":2}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Put, new Uri(addresses[0], $"/collections/{name}/index?wait=true"), """{"field_name":"g","field_schema":"integer"}""")).Status);
+        for (var batch = 0; batch < 6; batch++)
+        {
+            var points = string.Join(',', Enumerable.Range(batch * 100, 100).Select(i => $$$"""{"id":{{{i}}},"vector":[{{{i % 7}}},1,2,3],"payload":{"g":{{{i % 5}}}}}"""));
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Put, new Uri(addresses[batch % 3], $"/collections/{name}/points?wait=true"), $"{{\"points\":[{points}]}}")).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Post, new Uri(addresses[1], $"/collections/{name}/points/payload?wait=true"), """{"payload":{"tag":"x"},"filter":{"must":[{"key":"g","match":{"value":1}}]}}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Post, new Uri(addresses[2], $"/collections/{name}/points/delete?wait=true"), """{"points":[0,1,2]}""")).Status);
+
+        // Every shard's log is compacted after its snapshot (the fixture snapshots every second).
+        await using var nats = new NatsConnection(new NatsOpts { Url = fixture.Nats.Urls });
+        await nats.ConnectAsync();
+        var js = new NatsJSContext(nats);
+        var meta = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync("QUIVER_META");
+        var record = System.Text.Json.Nodes.JsonNode.Parse((await meta.GetEntryAsync<byte[]>(Quiver.Cluster.JetStreamMetadataStore.Key("collections", name))).Value!)!;
+        var uid = record["uid"]!.GetValue<string>();
+        var compacted = Stopwatch.StartNew();
+        while (true)
+        {
+            var firsts = new List<ulong>();
+            for (var shard = 0; shard < 3; shard++)
+                firsts.Add((await js.GetStreamAsync($"QUIVER_LOG_{uid}_{shard}")).Info.State.FirstSeq);
+            if (firsts.All(f => f > 1))
+                break;
+            Assert.True(compacted.Elapsed < TimeSpan.FromSeconds(30), $"the logs were not compacted: first sequences {string.Join(", ", firsts)}");
+            await Task.Delay(200);
+        }
+
+        // A node loses its whole storage and comes back: its replicas cannot replay the compacted logs from the start.
+        var node = 2;
+        var before = await LocalShardsAsync(http, addresses[node], name);
+        Assert.NotEmpty(before);
+        var storage = fixture.Nodes[node].StoragePath;
+        await fixture.KillNodeAsync(node);
+        Directory.Delete(storage, recursive: true);
+        var restarted = await fixture.StartNodeAsync(node);
+        var serving = Stopwatch.StartNew();
+        while (!(await LocalShardsAsync(http, restarted.BaseAddress, name)).SequenceEqual(before))
+        {
+            Assert.True(serving.Elapsed < TimeSpan.FromSeconds(30), "the wiped node did not serve its shards again");
+            await Task.Delay(200);
+        }
+
+        Assert.Contains("restored from its snapshot", restarted.Output, StringComparison.Ordinal);
+        var ids = Enumerable.Range(0, 600).Select(i => (long)i).ToArray();
+        var missing = await MissingAsync(http, restarted.BaseAddress, name, ids);
+        Assert.Equal([0L, 1L, 2L], missing);
+        var tagged = (await SendAsync(http, HttpMethod.Post, new Uri(restarted.BaseAddress, $"/collections/{name}/points/count?read_consistency=all"), """{"filter":{"must":[{"key":"tag","match":{"value":"x"}}]}}""")).Json!["result"]!["count"]!.GetValue<long>();
+        // i % 5 == 1 for 120 of the ids; id 1 was deleted.
+        Assert.Equal(119, tagged);
+
+        // Resharding a collection whose logs were compacted starts each old shard's copy from its snapshot.
+        addresses[node] = restarted.BaseAddress;
+        var reshard = await SendAsync(http, HttpMethod.Post, new Uri(addresses[0], $"/collections/{name}/cluster"), """{"reshard":{"shard_number":5}}""");
+        Assert.True(reshard.Status == HttpStatusCode.OK, reshard.Json?.ToJsonString());
+        foreach (var address in addresses)
+        {
+            Assert.Equal([0L, 1L, 2L], await MissingAsync(http, address, name, ids));
+            Assert.Equal(119, (await SendAsync(http, HttpMethod.Post, new Uri(address, $"/collections/{name}/points/count?read_consistency=all"), """{"filter":{"must":[{"key":"tag","match":{"value":"x"}}]}}""")).Json!["result"]!["count"]!.GetValue<long>());
+            var info = (await SendAsync(http, HttpMethod.Get, new Uri(address, $"/collections/{name}/cluster"), null)).Json!["result"]!;
+            Assert.Equal(5, info["shard_count"]!.GetValue<int>());
+        }
+
+        // The payload index came along (facets are counted from it): ids 0, 1 and 2 (g = 0, 1, 2) were deleted.
+        var facet = (await SendAsync(http, HttpMethod.Post, new Uri(addresses[1], $"/collections/{name}/facet"), """{"key":"g"}""")).Json!["result"]!["hits"]!.AsArray();
+        Assert.Equal("3:120,4:120,0:119,1:119,2:119", string.Join(',', facet.Select(h => $"{h!["value"]}:{h["count"]}")));
+
+        await SendAsync(http, HttpMethod.Delete, new Uri(addresses[0], $"/collections/{name}"), null);
+    }
+
+    /// <summary>(shard, points) of the replicas a node holds, as GET /collections/{c}/cluster lists them.</summary>
+    private static async Task<List<(int Shard, long Points)>> LocalShardsAsync(HttpClient http, Uri node, string name)
+    {
+        var reply = await SendAsync(http, HttpMethod.Get, new Uri(node, $"/collections/{name}/cluster"), null);
+        if (reply.Status != HttpStatusCode.OK)
+            return [];
+        return [.. reply.Json!["result"]!["local_shards"]!.AsArray().Select(s => (s!["shard_id"]!.GetValue<int>(), s["points_count"]!.GetValue<long>())).OrderBy(s => s.Item1)];
     }
 
     private static async Task<List<long>> MissingAsync(HttpClient http, Uri node, string name, long[] ids)

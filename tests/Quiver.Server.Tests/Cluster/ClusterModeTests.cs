@@ -8,7 +8,7 @@ namespace Quiver.Server.Tests.Cluster;
 /// writes through every node and answers reads through every node exactly as a single-node server holding the same
 /// data does.
 /// </summary>
-[Collection("cluster")]
+[Collection(ClusterTestsCollection.Name)]
 public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<QuiverClusterFixture>
 {
     private const int Dimension = 16;
@@ -156,13 +156,32 @@ public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstrac
             await Task.Delay(1500);
             var before = writes.Sum();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var reshard = await nodes[1].PostAsync($"/collections/{name}/cluster", """{"reshard":{"shard_number":12}}""");
+            RestResponse reshard;
+            try
+            {
+                reshard = await nodes[1].PostAsync($"/collections/{name}/cluster", """{"reshard":{"shard_number":12}}""");
+            }
+            catch (TaskCanceledException)
+            {
+                DumpNodeLogs();
+                throw;
+            }
+
             Assert.True(reshard.Status == System.Net.HttpStatusCode.OK, reshard.Text);
             var during = writes.Sum() - before;
             output.WriteLine($"resharding 6 -> 12 took {clock.Elapsed.TotalSeconds:F2} s; {before} writes acknowledged before it, {during} while it ran");
             await Task.Delay(1500);
             await stop.CancelAsync();
-            await Task.WhenAll(load);
+            try
+            {
+                await Task.WhenAll(load);
+            }
+            catch (TaskCanceledException)
+            {
+                DumpNodeLogs();
+                throw;
+            }
+
             Assert.True(during > 0, "no write was acknowledged while the collection was being resharded");
 
             foreach (var node in nodes)
@@ -207,6 +226,16 @@ public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstrac
             await nodes[0].DeleteAsync($"/collections/{name}");
             foreach (var node in nodes)
                 node.Dispose();
+        }
+    }
+
+    /// <summary>What the nodes logged lately (warnings and cluster events), for a failure report.</summary>
+    private void DumpNodeLogs()
+    {
+        foreach (var node in fixture.Nodes)
+        {
+            foreach (var line in node.Output.Split('\n').Where(l => l.Contains("warn", StringComparison.Ordinal) || l.Contains("Quiver[70", StringComparison.Ordinal)).TakeLast(30))
+                output.WriteLine(line);
         }
     }
 

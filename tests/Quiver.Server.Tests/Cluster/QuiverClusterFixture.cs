@@ -7,7 +7,7 @@ namespace Quiver.Server.Tests.Cluster;
 /// A real three-server NATS cluster and three Quiver server processes in cluster mode on it (shard logs R3), plus
 /// one single-node Quiver server to compare answers with; all on loopback, started and stopped by PID.
 /// </summary>
-public sealed class QuiverClusterFixture : IAsyncLifetime
+public class QuiverClusterFixture : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"quiver-cluster-{Guid.NewGuid():N}");
     private readonly ServerProcess?[] _nodes = new ServerProcess?[3];
@@ -20,6 +20,9 @@ public sealed class QuiverClusterFixture : IAsyncLifetime
 
     /// <summary>Membership heartbeat of the test cluster: short, so a killed node is noticed within about a second.</summary>
     public const int HeartbeatMs = 300;
+
+    /// <summary>Seconds between shard snapshots (and log compactions); 0: never.</summary>
+    protected virtual int SnapshotIntervalSec => 0;
 
     public async Task InitializeAsync()
     {
@@ -45,6 +48,7 @@ public sealed class QuiverClusterFixture : IAsyncLifetime
               log_replicas: 3
               heartbeat_ms: {HeartbeatMs}
               peer_timeout_ms: 2000
+              snapshot_interval_sec: {SnapshotIntervalSec}
             """);
         var node = await ServerProcess.StartAsync(Path.Combine(_root, NodeId(index)), ["--config", config, "--grpc-port", "0", "--fsync", "false"]);
         _nodes[index] = node;
@@ -62,7 +66,7 @@ public sealed class QuiverClusterFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var node in _nodes)
         {
@@ -82,4 +86,20 @@ public sealed class QuiverClusterFixture : IAsyncLifetime
         {
         }
     }
+}
+
+/// <summary>The same cluster with a shard snapshot (and log compaction) every second.</summary>
+public sealed class SnapshottingClusterFixture : QuiverClusterFixture
+{
+    protected override int SnapshotIntervalSec => 1;
+}
+
+/// <summary>
+/// The cluster tests run one class at a time and beside nothing else: each starts three NATS servers and four Quiver
+/// processes, which would starve the timing-sensitive tests of other classes on two cores.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterTestsCollection
+{
+    public const string Name = "cluster";
 }

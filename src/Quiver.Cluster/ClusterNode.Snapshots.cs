@@ -1,0 +1,182 @@
+using System.Formats.Tar;
+using System.Globalization;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.ObjectStore;
+using NATS.Client.ObjectStore.Models;
+using Quiver.Cluster.Internal;
+using Quiver.Engine.Collections;
+
+namespace Quiver.Cluster;
+
+/// <summary>
+/// Shard snapshots in the JetStream Object Store and log compaction. Each shard's first placed replica stores a
+/// snapshot (its applied state as a tar of the shard's files, named <c>{incarnation}/{shard}</c>, the sequence it
+/// covers in the description) every <see cref="ClusterOptions.SnapshotInterval"/>; then the shard's log is purged
+/// below the lowest of that sequence and what every serving replica has applied. A replica whose folder is empty, or
+/// older than the log's first record, starts from the snapshot and replays the rest of the log.
+/// </summary>
+public sealed partial class ClusterNode
+{
+    private readonly Dictionary<(string Uid, int Shard), ulong> _snapshotted = [];
+    private INatsObjStore? _snapshots;
+    private Task? _snapshotLoop;
+
+    private static string AppliedKey(string uid, int shard) => string.Create(CultureInfo.InvariantCulture, $"{uid}/{shard}");
+
+    private async Task<INatsObjStore> SnapshotStoreAsync(CancellationToken cancellationToken) =>
+        _snapshots ??= await new NatsObjContext(new NatsJSContext(_nats)).CreateObjectStoreAsync(
+            new NatsObjConfig($"{_options.Prefix}_SNAPSHOTS") { NumberOfReplicas = _options.LogReplicas, Storage = NatsObjStorageType.File },
+            cancellationToken).ConfigureAwait(false);
+
+    private async Task SnapshotLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.SnapshotInterval);
+        while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+        {
+            try
+            {
+                await SnapshotRoundAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // NATS unreachable, a shard closing: the next round tries again
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                ClusterLog.SnapshotFailed(_logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Snapshots (and compacts the logs of) the shards this node is the first placed replica of, where new records were applied.</summary>
+    private async Task SnapshotRoundAsync(CancellationToken cancellationToken)
+    {
+        if (_catalog is not { } catalog)
+            return;
+        foreach (var (name, uid) in _attached)
+        {
+            if (catalog.TryGet(name) is not { } collection || collection.Incarnation != uid || DesiredReplicas(name) is not { } desired)
+                continue;
+            foreach (var shard in collection.HostedShards)
+            {
+                // One replica per shard takes its snapshots: the first placement names.
+                if (shard >= desired.Length || desired[shard].Count == 0 || desired[shard][0] != _options.NodeId)
+                    continue;
+                var applied = collection.AppliedSequenceOf(shard) ?? 0;
+                if (applied == 0 || applied <= _snapshotted.GetValueOrDefault((uid, shard)))
+                    continue;
+                var covered = await TakeSnapshotAsync(collection, uid, shard, cancellationToken).ConfigureAwait(false);
+                if (covered is null)
+                    continue;
+                _snapshotted[(uid, shard)] = covered.Value;
+                // A resharding copies from the log: it is not cut meanwhile (a snapshot taken before it began is
+                // where the copy of a compacted log starts).
+                if (_records.TryGetValue(name, out var current) && current.Resharding is null)
+                    await CompactAsync(uid, shard, covered.Value, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<ulong?> TakeSnapshotAsync(Collection collection, string uid, int shard, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"quiver-snapshot-{uid}-{shard}-{Guid.NewGuid():N}.tar");
+        try
+        {
+            ulong? covered;
+            await using (var output = File.Create(file))
+            {
+                using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+                covered = collection.CopyShardState(shard, (entry, path) => tar.WriteEntry(path, entry));
+            }
+
+            if (covered is null)
+                return null;
+            var store = await SnapshotStoreAsync(cancellationToken).ConfigureAwait(false);
+            await using (var input = File.OpenRead(file))
+            {
+                await store.PutAsync(
+                    new ObjectMetadata { Name = AppliedKey(uid, shard), Description = covered.Value.ToString(CultureInfo.InvariantCulture) },
+                    input, leaveOpen: false, cancellationToken).ConfigureAwait(false);
+            }
+
+            ClusterLog.SnapshotStored(_logger, collection.Name, shard, covered.Value, new FileInfo(file).Length);
+            return covered;
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Purges the shard's log below what the snapshot and every serving replica cover (a replica whose applied sequence is unknown holds it back).</summary>
+    private async Task CompactAsync(string uid, int shard, ulong covered, CancellationToken cancellationToken)
+    {
+        var keep = covered;
+        var view = _view;
+        foreach (var (node, state) in view.States)
+        {
+            if (!state.Ready.TryGetValue(uid, out var shards) || !shards.Contains(shard))
+                continue;
+            if (state.Applied?.TryGetValue(AppliedKey(uid, shard), out var applied) != true)
+                return;
+            keep = Math.Min(keep, applied);
+        }
+
+        if (keep <= 1)
+            return;
+        var js = new NatsJSContext(_nats);
+        await js.PurgeStreamAsync(LogOptions(uid, shard).Stream, new StreamPurgeRequest { Seq = keep + 1 }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Restores the newest snapshot into a replica's folder when the log cannot bring the folder's state up to date
+    /// (compacted past it), or the folder is empty and a snapshot spares replaying the whole log.
+    /// </summary>
+    public void PrepareReplica(string incarnation, int shard, string directory, ulong flushedSequence) =>
+        PrepareReplicaAsync(incarnation, shard, directory, flushedSequence).GetAwaiter().GetResult();
+
+    private async Task PrepareReplicaAsync(string incarnation, int shard, string directory, ulong flushedSequence)
+    {
+        var stream = await new NatsJSContext(_nats).GetStreamAsync(LogOptions(incarnation, shard).Stream).ConfigureAwait(false);
+        var first = Math.Max(1, stream.Info.State.FirstSeq);
+        var gap = flushedSequence + 1 < first;
+        if (!gap && flushedSequence > 0)
+            return;
+        var store = await SnapshotStoreAsync(CancellationToken.None).ConfigureAwait(false);
+        ObjectMetadata info;
+        try
+        {
+            info = await store.GetInfoAsync(AppliedKey(incarnation, shard)).ConfigureAwait(false);
+        }
+        catch (NatsObjNotFoundException)
+        {
+            if (gap)
+                throw new InvalidOperationException($"shard {shard} of incarnation {incarnation}: the log starts at {first}, the local state ends at {flushedSequence}, and there is no snapshot");
+            return;
+        }
+
+        var covered = ulong.Parse(info.Description ?? "0", CultureInfo.InvariantCulture);
+        if (covered + 1 < first)
+            throw new InvalidOperationException($"shard {shard} of incarnation {incarnation}: the newest snapshot covers {covered}, the log starts at {first}");
+        if (covered <= flushedSequence)
+            return;
+        var file = Path.Combine(Path.GetTempPath(), $"quiver-restore-{incarnation}-{shard}-{Guid.NewGuid():N}.tar");
+        try
+        {
+            await using (var output = File.Create(file))
+                await store.GetAsync(AppliedKey(incarnation, shard), output, leaveOpen: true).ConfigureAwait(false);
+            if (Directory.Exists(directory))
+                Directory.Delete(directory, recursive: true);
+            Directory.CreateDirectory(directory);
+            await TarFile.ExtractToDirectoryAsync(file, directory, overwriteFiles: true).ConfigureAwait(false);
+            ClusterLog.SnapshotRestored(_logger, incarnation, shard, covered);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
