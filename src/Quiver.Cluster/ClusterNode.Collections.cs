@@ -43,7 +43,7 @@ public sealed partial class ClusterNode
         }
 
         // Agreed: what follows finishes even if the caller goes away.
-        await SyncAsync(CancellationToken.None).ConfigureAwait(false);
+        await SyncNowAsync().ConfigureAwait(false);
         await WaitSpreadAsync(uid, present: true, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -62,7 +62,7 @@ public sealed partial class ClusterNode
         var record = current with { Config = (System.Text.Json.Nodes.JsonObject)config.Json.DeepClone() };
         if (await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(record, ClusterJsonContext.Default.CollectionRecord), entry.Revision, cancellationToken).ConfigureAwait(false) is null)
             throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was changed by another request at the same time; read it and try again"));
-        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        await SyncNowAsync().ConfigureAwait(false);
     }
 
     /// <summary>Removes the key, waits until no live node serves the collection, then deletes its logs.</summary>
@@ -76,7 +76,7 @@ public sealed partial class ClusterNode
         if (!await _meta.DeleteAsync(key, entry.Revision, cancellationToken).ConfigureAwait(false))
             throw new QuiverException(QuiverError.Conflict($"Collection `{name}` was changed by another request at the same time; try again"));
         // Agreed: what follows finishes even if the caller goes away, so no log is left behind.
-        await SyncAsync(CancellationToken.None).ConfigureAwait(false);
+        await SyncNowAsync().ConfigureAwait(false);
         await WaitSpreadAsync(record.Uid, present: false, CancellationToken.None).ConfigureAwait(false);
         await DeleteLogsAsync(record.Uid, CollectionConfig.FromPersisted(record.Config).ShardNumber).ConfigureAwait(false);
         // A resharding under way is abandoned with it (its copy fails on the missing logs and cleans up as well).
@@ -90,7 +90,17 @@ public sealed partial class ClusterNode
     private async Task DeleteLogsAsync(string uid, int shards)
     {
         for (var shard = 0; shard < shards; shard++)
+        {
             await JetStreamShardLog.DeleteAsync(_nats, LogOptions(uid, shard).Stream).ConfigureAwait(false);
+            // The incarnation's snapshots go with its logs.
+            try
+            {
+                await (await SnapshotStoreAsync(CancellationToken.None).ConfigureAwait(false)).DeleteAsync(AppliedKey(uid, shard)).ConfigureAwait(false);
+            }
+            catch (NATS.Client.ObjectStore.NatsObjNotFoundException)
+            {
+            }
+        }
     }
 
     /// <summary>

@@ -99,7 +99,9 @@ public sealed partial class ClusterNode
         var switched = new CollectionRecord(uid, config);
         if (await _meta.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(switched, ClusterJsonContext.Default.CollectionRecord), current!.Revision, CancellationToken.None).ConfigureAwait(false) is null)
             throw new QuiverException(QuiverError.Conflict($"Collection `{name}` changed at the moment of the switch; its old logs are sealed and the new ones complete: try the request again"));
-        await SyncAsync(CancellationToken.None).ConfigureAwait(false);
+        ClusterLog.ReshardingStep(_logger, name, "switched to the new logs; opening them here");
+        await SyncNowAsync().ConfigureAwait(false);
+        ClusterLog.ReshardingStep(_logger, name, "open here; waiting for every node");
         await WaitSpreadAsync(uid, present: true, CancellationToken.None).ConfigureAwait(false);
         // The old logs go only once no live node serves from them any more; else they are left (and logged).
         if (await WaitSpreadAsync(record.Uid, present: false, CancellationToken.None).ConfigureAwait(false))
@@ -210,7 +212,10 @@ public sealed partial class ClusterNode
             long count = 0;
             if (copied[shard] + 1 < source.FirstSequence)
             {
-                // The log was compacted: its start is the shard's newest snapshot.
+                // The log was compacted: its start is the shard's newest snapshot. Only before anything of this shard
+                // was copied: later, a snapshot would bring back points deleted after the part already copied.
+                if (copied[shard] > 0)
+                    throw new InvalidOperationException($"the log of old shard {shard} was compacted during the resharding (past {copied[shard]})");
                 copied[shard] = await CopySnapshotAsync(oldUid, shard, config, newShards, targets).ConfigureAwait(false);
                 count++;
             }
@@ -233,13 +238,14 @@ public sealed partial class ClusterNode
                 {
                     if (part is UpsertPoints upsert)
                     {
+                        // Within one upsert the first of an id wins (all get one version), across upserts the last.
                         if (runs[target] is not { Count: < 1024 } run)
                         {
                             run = runs[target] = [];
                             parts[target].Add(new UpsertPoints([]));
                         }
 
-                        foreach (var point in upsert.Points)
+                        foreach (var point in upsert.Points.DistinctBy(p => p.Id))
                             run[point.Id] = point;
                         // The run's upsert is the target's last part until something else comes.
                         parts[target][^1] = new UpsertPoints([.. run.Values]);

@@ -132,7 +132,7 @@ public sealed partial class ClusterNode
                 current.States.Where(s => s.Key != nodeId).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));
         }
 
-        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        await SyncNowAsync().ConfigureAwait(false);
     }
 
     /// <summary>

@@ -68,14 +68,24 @@ public sealed partial class ClusterNode
                 var applied = collection.AppliedSequenceOf(shard) ?? 0;
                 if (applied == 0 || applied <= _snapshotted.GetValueOrDefault((uid, shard)))
                     continue;
-                var covered = await TakeSnapshotAsync(collection, uid, shard, cancellationToken).ConfigureAwait(false);
-                if (covered is null)
-                    continue;
-                _snapshotted[(uid, shard)] = covered.Value;
-                // A resharding copies from the log: it is not cut meanwhile (a snapshot taken before it began is
-                // where the copy of a compacted log starts).
-                if (_records.TryGetValue(name, out var current) && current.Resharding is null)
-                    await CompactAsync(uid, shard, covered.Value, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var covered = await TakeSnapshotAsync(collection, uid, shard, cancellationToken).ConfigureAwait(false);
+                    if (covered is null)
+                        continue;
+                    _snapshotted[(uid, shard)] = covered.Value;
+                    // A resharding copies from the log: it is not cut meanwhile (a snapshot taken before it began is
+                    // where the copy of a compacted log starts). The record is read afresh, not from the last sync.
+                    var entry = await _meta.GetAsync(CollectionKey(name), cancellationToken).ConfigureAwait(false);
+                    var current = entry is null ? null : System.Text.Json.JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord);
+                    if (current is not null && current.Uid == uid && current.Resharding is null)
+                        await CompactAsync(uid, shard, covered.Value, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One shard's failure does not hold the others back.
+                    ClusterLog.SnapshotFailed(_logger, $"{name} shard {shard}: {ex.Message}");
+                }
             }
         }
     }
@@ -114,15 +124,22 @@ public sealed partial class ClusterNode
     /// <summary>Purges the shard's log below what the snapshot and every serving replica cover (a replica whose applied sequence is unknown holds it back).</summary>
     private async Task CompactAsync(string uid, int shard, ulong covered, CancellationToken cancellationToken)
     {
-        var keep = covered;
+        // The stored snapshot, not ours: another node taking the shard's snapshots at the same moment (views differ
+        // during a membership change) may have replaced it with an older one.
+        var stored = await (await SnapshotStoreAsync(cancellationToken).ConfigureAwait(false)).GetInfoAsync(AppliedKey(uid, shard), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var keep = Math.Min(covered, ulong.Parse(stored.Description ?? "0", CultureInfo.InvariantCulture));
         var view = _view;
         foreach (var (node, state) in view.States)
         {
-            if (!state.Ready.TryGetValue(uid, out var shards) || !shards.Contains(shard))
+            // Every replica a node holds counts, advertised as serving or not (retiring, just opened).
+            if (state.Applied?.TryGetValue(AppliedKey(uid, shard), out var applied) == true)
+            {
+                keep = Math.Min(keep, applied);
                 continue;
-            if (state.Applied?.TryGetValue(AppliedKey(uid, shard), out var applied) != true)
+            }
+
+            if (state.Ready.TryGetValue(uid, out var shards) && shards.Contains(shard))
                 return;
-            keep = Math.Min(keep, applied);
         }
 
         if (keep <= 1)
@@ -168,10 +185,17 @@ public sealed partial class ClusterNode
         {
             await using (var output = File.Create(file))
                 await store.GetAsync(AppliedKey(incarnation, shard), output, leaveOpen: true).ConfigureAwait(false);
+            // Extracted beside the folder, then moved into place: a restore cut short never leaves a manifest that
+            // names files which are not there.
+            var staging = directory.TrimEnd(Path.DirectorySeparatorChar) + ".restoring";
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+            Directory.CreateDirectory(staging);
+            await TarFile.ExtractToDirectoryAsync(file, staging, overwriteFiles: true).ConfigureAwait(false);
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
-            Directory.CreateDirectory(directory);
-            await TarFile.ExtractToDirectoryAsync(file, directory, overwriteFiles: true).ConfigureAwait(false);
+            Directory.CreateDirectory(Path.GetDirectoryName(directory.TrimEnd(Path.DirectorySeparatorChar))!);
+            Directory.Move(staging, directory);
             ClusterLog.SnapshotRestored(_logger, incarnation, shard, covered);
         }
         finally

@@ -14,9 +14,12 @@ public sealed partial class ClusterNode
         using var timer = new PeriodicTimer(_options.Heartbeat / 2);
         while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
         {
+            // Bounded: a NATS request that never answers must not stop the node from following the cluster.
+            using var round = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            round.CancelAfter(RoundTimeout);
             try
             {
-                await SyncAsync(_stop.Token).ConfigureAwait(false);
+                await SyncAsync(round.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -28,6 +31,27 @@ public sealed partial class ClusterNode
             {
                 ClusterLog.SyncFailed(_logger, ex.Message);
             }
+        }
+    }
+
+    /// <summary>The longest one sync round may take before it is abandoned (the next one starts over).</summary>
+    private static readonly TimeSpan RoundTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A round right now, for a request that changed the metadata (so this node reflects it before answering);
+    /// bounded like the loop's, and a round that cannot finish is left to the loop.
+    /// </summary>
+    private async Task SyncNowAsync()
+    {
+        using var round = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        round.CancelAfter(RoundTimeout);
+        try
+        {
+            await SyncAsync(round.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (round.IsCancellationRequested && !_stop.IsCancellationRequested)
+        {
+            ClusterLog.SyncFailed(_logger, $"a round did not finish within {RoundTimeout.TotalSeconds:F0} s; the sync loop goes on");
         }
     }
 
@@ -170,6 +194,14 @@ public sealed partial class ClusterNode
         var desired = DesiredReplicas(collection.Name);
         if (desired is null)
             return;
+        // A replica whose log lost records before it applied them is closed here and opened again below, from the
+        // shard's snapshot.
+        foreach (var shard in collection.FaultedShards)
+        {
+            ClusterLog.ReplicaFailed(_logger, collection.Name, shard, "its log was compacted past it; rebuilding it from the snapshot");
+            await collection.SetHostedAsync(shard, false).ConfigureAwait(false);
+        }
+
         var hosted = collection.HostedShards;
         for (var shard = 0; shard < desired.Length; shard++)
         {
@@ -224,7 +256,8 @@ public sealed partial class ClusterNode
         {
             if (catalog.TryGet(name) is not { } collection)
                 continue;
-            ready[uid] = [.. collection.HostedShards.Where(shard => !_retiring.ContainsKey((uid, shard)))];
+            var faulted = collection.FaultedShards;
+            ready[uid] = [.. collection.HostedShards.Where(shard => !_retiring.ContainsKey((uid, shard)) && !faulted.Contains(shard))];
             // What each replica here has applied: compaction never drops a record a serving replica still needs.
             foreach (var shard in collection.HostedShards)
                 applied[AppliedKey(uid, shard)] = collection.AppliedSequenceOf(shard) ?? 0;

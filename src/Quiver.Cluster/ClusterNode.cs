@@ -107,7 +107,16 @@ public sealed partial class ClusterNode : IClusterHost, IAsyncDisposable
     public async Task AttachCatalogAsync(CollectionCatalog catalog, CancellationToken cancellationToken = default)
     {
         _catalog = catalog;
+        // Every collection is open here before the node serves (a request must not find it missing because this
+        // node started a moment ago); a round that could not open one is tried again, for up to a minute.
+        var started = System.Diagnostics.Stopwatch.StartNew();
         await SyncAsync(cancellationToken).ConfigureAwait(false);
+        while (!_pruned && started.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            await Task.Delay(_options.Heartbeat / 2, cancellationToken).ConfigureAwait(false);
+            await SyncAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _loop = Task.Run(LoopAsync, CancellationToken.None);
         if (_options.SnapshotInterval > TimeSpan.Zero)
             _snapshotLoop = Task.Run(SnapshotLoopAsync, CancellationToken.None);

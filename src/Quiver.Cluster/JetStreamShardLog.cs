@@ -32,6 +32,7 @@ public sealed class JetStreamShardLog : IShardLog
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
     private ulong _followFrom = 1;
     private Task? _follow;
+    private bool _faulted;
     private Action<ulong, IReadOnlyList<ReadOnlyMemory<byte>>>? _onDurable;
 
     private JetStreamShardLog(NatsJSContext js, INatsJSStream stream, JetStreamShardLogOptions options)
@@ -103,6 +104,9 @@ public sealed class JetStreamShardLog : IShardLog
     public ulong FirstSequence => Math.Max(1, _stream.Info.State.FirstSeq);
 
     public ulong LastSequence => Volatile.Read(ref _lastSequence);
+
+    /// <summary>The follower found records missing (compacted before it read them) and stopped.</summary>
+    public bool Faulted => Volatile.Read(ref _faulted);
 
     /// <summary>Bytes in the stream: as of the last read or truncation, plus the records appended since.</summary>
     public long SizeBytes => (long)_stream.Info.State.Bytes + Interlocked.Read(ref _appendedBytes);
@@ -204,6 +208,14 @@ public sealed class JetStreamShardLog : IShardLog
                     var sequence = metadata.Sequence.Stream;
                     if (sequence < _followFrom)
                         continue;
+                    if (sequence > _followFrom)
+                    {
+                        // Records were compacted away before this follower read them: applying on would skip them.
+                        // Stop here; the replica is rebuilt from the shard's snapshot.
+                        Volatile.Write(ref _faulted, true);
+                        return;
+                    }
+
                     _onDurable?.Invoke(sequence, [msg.Data ?? []]);
                     Volatile.Write(ref _followFrom, sequence + 1);
                     if (sequence > Volatile.Read(ref _lastSequence))
@@ -426,7 +438,16 @@ public sealed class JetStreamShardLog : IShardLog
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_follow is not null)
-            await _follow.ConfigureAwait(false);
+        {
+            try
+            {
+                // The follower stops at its next record or within the consumer's own cancellation; never wait forever.
+                await _follow.WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
         _stop.Dispose();
         _writer.Dispose();
     }

@@ -40,6 +40,9 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 712, Level = LogLevel.Warning, Message = "Snapshot round failed; retrying at the next: {Reason}")]
     public static partial void SnapshotFailed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 713, Level = LogLevel.Information, Message = "Resharding {Collection}: {Step}")]
+    public static partial void ReshardingStep(ILogger logger, string collection, string step);
+
     [LoggerMessage(EventId = 706, Level = LogLevel.Warning, Message = "Opening shard {Shard} of {Collection} failed; retrying at the next sync: {Reason}")]
     public static partial void ReplicaFailed(ILogger logger, string collection, int shard, string reason);
 }

@@ -216,8 +216,16 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
             EngineLog.CollectionCreated(_logger, name);
             if (replaced is not null)
             {
-                await replaced.DisposeAsync().ConfigureAwait(false);
-                Directory.Delete(replaced.Directory, recursive: true);
+                // Closed in the background: requests that still hold it finish on it, and a slow close (its log
+                // followers stopping) must not hold up the catalog and the cluster's sync.
+                EngineLog.CollectionReplaced(_logger, name, incarnation);
+                RunInBackground(
+                    async () =>
+                    {
+                        await replaced.DisposeAsync().ConfigureAwait(false);
+                        Directory.Delete(replaced.Directory, recursive: true);
+                    },
+                    ex => EngineLog.FlushFailed(_logger, ex, replaced.Directory));
             }
         }
         finally

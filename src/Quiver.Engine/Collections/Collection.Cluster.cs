@@ -28,6 +28,16 @@ public sealed partial class Collection
     /// <summary>The shards this node holds a replica of, in id order.</summary>
     public IReadOnlyList<int> HostedShards => _set.ReadingIds;
 
+    /// <summary>Shards whose replica here stopped applying because its log lost records (compacted): rebuild them.</summary>
+    public IReadOnlyList<int> FaultedShards
+    {
+        get
+        {
+            var set = _set;
+            return [.. set.ReadingIds.Where((_, i) => set.Reading[i].LogFaulted)];
+        }
+    }
+
     /// <summary>The shard a point lives in (the same on every node and in every version).</summary>
     public int ShardOfPoint(Segment.Points.PointId id) => ShardOf(id);
 

@@ -44,6 +44,9 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Deleted collection {Name}")]
     public static partial void CollectionDeleted(ILogger logger, string name);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Information, Message = "Collection {Name} now served by incarnation {Incarnation}; closing the one it replaced")]
+    public static partial void CollectionReplaced(ILogger logger, string name, string incarnation);
+
     [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "Snapshot {Name} written ({Bytes} bytes)")]
     public static partial void SnapshotCreated(ILogger logger, string name, long bytes);
 

@@ -98,6 +98,9 @@ internal sealed partial class Shard : IAsyncDisposable
 
     public long WalBytes => _wal.SizeBytes;
 
+    /// <summary>Its log lost records before this replica applied them (cluster mode): it must be rebuilt.</summary>
+    public bool LogFaulted => _wal.Faulted;
+
     /// <summary>
     /// Opens the shard in <paramref name="directory"/>, replaying its log past the applied state. <paramref name="openLog"/>
     /// (given the first sequence the shard still needs) supplies a log other than the local WAL: cluster mode's.

@@ -122,6 +122,10 @@ public static class QuiverServer
         Quiver.Cluster.ClusterNode? cluster = null;
         if (options.Cluster.Enabled)
         {
+            // Opening a replica replays its log synchronously (engine code) while NATS answers on pool threads: with
+            // the default minimum of one thread per core, a few replicas opening at once starve the pool for seconds.
+            ThreadPool.GetMinThreads(out var workers, out var completion);
+            ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(completion, 64));
             try
             {
                 cluster = await Quiver.Cluster.ClusterNode.StartAsync(ClusterOptionsOf(options), logger, cancellationToken).ConfigureAwait(false);

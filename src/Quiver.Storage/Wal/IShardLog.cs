@@ -35,6 +35,12 @@ public interface IShardLog : IAsyncDisposable
     /// <summary>Records with sequence at least <paramref name="fromSequence"/>, in order, up to the last durable when called.</summary>
     IEnumerable<WalRecord> ReadFrom(ulong fromSequence);
 
+    /// <summary>
+    /// A shared log whose follower found records missing (compacted before it read them): the replica fed by it no
+    /// longer applies anything and must be rebuilt (from a snapshot). A local log never is.
+    /// </summary>
+    bool Faulted => false;
+
     /// <summary>Drops records below <paramref name="sequence"/> (as much as the log's granularity allows).</summary>
     void TruncateBefore(ulong sequence);
 }

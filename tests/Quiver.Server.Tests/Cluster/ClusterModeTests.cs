@@ -234,7 +234,8 @@ public sealed class ClusterModeTests(QuiverClusterFixture fixture, Xunit.Abstrac
     {
         foreach (var node in fixture.Nodes)
         {
-            foreach (var line in node.Output.Split('\n').Where(l => l.Contains("warn", StringComparison.Ordinal) || l.Contains("Quiver[70", StringComparison.Ordinal)).TakeLast(30))
+            output.WriteLine($"--- {node.BaseAddress}");
+            foreach (var line in node.Output.Split('\n').Where(l => !l.Contains("Members changed", StringComparison.Ordinal)).TakeLast(25))
                 output.WriteLine(line);
         }
     }
