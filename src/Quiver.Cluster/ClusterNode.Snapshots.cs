@@ -29,27 +29,9 @@ public sealed partial class ClusterNode
             new NatsObjConfig($"{_options.Prefix}_SNAPSHOTS") { NumberOfReplicas = _options.LogReplicas, Storage = NatsObjStorageType.File },
             cancellationToken).ConfigureAwait(false);
 
-    private async Task SnapshotLoopAsync()
-    {
-        using var timer = new PeriodicTimer(_options.SnapshotInterval);
-        while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-        {
-            try
-            {
-                await SnapshotRoundAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-#pragma warning disable CA1031 // NATS unreachable, a shard closing: the next round tries again
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                ClusterLog.SnapshotFailed(_logger, ex.Message);
-            }
-        }
-    }
+    // A round uploads whole shards: bounded by the interval itself, not by the sync loop's short timeout.
+    private Task SnapshotLoopAsync() =>
+        RepeatAsync(_options.SnapshotInterval, _options.SnapshotInterval + TimeSpan.FromMinutes(10), SnapshotRoundAsync, reason => ClusterLog.SnapshotFailed(_logger, reason));
 
     /// <summary>Snapshots (and compacts the logs of) the shards this node is the first placed replica of, where new records were applied.</summary>
     private async Task SnapshotRoundAsync(CancellationToken cancellationToken)

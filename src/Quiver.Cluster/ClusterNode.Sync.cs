@@ -8,28 +8,36 @@ public sealed partial class ClusterNode
 {
     private const string CollectionsPrefix = "collections.";
 
-    private async Task LoopAsync()
+    // Half a heartbeat: a dead member's key expires after three beats, so placement reacts within about that. Each
+    // round is bounded: a NATS request that never answers must not stop the node from following the cluster.
+    private Task LoopAsync() =>
+        RepeatAsync(_options.Heartbeat / 2, RoundTimeout, SyncAsync, reason => ClusterLog.SyncFailed(_logger, reason));
+
+    /// <summary>
+    /// Runs <paramref name="round"/> every <paramref name="period"/> until the node stops, each round cancelled after
+    /// <paramref name="timeout"/>; a round that fails (NATS unreachable, a leader election) is reported and the next
+    /// one tries again.
+    /// </summary>
+    private async Task RepeatAsync(TimeSpan period, TimeSpan timeout, Func<CancellationToken, Task> round, Action<string> failed)
     {
-        // Half a heartbeat: a dead member's key expires after three beats, so placement reacts within about that.
-        using var timer = new PeriodicTimer(_options.Heartbeat / 2);
+        using var timer = new PeriodicTimer(period);
         while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
         {
-            // Bounded: a NATS request that never answers must not stop the node from following the cluster.
-            using var round = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            round.CancelAfter(RoundTimeout);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            bounded.CancelAfter(timeout);
             try
             {
-                await SyncAsync(round.Token).ConfigureAwait(false);
+                await round(bounded.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 return;
             }
-#pragma warning disable CA1031 // NATS unreachable, a leader election: the next tick tries again
+#pragma warning disable CA1031 // reported; the next round tries again
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                ClusterLog.SyncFailed(_logger, ex.Message);
+                failed(ex.Message);
             }
         }
     }
