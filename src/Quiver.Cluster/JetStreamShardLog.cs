@@ -297,13 +297,6 @@ public sealed class JetStreamShardLog : IShardLog
         }
     }
 
-    /// <summary>The stream's last sequence as JetStream reports it now (a strong read waits until it is applied).</summary>
-    public async ValueTask<ulong> StoredLastSequenceAsync(CancellationToken cancellationToken = default)
-    {
-        await _stream.RefreshAsync(cancellationToken).ConfigureAwait(false);
-        return _stream.Info.State.LastSeq;
-    }
-
     /// <summary>
     /// Publishes the records one after another (each expecting the previous one's sequence), then reports them
     /// durable. One writer at a time: records of concurrent appenders never interleave.
