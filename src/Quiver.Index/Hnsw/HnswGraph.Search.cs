@@ -12,12 +12,6 @@ public sealed partial class HnswGraph
     private const int CancellationCheckInterval = 256;
 
     /// <summary>
-    /// How many rows ahead of the one being scored are prefetched. Prefetching a whole list at once fills the
-    /// line-fill buffers and stalls; a window keeps memory busy while earlier rows are scored.
-    /// </summary>
-    private const int PrefetchAhead = 8;
-
-    /// <summary>
     /// Finds the <paramref name="k"/> nodes with the highest score against <paramref name="query"/> among those
     /// accepted by <paramref name="filter"/> (<see langword="null"/> accepts all), best first, and returns how
     /// many were written to <paramref name="results"/> (at most <c>min(k, Count)</c>). <paramref name="ef"/> is the
@@ -199,15 +193,26 @@ public sealed partial class HnswGraph
     private int GreedyClosest<TScorer>(TScorer scorer, int current, ref float currentScore, int level)
         where TScorer : struct, INodeScorer, allows ref struct
     {
+        var ahead = RowPrefetch.Window(scorer.RowBytes);
         bool improved;
         do
         {
             improved = false;
             ref var head = ref LinkHead(current, level);
             var n = Volatile.Read(ref head);
+            for (var j = 1; j <= Math.Min(n, ahead); j++)
+            {
+                scorer.Prefetch(Unsafe.Add(ref head, j));
+            }
+
             for (var j = 1; j <= n; j++)
             {
                 var id = Unsafe.Add(ref head, j);
+                if (j + ahead <= n)
+                {
+                    scorer.Prefetch(Unsafe.Add(ref head, j + ahead));
+                }
+
                 var s = scorer.ScoreAtLeast(id, currentScore);
                 if (s > currentScore)
                 {
@@ -236,6 +241,7 @@ public sealed partial class HnswGraph
         found.Clear();
         scratch.EnsurePending(2 * _m);
         ref var pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending);
+        var ahead = RowPrefetch.Window(scorer.RowBytes);
         ref var marks = ref visited.Marks;
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
@@ -262,13 +268,13 @@ public sealed partial class HnswGraph
                 PrefetchLinks(candidates.Top.Id, level);
             }
 
-            var n = GatherUnvisited(scorer, current.Id, level, ref marks, generation, ref pending);
+            var n = GatherUnvisited(scorer, current.Id, level, ref marks, generation, ref pending, ahead);
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
-                if (j + PrefetchAhead < n)
+                if (j + ahead < n)
                 {
-                    scorer.Prefetch(Unsafe.Add(ref pending, j + PrefetchAhead));
+                    scorer.Prefetch(Unsafe.Add(ref pending, j + ahead));
                 }
 
                 // Once the result list is full, a candidate only matters if it beats the worst kept: a distance can
@@ -315,6 +321,7 @@ public sealed partial class HnswGraph
         accepted.Clear();
         scratch.EnsurePending(2 * _m);
         ref var pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending);
+        var ahead = RowPrefetch.Window(scorer.RowBytes);
         ref var marks = ref visited.Marks;
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
@@ -343,13 +350,13 @@ public sealed partial class HnswGraph
                 PrefetchLinks(candidates.Top.Id, 0);
             }
 
-            var n = GatherUnvisited(scorer, current.Id, 0, ref marks, generation, ref pending);
+            var n = GatherUnvisited(scorer, current.Id, 0, ref marks, generation, ref pending, ahead);
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
-                if (j + PrefetchAhead < n)
+                if (j + ahead < n)
                 {
-                    scorer.Prefetch(Unsafe.Add(ref pending, j + PrefetchAhead));
+                    scorer.Prefetch(Unsafe.Add(ref pending, j + ahead));
                 }
 
                 var full = accepted.Count >= ef;
@@ -382,10 +389,11 @@ public sealed partial class HnswGraph
 
     /// <summary>
     /// Copies the not yet visited neighbours of <paramref name="node"/> into the pending buffer, marking them
-    /// visited and prefetching their rows, so the memory loads of a whole list overlap before any is scored.
+    /// visited and prefetching the rows of the first <paramref name="ahead"/>, so their loads overlap before any is
+    /// scored; the walk keeps that many rows requested ahead as it scores the rest.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int GatherUnvisited<TScorer>(TScorer scorer, int node, int level, ref ushort marks, ushort generation, ref int pending)
+    private int GatherUnvisited<TScorer>(TScorer scorer, int node, int level, ref ushort marks, ushort generation, ref int pending, int ahead)
         where TScorer : struct, INodeScorer, allows ref struct
     {
         ref var head = ref LinkHead(node, level);
@@ -407,7 +415,7 @@ public sealed partial class HnswGraph
             if (mark != generation)
             {
                 mark = generation;
-                if (count < PrefetchAhead)
+                if (count < ahead)
                 {
                     scorer.Prefetch(id);
                 }

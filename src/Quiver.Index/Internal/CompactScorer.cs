@@ -36,7 +36,9 @@ internal ref struct CompactScorer<TKernel, TElement, TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        CodeRows.Prefetch(ref Unsafe.As<TElement, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _query.Length)), _query.Length * Unsafe.SizeOf<TElement>());
+        RowPrefetch.Lines(ref Unsafe.As<TElement, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _query.Length)), _query.Length * Unsafe.SizeOf<TElement>());
+
+    public readonly int RowBytes => _query.Length * Unsafe.SizeOf<TElement>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);

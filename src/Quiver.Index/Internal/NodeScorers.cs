@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 using Quiver.Kernels;
 
 namespace Quiver.Index.Internal;
@@ -21,6 +20,9 @@ internal interface INodeScorer
     /// <summary>Starts loading what <see cref="Score"/> will read for <paramref name="node"/>.</summary>
     void Prefetch(int node);
 
+    /// <summary>Bytes <see cref="Score"/> reads per node: what sizes the walk's prefetch window (<see cref="RowPrefetch.Window"/>).</summary>
+    int RowBytes { get; }
+
     /// <summary>The row (in the caller's numbering) of <paramref name="node"/>: what filters and results see.</summary>
     int RowId(int node);
 }
@@ -30,9 +32,6 @@ internal ref struct FloatScorer<TKernel, TRows> : INodeScorer
     where TKernel : struct, IScoreKernel
     where TRows : struct, IRowMapping
 {
-    /// <summary>Cache lines of a row prefetched before it is scored; the hardware streams the rest of longer rows.</summary>
-    private const int PrefetchRowLines = 8;
-
     private readonly ReadOnlySpan<float> _query;
     private readonly ref float _vectors;
     private readonly ref int _map;
@@ -54,17 +53,10 @@ internal ref struct FloatScorer<TKernel, TRows> : INodeScorer
         TKernel.ScoreAtLeast(_query, TRows.Row(ref _vectors, ref _map, node, _query.Length), floor);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly unsafe void Prefetch(int node)
-    {
-        if (!Sse.IsSupported)
-            return;
-        // A prefetch is only a hint and never faults, so a stale address (if the GC moved the buffer) is harmless.
-        var row = TRows.Row(ref _vectors, ref _map, node, _query.Length);
-        var p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(row));
-        var end = p + ((nint)Math.Min(row.Length, PrefetchRowLines * 16) * sizeof(float));
-        for (; p < end; p += 64)
-            Sse.Prefetch0(p);
-    }
+    public readonly void Prefetch(int node) =>
+        RowPrefetch.Lines(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(TRows.Row(ref _vectors, ref _map, node, _query.Length))), _query.Length * sizeof(float));
+
+    public readonly int RowBytes => _query.Length * sizeof(float);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
@@ -110,7 +102,9 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        CodeRows.Prefetch(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _stride);
+        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _stride);
+
+    public readonly int RowBytes => _stride;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
@@ -151,7 +145,9 @@ internal ref struct CodeScorer<TKernel, TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        CodeRows.Prefetch(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _stride);
+        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _stride);
+
+    public readonly int RowBytes => _stride;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
@@ -194,7 +190,9 @@ internal ref struct HammingScorer<TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        CodeRows.Prefetch(ref Unsafe.As<ulong, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _query.Length)), _query.Length * sizeof(ulong));
+        RowPrefetch.Lines(ref Unsafe.As<ulong, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _query.Length)), _query.Length * sizeof(ulong));
+
+    public readonly int RowBytes => _query.Length * sizeof(ulong);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
@@ -251,7 +249,9 @@ internal ref struct BinaryTableScorer<TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        CodeRows.Prefetch(ref Unsafe.As<ulong, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _words)), _words * sizeof(ulong));
+        RowPrefetch.Lines(ref Unsafe.As<ulong, byte>(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _words)), _words * sizeof(ulong));
+
+    public readonly int RowBytes => _words * sizeof(ulong);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
@@ -302,24 +302,11 @@ internal ref struct ProductTableScorer<TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        CodeRows.Prefetch(ref Unsafe.Add(ref _codes, (nint)TRows.RowId(ref _map, node) * _subspaces), _subspaces);
+        RowPrefetch.Lines(ref Unsafe.Add(ref _codes, (nint)TRows.RowId(ref _map, node) * _subspaces), _subspaces);
+
+    public readonly int RowBytes => _subspaces;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly int RowId(int node) => TRows.RowId(ref _map, node);
 }
 
-internal static class CodeRows
-{
-    /// <summary>Starts loading a code row (up to 8 cache lines; a row starting late in a line spills into one more).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void Prefetch(ref byte row, int stride)
-    {
-        if (!Sse.IsSupported)
-            return;
-        var p = (byte*)Unsafe.AsPointer(ref row);
-        var end = p + Math.Min(stride, 8 * 64);
-        for (; p < end; p += 64)
-            Sse.Prefetch0(p);
-        Sse.Prefetch0(end - 1);
-    }
-}
