@@ -14,5 +14,4 @@ public sealed class RowPrefetchTests
     [InlineData(0, 8)]
     public void Window_keeps_about_160_lines_in_flight(int rowBytes, int rows) =>
         Assert.Equal(rows, RowPrefetch.Window(rowBytes));
-
 }
