@@ -1,4 +1,5 @@
 using System.Buffers;
+using Quiver.Index;
 using Quiver.Index.Hnsw;
 using Quiver.Index.Quantization;
 using Quiver.Kernels;
@@ -167,9 +168,9 @@ public sealed partial class PointSegment
     private static void Rescore<TKernel>(DenseVectorStore store, ReadOnlySpan<float> query, ReadOnlySpan<ScoredId> candidates, TopK topK)
         where TKernel : struct, IScoreKernel
     {
-        const int ahead = 4;
         var data = store.Data;
         var dim = store.Dimension;
+        var ahead = RowPrefetch.Window(dim * sizeof(float));
         for (var i = 0; i < candidates.Length && i < ahead; i++)
             PrefetchRow(data, candidates[i].Id, dim);
         for (var i = 0; i < candidates.Length; i++)

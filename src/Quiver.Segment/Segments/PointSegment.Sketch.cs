@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
+using Quiver.Index;
 using Quiver.Index.Sketch;
 using Quiver.Kernels;
 
@@ -13,9 +13,6 @@ public sealed partial class PointSegment
 
     /// <summary>How many candidates ahead a scattered scan prefetches sketch rows.</summary>
     private const int SketchPrefetchAhead = 8;
-
-    /// <summary>How many bounded candidates ahead the sweep prefetches full rows.</summary>
-    private const int RowPrefetchAhead = 4;
 
     [ThreadStatic]
     private static float[]? _threadBounds;
@@ -185,6 +182,7 @@ public sealed partial class PointSegment
             }
         }
 
+        var rowsAhead = RowPrefetch.Window(dim * sizeof(float));
         // The rows with the k best bounds first: their exact scores make the floor tight before the sweep.
         var seeds = _threadSeeds ??= new TopK(topK.K);
         seeds.Reset(Math.Min(topK.K, n));
@@ -207,7 +205,7 @@ public sealed partial class PointSegment
                 cancellationToken.ThrowIfCancellationRequested();
             var floor = Math.Max(threshold, topK.Threshold);
             // A row a few places on that passes today's floor will likely be read: start fetching it.
-            var ahead = i + RowPrefetchAhead;
+            var ahead = i + rowsAhead;
             if (ahead < n && rows[ahead] >= 0 && ProjectionSketch.MayReach(bounds[ahead], floor, margin))
                 PrefetchRow(data, rows[ahead], dim);
             var offset = rows[i];
@@ -222,18 +220,10 @@ public sealed partial class PointSegment
         return true;
     }
 
-    /// <summary>Starts loading the first cache lines of a row: the part a bounded distance reads before it can stop.</summary>
+    /// <summary>Starts loading a whole row (<see cref="RowPrefetch"/>: leaving long rows to the hardware stalls).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchRow(ReadOnlySpan<float> data, int offset, int dim)
-    {
-        if (!Sse.IsSupported)
-            return;
-        // Never faults, so a stale address (the GC moved a managed buffer) is harmless.
-        var p = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetReference(data), (nint)offset * dim));
-        var end = p + (Math.Min(dim, 256) * sizeof(float));
-        for (; p < end; p += 64)
-            Sse.Prefetch0(p);
-    }
+    private static void PrefetchRow(ReadOnlySpan<float> data, int offset, int dim) =>
+        RowPrefetch.Lines(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref MemoryMarshal.GetReference(data), (nint)offset * dim)), dim * sizeof(float));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static T[] Rent<T>(ref T[]? buffer, int length)

@@ -1,5 +1,3 @@
-using Quiver.Index.Internal;
-
 namespace Quiver.Index.Tests.Hnsw;
 
 public sealed class RowPrefetchTests

@@ -1,15 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
-namespace Quiver.Index.Internal;
+namespace Quiver.Index;
 
 /// <summary>
-/// Software prefetch of whole rows for graph walks. A walk's time goes into rows read from random places, so the
+/// Software prefetch of whole rows for graph walks and scans of scattered rows. A walk's time goes into rows read from random places, so the
 /// loads of the next rows must be in flight while one is scored. Prefetching only a row's first lines and leaving
 /// the rest to the hardware's streamers stalls on long rows (on fashion-mnist's 3,136-byte rows, whole rows three
 /// ahead walked 1.25-1.3x faster than eight lines of eight rows ahead); short rows are prefetched further ahead.
 /// </summary>
-internal static class RowPrefetch
+public static class RowPrefetch
 {
     /// <summary>Cache lines a walk keeps requested ahead of the row it scores, over the rows in its window.</summary>
     private const int LinesInFlight = 160;
