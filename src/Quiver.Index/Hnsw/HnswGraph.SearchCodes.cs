@@ -46,8 +46,9 @@ public sealed partial class HnswGraph
             {
                 var signed = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(buffer.Slice(padded, padded));
                 var sum = codes.EncodeSigned(query, signed, code);
+                CodeDotKernel.AlignTail(signed, _dim);
                 var (offset, rowScale, scale) = codes.ScoreTransform<ByteDotKernel>(sum, signedQuery: true);
-                var scorer = new DotCodeScorer<DenseRows>(signed, ref codes.RowsReference, codes.Stride, ref unused, offset, rowScale, scale);
+                var scorer = new DotCodeScorer<DenseRows>(signed, _dim, ref codes.RowsReference, codes.Stride, ref unused, offset, rowScale, scale);
                 return SearchCore(scorer, codes.Count, k, ef, filter, results, ct);
             }
             else

@@ -63,8 +63,9 @@ internal ref struct FloatScorer<TKernel, TRows> : INodeScorer
 }
 
 /// <summary>
-/// Scores nodes by scalar codes for the dot product: the query's codes less 128 as int8 (padded with zeros), against
-/// each row's uint8 codes with <see cref="CodeDotKernel"/>, mapped back to the float scale as
+/// Scores nodes by scalar codes for the dot product: the query's codes less 128 as int8 (padded with zeros and laid
+/// out by <see cref="CodeDotKernel.AlignTail"/>, so a row is read only up to its last code), against each row's
+/// uint8 codes with <see cref="CodeDotKernel.DotTailAligned"/>, mapped back to the float scale as
 /// <c>offset + rowScale·Σc + scale·raw</c> (see <see cref="Quantization.QuantizedVectors.ScoreTransform{TKernel}"/>).
 /// </summary>
 internal ref struct DotCodeScorer<TRows> : INodeScorer
@@ -74,13 +75,15 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
     private readonly ref byte _rows;
     private readonly ref int _map;
     private readonly int _stride;
+    private readonly int _dimension;
     private readonly float _offset;
     private readonly float _rowScale;
     private readonly float _scale;
 
-    public DotCodeScorer(ReadOnlySpan<sbyte> paddedQuery, ref byte rows, int stride, ref int map, float offset, float rowScale, float scale)
+    public DotCodeScorer(ReadOnlySpan<sbyte> alignedQuery, int dimension, ref byte rows, int stride, ref int map, float offset, float rowScale, float scale)
     {
-        _query = paddedQuery;
+        _query = alignedQuery;
+        _dimension = dimension;
         _rows = ref rows;
         _stride = stride;
         _map = ref map;
@@ -93,7 +96,7 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
     public readonly float Score(int node)
     {
         ref var row = ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride);
-        var raw = CodeDotKernel.Dot(ref Unsafe.Add(ref row, Quantization.QuantizedVectors.CodeOffset), ref MemoryMarshal.GetReference(_query), _query.Length);
+        var raw = CodeDotKernel.DotTailAligned(ref Unsafe.Add(ref row, Quantization.QuantizedVectors.CodeOffset), ref MemoryMarshal.GetReference(_query), _dimension);
         return _offset + (_rowScale * Unsafe.ReadUnaligned<int>(ref row)) + (_scale * raw);
     }
 
@@ -102,7 +105,7 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _stride);
+        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), Quantization.QuantizedVectors.CodeOffset + _dimension);
 
     public readonly int RowBytes => _stride;
 

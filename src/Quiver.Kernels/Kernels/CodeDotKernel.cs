@@ -48,6 +48,69 @@ public static class CodeDotKernel
             throw new ArgumentException($"Padded length {paddedLength} must be a multiple of {Block} within both spans ({codes} and {query}).");
     }
 
+    /// <summary>
+    /// Lays out a padded query (<see cref="PaddedLength"/> values, zero past <paramref name="dimension"/>) for
+    /// <see cref="DotTailAligned"/>: its last block is shifted so that block lines up with the last
+    /// <see cref="Block"/> codes of a row, the values it shares with the block before it zeroed (counted there).
+    /// Unchanged when the dimension is a multiple of the block or shorter than one.
+    /// </summary>
+    public static void AlignTail(Span<sbyte> paddedQuery, int dimension)
+    {
+        var padded = PaddedLength(dimension);
+        if (paddedQuery.Length < padded)
+            throw new ArgumentException($"A query of {dimension} codes needs {padded} padded values; {paddedQuery.Length} given.", nameof(paddedQuery));
+        var shift = padded - dimension;
+        if (dimension < Block || shift == 0)
+            return;
+        Span<sbyte> tail = stackalloc sbyte[Block];
+        for (var t = 0; t < Block; t++)
+            tail[t] = t < shift ? (sbyte)0 : paddedQuery[dimension - Block + t];
+        tail.CopyTo(paddedQuery[(padded - Block)..]);
+    }
+
+    /// <summary>
+    /// <c>sum codes[i] * query[i]</c> for i below <paramref name="dimension"/>, with the query laid out by
+    /// <see cref="AlignTail"/>: the codes are read only up to the dimension (from <see cref="Block"/> codes on), so
+    /// scoring a row of a tightly packed table touches no cache line of the next row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int DotTailAligned(ref byte codes, ref sbyte alignedQuery, int dimension)
+    {
+        var padded = PaddedLength(dimension);
+        // The last block's codes start where they end at the dimension (or at the padding for short rows).
+        var lastCodes = dimension < Block ? 0 : dimension - Block;
+        if (AvxVnni.IsSupported)
+            return DotVnniTail(ref codes, ref alignedQuery, padded, lastCodes);
+        if (Avx2.IsSupported)
+            return DotWidenedTail(ref codes, ref alignedQuery, padded, lastCodes);
+        return DotScalarTail(ref codes, ref alignedQuery, padded, lastCodes);
+    }
+
+    internal static int DotWidenedTail(ref byte codes, ref sbyte query, int paddedLength, int lastCodes) =>
+        DotWidened256(ref codes, ref query, paddedLength - Block)
+        + DotWidened256(ref Unsafe.Add(ref codes, lastCodes), ref Unsafe.Add(ref query, paddedLength - Block), Block);
+
+    internal static int DotScalarTail(ref byte codes, ref sbyte query, int paddedLength, int lastCodes) =>
+        DotScalar(ref codes, ref query, paddedLength - Block)
+        + DotScalar(ref Unsafe.Add(ref codes, lastCodes), ref Unsafe.Add(ref query, paddedLength - Block), Block);
+
+    internal static int DotVnniTail(ref byte codes, ref sbyte query, int paddedLength, int lastCodes)
+    {
+        var last = paddedLength - Block;
+        var acc0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, (nuint)lastCodes), Vector256.LoadUnsafe(ref query, (nuint)last));
+        var acc1 = Vector256<int>.Zero;
+        var i = 0;
+        for (; i + (2 * Block) <= last; i += 2 * Block)
+        {
+            acc0 = AvxVnni.MultiplyWideningAndAdd(acc0, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
+            acc1 = AvxVnni.MultiplyWideningAndAdd(acc1, Vector256.LoadUnsafe(ref codes, (nuint)(i + Block)), Vector256.LoadUnsafe(ref query, (nuint)(i + Block)));
+        }
+
+        if (i < last)
+            acc1 = AvxVnni.MultiplyWideningAndAdd(acc1, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
+        return Vector256.Sum(acc0 + acc1);
+    }
+
     internal static int DotVnni(ref byte codes, ref sbyte query, int paddedLength)
     {
         var acc0 = Vector256<int>.Zero;

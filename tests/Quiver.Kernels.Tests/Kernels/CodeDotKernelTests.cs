@@ -60,6 +60,59 @@ public sealed class CodeDotKernelTests
         Assert.Equal(expected, actual);
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Tail_aligned_equals_the_exact_sum_and_reads_no_code_past_the_dimension(Path path, int dim)
+    {
+        if ((path == Path.Vnni && !AvxVnni.IsSupported) || (path == Path.Widened256 && !Avx2.IsSupported))
+            return;
+        var random = new Random(dim + 1);
+        var padded = CodeDotKernel.PaddedLength(dim);
+        // The row, then a block of someone else's bytes (the next row of a packed table): a kernel that read them
+        // with a live query value would be off.
+        var codes = new byte[dim + CodeDotKernel.Block];
+        random.NextBytes(codes);
+        var query = new sbyte[padded];
+        for (var i = 0; i < dim; i++)
+            query[i] = (sbyte)random.Next(-128, 128);
+        long expected = 0;
+        for (var i = 0; i < dim; i++)
+            expected += codes[i] * query[i];
+        var aligned = (sbyte[])query.Clone();
+        CodeDotKernel.AlignTail(aligned, dim);
+        var lastCodes = dim < CodeDotKernel.Block ? 0 : dim - CodeDotKernel.Block;
+        int actual = path switch
+        {
+            Path.Dispatch => CodeDotKernel.DotTailAligned(ref codes[0], ref aligned[0], dim),
+            Path.Scalar => CodeDotKernel.DotScalarTail(ref codes[0], ref aligned[0], padded, lastCodes),
+            Path.Widened256 => CodeDotKernel.DotWidenedTail(ref codes[0], ref aligned[0], padded, lastCodes),
+            _ => CodeDotKernel.DotVnniTail(ref codes[0], ref aligned[0], padded, lastCodes),
+        };
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Align_tail_shifts_the_last_block_onto_the_last_codes()
+    {
+        var query = new sbyte[128];
+        for (var i = 0; i < 100; i++)
+            query[i] = (sbyte)(i + 1);
+        CodeDotKernel.AlignTail(query, 100);
+        // Blocks before the last are untouched; the last block lines up with codes 68..99, of which 68..95 were
+        // counted in the block before.
+        for (var i = 0; i < 96; i++)
+            Assert.Equal((sbyte)(i + 1), query[i]);
+        for (var t = 0; t < 28; t++)
+            Assert.Equal(0, query[96 + t]);
+        for (var t = 28; t < 32; t++)
+            Assert.Equal((sbyte)(68 + t + 1), query[96 + t]);
+
+        var whole = Enumerable.Range(1, 64).Select(i => (sbyte)i).ToArray();
+        CodeDotKernel.AlignTail(whole, 64);
+        Assert.Equal(Enumerable.Range(1, 64).Select(i => (sbyte)i), whole);
+        Assert.Throws<ArgumentException>(() => CodeDotKernel.AlignTail(new sbyte[96], 100));
+    }
+
     [Fact]
     public void Lengths_that_are_not_padded_or_overrun_a_span_are_refused()
     {
