@@ -97,34 +97,28 @@ public static class CodeDotKernel
     internal static int DotVnniTail(ref byte codes, ref sbyte query, int paddedLength, int lastCodes)
     {
         var last = paddedLength - Block;
-        var acc0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, (nuint)lastCodes), Vector256.LoadUnsafe(ref query, (nuint)last));
-        var acc1 = Vector256<int>.Zero;
-        var i = 0;
-        for (; i + (2 * Block) <= last; i += 2 * Block)
-        {
-            acc0 = AvxVnni.MultiplyWideningAndAdd(acc0, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
-            acc1 = AvxVnni.MultiplyWideningAndAdd(acc1, Vector256.LoadUnsafe(ref codes, (nuint)(i + Block)), Vector256.LoadUnsafe(ref query, (nuint)(i + Block)));
-        }
-
-        if (i < last)
-            acc1 = AvxVnni.MultiplyWideningAndAdd(acc1, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
-        return Vector256.Sum(acc0 + acc1);
+        var tail = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, (nuint)lastCodes), Vector256.LoadUnsafe(ref query, (nuint)last));
+        return Vector256.Sum(AccumulateVnni(tail, ref codes, ref query, last));
     }
 
-    internal static int DotVnni(ref byte codes, ref sbyte query, int paddedLength)
+    internal static int DotVnni(ref byte codes, ref sbyte query, int paddedLength) =>
+        Vector256.Sum(AccumulateVnni(Vector256<int>.Zero, ref codes, ref query, paddedLength));
+
+    /// <summary><paramref name="acc"/> plus the lane sums of the first <paramref name="length"/> bytes (a multiple of the block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> AccumulateVnni(Vector256<int> acc, ref byte codes, ref sbyte query, int length)
     {
-        var acc0 = Vector256<int>.Zero;
         var acc1 = Vector256<int>.Zero;
         var i = 0;
-        for (; i + (2 * Block) <= paddedLength; i += 2 * Block)
+        for (; i + (2 * Block) <= length; i += 2 * Block)
         {
-            acc0 = AvxVnni.MultiplyWideningAndAdd(acc0, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
+            acc = AvxVnni.MultiplyWideningAndAdd(acc, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
             acc1 = AvxVnni.MultiplyWideningAndAdd(acc1, Vector256.LoadUnsafe(ref codes, (nuint)(i + Block)), Vector256.LoadUnsafe(ref query, (nuint)(i + Block)));
         }
 
-        if (i < paddedLength)
-            acc0 = AvxVnni.MultiplyWideningAndAdd(acc0, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
-        return Vector256.Sum(acc0 + acc1);
+        if (i < length)
+            acc1 = AvxVnni.MultiplyWideningAndAdd(acc1, Vector256.LoadUnsafe(ref codes, (nuint)i), Vector256.LoadUnsafe(ref query, (nuint)i));
+        return acc + acc1;
     }
 
     internal static int DotWidened256(ref byte codes, ref sbyte query, int paddedLength)
