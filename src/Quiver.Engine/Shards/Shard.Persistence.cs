@@ -293,7 +293,8 @@ internal sealed partial class Shard
         }
 
         using var stream = ChecksummedFile.OpenVerified(path, GraphKind, 1).Body;
-        return HnswGraph.ReadFrom(stream);
+        // In memory, a sealed segment's graph is packed (its level 0 by used length, 3-byte ids).
+        return HnswGraph.ReadFrom(stream).Packed();
     }
 
     private static string SketchPath(string directory, long id, int space) =>

@@ -59,7 +59,8 @@ public sealed partial class HnswGraph
         graph.RunInserts<TKernel>(new BuildState(graph, vectors, 1, count, new int[count], options, progress, ct), Math.Min(options.Threads, count));
         graph.ConnectUnreachable();
         progress?.Report(count);
-        return graph;
+        // A built graph never changes again: its level 0 is packed (the fixed layout is dropped with this object).
+        return graph.Packed();
     }
 
     /// <summary>Runs a build state's insertions on <paramref name="threads"/> threads and waits for them.</summary>

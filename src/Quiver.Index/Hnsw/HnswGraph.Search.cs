@@ -11,6 +11,8 @@ public sealed partial class HnswGraph
     /// <summary>Cancellation is polled once per this many node expansions (a power of two).</summary>
     private const int CancellationCheckInterval = 256;
 
+
+
     /// <summary>
     /// Finds the <paramref name="k"/> nodes with the highest score against <paramref name="query"/> among those
     /// accepted by <paramref name="filter"/> (<see langword="null"/> accepts all), best first, and returns how
@@ -393,9 +395,14 @@ public sealed partial class HnswGraph
     /// scored; the walk keeps that many rows requested ahead as it scores the rest.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int GatherUnvisited<TScorer>(TScorer scorer, int node, int level, ref ushort marks, ushort generation, ref int pending, int ahead)
+    private unsafe int GatherUnvisited<TScorer>(TScorer scorer, int node, int level, ref ushort marks, ushort generation, ref int pending, int ahead)
         where TScorer : struct, INodeScorer, allows ref struct
     {
+        if (level == 0 && IsPacked)
+        {
+            return GatherUnvisitedPacked(scorer, node, ref marks, generation, ref pending, ahead);
+        }
+
         ref var head = ref LinkHead(node, level);
         var n = Volatile.Read(ref head);
         var count = 0;
@@ -427,10 +434,53 @@ public sealed partial class HnswGraph
         return count;
     }
 
+    /// <summary>As <see cref="GatherUnvisited{TScorer}"/> at level 0 of a packed graph.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe int GatherUnvisitedPacked<TScorer>(TScorer scorer, int node, ref ushort marks, ushort generation, ref int pending, int ahead)
+        where TScorer : struct, INodeScorer, allows ref struct
+    {
+        var list = PackedList(node);
+        var n = PackedCount(node);
+        var count = 0;
+        if (Sse.IsSupported)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                PrefetchMark(ref marks, PackedId(list, j));
+            }
+        }
+
+        for (var j = 0; j < n; j++)
+        {
+            var id = PackedId(list, j);
+            ref var mark = ref Unsafe.Add(ref marks, (nint)(uint)id);
+            if (mark != generation)
+            {
+                mark = generation;
+                if (count < ahead)
+                {
+                    scorer.Prefetch(id);
+                }
+
+                // Its list is found through its offset: fetched now, so a later expansion waits on one load, not two.
+                PrefetchOffset(id);
+
+                Unsafe.Add(ref pending, count++) = id;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Starts loading a packed level 0's offset of <paramref name="node"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchOffset(int node) => Sse.Prefetch0(_packedOffsets + node);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private unsafe void PrefetchLinks(int node, int level)
     {
-        var p = (byte*)Unsafe.AsPointer(ref LinkHead(node, level));
+        // A packed list is at most 3 * 2M bytes (96 at M = 16), in two lines; a fixed one 4 + 8M bytes, in three.
+        var p = level == 0 && IsPacked ? PackedList(node) : (byte*)Unsafe.AsPointer(ref LinkHead(node, level));
         Sse.Prefetch0(p);
         Sse.Prefetch0(p + 64);
         Sse.Prefetch0(p + 128);

@@ -47,7 +47,10 @@ public sealed partial class HnswGraph
         stream.Write(_levels.AsSpan(0, count));
         if (_appendLocks is null)
         {
-            WriteInts(stream, Level0[..(count * _stride0)]);
+            if (IsPacked)
+                WritePackedLevel0(stream);
+            else
+                WriteInts(stream, Level0[..(count * _stride0)]);
             WriteInts(stream, Upper[..UpperSlotsBefore(count)]);
             return;
         }
@@ -61,6 +64,26 @@ public sealed partial class HnswGraph
         {
             for (var level = 1; level <= _levels[node]; level++)
                 WriteLinkedList(stream, node, level, count, list.AsSpan(0, _strideUpper));
+        }
+    }
+
+    /// <summary>Writes a packed level 0 in the file's fixed layout (count, ids, zero slots), a batch of nodes at a time.</summary>
+    private void WritePackedLevel0(Stream stream)
+    {
+        const int BatchNodes = 256;
+        var batch = new int[BatchNodes * _stride0];
+        for (var first = 0; first < _count; first += BatchNodes)
+        {
+            var nodes = Math.Min(BatchNodes, _count - first);
+            var blocks = batch.AsSpan(0, nodes * _stride0);
+            blocks.Clear();
+            for (var i = 0; i < nodes; i++)
+            {
+                var block = blocks.Slice(i * _stride0, _stride0);
+                block[0] = CopyPacked(first + i, block[1..]);
+            }
+
+            WriteInts(stream, blocks);
         }
     }
 

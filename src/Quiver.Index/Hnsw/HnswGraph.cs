@@ -55,8 +55,12 @@ public sealed unsafe partial class HnswGraph
     {
     }
 
-    /// <summary>A graph whose link lists are at <paramref name="level0"/> and <paramref name="upper"/>, kept alive by <paramref name="storage"/>.</summary>
-    private HnswGraph(int count, int dim, int m, byte[] levels, object storage, int* level0, int* upper)
+    /// <summary>
+    /// A graph whose link lists are at <paramref name="level0"/> and <paramref name="upper"/>, kept alive by
+    /// <paramref name="storage"/>; or, with <paramref name="level0"/> null, whose level 0 is packed at
+    /// <paramref name="packedOffsets"/> and <paramref name="packedLinks"/> (see <c>HnswGraph.Packed.cs</c>).
+    /// </summary>
+    private HnswGraph(int count, int dim, int m, byte[] levels, object storage, int* level0, int* upper, uint* packedOffsets = null, byte* packedLinks = null)
     {
         _count = count;
         _dim = dim;
@@ -65,7 +69,9 @@ public sealed unsafe partial class HnswGraph
         _strideUpper = 1 + m;
         _levels = levels;
         (_upperOffsets, var upperLength) = UpperOffsets(levels, _strideUpper);
-        _level0Length = checked(count * _stride0);
+        _packedOffsets = packedOffsets;
+        _packedLinks = packedLinks;
+        _level0Length = level0 is null ? 0 : checked(count * _stride0);
         _upperLength = checked((int)upperLength);
         _level0 = level0;
         _upper = upper;
@@ -135,7 +141,7 @@ public sealed unsafe partial class HnswGraph
     /// <summary>Bytes held by the graph's arrays in memory (links unless mapped, offsets and levels; not the vectors).</summary>
     /// <remarks>Of an appendable graph, the lists of the linked nodes: the rest is reserved but not touched yet.</remarks>
     public long MemoryBytes => _appendLocks is null
-        ? (IsMapped ? 0 : ((long)_level0Length * sizeof(int)) + ((long)_upperLength * sizeof(int))) + ((long)_upperOffsets.Length * sizeof(int)) + _levels.Length
+        ? (IsMapped ? 0 : ((long)_level0Length * sizeof(int)) + ((long)_upperLength * sizeof(int)) + PackedBytes) + ((long)_upperOffsets.Length * sizeof(int)) + _levels.Length
         : ((long)Count * _stride0 * sizeof(int)) + ((long)UpperSlotsBefore(Count) * sizeof(int)) + ((long)_levels.Length * (sizeof(int) + sizeof(int) + 1));
 
     /// <summary>Upper-level slots used by nodes below <paramref name="node"/>.</summary>
@@ -144,16 +150,26 @@ public sealed unsafe partial class HnswGraph
     /// <summary>The level of <paramref name="node"/> (0 = bottom only).</summary>
     internal int LevelOf(int node) => _levels[node];
 
-    /// <summary>The neighbours of <paramref name="node"/> at <paramref name="level"/> (a copy-free view).</summary>
+    /// <summary>
+    /// The neighbours of <paramref name="node"/> at <paramref name="level"/>: a copy-free view, except of a packed
+    /// level 0, whose ids are decoded into a new array (not for hot paths).
+    /// </summary>
     internal ReadOnlySpan<int> Neighbors(int node, int level)
     {
+        if (level == 0 && IsPacked)
+        {
+            var ids = new int[PackedCount(node)];
+            CopyPacked(node, ids);
+            return ids;
+        }
+
         ref var head = ref LinkHead(node, level);
         return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref head, 1), head);
     }
 
     /// <summary>
     /// Reference to the count slot of a node's link list at a level; the ids follow it. No bounds checks:
-    /// callers pass a valid node and a level in <c>0..LevelOf(node)</c>.
+    /// callers pass a valid node and a level in <c>0..LevelOf(node)</c>, and level 0 only of a graph not packed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref int LinkHead(int node, int level)

@@ -87,7 +87,7 @@ public sealed class PayloadGraphSet
                         throw new InvalidDataException($"Payload graph {field}={value}: rows out of order or range.");
                 }
 
-                var graph = HnswGraph.ReadFrom(stream);
+                var graph = HnswGraph.ReadFrom(stream).Packed();
                 if (graph.Count != length || graph.Dimension != dimension)
                     throw new InvalidDataException($"Payload graph {field}={value}: {graph.Count} nodes of {graph.Dimension} dimensions for {length} rows of {dimension}.");
                 graphs[KeyOf(field, value)] = new PayloadGraph(new RowSubset(members), graph);

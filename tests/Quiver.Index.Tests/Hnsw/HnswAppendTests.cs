@@ -60,9 +60,17 @@ public sealed class HnswAppendTests(GloveFixture glove, ITestOutputHelper output
         var recall = TestData.Recall<DotKernel>(loaded, glove.Data[..(2000 * glove.Dim)], glove.Queries, glove.Dim, 10, 64);
         Assert.True(recall > 0, "the written graph answers queries");
 
-        // Resumed from the written graph, linking picks up at row 2000.
+        // Resumed from the written graph, linking picks up at row 2000; a packed copy resumes the same way.
         var resumed = HnswGraph.CreateAppendable(loaded, GloveFixture.Rows);
+        var packed = loaded.Packed();
+        Assert.True(packed.IsPacked);
+        var resumedFromPacked = HnswGraph.CreateAppendable(packed, GloveFixture.Rows);
+        for (var node = 0; node < 2000; node++)
+            Assert.Equal(resumed.Neighbors(node, 0).ToArray(), resumedFromPacked.Neighbors(node, 0).ToArray());
         Assert.Equal(6000, resumed.Extend<DotKernel>(glove.Data, 6000, Options));
+        Assert.Equal(6000, resumedFromPacked.Extend<DotKernel>(glove.Data, 6000, Options));
+        var resumedRecall = TestData.Recall<DotKernel>(resumedFromPacked, glove.Data[..(6000 * glove.Dim)], glove.Queries, glove.Dim, 10, 64);
+        Assert.True(resumedRecall > 0.9, $"recall {resumedRecall:F3} of the graph resumed from a packed one");
     }
 
     [Fact]

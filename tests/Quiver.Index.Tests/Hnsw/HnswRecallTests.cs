@@ -62,9 +62,20 @@ public sealed class HnswRecallTests(GloveFixture glove, ITestOutputHelper output
             }
         }
 
+        // A built graph's level 0 is packed: an offset per node and three bytes per link actually held.
+        Assert.True(graph.IsPacked);
+        long links = 0, upperSlots = 0;
+        for (var node = 0; node < graph.Count; node++)
+        {
+            links += graph.Neighbors(node, 0).Length;
+            upperSlots += graph.LevelOf(node) * (1L + graph.M);
+        }
+
+        var expected = ((graph.Count + 1L) * 4) + (3 * links) + 1 + (upperSlots * 4) + (graph.Count * 4L) + graph.Count;
+        Assert.Equal(expected, graph.MemoryBytes);
         var perPoint = graph.MemoryBytes / (double)graph.Count;
-        output.WriteLine($"{perPoint:F1} bytes per point, max level {graph.MaxLevel}");
-        Assert.InRange(perPoint, 132, 200);
+        output.WriteLine($"{perPoint:F1} bytes per point ({links / (double)graph.Count:F1} links at level 0), max level {graph.MaxLevel}");
+        Assert.InRange(perPoint, 4 + 3 + 4 + 1, 4 + (3 * 32) + 4 + 1 + 40);
     }
 
     [Fact]
