@@ -11,6 +11,12 @@ public sealed partial class HnswGraph
     /// <summary>Cancellation is polled once per this many node expansions (a power of two).</summary>
     private const int CancellationCheckInterval = 256;
 
+    /// <summary>
+    /// Up to this many nodes, a walk's visited marks (2 bytes a node: 512 KiB) stay in the L2 cache, and prefetching
+    /// them only spends instructions (glove's int8 walk ran 1.02-1.07x faster without); larger graphs prefetch them.
+    /// </summary>
+    private const int MarksInCache = 256 * 1024;
+
 
 
     /// <summary>
@@ -406,7 +412,7 @@ public sealed partial class HnswGraph
         ref var head = ref LinkHead(node, level);
         var n = Volatile.Read(ref head);
         var count = 0;
-        if (Sse.IsSupported)
+        if (Sse.IsSupported && _count > MarksInCache)
         {
             // The marks are random accesses into an array of Count ushorts; start all of them at once.
             for (var j = 1; j <= n; j++)
@@ -442,7 +448,7 @@ public sealed partial class HnswGraph
         var list = PackedList(node);
         var n = PackedCount(node);
         var count = 0;
-        if (Sse.IsSupported)
+        if (Sse.IsSupported && _count > MarksInCache)
         {
             for (var j = 0; j < n; j++)
             {
