@@ -480,7 +480,13 @@ public sealed partial class HnswGraph
 
     /// <summary>Starts loading a packed level 0's offset of <paramref name="node"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchOffset(int node) => Sse.Prefetch0(_packedOffsets + node);
+    private unsafe void PrefetchOffset(int node)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(_packedOffsets + node);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private unsafe void PrefetchLinks(int node, int level)

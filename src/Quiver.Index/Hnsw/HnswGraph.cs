@@ -8,8 +8,9 @@ namespace Quiver.Index.Hnsw;
 /// stores only links. Rows are identified by their index in the row-major vector buffer.
 /// </summary>
 /// <remarks>
-/// <para>Layout. Level 0 is one flat <see cref="int"/> array with a fixed stride of <c>1 + 2M</c> per node: the
-/// link count, then up to <c>2M</c> neighbour ids. Nodes on higher levels own <c>level</c> consecutive blocks of
+/// <para>Layout. While a graph is built or appended to (and when mapped from its file), level 0 is one flat
+/// <see cref="int"/> array with a fixed stride of <c>1 + 2M</c> per node: the link count, then up to <c>2M</c>
+/// neighbour ids. A built graph held in memory packs it (see <c>HnswGraph.Packed.cs</c>). Nodes on higher levels own <c>level</c> consecutive blocks of
 /// <c>1 + M</c> ints (count, then up to M ids) in a second flat array; a node's first block starts at
 /// <c>_upperOffsets[node]</c>, and the offsets are a prefix sum of the levels, so they are not serialised.</para>
 /// <para>Threading. A built graph is immutable: any number of threads may search it at once, each using its own
@@ -174,6 +175,7 @@ public sealed unsafe partial class HnswGraph
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref int LinkHead(int node, int level)
     {
+        System.Diagnostics.Debug.Assert(level != 0 || _level0 != null, "level 0 of a packed graph is read through PackedList");
         if (level == 0)
         {
             return ref Unsafe.AsRef<int>(_level0 + ((nint)node * _stride0));

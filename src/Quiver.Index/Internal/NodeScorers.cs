@@ -64,7 +64,7 @@ internal ref struct FloatScorer<TKernel, TRows> : INodeScorer
 
 /// <summary>
 /// Scores nodes by scalar codes for the dot product: the query's codes less 128 as int8 (padded with zeros and laid
-/// out by <see cref="CodeDotKernel.AlignTail"/>, so a row is read only up to its last code), against each row's
+/// out by <see cref="CodeDotKernel.AlignTail"/>, so a row of 32 codes or more is read only up to its last code), against each row's
 /// uint8 codes with <see cref="CodeDotKernel.DotTailAligned"/>, mapped back to the float scale as
 /// <c>offset + rowScale·Σc + scale·raw</c> (see <see cref="Quantization.QuantizedVectors.ScoreTransform{TKernel}"/>).
 /// </summary>
@@ -105,7 +105,7 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), Quantization.QuantizedVectors.CodeOffset + _dimension);
+        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), Quantization.QuantizedVectors.CodeOffset + Math.Max(_dimension, CodeDotKernel.Block));
 
     public readonly int RowBytes => _stride;
 

@@ -52,7 +52,7 @@ public static class CodeDotKernel
     /// Lays out a padded query (<see cref="PaddedLength"/> values, zero past <paramref name="dimension"/>) for
     /// <see cref="DotTailAligned"/>: its last block is shifted so that block lines up with the last
     /// <see cref="Block"/> codes of a row, the values it shares with the block before it zeroed (counted there).
-    /// Unchanged when the dimension is a multiple of the block or shorter than one.
+    /// Unchanged when the dimension is a multiple of the block or shorter than one. Apply it once per query.
     /// </summary>
     public static void AlignTail(Span<sbyte> paddedQuery, int dimension)
     {
@@ -69,13 +69,16 @@ public static class CodeDotKernel
     }
 
     /// <summary>
-    /// <c>sum codes[i] * query[i]</c> for i below <paramref name="dimension"/>, with the query laid out by
-    /// <see cref="AlignTail"/>: the codes are read only up to the dimension (from <see cref="Block"/> codes on), so
-    /// scoring a row of a tightly packed table touches no cache line of the next row.
+    /// <c>sum codes[i] * query[i]</c> for i below <paramref name="dimension"/>, with the query laid out once by
+    /// <see cref="AlignTail"/>: a row of at least <see cref="Block"/> codes is read only up to the dimension, so
+    /// scoring a row of a tightly packed table touches no cache line of the next row (shorter rows read a whole
+    /// block, as <see cref="Dot(ref byte, ref sbyte, int)"/> does). Unchecked, like that overload.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int DotTailAligned(ref byte codes, ref sbyte alignedQuery, int dimension)
     {
+        if (dimension <= 0)
+            return 0;
         var padded = PaddedLength(dimension);
         // The last block's codes start where they end at the dimension (or at the padding for short rows).
         var lastCodes = dimension < Block ? 0 : dimension - Block;

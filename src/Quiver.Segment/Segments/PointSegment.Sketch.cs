@@ -190,10 +190,12 @@ public sealed partial class PointSegment
             seeds.TryAdd(bounds[i], i);
         var seedBuffer = Rent(ref _threadSeedBuffer, seeds.K);
         var seeded = seeds.DrainSortedDescending(seedBuffer);
-        for (var s = 0; s < seeded; s++)
+        for (var s = 0; s < seeded && s < rowsAhead; s++)
             PrefetchRow(data, rows[seedBuffer[s].Id], dim);
         for (var s = 0; s < seeded; s++)
         {
+            if (s + rowsAhead < seeded)
+                PrefetchRow(data, rows[seedBuffer[s + rowsAhead].Id], dim);
             var i = seedBuffer[s].Id;
             Offer<TKernel>(query, data.Slice(rows[i] * dim, dim), rows[i], topK, threshold);
             rows[i] = -1;
