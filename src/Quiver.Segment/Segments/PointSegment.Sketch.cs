@@ -11,6 +11,9 @@ public sealed partial class PointSegment
     /// <summary>Below this many candidates, projecting the query costs more than the rows it would skip.</summary>
     private const int MinSketchCandidates = 64;
 
+    /// <summary>Seed rows (the k best bounds) requested ahead of the one being scored.</summary>
+    private const int SeedsAhead = 16;
+
     /// <summary>How many candidates ahead a scattered scan prefetches sketch rows.</summary>
     private const int SketchPrefetchAhead = 8;
 
@@ -190,12 +193,14 @@ public sealed partial class PointSegment
             seeds.TryAdd(bounds[i], i);
         var seedBuffer = Rent(ref _threadSeedBuffer, seeds.K);
         var seeded = seeds.DrainSortedDescending(seedBuffer);
-        for (var s = 0; s < seeded && s < rowsAhead; s++)
+        // The seeds are read back to back: up to SeedsAhead of them are requested together (all of a usual k),
+        // a larger k's through a window, so a limit of 100 does not queue thousands of lines at once.
+        for (var s = 0; s < seeded && s < SeedsAhead; s++)
             PrefetchRow(data, rows[seedBuffer[s].Id], dim);
         for (var s = 0; s < seeded; s++)
         {
-            if (s + rowsAhead < seeded)
-                PrefetchRow(data, rows[seedBuffer[s + rowsAhead].Id], dim);
+            if (s + SeedsAhead < seeded)
+                PrefetchRow(data, rows[seedBuffer[s + SeedsAhead].Id], dim);
             var i = seedBuffer[s].Id;
             Offer<TKernel>(query, data.Slice(rows[i] * dim, dim), rows[i], topK, threshold);
             rows[i] = -1;
