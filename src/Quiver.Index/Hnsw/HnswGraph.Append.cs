@@ -46,18 +46,9 @@ public sealed partial class HnswGraph
             _appendLocks = GC.AllocateUninitializedArray<int>(capacity),
         };
         if (linked.IsPacked)
-        {
-            for (var node = 0; node < count; node++)
-            {
-                var block = graph.Level0.Slice(node * graph._stride0, graph._stride0);
-                block.Clear();
-                block[0] = linked.CopyPacked(node, block[1..]);
-            }
-        }
+            linked.UnpackLevel0(0, count, graph.Level0);
         else
-        {
             linked.Level0[..(count * linked._stride0)].CopyTo(graph.Level0);
-        }
 
         linked.Upper[..linked.UpperSlotsBefore(count)].CopyTo(graph.Upper);
         // The restored nodes' locks must read as free; later ones are cleared batch by batch as usual.

@@ -79,6 +79,20 @@ public sealed unsafe partial class HnswGraph
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int PackedId(byte* list, int j) => (int)(Unsafe.ReadUnaligned<uint>(list + (3 * j)) & 0xFFFFFF);
 
+    /// <summary>
+    /// Writes the packed lists of nodes [<paramref name="first"/>, <paramref name="first"/> + <paramref name="nodes"/>)
+    /// into <paramref name="blocks"/> in the fixed layout (count, ids, zero slots; <c>1 + 2M</c> ints a node).
+    /// </summary>
+    private void UnpackLevel0(int first, int nodes, Span<int> blocks)
+    {
+        blocks[..(nodes * _stride0)].Clear();
+        for (var i = 0; i < nodes; i++)
+        {
+            var block = blocks.Slice(i * _stride0, _stride0);
+            block[0] = CopyPacked(first + i, block[1..]);
+        }
+    }
+
     /// <summary>Copies node <paramref name="node"/>'s level-0 ids of a packed graph into <paramref name="ids"/>; returns how many.</summary>
     private int CopyPacked(int node, Span<int> ids)
     {

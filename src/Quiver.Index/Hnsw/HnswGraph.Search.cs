@@ -17,8 +17,6 @@ public sealed partial class HnswGraph
     /// </summary>
     private const int MarksInCache = 256 * 1024;
 
-
-
     /// <summary>
     /// Finds the <paramref name="k"/> nodes with the highest score against <paramref name="query"/> among those
     /// accepted by <paramref name="filter"/> (<see langword="null"/> accepts all), best first, and returns how
@@ -401,7 +399,7 @@ public sealed partial class HnswGraph
     /// scored; the walk keeps that many rows requested ahead as it scores the rest.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe int GatherUnvisited<TScorer>(TScorer scorer, int node, int level, ref ushort marks, ushort generation, ref int pending, int ahead)
+    private int GatherUnvisited<TScorer>(TScorer scorer, int node, int level, ref ushort marks, ushort generation, ref int pending, int ahead)
         where TScorer : struct, INodeScorer, allows ref struct
     {
         if (level == 0 && IsPacked)
@@ -491,7 +489,7 @@ public sealed partial class HnswGraph
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private unsafe void PrefetchLinks(int node, int level)
     {
-        // A packed list is at most 3 * 2M bytes (96 at M = 16), in two lines; a fixed one 4 + 8M bytes, in three.
+        // Three lines: a packed list is at most 3 * 2M bytes (96 at M = 16), a fixed one 4 + 8M (132), either unaligned.
         var p = level == 0 && IsPacked ? PackedList(node) : (byte*)Unsafe.AsPointer(ref LinkHead(node, level));
         Sse.Prefetch0(p);
         Sse.Prefetch0(p + 64);

@@ -76,13 +76,7 @@ public sealed partial class HnswGraph
         {
             var nodes = Math.Min(BatchNodes, _count - first);
             var blocks = batch.AsSpan(0, nodes * _stride0);
-            blocks.Clear();
-            for (var i = 0; i < nodes; i++)
-            {
-                var block = blocks.Slice(i * _stride0, _stride0);
-                block[0] = CopyPacked(first + i, block[1..]);
-            }
-
+            UnpackLevel0(first, nodes, blocks);
             WriteInts(stream, blocks);
         }
     }
