@@ -14,8 +14,11 @@ public static class RowPrefetch
     /// <summary>Cache lines a walk keeps requested ahead of the row it scores, over the rows in its window.</summary>
     private const int LinesInFlight = 160;
 
-    /// <summary>Rows prefetched ahead, at most: more only waits on the link lists that name them.</summary>
-    private const int MaxRowsAhead = 8;
+    /// <summary>
+    /// Rows prefetched ahead, at most: about all of a node's new neighbours at M = 16. On glove, 16 walked 1.11x faster
+    /// than 8 (floats and int8 codes alike); 32 was no faster.
+    /// </summary>
+    private const int MaxRowsAhead = 16;
 
     /// <summary>Lines of one row prefetched, at most (8 KiB): past that the kernel's own streaming keeps up.</summary>
     private const int MaxRowLines = 128;

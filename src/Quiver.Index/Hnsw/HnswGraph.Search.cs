@@ -174,16 +174,15 @@ public sealed partial class HnswGraph
             entry = GreedyClosest(scorer, entry, ref entryScore, level);
         }
 
-        var found = scratch.Results;
         if (filter is null)
         {
             SearchLayer(scorer, entry, entryScore, ef, 0, rows, scratch, ct);
-        }
-        else
-        {
-            SearchLevel0Filtered(scorer, entry, entryScore, ef, filter, rows, scratch, ct);
+            GC.KeepAlive(_linkStorage);
+            return scratch.Pool.CopyBestFirst(results[..wanted]);
         }
 
+        var found = scratch.Results;
+        SearchLevel0Filtered(scorer, entry, entryScore, ef, filter, rows, scratch, ct);
         while (found.Count > wanted)
         {
             found.Pop();
@@ -233,48 +232,48 @@ public sealed partial class HnswGraph
     }
 
     /// <summary>
-    /// Best-first search at one level from one entry point (the paper's SEARCH-LAYER): leaves the ef best nodes
-    /// in <c>scratch.Results</c>. Shared by queries and construction.
+    /// Best-first search at one level from one entry point (the paper's SEARCH-LAYER): leaves the ef best nodes,
+    /// best first, in <c>scratch.Pool</c>. Shared by queries and construction.
     /// </summary>
     private void SearchLayer<TScorer>(TScorer scorer, int entry, float entryScore, int ef, int level, int rows, SearchScratch scratch, CancellationToken ct)
         where TScorer : struct, INodeScorer, allows ref struct
     {
         var visited = scratch.Visited;
-        var candidates = scratch.Candidates;
-        var found = scratch.Results;
+        var pool = scratch.Pool;
         visited.Begin(rows);
-        candidates.Clear();
-        found.Clear();
+        pool.Begin(ef);
         scratch.EnsurePending(2 * _m);
         ref var pending = ref MemoryMarshal.GetArrayDataReference(scratch.Pending);
         var ahead = RowPrefetch.Window(scorer.RowBytes);
         ref var marks = ref visited.Marks;
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
-        candidates.Push(entry, entryScore);
-        found.Push(entry, entryScore);
+        pool.Insert(entry, entryScore);
         var expansions = 0;
-        while (candidates.Count > 0)
+        int slot;
+        while ((slot = pool.NextUnexpanded()) >= 0)
         {
-            var current = candidates.Pop();
-            if (current.Score < found.Top.Score && found.Count >= ef)
-            {
-                break;
-            }
-
+            var current = pool.IdAt(slot);
+            pool.MarkExpanded(slot);
             if ((++expansions & (CancellationCheckInterval - 1)) == 0)
             {
                 ct.ThrowIfCancellationRequested();
             }
 
-            // The likely next node to expand is the queue's best, unless a neighbour scored now beats it; either
-            // way its link list is fetched while this node's neighbours are scored.
-            if (Sse.IsSupported && candidates.Count > 0)
+            // The likely next node to expand is the best unexpanded one, unless a neighbour scored now beats it;
+            // either way its link list is fetched while this node's neighbours are scored.
+            var next = pool.NextUnexpanded();
+            var nextScore = float.NegativeInfinity;
+            if (next >= 0)
             {
-                PrefetchLinks(candidates.Top.Id, level);
+                nextScore = pool.ScoreAt(next);
+                if (Sse.IsSupported)
+                {
+                    PrefetchLinks(pool.IdAt(next), level);
+                }
             }
 
-            var n = GatherUnvisited(scorer, current.Id, level, ref marks, generation, ref pending, ahead);
+            var n = GatherUnvisited(scorer, current, level, ref marks, generation, ref pending, ahead);
             for (var j = 0; j < n; j++)
             {
                 var id = Unsafe.Add(ref pending, j);
@@ -283,28 +282,35 @@ public sealed partial class HnswGraph
                     scorer.Prefetch(Unsafe.Add(ref pending, j + ahead));
                 }
 
-                // Once the result list is full, a candidate only matters if it beats the worst kept: a distance can
-                // stop as soon as it cannot.
-                var full = found.Count >= ef;
-                var s = full ? scorer.ScoreAtLeast(id, found.Top.Score) : scorer.Score(id);
-                if (full && s <= found.Top.Score)
+                // Once the pool is full, a node only matters if it beats the worst kept: a distance can stop as
+                // soon as it cannot.
+                float s;
+                if (pool.IsFull)
+                {
+                    var worst = pool.WorstScore;
+                    s = scorer.ScoreAtLeast(id, worst);
+                    if (s <= worst)
+                    {
+                        continue;
+                    }
+                }
+                else
+                {
+                    s = scorer.Score(id);
+                }
+
+                if (!pool.Insert(id, s))
                 {
                     continue;
                 }
 
-                if (Sse.IsSupported && (candidates.Count == 0 || s > candidates.Top.Score))
+                if (s > nextScore)
                 {
-                    PrefetchLinks(id, level);
-                }
-
-                candidates.Push(id, s);
-                if (found.Count < ef)
-                {
-                    found.Push(id, s);
-                }
-                else
-                {
-                    found.ReplaceTop(id, s);
+                    nextScore = s;
+                    if (Sse.IsSupported)
+                    {
+                        PrefetchLinks(id, level);
+                    }
                 }
             }
         }

@@ -15,6 +15,9 @@ internal sealed class SearchScratch
 
     public MinHeap Results { get; } = new(256);
 
+    /// <summary>The unfiltered walk's candidates and results (the filtered walk keeps <see cref="Candidates"/> and <see cref="Results"/>).</summary>
+    public CandidatePool Pool { get; } = new();
+
     /// <summary>Unvisited neighbours of the node being expanded, gathered (and prefetched) before scoring.</summary>
     public int[] Pending { get; private set; } = new int[64];
 
