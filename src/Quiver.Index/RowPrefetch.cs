@@ -39,8 +39,15 @@ public static class RowPrefetch
             return;
         var p = (byte*)Unsafe.AsPointer(ref start);
         var end = p + Math.Min(bytes, MaxRowLines * 64);
-        for (; p < end; p += 64)
-            Sse.Prefetch0(p);
+        // Short rows (codes) without a loop: the same row length every call, so these branches predict.
+        Sse.Prefetch0(p);
+        if (bytes > 64)
+        {
+            Sse.Prefetch0(p + 64);
+            for (p += 128; p < end; p += 64)
+                Sse.Prefetch0(p);
+        }
+
         // A row starting late in a line ends in one more.
         Sse.Prefetch0(end - 1);
     }

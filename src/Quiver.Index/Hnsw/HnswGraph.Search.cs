@@ -17,6 +17,8 @@ public sealed partial class HnswGraph
     /// </summary>
     private const int MarksInCache = 256 * 1024;
 
+    private const int BranchFreeGatherBytes = 256;
+
     /// <summary>
     /// Finds the <paramref name="k"/> nodes with the highest score against <paramref name="query"/> among those
     /// accepted by <paramref name="filter"/> (<see langword="null"/> accepts all), best first, and returns how
@@ -460,23 +462,50 @@ public sealed partial class HnswGraph
             }
         }
 
+        if (scorer.RowBytes > BranchFreeGatherBytes)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                var id = PackedId(list, j);
+                ref var mark = ref Unsafe.Add(ref marks, (nint)(uint)id);
+                if (mark != generation)
+                {
+                    mark = generation;
+                    if (count < ahead)
+                    {
+                        scorer.Prefetch(id);
+                    }
+
+                    PrefetchOffset(id);
+                    Unsafe.Add(ref pending, count++) = id;
+                }
+            }
+
+            return count;
+        }
+
+        // Whether a neighbour was visited is a coin toss to the branch predictor: every id is written and the
+        // count moves only for new ones.
         for (var j = 0; j < n; j++)
         {
             var id = PackedId(list, j);
             ref var mark = ref Unsafe.Add(ref marks, (nint)(uint)id);
-            if (mark != generation)
+            var fresh = mark != generation;
+            mark = generation;
+            Unsafe.Add(ref pending, count) = id;
+            count += Unsafe.BitCast<bool, byte>(fresh);
+        }
+
+        for (var j = 0; j < count; j++)
+        {
+            var id = Unsafe.Add(ref pending, j);
+            if (j < ahead)
             {
-                mark = generation;
-                if (count < ahead)
-                {
-                    scorer.Prefetch(id);
-                }
-
-                // Its list is found through its offset: fetched now, so a later expansion waits on one load, not two.
-                PrefetchOffset(id);
-
-                Unsafe.Add(ref pending, count++) = id;
+                scorer.Prefetch(id);
             }
+
+            // Its list is found through its offset: fetched now, so a later expansion waits on one load, not two.
+            PrefetchOffset(id);
         }
 
         return count;
