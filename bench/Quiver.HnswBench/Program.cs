@@ -39,12 +39,27 @@ else
     queries = Bin.ReadBytesAsFloats(Path.Combine(folder, "query.u8bin"), out nq, out _);
 }
 
+// QUIVER_BENCH_LIMIT=N keeps the first N base vectors (recall is then meaningless: the ground truth is the whole set's).
+if (Environment.GetEnvironmentVariable("QUIVER_BENCH_LIMIT") is { } limitText)
+{
+    n = Math.Min(n, int.Parse(limitText, CultureInfo.InvariantCulture));
+    data = data[..(n * dim)];
+}
+
 var gtDist = Bin.ReadFloats(Path.Combine(folder, "gt.top100.dist.fbin"), out _, out var gtK);
 Console.WriteLine($"{dataset}: {n} x {dim}, {nq} queries, M={m} efC={efC} threads={threads}, {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "V512" : "V256")}");
 var sw = Stopwatch.StartNew();
 var options = new HnswBuildOptions { M = m, EfConstruct = efC, Threads = threads };
 HnswGraph graph;
-if (Environment.GetEnvironmentVariable("QUIVER_BENCH_APPEND") == "1")
+// QUIVER_BENCH_GRAPH=FILE keeps the built graph in FILE and reads it back on later runs (for quick A/B runs of
+// search changes); QUIVER_BENCH_RUNS=N times each ef N times and keeps the fastest.
+var graphFile = Environment.GetEnvironmentVariable("QUIVER_BENCH_GRAPH");
+if (graphFile is not null && File.Exists(graphFile))
+{
+    using var stream = File.OpenRead(graphFile);
+    graph = HnswGraph.ReadFrom(stream).Packed();
+}
+else if (Environment.GetEnvironmentVariable("QUIVER_BENCH_APPEND") == "1")
 {
     // As a live segment links a bulk backlog: one extension of an appendable graph.
     graph = HnswGraph.CreateAppendable(dim, m, n + 1);
@@ -57,23 +72,47 @@ else
         : HnswGraph.Build<NegSquaredL2Kernel>(data, dim, n, options);
 }
 
+if (graphFile is not null && !File.Exists(graphFile))
+{
+    using var stream = File.Create(graphFile);
+    graph.WriteTo(stream);
+}
+
 Console.WriteLine($"build {sw.Elapsed.TotalSeconds:F1} s, {graph.MemoryBytes / (double)n:F1} B/point, max level {graph.MaxLevel}");
 // QUIVER_BENCH_HUGEPAGES=1 copies the vectors into 2 MiB-aligned native memory advised as huge pages before
 // searching (what a segment could do for its vector storage); the graph is the same.
 var hugePages = Environment.GetEnvironmentVariable("QUIVER_BENCH_HUGEPAGES") == "1";
 using var native = hugePages ? new HugePageBuffer(data) : null;
 Console.WriteLine(hugePages ? "vectors in huge pages (madvise)" : "vectors in a managed array");
+// QUIVER_BENCH_INT8=1 walks int8 codes (quantization_config.scalar) for 2k candidates, then rescores them with the
+// vectors and keeps k: the engine's int8 search with oversampling 2.
+var codes = Environment.GetEnvironmentVariable("QUIVER_BENCH_INT8") == "1"
+    ? Quiver.Index.Quantization.ScalarQuantizer.Train(data, dim).EncodeAll(data)
+    : null;
+if (codes is not null)
+{
+    Console.WriteLine($"int8 codes, {codes.Bytes / (double)n:F1} B/point, oversampling 2");
+}
+
 Console.WriteLine("ef\trecall@10\tQPS");
 foreach (var ef in efs)
 {
-    var (recall, qps) = Measure(graph, native is null ? data : native.Span, queries, gtDist, gtK, nq, dim, ef, angular);
+    var runs = int.Parse(Environment.GetEnvironmentVariable("QUIVER_BENCH_RUNS") ?? "1", CultureInfo.InvariantCulture);
+    var (recall, qps) = (0d, 0d);
+    for (var run = 0; run < runs; run++)
+    {
+        var (r, q) = Measure(graph, codes, native is null ? data : native.Span, queries, gtDist, gtK, nq, dim, ef, angular);
+        (recall, qps) = (r, Math.Max(qps, q));
+    }
+
     Console.WriteLine($"{ef}\t{recall:F4}\t{qps:F0}");
+
 }
 
-static (double Recall, double Qps) Measure(HnswGraph graph, ReadOnlySpan<float> vectors, float[] queries, float[] gtDist, int gtK, int nq, int dim, int ef, bool angular)
+static (double Recall, double Qps) Measure(HnswGraph graph, Quiver.Index.Quantization.QuantizedVectors? codes, ReadOnlySpan<float> vectors, float[] queries, float[] gtDist, int gtK, int nq, int dim, int ef, bool angular)
 {
     const int K = 10;
-    Span<ScoredId> results = stackalloc ScoredId[K];
+    Span<ScoredId> results = stackalloc ScoredId[2 * K];
     var hits = 0;
     var sw = new Stopwatch();
 
@@ -85,9 +124,29 @@ static (double Recall, double Qps) Measure(HnswGraph graph, ReadOnlySpan<float> 
         for (var q = 0; q < nq; q++)
         {
             var query = queries.AsSpan(q * dim, dim);
-            var found = angular
-                ? graph.Search<DotKernel>(query, vectors, K, ef, null, results)
-                : graph.Search<NegSquaredL2Kernel>(query, vectors, K, ef, null, results);
+            int found;
+            if (codes is null)
+            {
+                found = angular
+                    ? graph.Search<DotKernel>(query, vectors, K, ef, null, results)
+                    : graph.Search<NegSquaredL2Kernel>(query, vectors, K, ef, null, results);
+            }
+            else
+            {
+                found = angular
+                    ? graph.SearchCodes<ByteDotKernel>(codes, query, 2 * K, ef, null, results)
+                    : graph.SearchCodes<ByteNegSquaredL2Kernel>(codes, query, 2 * K, ef, null, results);
+                for (var i = 0; i < found; i++)
+                {
+                    var row = vectors.Slice(results[i].Id * dim, dim);
+                    var score = angular ? DotKernel.Score(query, row) : NegSquaredL2Kernel.Score(query, row);
+                    results[i] = new ScoredId(results[i].Id, score);
+                }
+
+                results[..found].Sort(static (a, b) => b.Score.CompareTo(a.Score));
+                found = Math.Min(found, K);
+            }
+
             var limit = gtDist[(q * gtK) + K - 1] + 1e-3f;
             for (var i = 0; i < found; i++)
             {

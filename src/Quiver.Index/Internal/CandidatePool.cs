@@ -14,17 +14,20 @@ namespace Quiver.Index.Internal;
 /// Heaps pay a sift with unpredictable branches on every push and pop.
 /// </summary>
 /// <remarks>
-/// Scores and ids are kept apart so the position count reads scores only. Slots past <see cref="Count"/> hold
-/// negative infinity, so whole vectors can be compared without a tail. The expanded flag is an id's sign bit.
-/// Grows on demand and keeps its buffers, so it stops allocating once warm.
+/// An entry is one 64-bit key: the score's bits made to order as unsigned integers (high half) above the id (low
+/// half, whose top bit flags it expanded). Sorting keys sorts scores, an insert moves one array, and the position
+/// count compares whole vectors of keys; slots past <see cref="Count"/> hold zero, below every key, so it needs no
+/// tail. Grows on demand and keeps its buffer, so it stops allocating once warm.
 /// </remarks>
 internal sealed class CandidatePool
 {
     /// <summary>Slack past the capacity: a whole vector of the widest width read from the last slot in use.</summary>
-    private const int Padding = 16;
+    private const int Padding = 8;
 
-    private float[] _scores = [];
-    private int[] _ids = [];
+    /// <summary>An id's bit that flags it expanded.</summary>
+    private const ulong Expanded = 0x8000_0000UL;
+
+    private ulong[] _keys = [];
     private int _capacity;
     private int _count;
 
@@ -38,20 +41,21 @@ internal sealed class CandidatePool
     public bool IsFull => _count == _capacity;
 
     /// <summary>The worst score held; only valid when <see cref="Count"/> is positive.</summary>
-    public float WorstScore => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_scores), _count - 1);
+    public float WorstScore => ScoreOf(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), _count - 1));
 
     /// <summary>Empties the pool and lets it keep up to <paramref name="capacity"/> entries.</summary>
     public void Begin(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        if (_scores.Length < capacity + Padding)
+        if (_keys.Length < capacity + Padding)
         {
-            var size = Math.Max(capacity, _capacity * 2) + Padding;
-            _scores = new float[size];
-            _ids = new int[size];
+            _keys = new ulong[Math.Max(capacity, _capacity * 2) + Padding];
+        }
+        else
+        {
+            _keys.AsSpan(0, Math.Min(_keys.Length, Math.Max(_capacity, capacity) + Padding)).Clear();
         }
 
-        _scores.AsSpan(0, Math.Min(_scores.Length, Math.Max(_capacity, capacity) + Padding)).Fill(float.NegativeInfinity);
         _capacity = capacity;
         _count = 0;
         _cursor = 0;
@@ -64,24 +68,22 @@ internal sealed class CandidatePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Insert(int id, float score)
     {
-        ref var scores = ref MemoryMarshal.GetArrayDataReference(_scores);
+        ref var keys = ref MemoryMarshal.GetArrayDataReference(_keys);
         var count = _count;
-        if (count == _capacity && !(score > Unsafe.Add(ref scores, count - 1)))
+        var ordered = (ulong)Ordered(score) << 32;
+        if (count == _capacity && ordered <= (Unsafe.Add(ref keys, count - 1) & 0xFFFF_FFFF_0000_0000UL))
         {
             return false;
         }
 
-        var position = CountAtLeast(ref scores, count, score);
+        var position = CountAtLeast(ref keys, count, ordered);
         var moved = count == _capacity ? count - 1 - position : count - position;
         if (moved > 0)
         {
-            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scores, position), moved).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scores, position + 1), moved));
-            ref var ids = ref MemoryMarshal.GetArrayDataReference(_ids);
-            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref ids, position), moved).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref ids, position + 1), moved));
+            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref keys, position), moved).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref keys, position + 1), moved));
         }
 
-        Unsafe.Add(ref scores, position) = score;
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ids), position) = id;
+        Unsafe.Add(ref keys, position) = ordered | (uint)id;
         if (count < _capacity)
         {
             _count = count + 1;
@@ -99,9 +101,9 @@ internal sealed class CandidatePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int NextUnexpanded()
     {
-        ref var ids = ref MemoryMarshal.GetArrayDataReference(_ids);
+        ref var keys = ref MemoryMarshal.GetArrayDataReference(_keys);
         var i = _cursor;
-        while (i < _count && Unsafe.Add(ref ids, i) < 0)
+        while (i < _count && (Unsafe.Add(ref keys, i) & Expanded) != 0)
         {
             i++;
         }
@@ -112,17 +114,17 @@ internal sealed class CandidatePool
 
     /// <summary>The id in <paramref name="slot"/>, expanded or not.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int IdAt(int slot) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ids), slot) & int.MaxValue;
+    public int IdAt(int slot) => (int)(uint)(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), slot) & 0x7FFF_FFFFUL);
 
     /// <summary>The score in <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float ScoreAt(int slot) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_scores), slot);
+    public float ScoreAt(int slot) => ScoreOf(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), slot));
 
     /// <summary>Flags the entry in <paramref name="slot"/> (from <see cref="NextUnexpanded"/>) expanded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void MarkExpanded(int slot)
     {
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ids), slot) |= int.MinValue;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), slot) |= Expanded;
         _cursor = slot + 1;
     }
 
@@ -132,50 +134,64 @@ internal sealed class CandidatePool
         var n = Math.Min(_count, destination.Length);
         for (var i = 0; i < n; i++)
         {
-            destination[i] = new ScoredId(_ids[i] & int.MaxValue, _scores[i]);
+            destination[i] = new ScoredId(IdAt(i), ScoreAt(i));
         }
 
         return n;
     }
 
-    /// <summary>How many of the first <paramref name="count"/> scores (descending, then negative infinity) are at least <paramref name="score"/>.</summary>
+    /// <summary>A float's bits made to order as unsigned integers order (for scores that are not NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CountAtLeast(ref float scores, int count, float score)
+    private static uint Ordered(float score)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(score);
+        return (bits & 0x8000_0000U) == 0 ? bits | 0x8000_0000U : ~bits;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ScoreOf(ulong key)
+    {
+        var ordered = (uint)(key >> 32);
+        return BitConverter.UInt32BitsToSingle((ordered & 0x8000_0000U) != 0 ? ordered & 0x7FFF_FFFFU : ~ordered);
+    }
+
+    /// <summary>How many of the first <paramref name="count"/> keys (descending, then zero) are at least <paramref name="key"/> (which is above zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CountAtLeast(ref ulong keys, int count, ulong key)
     {
         var found = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            var s = Vector512.Create(score);
-            for (var i = 0; i < count; i += Vector512<float>.Count)
+            var k = Vector512.Create(key);
+            for (var i = 0; i < count; i += Vector512<ulong>.Count)
             {
-                found += BitOperations.PopCount(Vector512.GreaterThanOrEqual(Vector512.LoadUnsafe(ref scores, (nuint)i), s).ExtractMostSignificantBits());
+                found += BitOperations.PopCount(Vector512.GreaterThanOrEqual(Vector512.LoadUnsafe(ref keys, (nuint)i), k).ExtractMostSignificantBits());
             }
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            var s = Vector256.Create(score);
-            for (var i = 0; i < count; i += Vector256<float>.Count)
+            var k = Vector256.Create(key);
+            for (var i = 0; i < count; i += Vector256<ulong>.Count)
             {
-                found += BitOperations.PopCount(Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref scores, (nuint)i), s).ExtractMostSignificantBits());
+                found += BitOperations.PopCount(Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref keys, (nuint)i), k).ExtractMostSignificantBits());
             }
         }
         else if (Vector128.IsHardwareAccelerated)
         {
-            var s = Vector128.Create(score);
-            for (var i = 0; i < count; i += Vector128<float>.Count)
+            var k = Vector128.Create(key);
+            for (var i = 0; i < count; i += Vector128<ulong>.Count)
             {
-                found += BitOperations.PopCount(Vector128.GreaterThanOrEqual(Vector128.LoadUnsafe(ref scores, (nuint)i), s).ExtractMostSignificantBits());
+                found += BitOperations.PopCount(Vector128.GreaterThanOrEqual(Vector128.LoadUnsafe(ref keys, (nuint)i), k).ExtractMostSignificantBits());
             }
         }
         else
         {
             for (var i = 0; i < count; i++)
             {
-                found += Unsafe.Add(ref scores, i) >= score ? 1 : 0;
+                found += Unsafe.Add(ref keys, i) >= key ? 1 : 0;
             }
         }
 
-        // Negative infinity counts the padding too.
-        return Math.Min(found, count);
+        return found;
     }
 }
