@@ -101,7 +101,32 @@ public static class CodeDotKernel
     {
         var last = paddedLength - Block;
         var tail = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, (nuint)lastCodes), Vector256.LoadUnsafe(ref query, (nuint)last));
-        return Vector256.Sum(AccumulateVnni(tail, ref codes, ref query, last));
+        // Rows of up to 128 codes (most embedding sizes walked on codes are 96 to 128) in straight lines: the
+        // length is the same for every row of a walk, so the switch predicts, and the loop's bookkeeping is gone.
+        switch (last)
+        {
+            case 0:
+                return Vector256.Sum(tail);
+            case Block:
+                return Vector256.Sum(AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query)));
+            case 2 * Block:
+                {
+                    var acc = AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query));
+                    var acc1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, Block), Vector256.LoadUnsafe(ref query, Block));
+                    return Vector256.Sum(acc + acc1);
+                }
+
+            case 3 * Block:
+                {
+                    var acc = AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query));
+                    var acc1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, Block), Vector256.LoadUnsafe(ref query, Block));
+                    acc = AvxVnni.MultiplyWideningAndAdd(acc, Vector256.LoadUnsafe(ref codes, 2 * Block), Vector256.LoadUnsafe(ref query, 2 * Block));
+                    return Vector256.Sum(acc + acc1);
+                }
+
+            default:
+                return Vector256.Sum(AccumulateVnni(tail, ref codes, ref query, last));
+        }
     }
 
     internal static int DotVnni(ref byte codes, ref sbyte query, int paddedLength) =>

@@ -18,7 +18,7 @@ public sealed class CodeDotKernelTests
         var data = new TheoryData<Path, int>();
         foreach (var path in Enum.GetValues<Path>())
         {
-            foreach (var dim in (int[])[1, 31, 32, 33, 64, 100, 128, 384, 784, 1536, 65_536])
+            foreach (var dim in (int[])[1, 31, 32, 33, 64, 65, 96, 97, 100, 128, 129, 384, 784, 1536, 65_536])
                 data.Add(path, dim);
         }
 
