@@ -251,6 +251,9 @@ public sealed partial class HnswGraph
         var generation = visited.Generation;
         Unsafe.Add(ref marks, entry) = generation;
         pool.Insert(entry, entryScore);
+        // Only inserts change the pool: its bound is kept here rather than read back for every node scored.
+        var full = pool.IsFull;
+        var worst = pool.WorstScore;
         var expansions = 0;
         int slot;
         while ((slot = pool.NextUnexpanded()) >= 0)
@@ -287,9 +290,8 @@ public sealed partial class HnswGraph
                 // Once the pool is full, a node only matters if it beats the worst kept: a distance can stop as
                 // soon as it cannot.
                 float s;
-                if (pool.IsFull)
+                if (full)
                 {
-                    var worst = pool.WorstScore;
                     s = scorer.ScoreAtLeast(id, worst);
                     if (s <= worst)
                     {
@@ -305,6 +307,9 @@ public sealed partial class HnswGraph
                 {
                     continue;
                 }
+
+                full = pool.IsFull;
+                worst = pool.WorstScore;
 
                 if (s > nextScore)
                 {

@@ -144,15 +144,16 @@ internal sealed class CandidatePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Ordered(float score)
     {
+        // Positive: set the sign bit; negative: flip every bit (branch-free: the sign spread over the word).
         var bits = BitConverter.SingleToUInt32Bits(score);
-        return (bits & 0x8000_0000U) == 0 ? bits | 0x8000_0000U : ~bits;
+        return bits ^ ((uint)((int)bits >> 31) | 0x8000_0000U);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float ScoreOf(ulong key)
     {
         var ordered = (uint)(key >> 32);
-        return BitConverter.UInt32BitsToSingle((ordered & 0x8000_0000U) != 0 ? ordered & 0x7FFF_FFFFU : ~ordered);
+        return BitConverter.UInt32BitsToSingle(ordered ^ ((uint)((int)~ordered >> 31) | 0x8000_0000U));
     }
 
     /// <summary>How many of the first <paramref name="count"/> keys (descending, then zero) are at least <paramref name="key"/> (which is above zero).</summary>

@@ -65,7 +65,7 @@ internal ref struct FloatScorer<TKernel, TRows> : INodeScorer
 /// <summary>
 /// Scores nodes by scalar codes for the dot product: the query's codes less 128 as int8 (padded with zeros and laid
 /// out by <see cref="CodeDotKernel.AlignTail"/>, so a row of 32 codes or more is read only up to its last code), against each row's
-/// uint8 codes with <see cref="CodeDotKernel.DotTailAligned"/>, mapped back to the float scale as
+/// uint8 codes with <see cref="CodeDotKernel.DotTailAligned(ref byte, ref sbyte, int, int)"/>, mapped back to the float scale as
 /// <c>offset + rowScale·Σc + scale·raw</c> (see <see cref="Quantization.QuantizedVectors.ScoreTransform{TKernel}"/>).
 /// </summary>
 internal ref struct DotCodeScorer<TRows> : INodeScorer
@@ -75,7 +75,9 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
     private readonly ref byte _rows;
     private readonly ref int _map;
     private readonly int _stride;
-    private readonly int _dimension;
+    private readonly int _prefetchBytes;
+    private readonly int _paddedLength;
+    private readonly int _tailStart;
     private readonly float _offset;
     private readonly float _rowScale;
     private readonly float _scale;
@@ -83,7 +85,9 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
     public DotCodeScorer(ReadOnlySpan<sbyte> alignedQuery, int dimension, ref byte rows, int stride, ref int map, float offset, float rowScale, float scale)
     {
         _query = alignedQuery;
-        _dimension = dimension;
+        _prefetchBytes = Quantization.QuantizedVectors.CodeOffset + Math.Max(dimension, CodeDotKernel.Block);
+        _paddedLength = CodeDotKernel.PaddedLength(dimension);
+        _tailStart = CodeDotKernel.TailStart(dimension);
         _rows = ref rows;
         _stride = stride;
         _map = ref map;
@@ -96,7 +100,7 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
     public readonly float Score(int node)
     {
         ref var row = ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride);
-        var raw = CodeDotKernel.DotTailAligned(ref Unsafe.Add(ref row, Quantization.QuantizedVectors.CodeOffset), ref MemoryMarshal.GetReference(_query), _dimension);
+        var raw = CodeDotKernel.DotTailAligned(ref Unsafe.Add(ref row, Quantization.QuantizedVectors.CodeOffset), ref MemoryMarshal.GetReference(_query), _paddedLength, _tailStart);
         return _offset + (_rowScale * Unsafe.ReadUnaligned<int>(ref row)) + (_scale * raw);
     }
 
@@ -105,7 +109,7 @@ internal ref struct DotCodeScorer<TRows> : INodeScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node) =>
-        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), Quantization.QuantizedVectors.CodeOffset + Math.Max(_dimension, CodeDotKernel.Block));
+        RowPrefetch.Lines(ref Unsafe.Add(ref _rows, (nint)TRows.RowId(ref _map, node) * _stride), _prefetchBytes);
 
     public readonly int RowBytes => _stride;
 

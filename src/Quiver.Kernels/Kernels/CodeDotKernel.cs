@@ -50,7 +50,7 @@ public static class CodeDotKernel
 
     /// <summary>
     /// Lays out a padded query (<see cref="PaddedLength"/> values, zero past <paramref name="dimension"/>) for
-    /// <see cref="DotTailAligned"/>: its last block is shifted so that block lines up with the last
+    /// <see cref="DotTailAligned(ref byte, ref sbyte, int)"/>: its last block is shifted so that block lines up with the last
     /// <see cref="Block"/> codes of a row, the values it shares with the block before it zeroed (counted there).
     /// Unchanged when the dimension is a multiple of the block or shorter than one. Apply it once per query.
     /// </summary>
@@ -75,18 +75,25 @@ public static class CodeDotKernel
     /// block, as <see cref="Dot(ref byte, ref sbyte, int)"/> does). Unchecked, like that overload.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int DotTailAligned(ref byte codes, ref sbyte alignedQuery, int dimension)
+    public static int DotTailAligned(ref byte codes, ref sbyte alignedQuery, int dimension) =>
+        dimension <= 0 ? 0 : DotTailAligned(ref codes, ref alignedQuery, PaddedLength(dimension), TailStart(dimension));
+
+    /// <summary>Where the codes of a row's last block start (the last <see cref="Block"/> codes, or the row's start when it is shorter).</summary>
+    public static int TailStart(int dimension) => dimension < Block ? 0 : dimension - Block;
+
+    /// <summary>
+    /// As <see cref="DotTailAligned(ref byte, ref sbyte, int)"/> with the row's shape worked out once per query:
+    /// <paramref name="paddedLength"/> from <see cref="PaddedLength"/> and <paramref name="tailStart"/> from
+    /// <see cref="TailStart"/> of a positive dimension.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int DotTailAligned(ref byte codes, ref sbyte alignedQuery, int paddedLength, int tailStart)
     {
-        if (dimension <= 0)
-            return 0;
-        var padded = PaddedLength(dimension);
-        // The last block's codes start where they end at the dimension (or at the padding for short rows).
-        var lastCodes = dimension < Block ? 0 : dimension - Block;
         if (AvxVnni.IsSupported)
-            return DotVnniTail(ref codes, ref alignedQuery, padded, lastCodes);
+            return DotVnniTail(ref codes, ref alignedQuery, paddedLength, tailStart);
         if (Avx2.IsSupported)
-            return DotWidenedTail(ref codes, ref alignedQuery, padded, lastCodes);
-        return DotScalarTail(ref codes, ref alignedQuery, padded, lastCodes);
+            return DotWidenedTail(ref codes, ref alignedQuery, paddedLength, tailStart);
+        return DotScalarTail(ref codes, ref alignedQuery, paddedLength, tailStart);
     }
 
     internal static int DotWidenedTail(ref byte codes, ref sbyte query, int paddedLength, int lastCodes) =>
