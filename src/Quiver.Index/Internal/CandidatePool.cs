@@ -38,10 +38,18 @@ internal sealed class CandidatePool
     public int Count => _count;
 
     /// <summary>True when the pool holds as many entries as it may keep.</summary>
-    public bool IsFull => _count == _capacity;
+    public bool IsFull
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _count == _capacity;
+    }
 
     /// <summary>The worst score held; only valid when <see cref="Count"/> is positive.</summary>
-    public float WorstScore => ScoreOf(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), _count - 1));
+    public float WorstScore
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ScoreOf(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), _count - 1));
+    }
 
     /// <summary>Empties the pool and lets it keep up to <paramref name="capacity"/> entries.</summary>
     public void Begin(int capacity)

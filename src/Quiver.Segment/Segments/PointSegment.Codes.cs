@@ -140,6 +140,9 @@ public sealed partial class PointSegment
             return AtLeast(buffer, n, threshold);
         }
 
+        // Whichever candidates rescoring keeps, their ids are read next: requested now, they arrive while it runs.
+        for (var i = 0; i < found; i++)
+            PrefetchIdentity(candidates[i].Id);
         var topK = _threadTopK ??= new TopK(k);
         topK.Reset(k);
         if (store.Compact is { } compact)

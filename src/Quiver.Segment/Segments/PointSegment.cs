@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Quiver.Index;
 using Quiver.Index.Hnsw;
 using Quiver.Index.Quantization;
 using Quiver.Index.Sketch;
@@ -328,6 +330,21 @@ public sealed partial class PointSegment
     public PointId IdAt(int offset) => _ids[offset];
 
     public ulong VersionAt(int offset) => _versions[offset];
+
+    /// <summary>
+    /// Starts loading the id and version of <paramref name="offset"/>, which a hit about to be returned reads: its
+    /// misses then overlap work still to be done (rescoring) instead of waiting one after another.
+    /// </summary>
+    public void PrefetchIdentity(int offset)
+    {
+        var ids = _ids;
+        var versions = _versions;
+        if ((uint)offset < (uint)ids.Length && (uint)offset < (uint)versions.Length)
+        {
+            RowPrefetch.Lines(ref Unsafe.As<PointId, byte>(ref ids[offset]), Unsafe.SizeOf<PointId>());
+            RowPrefetch.Lines(ref Unsafe.As<ulong, byte>(ref versions[offset]), sizeof(ulong));
+        }
+    }
 
     /// <summary>The payload of a row: held in memory, or read from the points file when on_disk (see <see cref="MapPayloads"/>).</summary>
     public Payload PayloadAt(int offset) => _payloads[offset] ?? ReadMappedPayload(offset);
