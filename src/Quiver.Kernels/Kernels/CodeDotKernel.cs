@@ -117,19 +117,19 @@ public static class CodeDotKernel
             case Block:
                 return Vector256.Sum(AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query)));
             case 2 * Block:
-                {
-                    var acc = AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query));
-                    var acc1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, Block), Vector256.LoadUnsafe(ref query, Block));
-                    return Vector256.Sum(acc + acc1);
-                }
+            {
+                var acc = AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query));
+                var acc1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, Block), Vector256.LoadUnsafe(ref query, Block));
+                return Vector256.Sum(acc + acc1);
+            }
 
             case 3 * Block:
-                {
-                    var acc = AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query));
-                    var acc1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, Block), Vector256.LoadUnsafe(ref query, Block));
-                    acc = AvxVnni.MultiplyWideningAndAdd(acc, Vector256.LoadUnsafe(ref codes, 2 * Block), Vector256.LoadUnsafe(ref query, 2 * Block));
-                    return Vector256.Sum(acc + acc1);
-                }
+            {
+                var acc = AvxVnni.MultiplyWideningAndAdd(tail, Vector256.LoadUnsafe(ref codes), Vector256.LoadUnsafe(ref query));
+                var acc1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.LoadUnsafe(ref codes, Block), Vector256.LoadUnsafe(ref query, Block));
+                acc = AvxVnni.MultiplyWideningAndAdd(acc, Vector256.LoadUnsafe(ref codes, 2 * Block), Vector256.LoadUnsafe(ref query, 2 * Block));
+                return Vector256.Sum(acc + acc1);
+            }
 
             default:
                 return Vector256.Sum(AccumulateVnni(tail, ref codes, ref query, last));
