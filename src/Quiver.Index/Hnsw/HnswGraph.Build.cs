@@ -153,8 +153,7 @@ public sealed partial class HnswGraph
 
             for (var l = Math.Min(level, top); l >= 0; l--)
             {
-                SearchLayer(scorer, entry, entryScore, state.EfConstruct, l, Capacity, scratch, state.Cancellation);
-                var found = WithoutSelf(pool.AsSpan(0, scratch.Pool.CopyBestFirst(pool)), q);
+                var found = WithoutSelf(pool.AsSpan(0, WalkLayer(scorer, entry, entryScore, state.EfConstruct, l, Capacity, scratch, pool, state.Cancellation)), q);
                 if (found == 0)
                 {
                     continue; // only possible with EfConstruct = 1: the search found nothing but the node itself

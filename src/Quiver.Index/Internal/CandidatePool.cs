@@ -9,15 +9,15 @@ namespace Quiver.Index.Internal;
 /// <summary>
 /// The best-first walk's state in one sorted array: the ef best nodes found so far, best first, each flagged once
 /// expanded. It stands for the paper's two heaps (candidates and results). A node outside the ef best is never
-/// expanded there either, since the walk stops once the best candidate is worse than the worst result. An insert
+/// expanded there either (ties aside), since the walk stops once the best candidate is worse than the worst result. An insert
 /// is a vector count of the better scores and a short move; the next node to expand is the first unflagged one.
 /// Heaps pay a sift with unpredictable branches on every push and pop.
 /// </summary>
 /// <remarks>
 /// An entry is one 64-bit key: the score's bits made to order as unsigned integers (high half) above the id (low
 /// half, whose top bit flags it expanded). Sorting keys sorts scores, an insert moves one array, and the position
-/// count compares whole vectors of keys; slots past <see cref="Count"/> hold zero, below every key, so it needs no
-/// tail. Grows on demand and keeps its buffer, so it stops allocating once warm.
+/// count compares whole vectors of keys; slots past <see cref="Count"/> hold zero, below every key (the lowest, a
+/// NaN score's, is 1), so it needs no tail. Grows on demand and keeps its buffer, so it stops allocating once warm.
 /// </remarks>
 internal sealed class CandidatePool
 {
@@ -61,7 +61,8 @@ internal sealed class CandidatePool
         }
         else
         {
-            _keys.AsSpan(0, Math.Min(_keys.Length, Math.Max(_capacity, capacity) + Padding)).Clear();
+            // Nothing is written past the count, so only the last walk's entries need clearing.
+            _keys.AsSpan(0, _count).Clear();
         }
 
         _capacity = capacity;
@@ -128,7 +129,7 @@ internal sealed class CandidatePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float ScoreAt(int slot) => ScoreOf(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), slot));
 
-    /// <summary>Flags the entry in <paramref name="slot"/> (from <see cref="NextUnexpanded"/>) expanded.</summary>
+    /// <summary>Flags the entry in <paramref name="slot"/> expanded: the slot <see cref="NextUnexpanded"/> returned, with no insert since.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void MarkExpanded(int slot)
     {
@@ -148,13 +149,17 @@ internal sealed class CandidatePool
         return n;
     }
 
-    /// <summary>A float's bits made to order as unsigned integers order (for scores that are not NaN).</summary>
+    /// <summary>
+    /// A float's bits made to order as unsigned integers order. NaN (an overflowing dot product can make one) is 1,
+    /// below negative infinity and above the padding's zero, whatever its bits: last in the pool on every CPU.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Ordered(float score)
     {
         // Positive: set the sign bit; negative: flip every bit (branch-free: the sign spread over the word).
         var bits = BitConverter.SingleToUInt32Bits(score);
-        return bits ^ ((uint)((int)bits >> 31) | 0x8000_0000U);
+        var ordered = bits ^ ((uint)((int)bits >> 31) | 0x8000_0000U);
+        return float.IsNaN(score) ? 1U : ordered;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -201,6 +206,7 @@ internal sealed class CandidatePool
             }
         }
 
-        return found;
+        // A NaN score's key is 1, which the padding's zero does not reach; the bound only guards the invariant.
+        return Math.Min(found, count);
     }
 }

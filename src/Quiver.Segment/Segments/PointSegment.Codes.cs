@@ -12,6 +12,9 @@ public sealed partial class PointSegment
     /// <summary>Candidate lists up to this long are kept per thread.</summary>
     private const int MaxCachedCandidates = 4096;
 
+    /// <summary>Candidates whose ids are prefetched before rescoring, at most.</summary>
+    private const int MaxIdentityPrefetch = 64;
+
     [ThreadStatic]
     private static ScoredId[]? _threadCodeCandidates;
 
@@ -140,9 +143,14 @@ public sealed partial class PointSegment
             return AtLeast(buffer, n, threshold);
         }
 
-        // Whichever candidates rescoring keeps, their ids are read next: requested now, they arrive while it runs.
-        for (var i = 0; i < found; i++)
-            PrefetchIdentity(candidates[i].Id);
+        // The candidates rescoring keeps have their ids read next: requested now, they arrive while it runs. Only
+        // for the usual few candidates (k times a small oversampling): of thousands, most lines would be wasted.
+        if (found <= MaxIdentityPrefetch)
+        {
+            for (var i = 0; i < found; i++)
+                PrefetchIdentity(candidates[i].Id);
+        }
+
         var topK = _threadTopK ??= new TopK(k);
         topK.Reset(k);
         if (store.Compact is { } compact)

@@ -45,20 +45,22 @@ public sealed class CandidatePoolTests
                     continue;
                 }
 
-                // Few distinct scores, so ties are common; negative, zero and infinite scores included.
-                var score = random.Next(20) switch
+                // Few distinct scores, so ties are common; negative, signed zero, infinite and NaN scores included.
+                var score = random.Next(24) switch
                 {
                     0 => float.NegativeInfinity,
                     1 => float.PositiveInfinity,
-                    var v => (v - 10) / 4f,
+                    2 => float.NaN,
+                    3 => -0f,
+                    var v => (v - 12) / 4f,
                 };
                 var id = random.Next(1 << 24);
                 var full = model.Count == capacity;
                 var accepted = pool.Insert(id, score);
-                Assert.Equal(!full || score > model[^1].Score, accepted);
+                Assert.Equal(!full || Rank(score).CompareTo(Rank(model[^1].Score)) > 0, accepted);
                 if (accepted)
                 {
-                    var position = model.Count(e => e.Score >= score);
+                    var position = model.Count(e => Rank(e.Score).CompareTo(Rank(score)) >= 0);
                     model.Insert(position, (id, score, false));
                     if (model.Count > capacity)
                         model.RemoveAt(capacity);
@@ -77,6 +79,10 @@ public sealed class CandidatePoolTests
             Assert.Equal(model.Take(few.Length).Select(e => e.Id), few.Take(Math.Min(few.Length, model.Count)).Select(e => e.Id));
         }
     }
+
+    /// <summary>The pool's order: NaN below everything, then scores, with -0 below +0.</summary>
+    private static (int, float, int) Rank(float score) =>
+        float.IsNaN(score) ? (0, 0f, 0) : (1, score, float.IsNegative(score) ? 0 : 1);
 
     [Fact]
     public void An_insert_before_the_expanded_front_is_expanded_next()

@@ -36,6 +36,30 @@ public sealed class HnswRecallTests(GloveFixture glove, ITestOutputHelper output
     }
 
     [Fact]
+    public void Past_the_pool_limit_the_heap_walk_reaches_the_same_recall()
+    {
+        // ef up to PoolMaxEf walks on the sorted pool, past it on two heaps: the same search either way.
+        var pool = TestData.Recall<DotKernel>(glove.Graph, glove.Data, glove.Queries, glove.Dim, 10, HnswGraph.PoolMaxEf);
+        var heaps = TestData.Recall<DotKernel>(glove.Graph, glove.Data, glove.Queries, glove.Dim, 10, HnswGraph.PoolMaxEf + 1);
+        output.WriteLine($"ef={HnswGraph.PoolMaxEf} (pool) {pool:F4}, ef={HnswGraph.PoolMaxEf + 1} (heaps) {heaps:F4}");
+        Assert.True(pool >= 0.999, $"pool recall {pool:F4}");
+        Assert.True(heaps >= 0.999, $"heap recall {heaps:F4}");
+        Assert.True(Math.Abs(pool - heaps) <= 0.002, $"pool {pool:F4} vs heaps {heaps:F4}");
+    }
+
+    [Fact]
+    public void A_build_beam_past_the_pool_limit_builds_a_good_graph()
+    {
+        const int rows = 3_000;
+        var data = glove.Data.AsSpan(0, rows * glove.Dim).ToArray();
+        var graph = HnswGraph.Build<DotKernel>(data, glove.Dim, rows, new HnswBuildOptions { M = 8, EfConstruct = HnswGraph.PoolMaxEf + 100, Threads = 2 });
+        var recall = TestData.Recall<DotKernel>(graph, data, glove.Queries, glove.Dim, 10, 64);
+        output.WriteLine($"glove 3k efC={HnswGraph.PoolMaxEf + 100} ef=64 recall@10 = {recall:F4}");
+        Assert.True(recall >= 0.98, $"recall {recall:F4}");
+        AssertWellFormed(graph);
+    }
+
+    [Fact]
     public void Single_thread_build_is_deterministic_for_a_seed()
     {
         var data = glove.Data.AsMemory(0, 3000 * glove.Dim);
