@@ -15,7 +15,10 @@ internal sealed class SearchScratch
 
     public MinHeap Results { get; } = new(256);
 
-    /// <summary>The unfiltered walk's candidates and results (the filtered walk keeps <see cref="Candidates"/> and <see cref="Results"/>).</summary>
+    /// <summary>
+    /// The unfiltered walk's candidates and results up to ef 1,024 (<c>HnswGraph.PoolMaxEf</c>); past it, and in the
+    /// filtered walk, <see cref="Candidates"/> and <see cref="Results"/> serve.
+    /// </summary>
     public CandidatePool Pool { get; } = new();
 
     /// <summary>Unvisited neighbours of the node being expanded, gathered (and prefetched) before scoring.</summary>

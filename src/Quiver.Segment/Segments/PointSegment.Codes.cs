@@ -12,7 +12,7 @@ public sealed partial class PointSegment
     /// <summary>Candidate lists up to this long are kept per thread.</summary>
     private const int MaxCachedCandidates = 4096;
 
-    /// <summary>Candidates whose ids are prefetched before rescoring, at most.</summary>
+    /// <summary>Ids are prefetched before rescoring only when there are at most this many candidates.</summary>
     private const int MaxIdentityPrefetch = 64;
 
     [ThreadStatic]

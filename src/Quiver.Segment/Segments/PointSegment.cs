@@ -18,6 +18,9 @@ namespace Quiver.Segment.Segments;
 /// </summary>
 public sealed partial class PointSegment
 {
+    /// <summary>Slots a new segment starts with when no count is known.</summary>
+    private const int DefaultCapacity = 1024;
+
     private readonly Dictionary<PointId, int> _offsets = [];
     private readonly DenseVectorStore[] _stores;
     private readonly HnswGraph?[] _graphs;
@@ -37,7 +40,7 @@ public sealed partial class PointSegment
     /// <param name="spaces">The vector spaces.</param>
     /// <param name="initialCapacity">Rows to make room for at once.</param>
     /// <param name="rowsElsewhere">Per space, whether its rows will come from a vector file (no room is made for them).</param>
-    public PointSegment(IReadOnlyList<SegmentVectorSpace> spaces, int initialCapacity = 1024, IReadOnlyList<bool>? rowsElsewhere = null)
+    public PointSegment(IReadOnlyList<SegmentVectorSpace> spaces, int initialCapacity = DefaultCapacity, IReadOnlyList<bool>? rowsElsewhere = null)
     {
         Spaces = spaces;
         _stores = new DenseVectorStore[spaces.Count];
@@ -51,9 +54,10 @@ public sealed partial class PointSegment
             _storeByName[spaces[i].Name] = i;
         }
 
-        // Sized up front like the arrays: a segment read from disk knows its count, and a table grown by doubling
+        // Sized up front like the arrays when a count is known (a segment read from disk): a table grown by doubling
         // holds its old and new entries at once (about 7 MB extra at 240,000 points, past a tight memory limit).
-        _offsets.EnsureCapacity(initialCapacity);
+        if (initialCapacity > DefaultCapacity)
+            _offsets.EnsureCapacity(initialCapacity);
         _ids = new PointId[initialCapacity];
         _versions = new ulong[initialCapacity];
         _payloads = new Payload?[initialCapacity];
