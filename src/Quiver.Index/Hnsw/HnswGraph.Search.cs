@@ -30,10 +30,10 @@ public sealed partial class HnswGraph
     /// size of the dynamic result list (raised to k when smaller): larger is slower and more accurate.
     /// </summary>
     /// <remarks>
-    /// Allocation-free once warm: the visited set, candidate pool and heaps are pooled per thread. With a filter, rejected nodes
-    /// are still walked through (they keep the graph connected) but never enter the result list, and the walk
-    /// stops once the closest unexpanded node is worse than the worst of ef accepted results; when fewer than ef
-    /// nodes are accepted overall the walk degrades to visiting the reachable graph, never more.
+    /// Allocation-free once warm: the visited set, candidate pool and heaps are pooled per thread. With a filter,
+    /// rejected nodes are still walked through (they keep the graph connected) but never enter the result list, and
+    /// the walk stops once the closest unexpanded node is worse than the worst of ef accepted results; when fewer
+    /// than ef nodes are accepted overall the walk degrades to visiting the reachable graph, never more.
     /// </remarks>
     /// <exception cref="ArgumentException">Wrong query or vector length, or <paramref name="results"/> too short.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>

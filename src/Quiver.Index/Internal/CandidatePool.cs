@@ -9,9 +9,10 @@ namespace Quiver.Index.Internal;
 /// <summary>
 /// The best-first walk's state in one sorted array: the ef best nodes found so far, best first, each flagged once
 /// expanded. It stands for the paper's two heaps (candidates and results). A node outside the ef best is never
-/// expanded there either (ties aside), since the walk stops once the best candidate is worse than the worst result. An insert
-/// is a vector count of the better scores and a short move; the next node to expand is the first unflagged one.
-/// Heaps pay a sift with unpredictable branches on every push and pop.
+/// expanded there either (ties aside), since the walk stops once the best candidate is worse than the worst
+/// result. An insert is a vector count of the better keys and a move of the rest; the next node to expand is the
+/// first unflagged one. Heaps pay a sift with unpredictable branches on every push and pop; the move grows with ef,
+/// which is why walks past <c>HnswGraph.PoolMaxEf</c> keep the heaps.
 /// </summary>
 /// <remarks>
 /// An entry is one 64-bit key: the score's bits made to order as unsigned integers (high half) above the id (low
