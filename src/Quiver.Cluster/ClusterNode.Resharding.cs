@@ -137,7 +137,7 @@ public sealed partial class ClusterNode
         var directory = Path.Combine(Path.GetTempPath(), $"quiver-reshard-{oldUid}-{shard}-{Guid.NewGuid():N}");
         try
         {
-            await PrepareReplicaAsync(oldUid, shard, Path.Combine(directory, "shards", "0"), 0).ConfigureAwait(false);
+            await PrepareReplicaAsync(oldUid, shard, Path.Combine(directory, "shards", "0"), 0, CancellationToken.None).ConfigureAwait(false);
             return await Collection.ReadShardStateAsync(directory, config, _logger,
                 async indexes =>
                 {

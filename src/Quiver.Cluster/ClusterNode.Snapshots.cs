@@ -19,10 +19,16 @@ namespace Quiver.Cluster;
 public sealed partial class ClusterNode
 {
     private readonly Dictionary<(string Uid, int Shard), ulong> _snapshotted = [];
+
+    /// <summary>The sequence each shard's log was last compacted up to (only touched by the snapshot loop, like <see cref="_snapshotted"/>).</summary>
+    private readonly Dictionary<(string Uid, int Shard), ulong> _compacted = [];
     private INatsObjStore? _snapshots;
     private Task? _snapshotLoop;
 
     private static string AppliedKey(string uid, int shard) => string.Create(CultureInfo.InvariantCulture, $"{uid}/{shard}");
+
+    /// <summary>The log sequence a stored snapshot covers (kept in its description).</summary>
+    private static ulong CoveredBy(ObjectMetadata snapshot) => ulong.Parse(snapshot.Description ?? "0", CultureInfo.InvariantCulture);
 
     private async Task<INatsObjStore> SnapshotStoreAsync(CancellationToken cancellationToken) =>
         _snapshots ??= await new NatsObjContext(new NatsJSContext(_nats)).CreateObjectStoreAsync(
@@ -33,7 +39,10 @@ public sealed partial class ClusterNode
     private Task SnapshotLoopAsync() =>
         RepeatAsync(_options.SnapshotInterval, _options.SnapshotInterval + TimeSpan.FromMinutes(10), SnapshotRoundAsync, reason => ClusterLog.SnapshotFailed(_logger, reason));
 
-    /// <summary>Snapshots (and compacts the logs of) the shards this node is the first placed replica of, where new records were applied.</summary>
+    /// <summary>
+    /// Snapshots the shards this node is the first placed replica of, where new records were applied, and compacts
+    /// their logs up to the snapshot. A compaction that a lagging replica held back is tried again every round.
+    /// </summary>
     private async Task SnapshotRoundAsync(CancellationToken cancellationToken)
     {
         if (_catalog is not { } catalog)
@@ -48,20 +57,27 @@ public sealed partial class ClusterNode
                 if (shard >= desired.Length || desired[shard].Count == 0 || desired[shard][0] != _options.NodeId)
                     continue;
                 var applied = collection.AppliedSequenceOf(shard) ?? 0;
-                if (applied == 0 || applied <= _snapshotted.GetValueOrDefault((uid, shard)))
+                var snapshotted = _snapshotted.GetValueOrDefault((uid, shard));
+                if (applied == 0 || (applied <= snapshotted && snapshotted <= _compacted.GetValueOrDefault((uid, shard))))
                     continue;
                 try
                 {
-                    var covered = await TakeSnapshotAsync(collection, uid, shard, cancellationToken).ConfigureAwait(false);
-                    if (covered is null)
-                        continue;
-                    _snapshotted[(uid, shard)] = covered.Value;
+                    if (applied > snapshotted)
+                    {
+                        if (await TakeSnapshotAsync(collection, uid, shard, cancellationToken).ConfigureAwait(false) is not { } covered)
+                            continue;
+                        _snapshotted[(uid, shard)] = snapshotted = covered;
+                    }
+
                     // A resharding copies from the log: it is not cut meanwhile (a snapshot taken before it began is
                     // where the copy of a compacted log starts). The record is read afresh, not from the last sync.
                     var entry = await _meta.GetAsync(CollectionKey(name), cancellationToken).ConfigureAwait(false);
                     var current = entry is null ? null : System.Text.Json.JsonSerializer.Deserialize(entry.Value, ClusterJsonContext.Default.CollectionRecord);
-                    if (current is not null && current.Uid == uid && current.Resharding is null)
-                        await CompactAsync(uid, shard, covered.Value, cancellationToken).ConfigureAwait(false);
+                    if (current is not null && current.Uid == uid && current.Resharding is null
+                        && await CompactAsync(uid, shard, snapshotted, cancellationToken).ConfigureAwait(false))
+                    {
+                        _compacted[(uid, shard)] = snapshotted;
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -103,13 +119,16 @@ public sealed partial class ClusterNode
         }
     }
 
-    /// <summary>Purges the shard's log below what the snapshot and every serving replica cover (a replica whose applied sequence is unknown holds it back).</summary>
-    private async Task CompactAsync(string uid, int shard, ulong covered, CancellationToken cancellationToken)
+    /// <summary>
+    /// Purges the shard's log below what the snapshot and every serving replica cover (a replica whose applied
+    /// sequence is unknown holds it back). True when everything the snapshot covers is gone from the log.
+    /// </summary>
+    private async Task<bool> CompactAsync(string uid, int shard, ulong covered, CancellationToken cancellationToken)
     {
         // The stored snapshot, not ours: another node taking the shard's snapshots at the same moment (views differ
         // during a membership change) may have replaced it with an older one.
         var stored = await (await SnapshotStoreAsync(cancellationToken).ConfigureAwait(false)).GetInfoAsync(AppliedKey(uid, shard), cancellationToken: cancellationToken).ConfigureAwait(false);
-        var keep = Math.Min(covered, ulong.Parse(stored.Description ?? "0", CultureInfo.InvariantCulture));
+        var keep = Math.Min(covered, CoveredBy(stored));
         var view = _view;
         foreach (var (node, state) in view.States)
         {
@@ -121,34 +140,36 @@ public sealed partial class ClusterNode
             }
 
             if (state.Ready.TryGetValue(uid, out var shards) && shards.Contains(shard))
-                return;
+                return false;
         }
 
         if (keep <= 1)
-            return;
+            return false;
         var js = new NatsJSContext(_nats);
         await js.PurgeStreamAsync(LogOptions(uid, shard).Stream, new StreamPurgeRequest { Seq = keep + 1 }, cancellationToken).ConfigureAwait(false);
+        return keep >= covered;
     }
 
     /// <summary>
     /// Restores the newest snapshot into a replica's folder when the log cannot bring the folder's state up to date
     /// (compacted past it), or the folder is empty and a snapshot spares replaying the whole log.
     /// </summary>
-    public void PrepareReplica(string incarnation, int shard, string directory, ulong flushedSequence) =>
-        PrepareReplicaAsync(incarnation, shard, directory, flushedSequence).GetAwaiter().GetResult();
+    public void PrepareReplica(string incarnation, int shard, string directory, ulong flushedSequence, CancellationToken cancellationToken) =>
+        PrepareReplicaAsync(incarnation, shard, directory, flushedSequence, cancellationToken).GetAwaiter().GetResult();
 
-    private async Task PrepareReplicaAsync(string incarnation, int shard, string directory, ulong flushedSequence)
+    private async Task PrepareReplicaAsync(string incarnation, int shard, string directory, ulong flushedSequence, CancellationToken cancellationToken)
     {
-        var stream = await new NatsJSContext(_nats).GetStreamAsync(LogOptions(incarnation, shard).Stream).ConfigureAwait(false);
+        var stream = await new NatsJSContext(_nats).GetStreamAsync(LogOptions(incarnation, shard).Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
         var first = Math.Max(1, stream.Info.State.FirstSeq);
         var gap = flushedSequence + 1 < first;
         if (!gap && flushedSequence > 0)
             return;
-        var store = await SnapshotStoreAsync(CancellationToken.None).ConfigureAwait(false);
+        var store = await SnapshotStoreAsync(cancellationToken).ConfigureAwait(false);
+        var key = AppliedKey(incarnation, shard);
         ObjectMetadata info;
         try
         {
-            info = await store.GetInfoAsync(AppliedKey(incarnation, shard)).ConfigureAwait(false);
+            info = await store.GetInfoAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (NatsObjNotFoundException)
         {
@@ -157,7 +178,7 @@ public sealed partial class ClusterNode
             return;
         }
 
-        var covered = ulong.Parse(info.Description ?? "0", CultureInfo.InvariantCulture);
+        var covered = CoveredBy(info);
         if (covered + 1 < first)
             throw new InvalidOperationException($"shard {shard} of incarnation {incarnation}: the newest snapshot covers {covered}, the log starts at {first}");
         if (covered <= flushedSequence)
@@ -165,15 +186,18 @@ public sealed partial class ClusterNode
         var file = Path.Combine(Path.GetTempPath(), $"quiver-restore-{incarnation}-{shard}-{Guid.NewGuid():N}.tar");
         try
         {
-            await using (var output = File.Create(file))
-                await store.GetAsync(AppliedKey(incarnation, shard), output, leaveOpen: true).ConfigureAwait(false);
+            // The shard's first replica may store a newer snapshot meanwhile: what was read is the newest one then.
+            var read = await SnapshotDownload.GetAsync(
+                store, key, file, SnapshotDownload.DefaultStallTimeout, SnapshotDownload.DefaultAttempts,
+                ex => ClusterLog.SnapshotReadAgain(_logger, key, ex.Message), cancellationToken).ConfigureAwait(false);
+            covered = CoveredBy(read);
             // Extracted beside the folder, then moved into place: a restore cut short never leaves a manifest that
             // names files which are not there.
             var staging = directory.TrimEnd(Path.DirectorySeparatorChar) + ".restoring";
             if (Directory.Exists(staging))
                 Directory.Delete(staging, recursive: true);
             Directory.CreateDirectory(staging);
-            await TarFile.ExtractToDirectoryAsync(file, staging, overwriteFiles: true).ConfigureAwait(false);
+            await TarFile.ExtractToDirectoryAsync(file, staging, overwriteFiles: true, cancellationToken).ConfigureAwait(false);
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
             Directory.CreateDirectory(Path.GetDirectoryName(directory.TrimEnd(Path.DirectorySeparatorChar))!);

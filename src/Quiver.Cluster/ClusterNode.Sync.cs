@@ -220,11 +220,11 @@ public sealed partial class ClusterNode
             {
                 try
                 {
-                    await collection.SetHostedAsync(shard, true).ConfigureAwait(false);
+                    await collection.SetHostedAsync(shard, true, cancellationToken).ConfigureAwait(false);
                     ClusterLog.ReplicaStarted(_logger, collection.Name, shard, collection.AppliedSequenceOf(shard) ?? 0);
                 }
 #pragma warning disable CA1031 // the log unreachable for now: the next round tries again
-                catch (Exception ex)
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
 #pragma warning restore CA1031
                 {
                     ClusterLog.ReplicaFailed(_logger, collection.Name, shard, ex.Message);

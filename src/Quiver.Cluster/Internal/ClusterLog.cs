@@ -43,6 +43,9 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 713, Level = LogLevel.Information, Message = "Resharding {Collection}: {Step}")]
     public static partial void ReshardingStep(ILogger logger, string collection, string step);
 
+    [LoggerMessage(EventId = 714, Level = LogLevel.Information, Message = "Snapshot {Key} was replaced or stalled while being read; reading it again: {Reason}")]
+    public static partial void SnapshotReadAgain(ILogger logger, string key, string reason);
+
     [LoggerMessage(EventId = 706, Level = LogLevel.Warning, Message = "Opening shard {Shard} of {Collection} failed; retrying at the next sync: {Reason}")]
     public static partial void ReplicaFailed(ILogger logger, string collection, int shard, string reason);
 }

@@ -20,9 +20,9 @@ public interface IClusterHost
     /// Before a replica opens in <paramref name="directory"/> (whose state covers the log up to
     /// <paramref name="flushedSequence"/>): when the log no longer holds the records after that (compacted), or the
     /// folder is empty and a snapshot is there, the newest shard snapshot replaces the folder's content, so the replica
-    /// replays only the log's tail.
+    /// replays only the log's tail. Cancelling leaves the folder as it was.
     /// </summary>
-    void PrepareReplica(string incarnation, int shard, string directory, ulong flushedSequence);
+    void PrepareReplica(string incarnation, int shard, string directory, ulong flushedSequence, CancellationToken cancellationToken);
 
     /// <summary>The shard's shared log for a replica here, which follows it from <paramref name="firstSequence"/> on.</summary>
     IShardLog OpenReplicaLog(string incarnation, int shard, ulong firstSequence);

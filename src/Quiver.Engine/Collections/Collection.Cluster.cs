@@ -84,9 +84,10 @@ public sealed partial class Collection
     /// Starts or stops holding a replica of a shard (placement changed). Starting replays the shard's log into the
     /// local state before the replica is published, so it is caught up when it appears in <see cref="HostedShards"/>.
     /// Stopping unpublishes it first (new reads and writes no longer find it), then closes it: waits on it then fail
-    /// as Unavailable, and writes that held it go on through the log.
+    /// as Unavailable, and writes that held it go on through the log. Cancelling stops a start that is still fetching
+    /// the shard's snapshot.
     /// </summary>
-    public async ValueTask SetHostedAsync(int shard, bool hosted)
+    public async ValueTask SetHostedAsync(int shard, bool hosted, CancellationToken cancellationToken = default)
     {
         if (_isView)
             throw new InvalidOperationException("a view does not host shards");
@@ -97,7 +98,7 @@ public sealed partial class Collection
         {
             if (_set.ById[shard] is not null)
                 return;
-            var opened = OpenReplica(_directory, Config, shard, _options, _logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _cluster, Incarnation);
+            var opened = OpenReplica(_directory, Config, shard, _options, _logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _cluster, Incarnation, cancellationToken);
             opened.MarkServing();
             lock (_hosting)
             {

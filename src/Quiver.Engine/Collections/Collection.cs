@@ -35,7 +35,9 @@ public sealed partial class Collection : IAsyncDisposable
 
     public CollectionConfig Config => Volatile.Read(ref _config);
 
-    internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger, IClusterHost? cluster = null, string? incarnation = null)
+    internal static Collection Open(
+        string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger, IClusterHost? cluster = null, string? incarnation = null,
+        CancellationToken cancellationToken = default)
     {
         var shards = new Shard?[config.ShardNumber];
         try
@@ -43,7 +45,7 @@ public sealed partial class Collection : IAsyncDisposable
             for (var i = 0; i < shards.Length; i++)
             {
                 if (cluster is null || cluster.Hosts(name, i))
-                    shards[i] = OpenReplica(directory, config, i, options, logger, cluster, incarnation);
+                    shards[i] = OpenReplica(directory, config, i, options, logger, cluster, incarnation, cancellationToken);
             }
         }
         catch
@@ -56,13 +58,14 @@ public sealed partial class Collection : IAsyncDisposable
         return new Collection(name, directory, config, shards, cluster) { _options = options, _logger = logger, Incarnation = incarnation };
     }
 
-    private static Shard OpenReplica(string directory, CollectionConfig config, int shard, ShardOptions options, ILogger logger, IClusterHost? cluster, string? incarnation)
+    private static Shard OpenReplica(
+        string directory, CollectionConfig config, int shard, ShardOptions options, ILogger logger, IClusterHost? cluster, string? incarnation, CancellationToken cancellationToken)
     {
         var spaces = config.VectorSpaces
             .Select(s => new SegmentVectorSpace(s.Name, s.Dimension, s.Distance.ToMetric(), s.Datatype))
             .ToArray();
         var path = Path.Combine(directory, "shards", shard.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        cluster?.PrepareReplica(incarnation!, shard, path, Shard.FlushedSequenceIn(path));
+        cluster?.PrepareReplica(incarnation!, shard, path, Shard.FlushedSequenceIn(path), cancellationToken);
         return Shard.Open(path, spaces, options, IndexingOf(config), logger, cluster is null ? null : first => cluster.OpenReplicaLog(incarnation!, shard, first));
     }
 

@@ -254,14 +254,18 @@ public sealed class ClusterFaultTests(SnapshottingClusterFixture fixture, ITestO
                 firsts.Add((await js.GetStreamAsync($"QUIVER_LOG_{uid}_{shard}")).Info.State.FirstSeq);
             if (firsts.All(f => f > 1))
                 break;
-            Assert.True(compacted.Elapsed < TimeSpan.FromSeconds(30), $"the logs were not compacted: first sequences {string.Join(", ", firsts)}");
+            Assert.True(compacted.Elapsed < TimeSpan.FromSeconds(30), $"the logs were not compacted: first sequences {string.Join(", ", firsts)}\n{string.Join("\n", fixture.Nodes.Select(n => n.Output))}");
             await Task.Delay(200);
         }
 
         // A node loses its whole storage and comes back: its replicas cannot replay the compacted logs from the start.
-        var node = 2;
-        var before = await LocalShardsAsync(http, addresses[node], name);
-        Assert.NotEmpty(before);
+        // Placement hashes the (random) name, so a given node may hold none of the six replicas: take one that holds some.
+        var held = new List<(int Shard, long Points)>[3];
+        for (var n = 0; n < 3; n++)
+            held[n] = await LocalShardsAsync(http, addresses[n], name);
+        var node = Array.FindLastIndex(held, h => h.Count > 0);
+        Assert.True(node >= 0, "no node holds a replica");
+        var before = held[node];
         var storage = fixture.Nodes[node].StoragePath;
         await fixture.KillNodeAsync(node);
         Directory.Delete(storage, recursive: true);
