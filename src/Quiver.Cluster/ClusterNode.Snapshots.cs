@@ -47,6 +47,13 @@ public sealed partial class ClusterNode
     {
         if (_catalog is not { } catalog)
             return;
+        var attached = _attached.Values.ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _snapshotted.Keys.Concat(_compacted.Keys).Where(k => !attached.Contains(k.Uid)).ToList())
+        {
+            _snapshotted.Remove(gone);
+            _compacted.Remove(gone);
+        }
+
         foreach (var (name, uid) in _attached)
         {
             if (catalog.TryGet(name) is not { } collection || collection.Incarnation != uid || DesiredReplicas(name) is not { } desired)
@@ -127,8 +134,14 @@ public sealed partial class ClusterNode
     {
         // The stored snapshot, not ours: another node taking the shard's snapshots at the same moment (views differ
         // during a membership change) may have replaced it with an older one.
-        var stored = await (await SnapshotStoreAsync(cancellationToken).ConfigureAwait(false)).GetInfoAsync(AppliedKey(uid, shard), cancellationToken: cancellationToken).ConfigureAwait(false);
-        var keep = Math.Min(covered, CoveredBy(stored));
+        var stored = CoveredBy(await (await SnapshotStoreAsync(cancellationToken).ConfigureAwait(false)).GetInfoAsync(AppliedKey(uid, shard), cancellationToken: cancellationToken).ConfigureAwait(false));
+        if (stored < covered)
+        {
+            // The next round stores a snapshot of this replica again, which the compaction can then reach.
+            _snapshotted[(uid, shard)] = stored;
+        }
+
+        var keep = Math.Min(covered, stored);
         var view = _view;
         foreach (var (node, state) in view.States)
         {
@@ -189,7 +202,7 @@ public sealed partial class ClusterNode
             // The shard's first replica may store a newer snapshot meanwhile: what was read is the newest one then.
             var read = await SnapshotDownload.GetAsync(
                 store, key, file, SnapshotDownload.DefaultStallTimeout, SnapshotDownload.DefaultAttempts,
-                ex => ClusterLog.SnapshotReadAgain(_logger, key, ex.Message), cancellationToken).ConfigureAwait(false);
+                reason => ClusterLog.SnapshotReadAgain(_logger, key, reason), cancellationToken).ConfigureAwait(false);
             covered = CoveredBy(read);
             // Extracted beside the folder, then moved into place: a restore cut short never leaves a manifest that
             // names files which are not there.
@@ -197,7 +210,17 @@ public sealed partial class ClusterNode
             if (Directory.Exists(staging))
                 Directory.Delete(staging, recursive: true);
             Directory.CreateDirectory(staging);
-            await TarFile.ExtractToDirectoryAsync(file, staging, overwriteFiles: true, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await TarFile.ExtractToDirectoryAsync(file, staging, overwriteFiles: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Up to a whole shard of disk: not left for a next attempt that may never come here (the shard moved).
+                Directory.Delete(staging, recursive: true);
+                throw;
+            }
+
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
             Directory.CreateDirectory(Path.GetDirectoryName(directory.TrimEnd(Path.DirectorySeparatorChar))!);

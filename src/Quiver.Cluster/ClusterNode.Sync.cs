@@ -220,11 +220,13 @@ public sealed partial class ClusterNode
             {
                 try
                 {
-                    await collection.SetHostedAsync(shard, true, cancellationToken).ConfigureAwait(false);
+                    // Not the round's timeout: a big shard's snapshot may take longer to fetch than a round may last
+                    // (a fetch that stalls is cut short by itself), and a round that gave up would start it over.
+                    await collection.SetHostedAsync(shard, true, _stop.Token).ConfigureAwait(false);
                     ClusterLog.ReplicaStarted(_logger, collection.Name, shard, collection.AppliedSequenceOf(shard) ?? 0);
                 }
 #pragma warning disable CA1031 // the log unreachable for now: the next round tries again
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is not OperationCanceledException || !_stop.IsCancellationRequested)
 #pragma warning restore CA1031
                 {
                     ClusterLog.ReplicaFailed(_logger, collection.Name, shard, ex.Message);

@@ -9,7 +9,8 @@ namespace Quiver.Cluster.Internal;
 /// <remarks>
 /// Storing a new version purges the old version's chunks. A read that began on the old version then receives no more
 /// chunks, and the client's get waits for them forever. So each attempt is cancelled once no chunk has arrived for
-/// the stall timeout, and the next attempt reads the metadata again, which names the new version.
+/// the stall timeout, and the next attempt reads the metadata again, which names the new version. (A cancelled
+/// attempt's consumer is removed by the server once it is idle.)
 /// </remarks>
 internal static class SnapshotDownload
 {
@@ -19,36 +20,46 @@ internal static class SnapshotDownload
 
     /// <summary>
     /// Writes the object to <paramref name="file"/> (replacing it) and returns the metadata of the version written;
-    /// <paramref name="retrying"/> hears of each attempt that stalled or was cut short.
+    /// <paramref name="retrying"/> hears why each attempt that stalled or was cut short is started over.
     /// </summary>
     /// <exception cref="TimeoutException">Every attempt stalled.</exception>
     /// <exception cref="NatsObjNotFoundException">The object does not exist (or was deleted meanwhile).</exception>
+    /// <exception cref="NatsObjException">The version read is damaged (its digest or size is wrong and it was not replaced).</exception>
     public static async Task<ObjectMetadata> GetAsync(
-        INatsObjStore store, string key, string file, TimeSpan stallTimeout, int attempts, Action<Exception>? retrying, CancellationToken cancellationToken)
+        INatsObjStore store, string key, string file, TimeSpan stallTimeout, int attempts, Action<string>? retrying, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentOutOfRangeException.ThrowIfLessThan(attempts, 1);
         for (var attempt = 1; ; attempt++)
         {
-            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            stall.CancelAfter(stallTimeout);
-            try
+            var version = (await store.GetInfoAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false)).Nuid;
+            string reason;
+            using (var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                await using var output = new StallWatch(File.Create(file), stall, stallTimeout);
-                return await store.GetAsync(key, output, leaveOpen: true, stall.Token).ConfigureAwait(false);
+                stall.CancelAfter(stallTimeout);
+                try
+                {
+                    await using var output = new StallWatch(File.Create(file), stall, stallTimeout);
+                    return await store.GetAsync(key, output, leaveOpen: true, stall.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    reason = $"no chunk arrived for {stallTimeout.TotalMilliseconds:F0} ms";
+                }
+                catch (NatsObjException ex) when (ex is not NatsObjNotFoundException)
+                {
+                    // Cut short by a replacement (its chunks purged mid-read), or damaged: only the first is worth another read.
+                    if ((await store.GetInfoAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false)).Nuid == version)
+                        throw;
+                    reason = ex.Message;
+                }
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsReplacedMidRead(ex))
-            {
-                if (attempt >= attempts)
-                    throw new TimeoutException($"snapshot {key}: {attempts} reads stalled or were cut short (no chunk for {stallTimeout.TotalSeconds:F0} s); it is being replaced faster than it can be read, or the object store is unavailable", ex);
-                retrying?.Invoke(ex);
-            }
+
+            if (attempt >= attempts)
+                throw new TimeoutException($"snapshot {key}: {attempts} reads stalled or were cut short ({reason}); it is being replaced faster than it can be read, or the object store is unavailable");
+            retrying?.Invoke(reason);
         }
     }
-
-    // A stalled read is cancelled by its own timer; a read that saw part of a purged version fails its size or digest check.
-    private static bool IsReplacedMidRead(Exception ex) =>
-        ex is OperationCanceledException || (ex is NatsObjException && ex is not NatsObjNotFoundException);
 
     /// <summary>A write-only stream that pushes its stall timer back on every write.</summary>
     private sealed class StallWatch(Stream inner, CancellationTokenSource stall, TimeSpan stallTimeout) : Stream
@@ -59,11 +70,11 @@ internal static class SnapshotDownload
 
         public override bool CanWrite => true;
 
-        public override long Length => inner.Length;
+        public override long Length => throw new NotSupportedException();
 
         public override long Position
         {
-            get => inner.Position;
+            get => throw new NotSupportedException();
             set => throw new NotSupportedException();
         }
 

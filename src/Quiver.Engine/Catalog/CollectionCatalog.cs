@@ -208,7 +208,7 @@ public sealed partial class CollectionCatalog : IAsyncDisposable
             }
 
             Directory.CreateDirectory(dir);
-            var collection = Collection.Open(name, dir, config, _options.Shards, _logger, _options.Cluster, incarnation, cancellationToken);
+            var collection = Collection.Open(name, dir, config, _options.Shards, _logger, _options.Cluster, incarnation);
             WriteConfig(dir, config);
             // The switch is one assignment: requests find the old incarnation or the new one, never none.
             _collections[name] = collection;

@@ -85,7 +85,7 @@ public sealed partial class Collection
     /// local state before the replica is published, so it is caught up when it appears in <see cref="HostedShards"/>.
     /// Stopping unpublishes it first (new reads and writes no longer find it), then closes it: waits on it then fail
     /// as Unavailable, and writes that held it go on through the log. Cancelling stops a start that is still fetching
-    /// the shard's snapshot.
+    /// the shard's snapshot (the node is stopping).
     /// </summary>
     public async ValueTask SetHostedAsync(int shard, bool hosted, CancellationToken cancellationToken = default)
     {

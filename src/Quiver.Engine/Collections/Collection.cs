@@ -35,9 +35,7 @@ public sealed partial class Collection : IAsyncDisposable
 
     public CollectionConfig Config => Volatile.Read(ref _config);
 
-    internal static Collection Open(
-        string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger, IClusterHost? cluster = null, string? incarnation = null,
-        CancellationToken cancellationToken = default)
+    internal static Collection Open(string name, string directory, CollectionConfig config, ShardOptions options, ILogger logger, IClusterHost? cluster = null, string? incarnation = null)
     {
         var shards = new Shard?[config.ShardNumber];
         try
@@ -45,7 +43,7 @@ public sealed partial class Collection : IAsyncDisposable
             for (var i = 0; i < shards.Length; i++)
             {
                 if (cluster is null || cluster.Hosts(name, i))
-                    shards[i] = OpenReplica(directory, config, i, options, logger, cluster, incarnation, cancellationToken);
+                    shards[i] = OpenReplica(directory, config, i, options, logger, cluster, incarnation, CancellationToken.None);
             }
         }
         catch
