@@ -114,7 +114,9 @@ public sealed partial class ClusterNode
         {
             await RefreshViewAsync(cancellationToken).ConfigureAwait(false);
             var view = _view;
-            if (view.LiveIds.All(node => node == _options.NodeId || (view.States.TryGetValue(node, out var s) && s.Ready.ContainsKey(uid) == present)))
+            // This node too: a round that failed to open it (a JetStream request timed out) is retried by the sync
+            // loop, and the request that follows must not find it missing here.
+            if (view.LiveIds.All(node => view.States.TryGetValue(node, out var s) && s.Ready.ContainsKey(uid) == present))
                 return true;
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }

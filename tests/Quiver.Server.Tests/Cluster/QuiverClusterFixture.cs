@@ -34,6 +34,9 @@ public class QuiverClusterFixture : IAsyncLifetime
             _nodes[i] = await StartNodeAsync(i);
     }
 
+    /// <summary>What node <paramref name="index"/> has printed so far; null when it is not running.</summary>
+    public string? NodeOutput(int index) => _nodes[index]?.Output;
+
     public string NodeId(int index) => $"node-{(index + 1).ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>Starts node <paramref name="index"/> (again, after a kill: same id and storage, a new port).</summary>
